@@ -1,0 +1,60 @@
+/**
+ * The snap2ami command line: `plan` now; the operator commands (local run, replay, redrive,
+ * status) join it here.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { deploymentSettings, splitAccounts } from '../shared/settings.ts';
+import { CliError } from './errors.ts';
+import { runPlan } from './plan.ts';
+
+const program = new Command('snap2ami')
+  .description('Turn completed EBS snapshots into registered AMIs: plan, run locally, operate.')
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+const defaults = deploymentSettings(process.env);
+
+program
+  .command('plan')
+  .description(
+    'Show what snapshots yield under the tag contract: RegisterImage requests, skipped snapshots, rejections with reasons.\n' +
+      'Exit status: 0 nothing rejected, 2 something rejected, 1 unusable input.',
+  )
+  .requiredOption('--snapshots <file>', 'JSON printed by `aws ec2 describe-snapshots` ({"Snapshots": […]})')
+  .option('--event <file>', 'one event as EventBridge delivers it; without it every opted-in snapshot is a root of its own')
+  .option('--account <id>', "the pipeline's account (default: the event's account, else the root snapshot's OwnerId)", accountId)
+  .option('--region <name>', "the pipeline's Region (default: the event's Region, else AWS_REGION, else us-east-1)")
+  .addOption(new Option('--prefix <prefix>', 'tag key prefix').default(defaults.prefix).env('SNAP2AMI_TAG_PREFIX'))
+  .addOption(
+    new Option('--allowed-source-accounts <ids>', 'comma-separated accounts whose snapshots may be registered too')
+      .default(defaults.allowedSourceAccounts, (defaults.allowedSourceAccounts.join(',') || 'none'))
+      .argParser(accountList),
+  )
+  .option('--json', 'print exactly one JSON document {plans, skipped, rejected} on stdout')
+  .action(async (options) => {
+    const { output, exitCode } = await runPlan(options, process.env);
+    process.stdout.write(output);
+    process.exitCode = exitCode;
+  });
+
+function accountId(value: string): string {
+  if (!/^\d{12}$/.test(value)) throw new InvalidArgumentError('expected a 12-digit AWS account ID.');
+  return value;
+}
+
+function accountList(value: string): string[] {
+  try {
+    return splitAccounts(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CliError) {
+    process.stderr.write(`snap2ami: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else throw error;
+}

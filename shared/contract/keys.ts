@@ -1,0 +1,89 @@
+/**
+ * The tag contract's keys: every key a snapshot may carry under the prefix, the RegisterImage
+ * field it feeds and the values it accepts. One table, so that validation, error messages and
+ * the README all say the same.
+ */
+import {
+  ARCHITECTURES,
+  BOOT_MODES,
+  billingProducts,
+  bool,
+  deviceName,
+  matching,
+  oneOf,
+  PLATFORMS,
+  positiveInt,
+  text,
+  VIRTUALIZATION_TYPES,
+  VOLUME_TYPES,
+  type ValueRule,
+} from './values.ts';
+
+export interface KeyDefinition<T> {
+  field: string;
+  rule: ValueRule<T>;
+}
+
+function key<T>(field: string, rule: ValueRule<T>): KeyDefinition<T> {
+  return { field, rule };
+}
+
+const ROOT_EBS = 'BlockDeviceMappings[0].Ebs';
+
+/** Keys read from the root snapshot (and, for the volume keys, from a set member for its own volume). */
+export const KEYS = {
+  register: key('(opt-in)', bool),
+  name: key('Name', text(1024)),
+  description: key('Description', text(255)),
+  architecture: key('Architecture', oneOf(ARCHITECTURES)),
+  'virtualization-type': key('VirtualizationType', oneOf(VIRTUALIZATION_TYPES)),
+  'boot-mode': key('BootMode', oneOf(BOOT_MODES)),
+  'ena-support': key('EnaSupport', bool),
+  'sriov-net-support': key('SriovNetSupport', oneOf(['simple'])),
+  'tpm-support': key('TpmSupport', oneOf(['v2.0'])),
+  'imds-support': key('ImdsSupport', oneOf(['v2.0', 'none'])),
+  'root-device-name': key('RootDeviceName', deviceName),
+  'kernel-id': key('KernelId', matching(/^aki-[0-9a-f]+$/, 'aki- followed by hexadecimal digits')),
+  'ramdisk-id': key('RamdiskId', matching(/^ari-[0-9a-f]+$/, 'ari- followed by hexadecimal digits')),
+  'billing-products': key('BillingProducts', billingProducts),
+  platform: key('(guard)', oneOf(PLATFORMS)),
+  'allow-billing-code-loss': key('(guard)', bool),
+  'volume-type': key(`${ROOT_EBS}.VolumeType`, oneOf(VOLUME_TYPES)),
+  'volume-size': key(`${ROOT_EBS}.VolumeSize`, positiveInt),
+  iops: key(`${ROOT_EBS}.Iops`, positiveInt),
+  throughput: key(`${ROOT_EBS}.Throughput`, positiveInt),
+  'delete-on-termination': key(`${ROOT_EBS}.DeleteOnTermination`, bool),
+  'copy-tags': key('TagSpecifications', text(Number.MAX_SAFE_INTEGER)),
+  'device-name': key('BlockDeviceMappings[].DeviceName', deviceName),
+  /** Written by the pipeline on every source snapshot after registration. */
+  'image-id': key('(written by snap2ami)', matching(/^ami-[0-9a-f]+$/, 'an AMI ID')),
+} as const;
+
+export type KeyName = keyof typeof KEYS;
+
+/** Keys with a suffix: `<p>device:<device-name>` and `<p>tag:<Key>`. */
+export const FAMILIES = ['device:', 'tag:'] as const;
+
+/** Keys that only the root snapshot's tags configure; on a set member they are ignored. */
+export const IMAGE_ONLY_KEYS: readonly KeyName[] = [
+  'name',
+  'description',
+  'architecture',
+  'virtualization-type',
+  'boot-mode',
+  'ena-support',
+  'sriov-net-support',
+  'tpm-support',
+  'imds-support',
+  'root-device-name',
+  'kernel-id',
+  'ramdisk-id',
+  'billing-products',
+  'platform',
+  'allow-billing-code-loss',
+  'copy-tags',
+];
+
+export function isKeyName(name: string): name is KeyName {
+  return Object.hasOwn(KEYS, name);
+}

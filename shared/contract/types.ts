@@ -1,0 +1,88 @@
+/** Types of the tag contract's outputs: the RegisterImage request and the plan report. */
+
+/** One reason a snapshot (or set) was rejected: the tag, the RegisterImage field it feeds, and why. */
+export interface ContractError {
+  /** The tag key at fault, when the error concerns a tag. */
+  tag?: string;
+  /** The RegisterImage field (or `(guard)`, `(opt-in)`) the tag feeds, when there is one. */
+  field?: string;
+  /** What is wrong and what would be accepted, in one sentence. */
+  message: string;
+}
+
+export interface EbsMapping {
+  SnapshotId?: string;
+  VolumeSize?: number;
+  VolumeType?: string;
+  Iops?: number;
+  Throughput?: number;
+  DeleteOnTermination?: boolean;
+  OutpostArn?: string;
+}
+
+export interface BlockDeviceMapping {
+  DeviceName: string;
+  Ebs?: EbsMapping;
+  VirtualName?: string;
+  NoDevice?: string;
+}
+
+/**
+ * The RegisterImage input, with the SDK's field names (`RegisterImageCommandInput`), fields
+ * left out rather than null. `shared/` keeps its own type so it imports no SDK; the adapter
+ * checks at compile time that this is assignable to the SDK's input.
+ */
+export interface RegisterImageRequest {
+  Name: string;
+  Description?: string;
+  Architecture: string;
+  VirtualizationType: string;
+  BootMode?: string;
+  EnaSupport?: boolean;
+  SriovNetSupport?: string;
+  TpmSupport?: string;
+  ImdsSupport?: string;
+  RootDeviceName: string;
+  KernelId?: string;
+  RamdiskId?: string;
+  BillingProducts?: string[];
+  BlockDeviceMappings: BlockDeviceMapping[];
+  TagSpecifications: { ResourceType: 'image'; Tags: { Key: string; Value: string }[] }[];
+}
+
+export interface Plan {
+  key: string;
+  snapshotIds: string[];
+  request: RegisterImageRequest;
+  notes: string[];
+}
+
+export interface Skipped {
+  snapshotIds: string[];
+  reason: string;
+}
+
+export interface Rejected {
+  snapshotIds: string[];
+  errors: ContractError[];
+}
+
+export interface PlanReport {
+  plans: Plan[];
+  skipped: Skipped[];
+  rejected: Rejected[];
+}
+
+/** Deployment settings that the contract depends on. */
+export interface PlannerSettings {
+  /** The account the AMIs are registered in (the pipeline's own). */
+  account: string;
+  /** The pipeline's Region. */
+  region: string;
+  /** The tag prefix, `snap2ami:` by default. */
+  prefix: string;
+  /** Accounts whose snapshots may be registered besides the pipeline's own. */
+  allowedSourceAccounts: readonly string[];
+}
+
+export const DEFAULT_PREFIX = 'snap2ami:';

@@ -1,0 +1,246 @@
+/**
+ * Parses SQS message bodies into what the pipeline does with them (see ../shared/spec/events.md):
+ * snapshots to plan, skipped with a reason, or rejected (malformed, unsupported, untrusted).
+ * Events come from outside and are trusted no further than their account.
+ */
+import { z } from 'zod';
+import type { SnapshotGroup } from './contract/plan.ts';
+import { parseSnapshotRef, type SnapshotRef } from './snapshot-ref.ts';
+
+export type EventKind =
+  | 'createSnapshot'
+  | 'copySnapshot'
+  | 'shareSnapshot'
+  | 'createSnapshots'
+  | 'backupJob'
+  | 'copyJob'
+  | 'recoveryPoint';
+
+export type RejectionCategory = 'malformed' | 'unsupported' | 'untrusted';
+
+export interface EventSettings {
+  /** The pipeline's own account. */
+  account: string;
+  /** The pipeline's Region. */
+  region: string;
+  /** Accounts whose events and snapshots are accepted besides the pipeline's own. */
+  allowedSourceAccounts: readonly string[];
+}
+
+export type EventOutcome =
+  | { outcome: 'snapshots'; kind: EventKind; eventId: string | undefined; group: SnapshotGroup }
+  | { outcome: 'skipped'; kind: EventKind; eventId: string | undefined; snapshotIds: string[]; reason: string }
+  | { outcome: 'rejected'; category: RejectionCategory; kind?: EventKind; eventId?: string | undefined; reason: string };
+
+const Envelope = z.looseObject({
+  id: z.string().optional(),
+  source: z.string(),
+  'detail-type': z.string(),
+  account: z.string(),
+  region: z.string(),
+  resources: z.array(z.string()).default([]),
+  detail: z.looseObject({}),
+});
+type Envelope = z.infer<typeof Envelope>;
+
+const SnsNotification = z.looseObject({ Type: z.literal('Notification'), Message: z.string() });
+
+const EbsSnapshotDetail = z.looseObject({
+  event: z.string(),
+  result: z.string(),
+  cause: z.string().optional(),
+  snapshot_id: z.string().optional(),
+  source: z.string().optional(),
+});
+const EbsMultiVolumeDetail = z.looseObject({
+  event: z.string(),
+  result: z.string(),
+  cause: z.string().optional(),
+  snapshots: z.array(z.looseObject({ snapshot_id: z.string() })).optional(),
+});
+const BackupJobDetail = z.looseObject({ state: z.string(), resourceType: z.string() });
+const CopyJobDetail = z.looseObject({
+  state: z.string(),
+  resourceType: z.string(),
+  // An empty object `{}` until the copy completes (as documented), an ARN string after.
+  destinationRecoveryPointArn: z.unknown(),
+});
+const RecoveryPointDetail = z.looseObject({ status: z.string(), resourceType: z.string() });
+
+class Rejection extends Error {
+  readonly category: RejectionCategory;
+  constructor(category: RejectionCategory, message: string) {
+    super(message);
+    this.category = category;
+  }
+}
+
+const malformed = (message: string) => new Rejection('malformed', message);
+
+/** Parses one SQS message body: the event JSON, or an SNS notification (raw or wrapped) carrying it. */
+export function parseMessageBody(body: string, settings: EventSettings): EventOutcome {
+  let document: unknown;
+  try {
+    document = unwrapSns(parseJson(body, 'the message body'));
+    return parseEvent(document, settings);
+  } catch (error) {
+    if (error instanceof Rejection) {
+      const envelope = Envelope.safeParse(document);
+      return {
+        outcome: 'rejected',
+        category: error.category,
+        eventId: envelope.success ? envelope.data.id : undefined,
+        reason: error.message,
+      };
+    }
+    throw error;
+  }
+}
+
+/** Parses one event as EventBridge delivers it. */
+export function parseEvent(document: unknown, settings: EventSettings): EventOutcome {
+  try {
+    return classify(parseShape(Envelope, document, 'the event'), settings);
+  } catch (error) {
+    if (error instanceof Rejection) return { outcome: 'rejected', category: error.category, reason: error.message };
+    throw error;
+  }
+}
+
+function classify(event: Envelope, settings: EventSettings): EventOutcome {
+  const kind = kindOf(event);
+  const eventId = event.id;
+  if (event.account !== settings.account && !settings.allowedSourceAccounts.includes(event.account)) {
+    return {
+      outcome: 'rejected',
+      category: 'untrusted',
+      kind,
+      eventId,
+      reason: `the event comes from account ${event.account}, which is neither this pipeline's account (${settings.account}) nor an allowed source account`,
+    };
+  }
+  const skip = (reason: string, snapshotIds: string[] = []): EventOutcome => ({
+    outcome: 'skipped',
+    kind,
+    eventId,
+    snapshotIds,
+    reason,
+  });
+  const yieldRefs = (refs: SnapshotRef[], multiVolume: boolean): EventOutcome => {
+    const snapshotIds = refs.map((ref) => ref.snapshotId);
+    const elsewhere = refs.find((ref) => (ref.region ?? event.region) !== settings.region);
+    if (elsewhere) {
+      return skip(`other Region: ${elsewhere.snapshotId} is in ${elsewhere.region ?? event.region}, this pipeline in ${settings.region}`, snapshotIds);
+    }
+    return { outcome: 'snapshots', kind, eventId, group: { snapshotIds, multiVolume } };
+  };
+
+  switch (kind) {
+    case 'createSnapshot':
+    case 'copySnapshot':
+    case 'shareSnapshot': {
+      const detail = parseShape(EbsSnapshotDetail, event.detail, 'detail');
+      const ref = detail.snapshot_id === undefined ? undefined : snapshotRef(detail.snapshot_id, 'detail.snapshot_id');
+      const ids = ref ? [ref.snapshotId] : [];
+      if (detail.result !== 'succeeded') return skip(`${kind} ${detail.result}${detail.cause ? `: ${detail.cause}` : ''}`, ids);
+      if (!ref) throw malformed(`a succeeded ${kind} event has no detail.snapshot_id`);
+      if (kind === 'shareSnapshot') {
+        const sharer = detail.source;
+        if (sharer === undefined || !settings.allowedSourceAccounts.includes(sharer)) {
+          return skip(`shared by account ${sharer ?? '(unknown)'}, which is not an allowed source account`, ids);
+        }
+      }
+      return yieldRefs([ref], false);
+    }
+    case 'createSnapshots': {
+      const detail = parseShape(EbsMultiVolumeDetail, event.detail, 'detail');
+      const refs = (detail.snapshots ?? []).map((member, index) =>
+        snapshotRef(member.snapshot_id, `detail.snapshots[${index}].snapshot_id`),
+      );
+      const ids = refs.map((ref) => ref.snapshotId);
+      if (detail.result !== 'succeeded') return skip(`createSnapshots ${detail.result}${detail.cause ? `: ${detail.cause}` : ''}`, ids);
+      if (refs.length === 0) throw malformed('a succeeded createSnapshots event has no detail.snapshots');
+      return yieldRefs(refs, true);
+    }
+    case 'backupJob':
+    case 'recoveryPoint': {
+      const detail =
+        kind === 'backupJob'
+          ? parseShape(BackupJobDetail, event.detail, 'detail')
+          : parseShape(RecoveryPointDetail, event.detail, 'detail');
+      const state = 'state' in detail ? detail.state : detail.status;
+      const stateField = kind === 'backupJob' ? 'state' : 'status';
+      if (detail.resourceType !== 'EBS') return skip(resourceTypeReason(detail.resourceType));
+      if (state !== 'COMPLETED') return skip(`${event['detail-type']}: ${stateField} is ${state}, not COMPLETED`);
+      const refs = event.resources.map((text) => parseSnapshotRef(text)).filter((ref) => ref !== undefined);
+      const first = refs[0];
+      if (!first) throw malformed(`a completed ${event['detail-type']} event names no EC2 snapshot ARN among its resources`);
+      return yieldRefs([first], false);
+    }
+    case 'copyJob': {
+      const detail = parseShape(CopyJobDetail, event.detail, 'detail');
+      if (detail.resourceType !== 'EBS') return skip(resourceTypeReason(detail.resourceType));
+      if (detail.state !== 'COMPLETED') return skip(`Copy Job State Change: state is ${detail.state}, not COMPLETED`);
+      if (typeof detail.destinationRecoveryPointArn !== 'string') {
+        throw malformed('a completed Copy Job State Change event has no detail.destinationRecoveryPointArn');
+      }
+      return yieldRefs([snapshotRef(detail.destinationRecoveryPointArn, 'detail.destinationRecoveryPointArn')], false);
+    }
+  }
+}
+
+function kindOf(event: Envelope): EventKind {
+  const type = event['detail-type'];
+  if (event.source === 'aws.ec2') {
+    const name = typeof event.detail.event === 'string' ? event.detail.event : undefined;
+    if (type === 'EBS Snapshot Notification' && (name === 'createSnapshot' || name === 'copySnapshot' || name === 'shareSnapshot')) {
+      return name;
+    }
+    if (type === 'EBS Multi-Volume Snapshots Completion Status' && name === 'createSnapshots') return 'createSnapshots';
+    if (type === 'EBS Snapshot Notification' || type === 'EBS Multi-Volume Snapshots Completion Status') {
+      throw new Rejection('unsupported', `${type} for the event ${name === undefined ? '(none)' : `"${name}"`} is not supported; supported: createSnapshot, copySnapshot, shareSnapshot, createSnapshots`);
+    }
+  }
+  if (event.source === 'aws.backup') {
+    if (type === 'Backup Job State Change') return 'backupJob';
+    if (type === 'Copy Job State Change') return 'copyJob';
+    if (type === 'Recovery Point State Change') return 'recoveryPoint';
+  }
+  throw new Rejection(
+    'unsupported',
+    `source "${event.source}" with detail-type "${type}" is not supported; see the accepted events in the README`,
+  );
+}
+
+function resourceTypeReason(resourceType: string): string {
+  return resourceType === 'EC2'
+    ? 'resourceType is EC2: backups of EC2 instances are AMIs already'
+    : `resourceType is ${resourceType}, not EBS`;
+}
+
+function snapshotRef(text: string, where: string): SnapshotRef {
+  const ref = parseSnapshotRef(text);
+  if (!ref) throw malformed(`${where} is "${text}", which is not a snapshot ARN or ID`);
+  return ref;
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw malformed(`${what} is not JSON`);
+  }
+}
+
+function unwrapSns(document: unknown): unknown {
+  const notification = SnsNotification.safeParse(document);
+  return notification.success ? parseJson(notification.data.Message, 'the SNS notification\'s Message') : document;
+}
+
+function parseShape<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue?.path.length ? `${what}.${issue.path.join('.')}` : what;
+  throw malformed(`${path}: ${issue?.message ?? 'unexpected shape'}`);
+}
