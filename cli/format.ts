@@ -19,12 +19,14 @@ export function formatReport(report: PlanReport): string {
     ].filter(Boolean);
     lines.push(`      ${flags.join(', ')}`);
     if (r.Description) lines.push(`      description: ${r.Description}`);
-    for (const mapping of r.BlockDeviceMappings) lines.push(`      ${describeMapping(mapping, r.RootDeviceName)}`);
+    for (const mapping of r.BlockDeviceMappings)
+      lines.push(`      ${describeMapping(mapping, r.RootDeviceName)}`);
     const tags = r.TagSpecifications.flatMap((spec) => spec.Tags).map((tag) => `${tag.Key}=${tag.Value}`);
     lines.push(`      tags: ${tags.join(', ')}`);
     for (const note of plan.notes) lines.push(`      note: ${note}`);
   }
-  for (const skipped of report.skipped) lines.push(`SKIP  ${skipped.snapshotIds.join(' + ') || '(event)'}: ${skipped.reason}`);
+  for (const skipped of report.skipped)
+    lines.push(`SKIP  ${skipped.snapshotIds.join(' + ') || '(event)'}: ${skipped.reason}`);
   for (const rejected of report.rejected) {
     lines.push(`REJECT ${rejected.snapshotIds.join(' + ') || '(event)'}`);
     for (const error of rejected.errors) {

@@ -21,13 +21,28 @@ program
       'Exit status: 0 nothing rejected, 2 something rejected, 1 unusable input.',
   )
   .requiredOption('--snapshots <file>', 'JSON printed by `aws ec2 describe-snapshots` ({"Snapshots": […]})')
-  .option('--event <file>', 'one event as EventBridge delivers it; without it every opted-in snapshot is a root of its own')
-  .option('--account <id>', "the pipeline's account (default: the event's account, else the root snapshot's OwnerId)", accountId)
-  .option('--region <name>', "the pipeline's Region (default: the event's Region, else AWS_REGION, else us-east-1)")
-  .addOption(new Option('--prefix <prefix>', 'tag key prefix').default(defaults.prefix).env('SNAP2AMI_TAG_PREFIX'))
+  .option(
+    '--event <file>',
+    'one event as EventBridge delivers it; without it every opted-in snapshot is a root of its own',
+  )
+  .option(
+    '--account <id>',
+    "the pipeline's account (default: the event's account, else the root snapshot's OwnerId)",
+    accountId,
+  )
+  .option(
+    '--region <name>',
+    "the pipeline's Region (default: the event's Region, else AWS_REGION, else us-east-1)",
+  )
   .addOption(
-    new Option('--allowed-source-accounts <ids>', 'comma-separated accounts whose snapshots may be registered too')
-      .default(defaults.allowedSourceAccounts, (defaults.allowedSourceAccounts.join(',') || 'none'))
+    new Option('--prefix <prefix>', 'tag key prefix').default(defaults.prefix).env('SNAP2AMI_TAG_PREFIX'),
+  )
+  .addOption(
+    new Option(
+      '--allowed-source-accounts <ids>',
+      'comma-separated accounts whose snapshots may be registered too',
+    )
+      .default(defaults.allowedSourceAccounts, defaults.allowedSourceAccounts.join(',') || 'none')
       .argParser(accountList),
   )
   .option('--json', 'print exactly one JSON document {plans, skipped, rejected} on stdout')

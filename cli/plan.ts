@@ -21,7 +21,10 @@ export interface PlanOptions {
   json?: boolean;
 }
 
-export async function runPlan(options: PlanOptions, env: NodeJS.ProcessEnv): Promise<{ output: string; exitCode: number }> {
+export async function runPlan(
+  options: PlanOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<{ output: string; exitCode: number }> {
   const snapshots = parseSnapshotsFile(await readJson(options.snapshots, '--snapshots'), options.snapshots);
   const event = options.event === undefined ? undefined : await readJson(options.event, '--event');
   const report = plan(snapshots, event, options, env);
@@ -29,7 +32,12 @@ export async function runPlan(options: PlanOptions, env: NodeJS.ProcessEnv): Pro
   return { output, exitCode: report.rejected.length > 0 ? 2 : 0 };
 }
 
-export function plan(snapshots: Snapshot[], event: unknown, options: PlanOptions, env: NodeJS.ProcessEnv): PlanReport {
+export function plan(
+  snapshots: Snapshot[],
+  event: unknown,
+  options: PlanOptions,
+  env: NodeJS.ProcessEnv,
+): PlanReport {
   const eventFields = (event ?? {}) as { account?: unknown; region?: unknown };
   const eventAccount = typeof eventFields.account === 'string' ? eventFields.account : undefined;
   const eventRegion = typeof eventFields.region === 'string' ? eventFields.region : undefined;
@@ -61,9 +69,22 @@ export function plan(snapshots: Snapshot[], event: unknown, options: PlanOptions
   const outcome = parseEvent(event, settings);
   switch (outcome.outcome) {
     case 'rejected':
-      return { plans: [], skipped: [], rejected: [{ snapshotIds: [], errors: [{ message: `event rejected (${outcome.category}): ${outcome.reason}` }] }] };
+      return {
+        plans: [],
+        skipped: [],
+        rejected: [
+          {
+            snapshotIds: [],
+            errors: [{ message: `event rejected (${outcome.category}): ${outcome.reason}` }],
+          },
+        ],
+      };
     case 'skipped':
-      return { plans: [], skipped: [{ snapshotIds: outcome.snapshotIds, reason: outcome.reason }], rejected: [] };
+      return {
+        plans: [],
+        skipped: [{ snapshotIds: outcome.snapshotIds, reason: outcome.reason }],
+        rejected: [],
+      };
     case 'snapshots':
       return planGroups([outcome.group], known, settings);
   }
@@ -74,7 +95,9 @@ async function readJson(path: string, option: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new CliError(`${option} ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new CliError(
+      `${option} ${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -88,7 +111,9 @@ function parseSnapshotsFile(document: unknown, path: string): Snapshot[] {
     return parseDescribeSnapshots(document);
   } catch (error) {
     const issue = (error as { issues?: { path: PropertyKey[]; message: string }[] }).issues?.[0];
-    const where = issue ? `${issue.path.map(String).join('.') || 'the document'}: ${issue.message}` : String(error);
+    const where = issue
+      ? `${issue.path.map(String).join('.') || 'the document'}: ${issue.message}`
+      : String(error);
     throw new CliError(`--snapshots ${path}: not the output of aws ec2 describe-snapshots (${where})`);
   }
 }

@@ -29,8 +29,20 @@ export interface EventSettings {
 
 export type EventOutcome =
   | { outcome: 'snapshots'; kind: EventKind; eventId: string | undefined; group: SnapshotGroup }
-  | { outcome: 'skipped'; kind: EventKind; eventId: string | undefined; snapshotIds: string[]; reason: string }
-  | { outcome: 'rejected'; category: RejectionCategory; kind?: EventKind; eventId?: string | undefined; reason: string };
+  | {
+      outcome: 'skipped';
+      kind: EventKind;
+      eventId: string | undefined;
+      snapshotIds: string[];
+      reason: string;
+    }
+  | {
+      outcome: 'rejected';
+      category: RejectionCategory;
+      kind?: EventKind;
+      eventId?: string | undefined;
+      reason: string;
+    };
 
 const Envelope = z.looseObject({
   id: z.string().optional(),
@@ -102,7 +114,8 @@ export function parseEvent(document: unknown, settings: EventSettings): EventOut
   try {
     return classify(parseShape(Envelope, document, 'the event'), settings);
   } catch (error) {
-    if (error instanceof Rejection) return { outcome: 'rejected', category: error.category, reason: error.message };
+    if (error instanceof Rejection)
+      return { outcome: 'rejected', category: error.category, reason: error.message };
     throw error;
   }
 }
@@ -130,7 +143,10 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
     const snapshotIds = refs.map((ref) => ref.snapshotId);
     const elsewhere = refs.find((ref) => (ref.region ?? event.region) !== settings.region);
     if (elsewhere) {
-      return skip(`other Region: ${elsewhere.snapshotId} is in ${elsewhere.region ?? event.region}, this pipeline in ${settings.region}`, snapshotIds);
+      return skip(
+        `other Region: ${elsewhere.snapshotId} is in ${elsewhere.region ?? event.region}, this pipeline in ${settings.region}`,
+        snapshotIds,
+      );
     }
     return { outcome: 'snapshots', kind, eventId, group: { snapshotIds, multiVolume } };
   };
@@ -140,14 +156,19 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
     case 'copySnapshot':
     case 'shareSnapshot': {
       const detail = parseShape(EbsSnapshotDetail, event.detail, 'detail');
-      const ref = detail.snapshot_id === undefined ? undefined : snapshotRef(detail.snapshot_id, 'detail.snapshot_id');
+      const ref =
+        detail.snapshot_id === undefined ? undefined : snapshotRef(detail.snapshot_id, 'detail.snapshot_id');
       const ids = ref ? [ref.snapshotId] : [];
-      if (detail.result !== 'succeeded') return skip(`${kind} ${detail.result}${detail.cause ? `: ${detail.cause}` : ''}`, ids);
+      if (detail.result !== 'succeeded')
+        return skip(`${kind} ${detail.result}${detail.cause ? `: ${detail.cause}` : ''}`, ids);
       if (!ref) throw malformed(`a succeeded ${kind} event has no detail.snapshot_id`);
       if (kind === 'shareSnapshot') {
         const sharer = detail.source;
         if (sharer === undefined || !settings.allowedSourceAccounts.includes(sharer)) {
-          return skip(`shared by account ${sharer ?? '(unknown)'}, which is not an allowed source account`, ids);
+          return skip(
+            `shared by account ${sharer ?? '(unknown)'}, which is not an allowed source account`,
+            ids,
+          );
         }
       }
       return yieldRefs([ref], false);
@@ -158,7 +179,8 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
         snapshotRef(member.snapshot_id, `detail.snapshots[${index}].snapshot_id`),
       );
       const ids = refs.map((ref) => ref.snapshotId);
-      if (detail.result !== 'succeeded') return skip(`createSnapshots ${detail.result}${detail.cause ? `: ${detail.cause}` : ''}`, ids);
+      if (detail.result !== 'succeeded')
+        return skip(`createSnapshots ${detail.result}${detail.cause ? `: ${detail.cause}` : ''}`, ids);
       if (refs.length === 0) throw malformed('a succeeded createSnapshots event has no detail.snapshots');
       return yieldRefs(refs, true);
     }
@@ -171,20 +193,28 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
       const state = 'state' in detail ? detail.state : detail.status;
       const stateField = kind === 'backupJob' ? 'state' : 'status';
       if (detail.resourceType !== 'EBS') return skip(resourceTypeReason(detail.resourceType));
-      if (state !== 'COMPLETED') return skip(`${event['detail-type']}: ${stateField} is ${state}, not COMPLETED`);
+      if (state !== 'COMPLETED')
+        return skip(`${event['detail-type']}: ${stateField} is ${state}, not COMPLETED`);
       const refs = event.resources.map((text) => parseSnapshotRef(text)).filter((ref) => ref !== undefined);
       const first = refs[0];
-      if (!first) throw malformed(`a completed ${event['detail-type']} event names no EC2 snapshot ARN among its resources`);
+      if (!first)
+        throw malformed(
+          `a completed ${event['detail-type']} event names no EC2 snapshot ARN among its resources`,
+        );
       return yieldRefs([first], false);
     }
     case 'copyJob': {
       const detail = parseShape(CopyJobDetail, event.detail, 'detail');
       if (detail.resourceType !== 'EBS') return skip(resourceTypeReason(detail.resourceType));
-      if (detail.state !== 'COMPLETED') return skip(`Copy Job State Change: state is ${detail.state}, not COMPLETED`);
+      if (detail.state !== 'COMPLETED')
+        return skip(`Copy Job State Change: state is ${detail.state}, not COMPLETED`);
       if (typeof detail.destinationRecoveryPointArn !== 'string') {
         throw malformed('a completed Copy Job State Change event has no detail.destinationRecoveryPointArn');
       }
-      return yieldRefs([snapshotRef(detail.destinationRecoveryPointArn, 'detail.destinationRecoveryPointArn')], false);
+      return yieldRefs(
+        [snapshotRef(detail.destinationRecoveryPointArn, 'detail.destinationRecoveryPointArn')],
+        false,
+      );
     }
   }
 }
@@ -193,12 +223,19 @@ function kindOf(event: Envelope): EventKind {
   const type = event['detail-type'];
   if (event.source === 'aws.ec2') {
     const name = typeof event.detail.event === 'string' ? event.detail.event : undefined;
-    if (type === 'EBS Snapshot Notification' && (name === 'createSnapshot' || name === 'copySnapshot' || name === 'shareSnapshot')) {
+    if (
+      type === 'EBS Snapshot Notification' &&
+      (name === 'createSnapshot' || name === 'copySnapshot' || name === 'shareSnapshot')
+    ) {
       return name;
     }
-    if (type === 'EBS Multi-Volume Snapshots Completion Status' && name === 'createSnapshots') return 'createSnapshots';
+    if (type === 'EBS Multi-Volume Snapshots Completion Status' && name === 'createSnapshots')
+      return 'createSnapshots';
     if (type === 'EBS Snapshot Notification' || type === 'EBS Multi-Volume Snapshots Completion Status') {
-      throw new Rejection('unsupported', `${type} for the event ${name === undefined ? '(none)' : `"${name}"`} is not supported; supported: createSnapshot, copySnapshot, shareSnapshot, createSnapshots`);
+      throw new Rejection(
+        'unsupported',
+        `${type} for the event ${name === undefined ? '(none)' : `"${name}"`} is not supported; supported: createSnapshot, copySnapshot, shareSnapshot, createSnapshots`,
+      );
     }
   }
   if (event.source === 'aws.backup') {
@@ -234,7 +271,9 @@ function parseJson(text: string, what: string): unknown {
 
 function unwrapSns(document: unknown): unknown {
   const notification = SnsNotification.safeParse(document);
-  return notification.success ? parseJson(notification.data.Message, 'the SNS notification\'s Message') : document;
+  return notification.success
+    ? parseJson(notification.data.Message, "the SNS notification's Message")
+    : document;
 }
 
 function parseShape<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {

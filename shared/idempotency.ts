@@ -9,7 +9,9 @@ export const KEY_VERSION = 'v1';
 
 export function idempotencyKey(account: string, region: string, snapshotIds: Iterable<string>): string {
   const ids = [...new Set(snapshotIds)].sort();
-  const digest = createHash('sha256').update([KEY_VERSION, account, region, ...ids].join('\n')).digest('hex');
+  const digest = createHash('sha256')
+    .update([KEY_VERSION, account, region, ...ids].join('\n'))
+    .digest('hex');
   // 128 bits of the digest: collision-free in practice, and short enough to serve as a
   // Step Functions execution name (at most 80 characters of [A-Za-z0-9-_]).
   return `${KEY_VERSION}-${digest.slice(0, 32)}`;

@@ -18,7 +18,10 @@ export function deploymentSettings(env: Readonly<Record<string, string | undefin
 
 /** Splits a comma-separated account list; throws on anything that is not a 12-digit account ID. */
 export function splitAccounts(list: string | undefined): string[] {
-  const accounts = (list ?? '').split(',').map((account) => account.trim()).filter(Boolean);
+  const accounts = (list ?? '')
+    .split(',')
+    .map((account) => account.trim())
+    .filter(Boolean);
   const bad = accounts.find((account) => !/^\d{12}$/.test(account));
   if (bad !== undefined) throw new Error(`"${bad}" is not an AWS account ID (12 digits)`);
   return accounts;

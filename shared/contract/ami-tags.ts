@@ -62,7 +62,8 @@ export function amiTags(reader: TagReader, key: string, notes: string[]): { Key:
       });
       continue;
     }
-    if (tags.has(tagKey)) notes.push(`${source} replaces the value copied from the snapshot's tag ${tagKey}.`);
+    if (tags.has(tagKey))
+      notes.push(`${source} replaces the value copied from the snapshot's tag ${tagKey}.`);
     tags.set(tagKey, value);
   }
 

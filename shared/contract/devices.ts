@@ -37,7 +37,9 @@ export function parseDeviceValue(
   if (value === 'none') return { kind: 'none' };
   const ephemeral = /^ephemeral(\d+)$/.exec(value);
   if (ephemeral) {
-    return Number(ephemeral[1]) <= 23 ? { kind: 'ephemeral', virtualName: value } : fail('names an instance store volume beyond ephemeral23');
+    return Number(ephemeral[1]) <= 23
+      ? { kind: 'ephemeral', virtualName: value }
+      : fail('names an instance store volume beyond ephemeral23');
   }
   const [head = '', ...parts] = value.split(':');
   if (head !== 'empty' && !isSnapshotId(head)) return fail('is not a device value');
@@ -46,12 +48,15 @@ export function parseDeviceValue(
     const eq = part.indexOf('=');
     const name = eq < 0 ? part : part.slice(0, eq);
     const option = Object.hasOwn(OPTIONS, name) ? OPTIONS[name] : undefined;
-    if (eq < 0 || option === undefined) return fail(`has "${part}", which is not an option=value pair of a known option`);
+    if (eq < 0 || option === undefined)
+      return fail(`has "${part}", which is not an option=value pair of a known option`);
     if (options[option] !== undefined) return fail(`gives the option ${name} twice`);
     options[option] = part.slice(eq + 1);
   }
   if (head === 'empty') {
-    return options.size === undefined ? fail('describes an empty volume without size=<GiB>') : { kind: 'empty', options };
+    return options.size === undefined
+      ? fail('describes an empty volume without size=<GiB>')
+      : { kind: 'empty', options };
   }
   return { kind: 'snapshot', snapshotId: head, options };
 }

@@ -14,9 +14,9 @@ import {
   PLATFORMS,
   positiveInt,
   text,
+  type ValueRule,
   VIRTUALIZATION_TYPES,
   VOLUME_TYPES,
-  type ValueRule,
 } from './values.ts';
 
 export interface KeyDefinition<T> {

@@ -26,7 +26,12 @@ export function renderName(template: string, snapshot: Snapshot, account: string
   return { ok: true, name };
 }
 
-function fill(inner: string, snapshot: Snapshot, account: string, region: string): string | { problem: string } {
+function fill(
+  inner: string,
+  snapshot: Snapshot,
+  account: string,
+  region: string,
+): string | { problem: string } {
   if (inner.startsWith('tag:')) {
     const tagKey = inner.slice(4);
     const value = snapshot.tags.get(tagKey);

@@ -7,7 +7,7 @@ import { idempotencyKey } from '../idempotency.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { amiTags } from './ami-tags.ts';
 import { parseDeviceValue } from './devices.ts';
-import { IMAGE_ONLY_KEYS, KEYS } from './keys.ts';
+import { IMAGE_ONLY_KEYS, type KEYS } from './keys.ts';
 import { DEFAULT_NAME_TEMPLATE, renderName } from './name-template.ts';
 import { TagReader } from './reader.ts';
 import type {
@@ -55,21 +55,29 @@ export function planSnapshots(snapshots: readonly Snapshot[], settings: PlannerS
   return planGroups(groups, known, settings);
 }
 
-export function planGroup(group: SnapshotGroup, known: ReadonlyMap<string, Snapshot>, settings: PlannerSettings): Outcome {
+export function planGroup(
+  group: SnapshotGroup,
+  known: ReadonlyMap<string, Snapshot>,
+  settings: PlannerSettings,
+): Outcome {
   const ids = [...new Set(group.snapshotIds)].sort();
   const missing = ids.filter((id) => !known.has(id));
   if (missing.length > 0) {
     return {
       rejected: {
         snapshotIds: ids,
-        errors: missing.map((id) => ({ message: `snapshot ${id} was not found: it does not exist, or this account cannot see it.` })),
+        errors: missing.map((id) => ({
+          message: `snapshot ${id} was not found: it does not exist, or this account cannot see it.`,
+        })),
       },
     };
   }
   const members = ids.map((id) => known.get(id) as Snapshot);
   const readers = members.map((member) => new TagReader(member, settings.prefix));
   const optIns = readers.map((reader) => reader.get('register'));
-  const invalid = readers.flatMap((reader) => reader.errors.filter((error) => error.tag === reader.tagKey('register')));
+  const invalid = readers.flatMap((reader) =>
+    reader.errors.filter((error) => error.tag === reader.tagKey('register')),
+  );
   if (invalid.length > 0) return { rejected: { snapshotIds: ids, errors: invalid } };
 
   const rootIndexes = optIns.flatMap((optIn, index) => (optIn === true ? [index] : []));
@@ -99,7 +107,9 @@ export function planGroup(group: SnapshotGroup, known: ReadonlyMap<string, Snaps
   }
   const notCompleted = members.filter((member) => member.state !== 'completed');
   if (notCompleted.length > 0) {
-    const states = notCompleted.map((member) => `${member.snapshotId} is ${member.state ?? 'in an unknown state'}`);
+    const states = notCompleted.map(
+      (member) => `${member.snapshotId} is ${member.state ?? 'in an unknown state'}`,
+    );
     return { skipped: { snapshotIds: ids, reason: `not completed: ${states.join(', ')}` } };
   }
   const rootIndex = rootIndexes[0] as number;
@@ -134,20 +144,38 @@ function buildPlan(
   const paravirtual = virtualization === 'paravirtual';
 
   if (bootMode === 'legacy-bios' && (architecture === 'arm64' || architecture === 'arm64_mac')) {
-    root.conflict('boot-mode', `${root.tagKey('boot-mode')}=legacy-bios is not accepted with architecture ${architecture}; accepted for ${architecture}: uefi or uefi-preferred, or leave it out.`);
+    root.conflict(
+      'boot-mode',
+      `${root.tagKey('boot-mode')}=legacy-bios is not accepted with architecture ${architecture}; accepted for ${architecture}: uefi or uefi-preferred, or leave it out.`,
+    );
   }
   if (ena === true && paravirtual) {
-    root.conflict('ena-support', `${root.tagKey('ena-support')}=true is not accepted with paravirtual virtualization (an instance could become unreachable); accepted: false, or leave it out.`);
+    root.conflict(
+      'ena-support',
+      `${root.tagKey('ena-support')}=true is not accepted with paravirtual virtualization (an instance could become unreachable); accepted: false, or leave it out.`,
+    );
   }
   if (sriov !== undefined && paravirtual) {
-    root.conflict('sriov-net-support', `${root.tagKey('sriov-net-support')} is not accepted with paravirtual virtualization; accepted: leave it out, or use hvm.`);
+    root.conflict(
+      'sriov-net-support',
+      `${root.tagKey('sriov-net-support')} is not accepted with paravirtual virtualization; accepted: leave it out, or use hvm.`,
+    );
   }
   if (tpm !== undefined && bootMode !== 'uefi' && bootMode !== 'uefi-preferred') {
-    root.conflict('tpm-support', `${root.tagKey('tpm-support')}=v2.0 needs ${root.tagKey('boot-mode')} uefi or uefi-preferred (it is ${bootMode ?? 'not set'}).`);
+    root.conflict(
+      'tpm-support',
+      `${root.tagKey('tpm-support')}=v2.0 needs ${root.tagKey('boot-mode')} uefi or uefi-preferred (it is ${bootMode ?? 'not set'}).`,
+    );
   }
-  for (const [name, value] of [['kernel-id', kernelId], ['ramdisk-id', ramdiskId]] as const) {
+  for (const [name, value] of [
+    ['kernel-id', kernelId],
+    ['ramdisk-id', ramdiskId],
+  ] as const) {
     if (value !== undefined && !paravirtual) {
-      root.conflict(name, `${root.tagKey(name)} is only accepted with paravirtual virtualization, not hvm; accepted: leave it out for hvm images.`);
+      root.conflict(
+        name,
+        `${root.tagKey(name)} is only accepted with paravirtual virtualization, not hvm; accepted: leave it out for hvm images.`,
+      );
     }
   }
   const rootDeviceTag = root.get('device-name');
@@ -158,7 +186,11 @@ function buildPlan(
       'RootDeviceName',
     );
   }
-  if ((platform === 'windows' || platform === 'rhel' || platform === 'sles') && !billingProducts && !allowBillingCodeLoss) {
+  if (
+    (platform === 'windows' || platform === 'rhel' || platform === 'sles') &&
+    !billingProducts &&
+    !allowBillingCodeLoss
+  ) {
     root.conflict(
       'platform',
       `${root.tagKey('platform')}=${platform}: ${platform} checks its subscription through the billing product code of the AMI it was launched from, and RegisterImage from a snapshot does not carry it over (EC2 recommends CreateImage from an instance); accepted: set ${root.tagKey('billing-products')}, or ${root.tagKey('allow-billing-code-loss')}=true to register anyway.`,
@@ -168,7 +200,11 @@ function buildPlan(
   const template = root.raw('name') ?? DEFAULT_NAME_TEMPLATE;
   const rendered = renderName(template, snapshot, settings.account, settings.region);
   if (!rendered.ok) {
-    errors.push({ tag: root.tagKey('name'), field: 'Name', message: `${root.tagKey('name')}="${template}": ${rendered.message}.` });
+    errors.push({
+      tag: root.tagKey('name'),
+      field: 'Name',
+      message: `${root.tagKey('name')}="${template}": ${rendered.message}.`,
+    });
   }
 
   // Block devices: the root first, then <p>device: tags, then set members.
@@ -189,13 +225,21 @@ function buildPlan(
   const claim = (device: string, tag: string): boolean => {
     const field = `BlockDeviceMappings[${mappings.length}].DeviceName`;
     if (!DEVICE_NAME.test(device) && !WINDOWS_DEVICE_NAME.test(device)) {
-      errors.push({ tag, field, message: `${tag} names the device "${device}"; accepted: /dev/ followed by letters and digits (for example /dev/sdb), or xvd<letters>.` });
+      errors.push({
+        tag,
+        field,
+        message: `${tag} names the device "${device}"; accepted: /dev/ followed by letters and digits (for example /dev/sdb), or xvd<letters>.`,
+      });
       return false;
     }
     const previous = used.get(device);
     if (previous !== undefined) {
       const what = device === rootDevice ? 'the root device' : `the device of ${previous}`;
-      errors.push({ tag, field, message: `${tag} uses ${device}, which is already ${what}; accepted: a device name used once.` });
+      errors.push({
+        tag,
+        field,
+        message: `${tag} uses ${device}, which is already ${what}; accepted: a device name used once.`,
+      });
       return false;
     }
     used.set(device, tag);
@@ -209,24 +253,41 @@ function buildPlan(
     const parsed = parseDeviceValue(value, tag, field, errors);
     if (!parsed) continue;
     if (parsed.kind === 'none') mappings.push({ DeviceName: device, NoDevice: '' });
-    else if (parsed.kind === 'ephemeral') mappings.push({ DeviceName: device, VirtualName: parsed.virtualName });
+    else if (parsed.kind === 'ephemeral')
+      mappings.push({ DeviceName: device, VirtualName: parsed.virtualName });
     else {
       let source: Snapshot | undefined;
       if (parsed.kind === 'snapshot') {
         source = known.get(parsed.snapshotId);
         if (!source) {
-          errors.push({ tag, field: `${field}.Ebs.SnapshotId`, message: `${tag} names snapshot ${parsed.snapshotId}, which was not found; accepted: a completed snapshot of the same account.` });
+          errors.push({
+            tag,
+            field: `${field}.Ebs.SnapshotId`,
+            message: `${tag} names snapshot ${parsed.snapshotId}, which was not found; accepted: a completed snapshot of the same account.`,
+          });
           continue;
         }
         if (source.state !== 'completed') {
-          errors.push({ tag, field: `${field}.Ebs.SnapshotId`, message: `${tag} names snapshot ${parsed.snapshotId}, which is ${source.state ?? 'in an unknown state'}; accepted: a completed snapshot.` });
+          errors.push({
+            tag,
+            field: `${field}.Ebs.SnapshotId`,
+            message: `${tag} names snapshot ${parsed.snapshotId}, which is ${source.state ?? 'in an unknown state'}; accepted: a completed snapshot.`,
+          });
         }
         if (source.ownerId !== snapshot.ownerId) {
-          errors.push({ tag, field: `${field}.Ebs.SnapshotId`, message: `${tag} names snapshot ${parsed.snapshotId} of account ${source.ownerId}, not the root snapshot's account ${snapshot.ownerId}; accepted: a snapshot of the same account.` });
+          errors.push({
+            tag,
+            field: `${field}.Ebs.SnapshotId`,
+            message: `${tag} names snapshot ${parsed.snapshotId} of account ${source.ownerId}, not the root snapshot's account ${snapshot.ownerId}; accepted: a snapshot of the same account.`,
+          });
         }
         sources.push(source);
       }
-      const ebs = buildEbs(parsed.options, optionVolumeContext(tag, `${field}.Ebs`, source?.volumeSize), errors);
+      const ebs = buildEbs(
+        parsed.options,
+        optionVolumeContext(tag, `${field}.Ebs`, source?.volumeSize),
+        errors,
+      );
       mappings.push({ DeviceName: device, Ebs: source ? { SnapshotId: source.snapshotId, ...ebs } : ebs });
     }
   }
@@ -236,9 +297,15 @@ function buildPlan(
     const device = member.get('device-name');
     errors.push(...member.errors);
     const ignored = IMAGE_ONLY_KEYS.filter((name) => member.has(name)).map((name) => member.tagKey(name));
-    if (ignored.length > 0) notes.push(`member ${memberId}: ${ignored.join(', ')} ignored; image parameters are read from the root snapshot ${snapshot.snapshotId}.`);
+    if (ignored.length > 0)
+      notes.push(
+        `member ${memberId}: ${ignored.join(', ')} ignored; image parameters are read from the root snapshot ${snapshot.snapshotId}.`,
+      );
     if (device === undefined) {
-      if (!member.has('device-name')) notes.push(`member ${memberId} has no ${member.tagKey('device-name')} tag, so it is left out of the image.`);
+      if (!member.has('device-name'))
+        notes.push(
+          `member ${memberId} has no ${member.tagKey('device-name')} tag, so it is left out of the image.`,
+        );
       continue;
     }
     if (!claim(device, member.tagKey('device-name'))) continue;
@@ -249,7 +316,16 @@ function buildPlan(
       throughput: member.raw('throughput'),
       delete: member.raw('delete-on-termination'),
     };
-    const ebs = buildEbs(spec, tagVolumeContext(member, `BlockDeviceMappings[${mappings.length}].Ebs`, false, member.snapshot.volumeSize), errors);
+    const ebs = buildEbs(
+      spec,
+      tagVolumeContext(
+        member,
+        `BlockDeviceMappings[${mappings.length}].Ebs`,
+        false,
+        member.snapshot.volumeSize,
+      ),
+      errors,
+    );
     mappings.push({ DeviceName: device, Ebs: { SnapshotId: memberId, ...ebs } });
     sources.push(member.snapshot);
   }
@@ -257,7 +333,10 @@ function buildPlan(
   // The snapshots themselves: owners, and one Outpost (or none) for all of them.
   for (const [index, source] of sources.entries()) {
     const owner = source.ownerId;
-    if (owner === undefined || (owner !== settings.account && !settings.allowedSourceAccounts.includes(owner))) {
+    if (
+      owner === undefined ||
+      (owner !== settings.account && !settings.allowedSourceAccounts.includes(owner))
+    ) {
       errors.push({
         field: `BlockDeviceMappings[${mappingIndexOf(mappings, source.snapshotId)}].Ebs.SnapshotId`,
         message: `snapshot ${source.snapshotId} is owned by ${owner === undefined ? 'an unknown account' : `account ${owner}`}, which is neither this pipeline's account (${settings.account}) nor an allowed source account.`,
@@ -281,7 +360,10 @@ function buildPlan(
   if (errors.length > 0) return { rejected: { snapshotIds, errors } };
 
   const existing = root.raw('image-id');
-  if (existing) notes.push(`${snapshot.snapshotId} is already tagged ${root.tagKey('image-id')}=${existing}; the pipeline registers at most one AMI per key.`);
+  if (existing)
+    notes.push(
+      `${snapshot.snapshotId} is already tagged ${root.tagKey('image-id')}=${existing}; the pipeline registers at most one AMI per key.`,
+    );
 
   const request: RegisterImageRequest = {
     Name: rendered.ok ? rendered.name : '',
@@ -289,7 +371,7 @@ function buildPlan(
     Architecture: architecture,
     VirtualizationType: virtualization,
     ...(bootMode !== undefined && { BootMode: bootMode }),
-    ...(paravirtual ? (ena !== undefined && { EnaSupport: ena }) : { EnaSupport: ena ?? true }),
+    ...(paravirtual ? ena !== undefined && { EnaSupport: ena } : { EnaSupport: ena ?? true }),
     ...(sriov !== undefined && { SriovNetSupport: sriov }),
     ...(tpm !== undefined && { TpmSupport: tpm }),
     ...(imds !== 'none' && { ImdsSupport: imds }),
@@ -308,7 +390,10 @@ function where(outpostArn: string | undefined): string {
 }
 
 function mappingIndexOf(mappings: readonly BlockDeviceMapping[], snapshotId: string): number {
-  return Math.max(0, mappings.findIndex((mapping) => mapping.Ebs?.SnapshotId === snapshotId));
+  return Math.max(
+    0,
+    mappings.findIndex((mapping) => mapping.Ebs?.SnapshotId === snapshotId),
+  );
 }
 
 const TAG_OF_OPTION: Record<VolumeOption, keyof typeof KEYS> = {
@@ -319,7 +404,12 @@ const TAG_OF_OPTION: Record<VolumeOption, keyof typeof KEYS> = {
   delete: 'delete-on-termination',
 };
 
-function tagVolumeContext(reader: TagReader, field: string, root: boolean, snapshotSize: number | undefined): VolumeContext {
+function tagVolumeContext(
+  reader: TagReader,
+  field: string,
+  root: boolean,
+  snapshotSize: number | undefined,
+): VolumeContext {
   return {
     field,
     root,

@@ -21,7 +21,7 @@ export const bool: ValueRule<boolean> = {
 export function oneOf<const T extends string>(values: readonly T[]): ValueRule<T> {
   return {
     accepted: `one of ${values.join(', ')}`,
-    parse: (text) => (values as readonly string[]).includes(text) ? (text as T) : undefined,
+    parse: (text) => ((values as readonly string[]).includes(text) ? (text as T) : undefined),
   };
 }
 
@@ -64,4 +64,7 @@ export type VolumeType = (typeof VOLUME_TYPES)[number];
 export const DEVICE_NAME = /^\/dev\/[A-Za-z0-9]+$/;
 /** Windows-style device names (`xvdb`) are also accepted for additional devices. */
 export const WINDOWS_DEVICE_NAME = /^xvd[a-z]{1,2}$/;
-export const deviceName = matching(DEVICE_NAME, '/dev/ followed by letters and digits (for example /dev/sdb)');
+export const deviceName = matching(
+  DEVICE_NAME,
+  '/dev/ followed by letters and digits (for example /dev/sdb)',
+);

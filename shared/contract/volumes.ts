@@ -3,7 +3,7 @@
  * members (their own tags): volume type, size, IOPS, throughput and delete-on-termination.
  */
 import type { ContractError, EbsMapping } from './types.ts';
-import { bool, oneOf, positiveInt, VOLUME_TYPES, type ValueRule, type VolumeType } from './values.ts';
+import { bool, oneOf, positiveInt, type ValueRule, VOLUME_TYPES, type VolumeType } from './values.ts';
 
 /** Raw option texts, before validation. */
 export interface VolumeSpec {
@@ -47,7 +47,10 @@ export function buildEbs(spec: VolumeSpec, context: VolumeContext, errors: Contr
     if (raw === undefined) return undefined;
     const value = rule.parse(raw);
     if (value === undefined) {
-      error(option, `${context.describe(option, raw)} is not accepted for ${context.field}.${FIELD[option]}; accepted: ${rule.accepted}.`);
+      error(
+        option,
+        `${context.describe(option, raw)} is not accepted for ${context.field}.${FIELD[option]}; accepted: ${rule.accepted}.`,
+      );
     }
     return value;
   };
@@ -59,19 +62,31 @@ export function buildEbs(spec: VolumeSpec, context: VolumeContext, errors: Contr
   const deleteOnTermination = read('delete', bool) ?? true;
 
   if (context.root && (type === 'st1' || type === 'sc1')) {
-    error('type', `${context.describe('type', type)}: ${type} volumes are not bootable; the root volume accepts standard, io1, io2, gp2 or gp3.`);
+    error(
+      'type',
+      `${context.describe('type', type)}: ${type} volumes are not bootable; the root volume accepts standard, io1, io2, gp2 or gp3.`,
+    );
   }
   if (size !== undefined && context.snapshotSize !== undefined && size < context.snapshotSize) {
-    error('size', `${context.describe('size', String(size))} is smaller than the snapshot (${context.snapshotSize} GiB); accepted: ${context.snapshotSize} or more, or leave it out to use the snapshot's size.`);
+    error(
+      'size',
+      `${context.describe('size', String(size))} is smaller than the snapshot (${context.snapshotSize} GiB); accepted: ${context.snapshotSize} or more, or leave it out to use the snapshot's size.`,
+    );
   }
   if ((type === 'io1' || type === 'io2') && spec.iops === undefined) {
     error('iops', `${type} volumes need provisioned IOPS: set ${context.describe('iops', '<number>')}.`);
   }
   if (spec.iops !== undefined && !IOPS_TYPES.includes(type)) {
-    error('iops', `${context.describe('iops', spec.iops)} is only accepted for io1, io2 and gp3 volumes, not ${type}.`);
+    error(
+      'iops',
+      `${context.describe('iops', spec.iops)} is only accepted for io1, io2 and gp3 volumes, not ${type}.`,
+    );
   }
   if (spec.throughput !== undefined && type !== 'gp3') {
-    error('throughput', `${context.describe('throughput', spec.throughput)} is only accepted for gp3 volumes, not ${type}.`);
+    error(
+      'throughput',
+      `${context.describe('throughput', spec.throughput)} is only accepted for gp3 volumes, not ${type}.`,
+    );
   }
 
   const ebs: EbsMapping = { VolumeType: type, DeleteOnTermination: deleteOnTermination };

@@ -1,0 +1,33 @@
+/** Runs bin/snap2ami as a user does, and captures what it prints. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../cli/emulator.ts';
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function snap2ami(args: string[], env: Record<string, string> = {}): CliResult {
+  const result = spawnSync(join(PROJECT_ROOT, 'bin', 'snap2ami'), args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Writes JSON documents into a fresh temporary folder; returns their paths. */
+export function jsonFiles(documents: Record<string, unknown>): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'snap2ami-test-'));
+  return Object.fromEntries(
+    Object.entries(documents).map(([name, document]) => {
+      const path = join(dir, name);
+      writeFileSync(path, typeof document === 'string' ? document : JSON.stringify(document));
+      return [name, path];
+    }),
+  );
+}

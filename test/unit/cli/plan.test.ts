@@ -1,0 +1,254 @@
+/** `snap2ami plan` as the tag contract's last section specifies it, run as a user runs it. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../../cli/emulator.ts';
+import { jsonFiles, snap2ami } from '../../support/cli.ts';
+
+const EXAMPLES = join(PROJECT_ROOT, 'examples', 'snapshots.json');
+const examples = JSON.parse(readFileSync(EXAMPLES, 'utf8')) as {
+  Snapshots: { SnapshotId: string; Tags?: unknown[] }[];
+};
+const only = (...ids: string[]) => ({
+  Snapshots: examples.Snapshots.filter((s) => ids.includes(s.SnapshotId)),
+});
+
+function planJson(args: string[]) {
+  const result = snap2ami(['plan', '--json', ...args]);
+  return { ...result, document: JSON.parse(result.stdout) };
+}
+
+describe('snap2ami plan --json', () => {
+  it('plans the root snapshot at /dev/sda1 named MyImage (the RegisterImage example)', () => {
+    const files = jsonFiles({ 'snapshots.json': only('snap-1234567890abcdef0') });
+    const { status, document } = planJson(['--snapshots', files['snapshots.json'] as string]);
+    expect(status).toBe(0);
+    expect(document.skipped).toEqual([]);
+    expect(document.rejected).toEqual([]);
+    expect(document.plans).toEqual([
+      {
+        key: expect.stringMatching(/^v1-[0-9a-f]{32}$/),
+        snapshotIds: ['snap-1234567890abcdef0'],
+        request: {
+          Name: 'MyImage',
+          Architecture: 'x86_64',
+          VirtualizationType: 'hvm',
+          EnaSupport: true,
+          ImdsSupport: 'v2.0',
+          RootDeviceName: '/dev/sda1',
+          BlockDeviceMappings: [
+            {
+              DeviceName: '/dev/sda1',
+              Ebs: { SnapshotId: 'snap-1234567890abcdef0', VolumeType: 'gp3', DeleteOnTermination: true },
+            },
+          ],
+          TagSpecifications: [
+            {
+              ResourceType: 'image',
+              Tags: [
+                { Key: 'snap2ami:source-snapshot', Value: 'snap-1234567890abcdef0' },
+                { Key: 'snap2ami:key', Value: document.plans[0].key },
+              ],
+            },
+          ],
+        },
+        notes: [],
+      },
+    ]);
+  });
+
+  it('plans the three-volume example: a second snapshot at /dev/sdb and an empty 100 GiB volume at /dev/sdc', () => {
+    const files = jsonFiles({ 'snapshots.json': only('snap-0a1b2c3d4e5f60001', 'snap-0a1b2c3d4e5f60002') });
+    const { status, document } = planJson(['--snapshots', files['snapshots.json'] as string]);
+    expect(status).toBe(0);
+    expect(document.plans).toHaveLength(1);
+    const [plan] = document.plans;
+    expect(plan.snapshotIds).toEqual(['snap-0a1b2c3d4e5f60001', 'snap-0a1b2c3d4e5f60002']);
+    expect(plan.request.Name).toBe('db-db-server-2026-11-20');
+    expect(plan.request.BlockDeviceMappings).toEqual([
+      {
+        DeviceName: '/dev/sda1',
+        Ebs: { SnapshotId: 'snap-0a1b2c3d4e5f60001', VolumeType: 'gp3', DeleteOnTermination: true },
+      },
+      {
+        DeviceName: '/dev/sdb',
+        Ebs: { SnapshotId: 'snap-0a1b2c3d4e5f60002', VolumeType: 'gp3', DeleteOnTermination: true },
+      },
+      { DeviceName: '/dev/sdc', Ebs: { VolumeSize: 100, VolumeType: 'gp3', DeleteOnTermination: true } },
+    ]);
+    expect(document.skipped).toEqual([
+      { snapshotIds: ['snap-0a1b2c3d4e5f60002'], reason: expect.stringContaining('not opted in') },
+    ]);
+  });
+
+  it('exits 2 with the rejection rules, each error naming the tag, the field and what is accepted', () => {
+    const { status, document, stderr } = planJson(['--snapshots', EXAMPLES]);
+    expect(status).toBe(2);
+    expect(stderr).toBe('');
+    expect(document.plans.map((plan: { snapshotIds: string[] }) => plan.snapshotIds[0])).toEqual([
+      'snap-1234567890abcdef0',
+      'snap-0a1b2c3d4e5f60001',
+      'snap-0a1b2c3d4e5f60003',
+    ]);
+    const rejected = Object.fromEntries(
+      document.rejected.map((r: { snapshotIds: string[]; errors: unknown[] }) => [
+        r.snapshotIds[0],
+        r.errors,
+      ]),
+    );
+    expect(rejected['snap-0a1b2c3d4e5f60004']).toEqual([
+      { tag: 'snap2ami:boot-mod', message: expect.stringContaining('did you mean snap2ami:boot-mode') },
+      {
+        tag: 'snap2ami:architecture',
+        field: 'Architecture',
+        message: expect.stringContaining('accepted: one of i386'),
+      },
+      {
+        tag: 'snap2ami:volume-type',
+        field: 'BlockDeviceMappings[0].Ebs.VolumeType',
+        message: expect.stringContaining('not bootable'),
+      },
+    ]);
+    expect(rejected['snap-0a1b2c3d4e5f60005']).toEqual([
+      {
+        tag: 'snap2ami:platform',
+        field: '(guard)',
+        message: expect.stringContaining('billing product code'),
+      },
+    ]);
+  });
+
+  it('plans the snapshots an event delivers: a createSnapshots set becomes one AMI', () => {
+    const boot = {
+      SnapshotId: 'snap-01234567',
+      State: 'completed',
+      OwnerId: '012345678901',
+      VolumeSize: 8,
+      Tags: [
+        { Key: 'snap2ami:register', Value: 'true' },
+        { Key: 'snap2ami:root-device-name', Value: '/dev/sda1' },
+      ],
+    };
+    const data = {
+      SnapshotId: 'snap-012345678',
+      State: 'completed',
+      OwnerId: '012345678901',
+      VolumeSize: 20,
+      Tags: [{ Key: 'snap2ami:device-name', Value: '/dev/sdf' }],
+    };
+    const event = JSON.parse(
+      readFileSync(
+        join(PROJECT_ROOT, 'test/fixtures/aws-docs-events/ebs-createSnapshots-succeeded.json'),
+        'utf8',
+      ),
+    );
+    const files = jsonFiles({ 'snapshots.json': { Snapshots: [boot, data] }, 'event.json': event });
+    const { status, document } = planJson([
+      '--snapshots',
+      files['snapshots.json'] as string,
+      '--event',
+      files['event.json'] as string,
+    ]);
+    expect(status).toBe(0);
+    expect(document.plans).toHaveLength(1);
+    expect(
+      document.plans[0].request.BlockDeviceMappings.map((m: { DeviceName: string }) => m.DeviceName),
+    ).toEqual(['/dev/sda1', '/dev/sdf']);
+    expect(document.plans[0].request.TagSpecifications[0].Tags[1].Value).toBe(document.plans[0].key);
+  });
+
+  it('reports an event that yields nothing as skipped, with exit 0', () => {
+    const event = JSON.parse(
+      readFileSync(
+        join(PROJECT_ROOT, 'test/fixtures/aws-docs-events/ebs-createSnapshots-failed.json'),
+        'utf8',
+      ),
+    );
+    const files = jsonFiles({ 'snapshots.json': { Snapshots: [] }, 'event.json': event });
+    const { status, document } = planJson([
+      '--snapshots',
+      files['snapshots.json'] as string,
+      '--event',
+      files['event.json'] as string,
+    ]);
+    expect(status).toBe(0);
+    expect(document.skipped[0].reason).toContain('Snapshot snap-01234567 is in status error');
+  });
+
+  it('rejects an unsupported event with exit 2', () => {
+    const event = JSON.parse(
+      readFileSync(
+        join(PROJECT_ROOT, 'test/fixtures/aws-docs-events/ebs-createVolume-available.json'),
+        'utf8',
+      ),
+    );
+    const files = jsonFiles({ 'snapshots.json': { Snapshots: [] }, 'event.json': event });
+    const { status, document } = planJson([
+      '--snapshots',
+      files['snapshots.json'] as string,
+      '--event',
+      files['event.json'] as string,
+    ]);
+    expect(status).toBe(2);
+    expect(document.rejected[0].errors[0].message).toContain('unsupported');
+  });
+
+  it.each([
+    ['a missing file', ['--snapshots', '/nonexistent/snapshots.json'], /cannot read the file \(ENOENT\)/],
+    ['a file that is not JSON', ['--snapshots', 'NOT_JSON'], /not JSON/],
+    [
+      'JSON that is not describe-snapshots output',
+      ['--snapshots', 'WRONG_SHAPE'],
+      /not the output of aws ec2 describe-snapshots/,
+    ],
+    [
+      'an event file that is not JSON',
+      ['--snapshots', 'EXAMPLES', '--event', 'NOT_JSON'],
+      /--event .*not JSON/,
+    ],
+  ])('exits 1 on %s: one line on stderr, nothing on stdout', (_, args, message) => {
+    const files = jsonFiles({ bad: '{"Snapshots": [', shape: { Snapshots: [{ SnapshotId: 'vol-1' }] } });
+    const resolved = args.map(
+      (arg) => ({ NOT_JSON: files.bad, WRONG_SHAPE: files.shape, EXAMPLES })[arg] ?? arg,
+    ) as string[];
+    const result = snap2ami(['plan', '--json', ...resolved]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('snap2ami plan (readable)', () => {
+  it('summarises plans, skips and rejections', () => {
+    const result = snap2ami(['plan', '--snapshots', EXAMPLES]);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toContain('PLAN  snap-1234567890abcdef0  →  "MyImage"');
+    expect(result.stdout).toContain('/dev/sdc   empty volume, gp3, 100 GiB');
+    expect(result.stdout).toContain('SKIP  snap-0a1b2c3d4e5f60006: not opted in');
+    expect(result.stdout).toContain('REJECT snap-0a1b2c3d4e5f60005');
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('3 planned, 2 skipped, 2 rejected.');
+  });
+
+  it('has --help describing every option', () => {
+    const result = snap2ami(['plan', '--help']);
+    expect(result.status).toBe(0);
+    for (const option of [
+      '--snapshots',
+      '--event',
+      '--account',
+      '--region',
+      '--prefix',
+      '--allowed-source-accounts',
+      '--json',
+    ]) {
+      expect(result.stdout).toContain(option);
+    }
+  });
+
+  it('rejects a malformed --account with a usage error', () => {
+    const result = snap2ami(['plan', '--snapshots', EXAMPLES, '--account', '42']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('12-digit');
+  });
+});
