@@ -70,14 +70,15 @@ const EbsMultiVolumeDetail = z.looseObject({
   cause: z.string().optional(),
   snapshots: z.array(z.looseObject({ snapshot_id: z.string() })).optional(),
 });
-const BackupJobDetail = z.looseObject({ state: z.string(), resourceType: z.string() });
+// `resourceType` is missing from the documented CREATED examples; a completed job needs it.
+const BackupJobDetail = z.looseObject({ state: z.string(), resourceType: z.string().optional() });
 const CopyJobDetail = z.looseObject({
   state: z.string(),
-  resourceType: z.string(),
+  resourceType: z.string().optional(),
   // An empty object `{}` until the copy completes (as documented), an ARN string after.
-  destinationRecoveryPointArn: z.unknown(),
+  destinationRecoveryPointArn: z.unknown().optional(),
 });
-const RecoveryPointDetail = z.looseObject({ status: z.string(), resourceType: z.string() });
+const RecoveryPointDetail = z.looseObject({ status: z.string(), resourceType: z.string().optional() });
 
 class Rejection extends Error {
   readonly category: RejectionCategory;
@@ -94,29 +95,23 @@ export function parseMessageBody(body: string, settings: EventSettings): EventOu
   let document: unknown;
   try {
     document = unwrapSns(parseJson(body, 'the message body'));
-    return parseEvent(document, settings);
-  } catch (error) {
-    if (error instanceof Rejection) {
-      const envelope = Envelope.safeParse(document);
-      return {
-        outcome: 'rejected',
-        category: error.category,
-        eventId: envelope.success ? envelope.data.id : undefined,
-        reason: error.message,
-      };
-    }
-    throw error;
-  }
-}
-
-/** Parses one event as EventBridge delivers it. */
-export function parseEvent(document: unknown, settings: EventSettings): EventOutcome {
-  try {
-    return classify(parseShape(Envelope, document, 'the event'), settings);
   } catch (error) {
     if (error instanceof Rejection)
       return { outcome: 'rejected', category: error.category, reason: error.message };
     throw error;
+  }
+  return parseEvent(document, settings);
+}
+
+/** Parses one event as EventBridge delivers it. */
+export function parseEvent(document: unknown, settings: EventSettings): EventOutcome {
+  const envelope = Envelope.safeParse(document);
+  try {
+    return classify(parseShape(Envelope, document, 'the event'), settings);
+  } catch (error) {
+    if (!(error instanceof Rejection)) throw error;
+    const eventId = envelope.success ? envelope.data.id : undefined;
+    return { outcome: 'rejected', category: error.category, eventId, reason: error.message };
   }
 }
 
@@ -186,15 +181,15 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
     }
     case 'backupJob':
     case 'recoveryPoint': {
-      const detail =
+      const { state, resourceType } =
         kind === 'backupJob'
           ? parseShape(BackupJobDetail, event.detail, 'detail')
-          : parseShape(RecoveryPointDetail, event.detail, 'detail');
-      const state = 'state' in detail ? detail.state : detail.status;
+          : (({ status, resourceType }) => ({ state: status, resourceType }))(
+              parseShape(RecoveryPointDetail, event.detail, 'detail'),
+            );
       const stateField = kind === 'backupJob' ? 'state' : 'status';
-      if (detail.resourceType !== 'EBS') return skip(resourceTypeReason(detail.resourceType));
-      if (state !== 'COMPLETED')
-        return skip(`${event['detail-type']}: ${stateField} is ${state}, not COMPLETED`);
+      const skipped = skipBackup(event['detail-type'], stateField, state, resourceType);
+      if (skipped) return skip(skipped);
       const refs = event.resources.map((text) => parseSnapshotRef(text)).filter((ref) => ref !== undefined);
       const first = refs[0];
       if (!first)
@@ -205,9 +200,8 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
     }
     case 'copyJob': {
       const detail = parseShape(CopyJobDetail, event.detail, 'detail');
-      if (detail.resourceType !== 'EBS') return skip(resourceTypeReason(detail.resourceType));
-      if (detail.state !== 'COMPLETED')
-        return skip(`Copy Job State Change: state is ${detail.state}, not COMPLETED`);
+      const skipped = skipBackup(event['detail-type'], 'state', detail.state, detail.resourceType);
+      if (skipped) return skip(skipped);
       if (typeof detail.destinationRecoveryPointArn !== 'string') {
         throw malformed('a completed Copy Job State Change event has no detail.destinationRecoveryPointArn');
       }
@@ -217,6 +211,19 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
       );
     }
   }
+}
+
+/** Why an AWS Backup event yields nothing, or undefined when it is a completed EBS job. */
+function skipBackup(
+  type: string,
+  stateField: string,
+  state: string,
+  resourceType: string | undefined,
+): string | undefined {
+  if (resourceType !== undefined && resourceType !== 'EBS') return resourceTypeReason(resourceType);
+  if (state !== 'COMPLETED') return `${type}: ${stateField} is ${state}, not COMPLETED`;
+  if (resourceType === undefined) throw malformed(`a completed ${type} event has no detail.resourceType`);
+  return undefined;
 }
 
 function kindOf(event: Envelope): EventKind {

@@ -69,7 +69,7 @@ export function amiTags(reader: TagReader, key: string, notes: string[]): { Key:
 
   if (tags.size > MAX_TAGS) {
     reader.errors.push({
-      tag: `${prefix}copy-tags`,
+      ...(copyTags !== undefined && { tag: `${prefix}copy-tags` }),
       field: 'TagSpecifications',
       message: `the AMI would get ${tags.size} tags (2 of them snap2ami's own); accepted: at most ${MAX_TAGS}: copy fewer tags or drop some ${prefix}tag: tags.`,
     });

@@ -296,7 +296,11 @@ function buildPlan(
     const memberId = member.snapshot.snapshotId;
     const device = member.get('device-name');
     errors.push(...member.errors);
-    const ignored = IMAGE_ONLY_KEYS.filter((name) => member.has(name)).map((name) => member.tagKey(name));
+    const ignored = [
+      ...IMAGE_ONLY_KEYS.filter((name) => member.has(name)).map((name) => member.tagKey(name)),
+      ...[...member.devices.keys()].map((device) => `${settings.prefix}device:${device}`),
+      ...[...member.amiTags.keys()].map((tagKey) => `${settings.prefix}tag:${tagKey}`),
+    ];
     if (ignored.length > 0)
       notes.push(
         `member ${memberId}: ${ignored.join(', ')} ignored; image parameters are read from the root snapshot ${snapshot.snapshotId}.`,
@@ -374,7 +378,7 @@ function buildPlan(
     ...(paravirtual ? ena !== undefined && { EnaSupport: ena } : { EnaSupport: ena ?? true }),
     ...(sriov !== undefined && { SriovNetSupport: sriov }),
     ...(tpm !== undefined && { TpmSupport: tpm }),
-    ...(imds !== 'none' && { ImdsSupport: imds }),
+    ...(imds === 'v2.0' && { ImdsSupport: imds }),
     RootDeviceName: rootDevice,
     ...(kernelId !== undefined && { KernelId: kernelId }),
     ...(ramdiskId !== undefined && { RamdiskId: ramdiskId }),

@@ -1,4 +1,5 @@
 /** Types of the tag contract's outputs: the RegisterImage request and the plan report. */
+import type { ARCHITECTURES, BOOT_MODES, VOLUME_TYPES } from './values.ts';
 
 /** One reason a snapshot (or set) was rejected: the tag, the RegisterImage field it feeds, and why. */
 export interface ContractError {
@@ -13,7 +14,7 @@ export interface ContractError {
 export interface EbsMapping {
   SnapshotId?: string;
   VolumeSize?: number;
-  VolumeType?: string;
+  VolumeType?: (typeof VOLUME_TYPES)[number];
   Iops?: number;
   Throughput?: number;
   DeleteOnTermination?: boolean;
@@ -35,13 +36,13 @@ export interface BlockDeviceMapping {
 export interface RegisterImageRequest {
   Name: string;
   Description?: string;
-  Architecture: string;
+  Architecture: (typeof ARCHITECTURES)[number];
   VirtualizationType: string;
-  BootMode?: string;
+  BootMode?: (typeof BOOT_MODES)[number];
   EnaSupport?: boolean;
   SriovNetSupport?: string;
-  TpmSupport?: string;
-  ImdsSupport?: string;
+  TpmSupport?: 'v2.0';
+  ImdsSupport?: 'v2.0';
   RootDeviceName: string;
   KernelId?: string;
   RamdiskId?: string;

@@ -41,7 +41,8 @@ export const positiveInt: ValueRule<number> = {
 export function text(maxLength: number): ValueRule<string> {
   return {
     accepted: `text of at most ${maxLength} characters`,
-    parse: (value) => (value.length <= maxLength ? value : undefined),
+    // Characters as a user counts them (code points), not UTF-16 units.
+    parse: (value) => ([...value].length <= maxLength ? value : undefined),
   };
 }
 
