@@ -1,0 +1,151 @@
+/**
+ * Ingest: one SQS batch of snapshot events → Step Functions executions, one per plan, named
+ * by the idempotency key. Rejected messages go to the dead-letter queue at once with their
+ * reasons; transient failures come back as batch item failures; nothing is dropped.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { planGroups } from '../../shared/contract/plan.ts';
+import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
+import { describeSnapshots } from '../../shared/aws/snapshots.ts';
+import { parseMessageBody } from '../../shared/events.ts';
+import { isSnapshotId } from '../../shared/snapshot-ref.ts';
+import type { Snapshot } from '../../shared/snapshot.ts';
+import { executionInput } from '../../shared/workflow.ts';
+
+export interface IngestDeps {
+  ec2: EC2Client;
+  sfn: SFNClient;
+  sqs: SQSClient;
+  stateMachineArn: string;
+  deadLetterQueueUrl: string;
+  settings: PlannerSettings;
+  log: Pick<Console, 'info' | 'warn' | 'error'>;
+  count(metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected', n?: number): void;
+  now?: () => Date;
+}
+
+type Disposition = { ok: true } | { ok: false; error: unknown };
+
+export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): Promise<SQSBatchResponse> {
+  const failures: string[] = [];
+  const pending: { record: SQSRecord; snapshotIds: string[]; multiVolume: boolean }[] = [];
+
+  for (const record of records) {
+    const outcome = parseMessageBody(record.body, deps.settings);
+    if (outcome.outcome === 'skipped') {
+      deps.count('Skipped');
+      deps.log.info({ message: 'skipped', messageId: record.messageId, snapshotIds: outcome.snapshotIds, reason: outcome.reason });
+    } else if (outcome.outcome === 'rejected') {
+      const result = await reject(record, outcome.category, [{ message: outcome.reason }], [], deps);
+      if (!result.ok) failures.push(record.messageId);
+    } else {
+      pending.push({ record, ...outcome.group });
+    }
+  }
+
+  let known: Map<string, Snapshot>;
+  try {
+    known = await lookUp(
+      pending.flatMap((item) => item.snapshotIds),
+      deps,
+    );
+  } catch (error) {
+    deps.log.warn({ message: 'DescribeSnapshots failed; the batch will come back', error: String(error) });
+    return { batchItemFailures: [...failures, ...pending.map((item) => item.record.messageId)].map((itemIdentifier) => ({ itemIdentifier })) };
+  }
+
+  for (const item of pending) {
+    const report = planGroups([{ snapshotIds: item.snapshotIds, multiVolume: item.multiVolume }], known, deps.settings);
+    let result: Disposition = { ok: true };
+    for (const skipped of report.skipped) {
+      deps.count('Skipped');
+      deps.log.info({ message: 'skipped', messageId: item.record.messageId, snapshotIds: skipped.snapshotIds, reason: skipped.reason });
+    }
+    for (const rejected of report.rejected) {
+      result = await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps);
+    }
+    for (const plan of report.plans) {
+      deps.count('Planned');
+      result = await start(plan, item.record, deps);
+    }
+    if (!result.ok) failures.push(item.record.messageId);
+  }
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** One DescribeSnapshots pass for the batch, and one more for snapshots that `device:` tags name. */
+async function lookUp(snapshotIds: string[], deps: IngestDeps): Promise<Map<string, Snapshot>> {
+  if (snapshotIds.length === 0) return new Map();
+  const known = await describeSnapshots(deps.ec2, snapshotIds);
+  const referenced = new Set<string>();
+  for (const snapshot of known.values()) {
+    for (const [key, value] of snapshot.tags) {
+      const id = value.split(':')[0] ?? '';
+      if (key.startsWith(`${deps.settings.prefix}device:`) && isSnapshotId(id) && !known.has(id)) referenced.add(id);
+    }
+  }
+  if (referenced.size > 0) for (const [id, snapshot] of await describeSnapshots(deps.ec2, referenced)) known.set(id, snapshot);
+  return known;
+}
+
+async function start(plan: Plan, record: SQSRecord, deps: IngestDeps): Promise<Disposition> {
+  const context = { messageId: record.messageId, key: plan.key, snapshotIds: plan.snapshotIds };
+  try {
+    const input = executionInput(plan, { messageId: record.messageId }, deps.now?.() ?? new Date());
+    const started = await deps.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: plan.key, input: JSON.stringify(input) }),
+    );
+    deps.count('Started');
+    deps.log.info({ message: 'execution started', ...context, executionArn: started.executionArn });
+    return { ok: true };
+  } catch (error) {
+    if ((error as Error).name === 'ExecutionAlreadyExists') {
+      deps.count('Duplicate');
+      deps.log.info({ message: 'duplicate: an execution for this key exists already', ...context });
+      return { ok: true };
+    }
+    deps.log.warn({ message: 'StartExecution failed; the message will come back', ...context, error: String(error) });
+    return { ok: false, error };
+  }
+}
+
+/** SQS allows 10 message attributes; the reason is kept whole in the `errors` attribute's JSON. */
+export const DLQ_ATTRIBUTES = {
+  reason: 'snap2ami-reason',
+  category: 'snap2ami-category',
+  errors: 'snap2ami-errors',
+  snapshotIds: 'snap2ami-snapshot-ids',
+  sourceMessageId: 'snap2ami-source-message-id',
+  rejectedAt: 'snap2ami-rejected-at',
+} as const;
+
+async function reject(
+  record: SQSRecord,
+  category: string,
+  errors: ContractError[],
+  snapshotIds: string[],
+  deps: IngestDeps,
+): Promise<Disposition> {
+  deps.count('Rejected');
+  const reason = errors.map((error) => error.message).join(' | ');
+  const string = (StringValue: string): MessageAttributeValue => ({ DataType: 'String', StringValue });
+  const attributes: Record<string, MessageAttributeValue> = {
+    [DLQ_ATTRIBUTES.reason]: string(reason.slice(0, 4096) || category),
+    [DLQ_ATTRIBUTES.category]: string(category),
+    [DLQ_ATTRIBUTES.errors]: string(JSON.stringify(errors)),
+    [DLQ_ATTRIBUTES.sourceMessageId]: string(record.messageId),
+    [DLQ_ATTRIBUTES.rejectedAt]: string((deps.now?.() ?? new Date()).toISOString()),
+  };
+  if (snapshotIds.length > 0) attributes[DLQ_ATTRIBUTES.snapshotIds] = string(snapshotIds.join(','));
+  try {
+    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
+    deps.log.warn({ message: 'rejected to the dead-letter queue', messageId: record.messageId, category, snapshotIds, reason });
+    return { ok: true };
+  } catch (error) {
+    deps.log.error({ message: 'could not move a rejected message to the dead-letter queue; it will come back', messageId: record.messageId, error: String(error) });
+    return { ok: false, error };
+  }
+}

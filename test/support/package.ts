@@ -1,0 +1,44 @@
+/** Runs `npm run package` (build + `serverless package`, offline) once and reads the template. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../cli/emulator.ts';
+
+export interface Template {
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  Outputs?: Record<string, unknown>;
+}
+
+/** Whether this machine lets a process run without any network (to prove packaging is offline). */
+function canIsolateNetwork(): boolean {
+  return spawnSync('unshare', ['-n', 'true']).status === 0;
+}
+
+export function packageService(): { template: Template; output: string; isolated: boolean } {
+  const isolated = canIsolateNetwork();
+  const command = isolated ? ['unshare', '-n', 'npm', 'run', 'package'] : ['npm', 'run', 'package'];
+  const result = spawnSync(command[0] as string, command.slice(1), {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
+    timeout: 180_000,
+  });
+  const output = `${result.stdout}\n${result.stderr}`;
+  if (result.status !== 0) throw new Error(`npm run package failed (${result.status}):\n${output}`);
+  const path = join(PROJECT_ROOT, '.serverless', 'cloudformation-template-update-stack.json');
+  return { template: JSON.parse(readFileSync(path, 'utf8')) as Template, output, isolated };
+}
+
+/** Every IAM policy statement in the template, with where it stands. */
+export function iamStatements(template: Template): { resource: string; statement: Record<string, unknown> }[] {
+  const statements: { resource: string; statement: Record<string, unknown> }[] = [];
+  for (const [name, resource] of Object.entries(template.Resources)) {
+    const policies = (resource.Properties?.Policies as { PolicyDocument: { Statement: Record<string, unknown>[] } }[]) ?? [];
+    const documents = [...policies.map((policy) => policy.PolicyDocument)];
+    if (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') {
+      documents.push(resource.Properties.PolicyDocument as { Statement: Record<string, unknown>[] });
+    }
+    for (const document of documents) for (const statement of document.Statement) statements.push({ resource: name, statement });
+  }
+  return statements;
+}
