@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { deploymentSettings, splitAccounts } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
+import { DEFAULT_SAMPLES, formatRows, runLocal } from './local.ts';
 import { runPlan } from './plan.ts';
 
 const program = new Command('snap2ami')
@@ -50,6 +51,25 @@ program
     const { output, exitCode } = await runPlan(options, process.env);
     process.stdout.write(output);
     process.exitCode = exitCode;
+  });
+
+program
+  .command('local')
+  .description(
+    'Run the main job on the local AWS emulator: create the sample snapshots, look them up, plan them by the tag\n' +
+      'contract and register the AMIs; print snapshot → outcome → AMI or reason. Exits 1 when an outcome is not the\n' +
+      "one the sample expects (its example:expect tag).",
+  )
+  .option('--snapshots <file>', 'sample snapshots, as describe-snapshots JSON, each tagged example:expect', DEFAULT_SAMPLES)
+  .option('--keep', 'keep the emulator running afterwards, for exploring (Ctrl-C stops it)')
+  .option('--json', 'print the outcomes as JSON')
+  .action(async (options) => {
+    const { rows, ok } = await runLocal(options, (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows));
+    if (!ok) {
+      process.stderr.write('snap2ami: some outcomes differ from what the samples expect (marked ✗)\n');
+      process.exitCode = 1;
+    }
   });
 
 function accountId(value: string): string {

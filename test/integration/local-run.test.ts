@@ -1,0 +1,21 @@
+/** The README's main-job command: `snap2ami local` on a fresh emulator of its own. */
+import { describe, expect, it } from 'vitest';
+import { snap2ami } from '../support/cli.ts';
+
+describe('snap2ami local', () => {
+  it('registers the sample set on the emulator, and every outcome is the expected one', () => {
+    const result = snap2ami(['local', '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    const rows = JSON.parse(result.stdout) as { outcome: string; expected: string; detail: string }[];
+    expect(rows.map((row) => row.outcome)).toEqual(['planned', 'planned', 'skipped', 'planned', 'rejected', 'rejected', 'skipped']);
+    expect(rows.every((row) => row.outcome === row.expected)).toBe(true);
+    expect(rows[0]?.detail).toMatch(/^ami-[0-9a-f]+ "MyImage"$/);
+    expect(result.stderr).toContain('7/7');
+  });
+
+  it('has --help', () => {
+    const result = snap2ami(['local', '--help']);
+    expect(result.status).toBe(0);
+    for (const option of ['--snapshots', '--keep', '--json']) expect(result.stdout).toContain(option);
+  });
+});
