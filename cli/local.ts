@@ -7,13 +7,24 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateSnapshotCommand, CreateVolumeCommand, type EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
-import { planGroups } from '../shared/contract/plan.ts';
-import type { PlannerSettings } from '../shared/contract/types.ts';
+import {
+  CreateSnapshotCommand,
+  CreateVolumeCommand,
+  type EC2Client,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2';
 import { ec2Client } from '../shared/aws/clients.ts';
 import { describeSnapshots, registerImageInput } from '../shared/aws/snapshots.ts';
+import { planGroups } from '../shared/contract/plan.ts';
+import type { PlannerSettings } from '../shared/contract/types.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
-import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, PROJECT_ROOT, startEmulator } from './emulator.ts';
+import {
+  awsEnvironment,
+  EMULATOR_ACCOUNT,
+  EMULATOR_REGION,
+  PROJECT_ROOT,
+  startEmulator,
+} from './emulator.ts';
 import { CliError } from './errors.ts';
 
 export interface LocalOptions {
@@ -30,7 +41,10 @@ interface Row {
   detail: string;
 }
 
-export async function runLocal(options: LocalOptions, progress: (line: string) => void): Promise<{ rows: Row[]; ok: boolean }> {
+export async function runLocal(
+  options: LocalOptions,
+  progress: (line: string) => void,
+): Promise<{ rows: Row[]; ok: boolean }> {
   const samples = parseDescribeSnapshots(JSON.parse(await readFile(options.snapshots, 'utf8')));
   progress('starting the local AWS emulator (moto) …');
   const emulator = await startEmulator();
@@ -41,26 +55,46 @@ export async function runLocal(options: LocalOptions, progress: (line: string) =
     const ids = await createSamples(ec2, samples);
     const known = await describeSnapshots(ec2, ids.values());
     progress(`looked up ${known.size} snapshots with one DescribeSnapshots call; planning …`);
-    const settings: PlannerSettings = { account: EMULATOR_ACCOUNT, region: EMULATOR_REGION, prefix: 'snap2ami:', allowedSourceAccounts: [] };
+    const settings: PlannerSettings = {
+      account: EMULATOR_ACCOUNT,
+      region: EMULATOR_REGION,
+      prefix: 'snap2ami:',
+      allowedSourceAccounts: [],
+    };
     const rows: Row[] = [];
     for (const sample of samples) {
       const snapshotId = ids.get(sample.snapshotId) as string;
       const report = planGroups([{ snapshotIds: [snapshotId], multiVolume: false }], known, settings);
-      const row: Row = { sample: sample.snapshotId, snapshotId, expected: sample.tags.get('example:expect') ?? '?', outcome: '', detail: '' };
+      const row: Row = {
+        sample: sample.snapshotId,
+        snapshotId,
+        expected: sample.tags.get('example:expect') ?? '?',
+        outcome: '',
+        detail: '',
+      };
       const plan = report.plans[0];
       if (plan) {
-        await ec2.send(new RegisterImageCommand(registerImageInput(plan.request, true))).catch((error: Error) => {
-          if (error.name !== 'DryRunOperation') throw error;
-        });
+        await ec2
+          .send(new RegisterImageCommand(registerImageInput(plan.request, true)))
+          .catch((error: Error) => {
+            if (error.name !== 'DryRunOperation') throw error;
+          });
         const image = await ec2.send(new RegisterImageCommand(registerImageInput(plan.request)));
         Object.assign(row, { outcome: 'planned', detail: `${image.ImageId} "${plan.request.Name}"` });
-      } else if (report.skipped[0]) Object.assign(row, { outcome: 'skipped', detail: report.skipped[0].reason });
-      else Object.assign(row, { outcome: 'rejected', detail: report.rejected[0]?.errors.map((e) => e.message).join(' | ') ?? '' });
+      } else if (report.skipped[0])
+        Object.assign(row, { outcome: 'skipped', detail: report.skipped[0].reason });
+      else
+        Object.assign(row, {
+          outcome: 'rejected',
+          detail: report.rejected[0]?.errors.map((e) => e.message).join(' | ') ?? '',
+        });
       progress(`  ${rows.length + 1}/${samples.length} ${snapshotId}: ${row.outcome}`);
       rows.push(row);
     }
     if (options.keep) {
-      progress(`the emulator keeps running at ${emulator.endpoint} (AWS_ENDPOINT_URL=${emulator.endpoint}); press Ctrl-C to stop it`);
+      progress(
+        `the emulator keeps running at ${emulator.endpoint} (AWS_ENDPOINT_URL=${emulator.endpoint}); press Ctrl-C to stop it`,
+      );
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
     return { rows, ok: rows.every((row) => row.outcome === row.expected) };
@@ -72,17 +106,23 @@ export async function runLocal(options: LocalOptions, progress: (line: string) =
 /** Creates the samples on the emulator, referenced ones first, rewriting references to the new IDs. */
 async function createSamples(ec2: EC2Client, samples: Snapshot[]): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
-  const references = (s: Snapshot) => [...s.tags.values()].some((v) => samples.some((o) => o !== s && v.startsWith(o.snapshotId)));
+  const references = (s: Snapshot) =>
+    [...s.tags.values()].some((v) => samples.some((o) => o !== s && v.startsWith(o.snapshotId)));
   const ordered = [...samples.filter((s) => !references(s)), ...samples.filter(references)];
   for (const sample of ordered) {
-    const volume = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: `${EMULATOR_REGION}a`, Size: sample.volumeSize ?? 8 }));
+    const volume = await ec2.send(
+      new CreateVolumeCommand({ AvailabilityZone: `${EMULATOR_REGION}a`, Size: sample.volumeSize ?? 8 }),
+    );
     const tags = [...sample.tags].map(([Key, value]) => {
       let Value = value;
       for (const [from, to] of ids) Value = Value.replaceAll(from, to);
       return { Key, Value };
     });
     const created = await ec2.send(
-      new CreateSnapshotCommand({ VolumeId: volume.VolumeId, TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }] }),
+      new CreateSnapshotCommand({
+        VolumeId: volume.VolumeId,
+        TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }],
+      }),
     );
     if (!created.SnapshotId) throw new CliError('the emulator returned no snapshot ID');
     ids.set(sample.snapshotId, created.SnapshotId);
@@ -91,7 +131,8 @@ async function createSamples(ec2: EC2Client, samples: Snapshot[]): Promise<Map<s
 }
 
 export function formatRows(rows: Row[]): string {
-  const width = (pick: (row: Row) => string, title: string) => Math.max(title.length, ...rows.map((row) => pick(row).length));
+  const width = (pick: (row: Row) => string, title: string) =>
+    Math.max(title.length, ...rows.map((row) => pick(row).length));
   const w1 = width((r) => r.snapshotId, 'snapshot');
   const w2 = width((r) => r.outcome, 'outcome');
   const lines = [`${'snapshot'.padEnd(w1)}  ${'outcome'.padEnd(w2)}  AMI or reason`];

@@ -58,9 +58,13 @@ program
   .description(
     'Run the main job on the local AWS emulator: create the sample snapshots, look them up, plan them by the tag\n' +
       'contract and register the AMIs; print snapshot → outcome → AMI or reason. Exits 1 when an outcome is not the\n' +
-      "one the sample expects (its example:expect tag).",
+      'one the sample expects (its example:expect tag).',
   )
-  .option('--snapshots <file>', 'sample snapshots, as describe-snapshots JSON, each tagged example:expect', DEFAULT_SAMPLES)
+  .option(
+    '--snapshots <file>',
+    'sample snapshots, as describe-snapshots JSON, each tagged example:expect',
+    DEFAULT_SAMPLES,
+  )
   .option('--keep', 'keep the emulator running afterwards, for exploring (Ctrl-C stops it)')
   .option('--json', 'print the outcomes as JSON')
   .action(async (options) => {

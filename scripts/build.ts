@@ -23,7 +23,9 @@ export async function buildFunctions(names = functionNames()): Promise<Record<st
       sourcemap: 'linked',
       legalComments: 'none',
       // Some dependencies are CommonJS and call require(): give the ES module one.
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
       logLevel: 'warning',
     });
     writeFileSync(join(outdir, 'package.json'), '{"type":"module"}\n');
@@ -41,5 +43,6 @@ export function functionNames(): string[] {
 
 if (import.meta.main) {
   const sizes = await buildFunctions();
-  for (const [name, size] of Object.entries(sizes)) console.log(`built dist/${name}/index.js  ${(size / 1024).toFixed(0)} KiB`);
+  for (const [name, size] of Object.entries(sizes))
+    console.log(`built dist/${name}/index.js  ${(size / 1024).toFixed(0)} KiB`);
 }

@@ -7,12 +7,12 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { describeSnapshots } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
 import { parseMessageBody } from '../../shared/events.ts';
-import { isSnapshotId } from '../../shared/snapshot-ref.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
+import { isSnapshotId } from '../../shared/snapshot-ref.ts';
 import { executionInput } from '../../shared/workflow.ts';
 
 export interface IngestDeps {
@@ -37,7 +37,12 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     const outcome = parseMessageBody(record.body, deps.settings);
     if (outcome.outcome === 'skipped') {
       deps.count('Skipped');
-      deps.log.info({ message: 'skipped', messageId: record.messageId, snapshotIds: outcome.snapshotIds, reason: outcome.reason });
+      deps.log.info({
+        message: 'skipped',
+        messageId: record.messageId,
+        snapshotIds: outcome.snapshotIds,
+        reason: outcome.reason,
+      });
     } else if (outcome.outcome === 'rejected') {
       const result = await reject(record, outcome.category, [{ message: outcome.reason }], [], deps);
       if (!result.ok) failures.push(record.messageId);
@@ -54,15 +59,28 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     );
   } catch (error) {
     deps.log.warn({ message: 'DescribeSnapshots failed; the batch will come back', error: String(error) });
-    return { batchItemFailures: [...failures, ...pending.map((item) => item.record.messageId)].map((itemIdentifier) => ({ itemIdentifier })) };
+    return {
+      batchItemFailures: [...failures, ...pending.map((item) => item.record.messageId)].map(
+        (itemIdentifier) => ({ itemIdentifier }),
+      ),
+    };
   }
 
   for (const item of pending) {
-    const report = planGroups([{ snapshotIds: item.snapshotIds, multiVolume: item.multiVolume }], known, deps.settings);
+    const report = planGroups(
+      [{ snapshotIds: item.snapshotIds, multiVolume: item.multiVolume }],
+      known,
+      deps.settings,
+    );
     let result: Disposition = { ok: true };
     for (const skipped of report.skipped) {
       deps.count('Skipped');
-      deps.log.info({ message: 'skipped', messageId: item.record.messageId, snapshotIds: skipped.snapshotIds, reason: skipped.reason });
+      deps.log.info({
+        message: 'skipped',
+        messageId: item.record.messageId,
+        snapshotIds: skipped.snapshotIds,
+        reason: skipped.reason,
+      });
     }
     for (const rejected of report.rejected) {
       result = await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps);
@@ -84,10 +102,12 @@ async function lookUp(snapshotIds: string[], deps: IngestDeps): Promise<Map<stri
   for (const snapshot of known.values()) {
     for (const [key, value] of snapshot.tags) {
       const id = value.split(':')[0] ?? '';
-      if (key.startsWith(`${deps.settings.prefix}device:`) && isSnapshotId(id) && !known.has(id)) referenced.add(id);
+      if (key.startsWith(`${deps.settings.prefix}device:`) && isSnapshotId(id) && !known.has(id))
+        referenced.add(id);
     }
   }
-  if (referenced.size > 0) for (const [id, snapshot] of await describeSnapshots(deps.ec2, referenced)) known.set(id, snapshot);
+  if (referenced.size > 0)
+    for (const [id, snapshot] of await describeSnapshots(deps.ec2, referenced)) known.set(id, snapshot);
   return known;
 }
 
@@ -96,7 +116,11 @@ async function start(plan: Plan, record: SQSRecord, deps: IngestDeps): Promise<D
   try {
     const input = executionInput(plan, { messageId: record.messageId }, deps.now?.() ?? new Date());
     const started = await deps.sfn.send(
-      new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: plan.key, input: JSON.stringify(input) }),
+      new StartExecutionCommand({
+        stateMachineArn: deps.stateMachineArn,
+        name: plan.key,
+        input: JSON.stringify(input),
+      }),
     );
     deps.count('Started');
     deps.log.info({ message: 'execution started', ...context, executionArn: started.executionArn });
@@ -107,7 +131,11 @@ async function start(plan: Plan, record: SQSRecord, deps: IngestDeps): Promise<D
       deps.log.info({ message: 'duplicate: an execution for this key exists already', ...context });
       return { ok: true };
     }
-    deps.log.warn({ message: 'StartExecution failed; the message will come back', ...context, error: String(error) });
+    deps.log.warn({
+      message: 'StartExecution failed; the message will come back',
+      ...context,
+      error: String(error),
+    });
     return { ok: false, error };
   }
 }
@@ -141,11 +169,27 @@ async function reject(
   };
   if (snapshotIds.length > 0) attributes[DLQ_ATTRIBUTES.snapshotIds] = string(snapshotIds.join(','));
   try {
-    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
-    deps.log.warn({ message: 'rejected to the dead-letter queue', messageId: record.messageId, category, snapshotIds, reason });
+    await deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: deps.deadLetterQueueUrl,
+        MessageBody: record.body,
+        MessageAttributes: attributes,
+      }),
+    );
+    deps.log.warn({
+      message: 'rejected to the dead-letter queue',
+      messageId: record.messageId,
+      category,
+      snapshotIds,
+      reason,
+    });
     return { ok: true };
   } catch (error) {
-    deps.log.error({ message: 'could not move a rejected message to the dead-letter queue; it will come back', messageId: record.messageId, error: String(error) });
+    deps.log.error({
+      message: 'could not move a rejected message to the dead-letter queue; it will come back',
+      messageId: record.messageId,
+      error: String(error),
+    });
     return { ok: false, error };
   }
 }

@@ -7,7 +7,15 @@ describe('snap2ami local', () => {
     const result = snap2ami(['local', '--json']);
     expect(result.status, result.stderr).toBe(0);
     const rows = JSON.parse(result.stdout) as { outcome: string; expected: string; detail: string }[];
-    expect(rows.map((row) => row.outcome)).toEqual(['planned', 'planned', 'skipped', 'planned', 'rejected', 'rejected', 'skipped']);
+    expect(rows.map((row) => row.outcome)).toEqual([
+      'planned',
+      'planned',
+      'skipped',
+      'planned',
+      'rejected',
+      'rejected',
+      'skipped',
+    ]);
     expect(rows.every((row) => row.outcome === row.expected)).toBe(true);
     expect(rows[0]?.detail).toMatch(/^ami-[0-9a-f]+ "MyImage"$/);
     expect(result.stderr).toContain('7/7');

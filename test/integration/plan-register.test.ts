@@ -4,13 +4,18 @@
  */
 import { DescribeImagesCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { planGroups } from '../../shared/contract/plan.ts';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
 import { ec2Client } from '../../shared/aws/clients.ts';
 import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
+import { planGroups } from '../../shared/contract/plan.ts';
 import { createTaggedSnapshot } from '../support/ec2.ts';
 
-const settings = { account: EMULATOR_ACCOUNT, region: EMULATOR_REGION, prefix: 'snap2ami:', allowedSourceAccounts: [] };
+const settings = {
+  account: EMULATOR_ACCOUNT,
+  region: EMULATOR_REGION,
+  prefix: 'snap2ami:',
+  allowedSourceAccounts: [],
+};
 
 describe('plan → RegisterImage on the emulator', () => {
   it('plans real snapshots and registers the request, after a dry run', async () => {
@@ -36,24 +41,39 @@ describe('plan → RegisterImage on the emulator', () => {
     const [plan] = report.plans;
     if (!plan) throw new Error('no plan');
     expect(plan.snapshotIds).toEqual([root, data].sort());
-    expect(plan.request.BlockDeviceMappings.map((m) => m.DeviceName)).toEqual(['/dev/sda1', '/dev/sdb', '/dev/sdc']);
+    expect(plan.request.BlockDeviceMappings.map((m) => m.DeviceName)).toEqual([
+      '/dev/sda1',
+      '/dev/sdb',
+      '/dev/sdc',
+    ]);
 
-    await expect(ec2.send(new RegisterImageCommand(registerImageInput(plan.request, true)))).rejects.toMatchObject({
+    await expect(
+      ec2.send(new RegisterImageCommand(registerImageInput(plan.request, true))),
+    ).rejects.toMatchObject({
       name: 'DryRunOperation',
     });
-    const before = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [`${name}-web`] }] }));
+    const before = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [`${name}-web`] }] }),
+    );
     expect(before.Images).toEqual([]);
 
     const registered = await ec2.send(new RegisterImageCommand(registerImageInput(plan.request)));
     expect(registered.ImageId).toMatch(/^ami-[0-9a-f]+$/);
     const after = await ec2.send(new DescribeImagesCommand({ ImageIds: [registered.ImageId as string] }));
     // The emulator keeps only Name and Description of RegisterImage (docs/adr/0001-local-aws.md).
-    expect(after.Images?.[0]).toMatchObject({ ImageId: registered.ImageId, Name: `${name}-web`, State: 'available' });
+    expect(after.Images?.[0]).toMatchObject({
+      ImageId: registered.ImageId,
+      Name: `${name}-web`,
+      State: 'available',
+    });
   });
 
   it('reports a snapshot that does not exist as missing, without failing the lookup of the others', async () => {
     const ec2 = ec2Client();
-    const root = await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', 'snap2ami:device:/dev/sdb': 'snap-0000000000000beef' });
+    const root = await createTaggedSnapshot(ec2, {
+      'snap2ami:register': 'true',
+      'snap2ami:device:/dev/sdb': 'snap-0000000000000beef',
+    });
     const known = await describeSnapshots(ec2, [root]);
     const report = planGroups([{ snapshotIds: [root], multiVolume: false }], known, settings);
     expect(report.rejected[0]?.errors[0]).toMatchObject({

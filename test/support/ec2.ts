@@ -11,7 +11,9 @@ export async function createTaggedSnapshot(
     new CreateSnapshotCommand({
       VolumeId: volume.VolumeId,
       Description: 'snap2ami test snapshot',
-      TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+      TagSpecifications: [
+        { ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+      ],
     }),
   );
   if (!snapshot.SnapshotId) throw new Error('the emulator returned no SnapshotId');

@@ -30,15 +30,19 @@ export function packageService(): { template: Template; output: string; isolated
 }
 
 /** Every IAM policy statement in the template, with where it stands. */
-export function iamStatements(template: Template): { resource: string; statement: Record<string, unknown> }[] {
+export function iamStatements(
+  template: Template,
+): { resource: string; statement: Record<string, unknown> }[] {
   const statements: { resource: string; statement: Record<string, unknown> }[] = [];
   for (const [name, resource] of Object.entries(template.Resources)) {
-    const policies = (resource.Properties?.Policies as { PolicyDocument: { Statement: Record<string, unknown>[] } }[]) ?? [];
+    const policies =
+      (resource.Properties?.Policies as { PolicyDocument: { Statement: Record<string, unknown>[] } }[]) ?? [];
     const documents = [...policies.map((policy) => policy.PolicyDocument)];
     if (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') {
       documents.push(resource.Properties.PolicyDocument as { Statement: Record<string, unknown>[] });
     }
-    for (const document of documents) for (const statement of document.Statement) statements.push({ resource: name, statement });
+    for (const document of documents)
+      for (const statement of document.Statement) statements.push({ resource: name, statement });
   }
   return statements;
 }

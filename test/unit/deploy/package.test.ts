@@ -18,7 +18,11 @@ describe('serverless package', () => {
   it('deploys the ingest function on the Node 24 runtime, bundled as an ES module', () => {
     const ingest = template.Resources.IngestLambdaFunction;
     expect(ingest?.Type).toBe('AWS::Lambda::Function');
-    expect(ingest?.Properties).toMatchObject({ Runtime: 'nodejs24.x', Handler: 'dist/ingest/index.handler', Architectures: ['arm64'] });
+    expect(ingest?.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Handler: 'dist/ingest/index.handler',
+      Architectures: ['arm64'],
+    });
   });
 
   it('has no IAM statement with a wildcard action', () => {
@@ -26,7 +30,10 @@ describe('serverless package', () => {
     expect(statements.length).toBeGreaterThan(0);
     for (const { resource, statement } of statements) {
       const actions = [statement.Action ?? statement.NotAction].flat() as string[];
-      expect(actions.filter((action) => action.includes('*')), `${resource}: ${JSON.stringify(statement)}`).toEqual([]);
+      expect(
+        actions.filter((action) => action.includes('*')),
+        `${resource}: ${JSON.stringify(statement)}`,
+      ).toEqual([]);
     }
   });
 });

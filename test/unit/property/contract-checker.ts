@@ -164,7 +164,7 @@ interface VolumeText {
 
 /** The Ebs fields (without SnapshotId) that volume options give, or undefined when one is outside its accepted set. */
 function expectedVolume(spec: VolumeText): EbsMapping | undefined {
-  const type = (spec.type ?? 'gp3');
+  const type = spec.type ?? 'gp3';
   if (!VOLUME_TYPES.includes(type)) return undefined;
   const ebs: EbsMapping = { VolumeType: type as EbsMapping['VolumeType'], DeleteOnTermination: true };
   if (spec.delete !== undefined) {

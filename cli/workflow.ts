@@ -1,0 +1,200 @@
+/**
+ * Runs the deployed state machine definition (statemachine/register-image.asl.json) locally
+ * on aws-local-stepfunctions (docs/adr/0002-workflow.md): CloudFormation references become
+ * local names, Lambda tasks run the real handler in-process, and the optimized DynamoDB and
+ * SNS integrations are sent to the emulator through the SDK, their errors named as Step
+ * Functions names them (`DynamoDB.ConditionalCheckFailedException`, …).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { PROJECT_ROOT } from './emulator.ts';
+
+export const DEFINITION_PATH = join(PROJECT_ROOT, 'statemachine', 'register-image.asl.json');
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Handler = (input: Record<string, unknown>) => Promise<unknown>;
+
+export interface Bindings {
+  /** `{"Ref": …}` values: logical ID → physical name. */
+  refs: Record<string, string>;
+  /** Lambda functions by the name serverless.yml gives them → in-process handler. */
+  functions: Record<string, Handler>;
+}
+
+/** The definition file with `Ref` and `Fn::GetAtt` resolved, and the Lambda ARNs it names. */
+export function loadDefinition(refs: Record<string, string>): {
+  definition: Record<string, Json>;
+  lambdaArns: Map<string, string>;
+} {
+  const lambdaArns = new Map<string, string>();
+  const resolve = (node: Json): Json => {
+    if (Array.isArray(node)) return node.map(resolve);
+    if (node && typeof node === 'object') {
+      if (typeof node.Ref === 'string') {
+        const value = refs[node.Ref];
+        if (value === undefined)
+          throw new Error(`the definition refers to ${node.Ref}, which has no local binding`);
+        return value;
+      }
+      const getAtt = node['Fn::GetAtt'];
+      if (Array.isArray(getAtt)) {
+        const name = String(getAtt[0]);
+        const arn = `arn:aws:lambda:us-east-1:123456789012:function:snap2ami-local-${name}`;
+        lambdaArns.set(arn, name);
+        return arn;
+      }
+      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, resolve(value)]));
+    }
+    return node;
+  };
+  return {
+    definition: resolve(JSON.parse(readFileSync(DEFINITION_PATH, 'utf8'))) as Record<string, Json>,
+    lambdaArns,
+  };
+}
+
+/** An error as Step Functions reports it: `name` is matched by Retry/Catch, `message` is the Cause. */
+function stepError(name: string, cause: string): Error {
+  const error = new Error(cause);
+  error.name = name;
+  return error;
+}
+
+function serviceIntegration(resource: string): Handler | undefined {
+  const dynamo = new DynamoDBClient({});
+  const sns = new SNSClient({});
+  const call = async (service: string, send: () => Promise<unknown>) => {
+    try {
+      return await send();
+    } catch (error) {
+      const name = (error as Error).name;
+      throw stepError(
+        `${service}.${name}`,
+        `${(error as Error).message} (Service: ${service}; Error Code: ${name})`,
+      );
+    }
+  };
+  const strip = (output: unknown) => {
+    const { $metadata: _, ...rest } = output as Record<string, unknown>;
+    return rest;
+  };
+  switch (resource) {
+    case 'arn:aws:states:::dynamodb:updateItem':
+      return async (input) =>
+        strip(await call('DynamoDB', () => dynamo.send(new UpdateItemCommand(input as never))));
+    case 'arn:aws:states:::dynamodb:putItem':
+      return async (input) =>
+        strip(await call('DynamoDB', () => dynamo.send(new PutItemCommand(input as never))));
+    case 'arn:aws:states:::dynamodb:getItem':
+      return async (input) =>
+        strip(await call('DynamoDB', () => dynamo.send(new GetItemCommand(input as never))));
+    case 'arn:aws:states:::sns:publish':
+      return async (input) => {
+        // Like Step Functions, a JSON Message is sent as its serialization.
+        const message = typeof input.Message === 'string' ? input.Message : JSON.stringify(input.Message);
+        return strip(
+          await call('SNS', () =>
+            sns.send(
+              new PublishCommand({ ...(input as Record<string, unknown>), Message: message } as never),
+            ),
+          ),
+        );
+      };
+    default:
+      return undefined;
+  }
+}
+
+export interface LocalExecution {
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  /** The interpreter's event log: StateEntered, StateFailed, StateRetried, StateExited, … */
+  events: { type: string; state?: { name: string }; [key: string]: unknown }[];
+  retries(stateName: string): number;
+}
+
+export class LocalWorkflow {
+  private readonly machine: StateMachine;
+  private readonly handlers: Record<string, Handler> = {};
+  private readonly retryStates: string[] = [];
+
+  constructor(bindings: Bindings) {
+    const { definition, lambdaArns } = loadDefinition(bindings.refs);
+    this.machine = new StateMachine(
+      definition as never,
+      { validationOptions: { checkArn: false, checkPaths: true } } as never,
+    );
+    const states = definition.States as Record<string, { Type: string; Resource?: string; Retry?: unknown }>;
+    for (const [name, state] of Object.entries(states)) {
+      if (state.Type !== 'Task' || !state.Resource) continue;
+      if (state.Retry) this.retryStates.push(name);
+      const fn = lambdaArns.get(state.Resource);
+      const handler = fn ? bindings.functions[fn] : serviceIntegration(state.Resource);
+      if (!handler) throw new Error(`no local handler for the Task state ${name} (${state.Resource})`);
+      this.handlers[name] = fn ? lambdaTask(handler) : handler;
+    }
+  }
+
+  async run(
+    input: unknown,
+    executionArn: string,
+    options: { realRetryIntervals?: boolean } = {},
+  ): Promise<LocalExecution> {
+    const started = new Date().toISOString();
+    const retryIntervalOverrides = options.realRetryIntervals
+      ? {}
+      : Object.fromEntries(this.retryStates.map((name) => [name, 0]));
+    const execution = this.machine.run(
+      input as never,
+      {
+        overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides },
+        context: {
+          Execution: {
+            Id: executionArn,
+            Name: executionArn.split(':').at(-1),
+            StartTime: new Date().toISOString(),
+          },
+        },
+      } as never,
+    );
+    const events: LocalExecution['events'] = [];
+    const drain = (async () => {
+      for await (const event of execution.eventLogs as AsyncIterable<LocalExecution['events'][number]>)
+        events.push(event);
+    })();
+    const retries = (stateName: string) =>
+      events.filter((e) => e.type === 'StateRetried' && e.state?.name === stateName).length;
+    try {
+      const output = await execution.result;
+      await drain;
+      return { status: 'SUCCEEDED', output, events, retries };
+    } catch (error) {
+      await drain;
+      const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+      return {
+        status: 'FAILED',
+        error: cause?.name ?? (error as Error).name,
+        cause: cause?.message ?? (error as Error).message,
+        events,
+        retries,
+      };
+    }
+  }
+}
+
+/** A Lambda task: errors reach the state machine as Lambda reports them (errorType, and a JSON Cause). */
+function lambdaTask(handler: Handler): Handler {
+  return async (input) => {
+    try {
+      return await handler(input);
+    } catch (error) {
+      const name = (error as Error).name || 'Error';
+      throw stepError(name, JSON.stringify({ errorType: name, errorMessage: (error as Error).message }));
+    }
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The workflow's EC2 steps, one small function each: dry run, register (adopting our own
+ * image on a duplicate name), check that the image is available, tag the source snapshots.
+ * Errors are typed (shared/errors.ts) so the state machine retries only transient ones.
+ */
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  type EC2Client,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2';
+import { registerImageInput } from '../../shared/aws/snapshots.ts';
+import type { RegisterImageRequest } from '../../shared/contract/types.ts';
+import { classify, ImageNotAvailableYet, PermanentError } from '../../shared/errors.ts';
+
+export type ImageTask =
+  | { action: 'dryRun'; request: RegisterImageRequest }
+  | { action: 'register'; key: string; request: RegisterImageRequest }
+  | { action: 'checkImage'; imageId: string }
+  | { action: 'tagSnapshots'; imageId: string; snapshotIds: string[] };
+
+export interface ImageDeps {
+  ec2: EC2Client;
+  prefix: string;
+}
+
+export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Record<string, unknown>> {
+  switch (task.action) {
+    case 'dryRun':
+      return dryRun(task.request, deps);
+    case 'register':
+      return register(task.key, task.request, deps);
+    case 'checkImage':
+      return checkImage(task.imageId, deps);
+    case 'tagSnapshots':
+      return tagSnapshots(task.imageId, task.snapshotIds, deps);
+  }
+}
+
+async function dryRun(request: RegisterImageRequest, { ec2 }: ImageDeps) {
+  try {
+    await ec2.send(new RegisterImageCommand(registerImageInput(request, true)));
+  } catch (error) {
+    if ((error as Error).name === 'DryRunOperation') return { dryRun: 'passed' };
+    throw classify(error, 'RegisterImage dry run');
+  }
+  throw new PermanentError('RegisterImage dry run: EC2 answered without DryRunOperation');
+}
+
+async function register(key: string, request: RegisterImageRequest, deps: ImageDeps) {
+  try {
+    const result = await deps.ec2.send(new RegisterImageCommand(registerImageInput(request)));
+    if (!result.ImageId) throw new PermanentError('RegisterImage returned no ImageId');
+    return { imageId: result.ImageId, adopted: false };
+  } catch (error) {
+    if ((error as Error).name !== 'InvalidAMIName.Duplicate') throw classify(error, 'RegisterImage');
+    return adopt(key, request.Name, deps);
+  }
+}
+
+/** A duplicate name is ours when the existing image carries our key: a retry or a race already registered it. */
+async function adopt(key: string, name: string, { ec2, prefix }: ImageDeps) {
+  let images: { ImageId?: string; Tags?: { Key?: string; Value?: string }[] }[];
+  try {
+    const result = await ec2.send(
+      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }),
+    );
+    images = result.Images ?? [];
+  } catch (error) {
+    throw classify(error, 'DescribeImages (duplicate name)');
+  }
+  const ours = images.find((image) =>
+    image.Tags?.some((tag) => tag.Key === `${prefix}key` && tag.Value === key),
+  );
+  if (ours?.ImageId) return { imageId: ours.ImageId, adopted: true };
+  const other = images[0]?.ImageId ?? 'another image';
+  throw new PermanentError(
+    `RegisterImage: InvalidAMIName.Duplicate: the name "${name}" belongs to ${other}, which is not this registration's (no ${prefix}key=${key}); choose another ${prefix}name`,
+  );
+}
+
+async function checkImage(imageId: string, { ec2 }: ImageDeps) {
+  let image: { State?: string; StateReason?: { Code?: string; Message?: string } } | undefined;
+  try {
+    image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
+  } catch (error) {
+    throw classify(error, 'DescribeImages');
+  }
+  const state = image?.State;
+  if (state === 'available') return { imageId, state };
+  if (state === 'pending' || state === undefined)
+    throw new ImageNotAvailableYet(`${imageId} is ${state ?? 'not visible yet'}`);
+  const reason = image?.StateReason
+    ? `: ${image.StateReason.Code ?? ''} ${image.StateReason.Message ?? ''}`.trimEnd()
+    : '';
+  throw new PermanentError(`${imageId} is ${state}${reason}`);
+}
+
+async function tagSnapshots(imageId: string, snapshotIds: string[], { ec2, prefix }: ImageDeps) {
+  try {
+    await ec2.send(
+      new CreateTagsCommand({ Resources: snapshotIds, Tags: [{ Key: `${prefix}image-id`, Value: imageId }] }),
+    );
+  } catch (error) {
+    throw classify(error, 'CreateTags');
+  }
+  return { tagged: snapshotIds };
+}

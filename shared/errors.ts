@@ -1,0 +1,41 @@
+/**
+ * Typed errors with stable names: the state machine's Retry and Catch match on them. A
+ * Retryable… error is retried with backoff; a Permanent… one never is.
+ */
+
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+}
+
+export class PermanentError extends Error {
+  override readonly name = 'PermanentError';
+}
+
+/** The image exists but is still `pending`: the workflow waits (by retrying) until it is available. */
+export class ImageNotAvailableYet extends Error {
+  override readonly name = 'ImageNotAvailableYet';
+}
+
+const THROTTLING =
+  /^(RequestLimitExceeded|Throttling.*|ThrottlingException|RequestThrottled|TooManyRequestsException|SlowDown)$/;
+const SERVER =
+  /^(InternalError|InternalFailure|ServiceUnavailable|Unavailable|ServerInternal|InsufficientInstanceCapacity)$/;
+const NETWORK = /^(TimeoutError|RequestTimeout|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|NetworkingError)$/;
+
+/** Whether an AWS error (by its name and HTTP status) is worth retrying: throttling, server and network faults. */
+export function isTransient(name: string, httpStatus: number | undefined): boolean {
+  return (
+    THROTTLING.test(name) ||
+    SERVER.test(name) ||
+    NETWORK.test(name) ||
+    (httpStatus !== undefined && httpStatus >= 500)
+  );
+}
+
+/** Wraps an AWS SDK error as Retryable or Permanent, keeping its code in the message. */
+export function classify(error: unknown, what: string): RetryableError | PermanentError {
+  const name = (error as { name?: string }).name ?? 'Error';
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const message = `${what}: ${name}: ${(error as Error).message ?? String(error)}`;
+  return isTransient(name, status) ? new RetryableError(message) : new PermanentError(message);
+}

@@ -1,0 +1,86 @@
+/** Pipeline resources on the emulator for workflow tests: the records table, the topic, a subscribed queue. */
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { LocalWorkflow } from '../../cli/workflow.ts';
+import { runImageTask } from '../../functions/image/image.ts';
+
+export interface Pipeline {
+  table: string;
+  topicArn: string;
+  notificationsQueueUrl: string;
+  workflow: LocalWorkflow;
+  record(key: string): Promise<Record<string, unknown> | undefined>;
+  notifications(): Promise<{ message: Record<string, unknown>; attributes: Record<string, string> }[]>;
+}
+
+export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise<Pipeline> {
+  const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const dynamo = new DynamoDBClient({});
+  const sns = new SNSClient({});
+  const sqs = new SQSClient({});
+  const table = `snap2ami-records-${suffix}`;
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const topic = await sns.send(new CreateTopicCommand({ Name: `snap2ami-notifications-${suffix}` }));
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-notifications-${suffix}` }));
+  const queueArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
+  const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
+  const workflow = new LocalWorkflow({
+    refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
+    functions: { image: (input) => runImageTask(input as never, { ec2, prefix: 'snap2ami:' }) },
+  });
+  return {
+    table,
+    topicArn: topic.TopicArn as string,
+    notificationsQueueUrl: queue.QueueUrl as string,
+    workflow,
+    async record(key) {
+      const item = (
+        await dynamo.send(
+          new GetItemCommand({ TableName: table, Key: { pk: { S: key } }, ConsistentRead: true }),
+        )
+      ).Item;
+      if (!item) return undefined;
+      return Object.fromEntries(Object.entries(item).map(([name, value]) => [name, Object.values(value)[0]]));
+    },
+    async notifications() {
+      const out: { message: Record<string, unknown>; attributes: Record<string, string> }[] = [];
+      for (;;) {
+        const batch = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queue.QueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+          }),
+        );
+        if (!batch.Messages?.length) return out;
+        for (const message of batch.Messages) {
+          const envelope = JSON.parse(message.Body ?? '{}') as {
+            Message: string;
+            MessageAttributes?: Record<string, { Value: string }>;
+          };
+          const attributes = Object.fromEntries(
+            Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
+          );
+          out.push({ message: JSON.parse(envelope.Message), attributes });
+        }
+      }
+    },
+  };
+}
