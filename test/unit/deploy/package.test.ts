@@ -25,6 +25,51 @@ describe('serverless package', () => {
     });
   });
 
+  it('declares the pipeline: rules → queue with a DLQ → ingest → state machine, table, topic', () => {
+    const r = template.Resources;
+    const type = (name: string) => r[name]?.Type;
+    expect(type('SnapshotEventsQueue')).toBe('AWS::SQS::Queue');
+    expect(r.SnapshotEventsQueue?.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    expect(r.DeadLetterQueue?.Properties.MessageRetentionPeriod).toBe(1209600);
+    for (const rule of ['EbsSnapshotRule', 'EbsMultiVolumeSnapshotRule', 'BackupRule']) {
+      expect(type(rule)).toBe('AWS::Events::Rule');
+      expect(JSON.stringify(r[rule]?.Properties.Targets)).toContain('SnapshotEventsQueue');
+    }
+    const mapping = Object.values(r).find((res) => res.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(mapping?.Properties).toMatchObject({
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    expect(type('RegisterImageStateMachine')).toBe('AWS::StepFunctions::StateMachine');
+    expect(r.RecordsTable?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    expect(type('NotificationsTopic')).toBe('AWS::SNS::Topic');
+  });
+
+  it('gives each function and the state machine a role of its own', () => {
+    const r = template.Resources;
+    expect(r.IngestLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['IngestRole', 'Arn'] });
+    expect(r.ImageLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ImageRole', 'Arn'] });
+    expect(r.RegisterImageStateMachine?.Properties.RoleArn).toEqual({
+      'Fn::GetAtt': ['StateMachineRole', 'Arn'],
+    });
+    expect(Object.keys(r)).not.toContain('IamRoleLambdaExecution');
+  });
+
+  it('deploys the definition in statemachine/, with the image function and the table bound', () => {
+    const definition = JSON.stringify(
+      template.Resources.RegisterImageStateMachine?.Properties.DefinitionString,
+    );
+    expect(definition).toContain('ImageLambdaFunction');
+    expect(definition).toContain('RecordsTable');
+    expect(definition).toContain('NotificationsTopic');
+  });
+
   it('has no IAM statement with a wildcard action', () => {
     const statements = iamStatements(template);
     expect(statements.length).toBeGreaterThan(0);
