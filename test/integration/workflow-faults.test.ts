@@ -1,0 +1,177 @@
+/**
+ * The workflow under faults: throttling and server errors are retried with backoff until
+ * success; permanent errors fail the registration at once, with a FAILED record and a
+ * failure notification, and no retry storm.
+ */
+import {
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
+import { describeSnapshots } from '../../shared/aws/snapshots.ts';
+import { planGroups } from '../../shared/contract/plan.ts';
+import type { Plan } from '../../shared/contract/types.ts';
+import { executionInput } from '../../shared/workflow.ts';
+import { createTaggedSnapshot } from '../support/ec2.ts';
+import { ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+
+const ec2 = new EC2Client({});
+const settings = {
+  account: EMULATOR_ACCOUNT,
+  region: EMULATOR_REGION,
+  prefix: 'snap2ami:',
+  allowedSourceAccounts: [],
+};
+let proxy: FaultProxy;
+let pipeline: Pipeline;
+
+beforeAll(async () => {
+  proxy = await startFaultProxy(inject('awsEndpoint'));
+  pipeline = await createPipeline({ ec2: new EC2Client({ maxAttempts: 1, endpoint: proxy.endpoint }) });
+});
+afterAll(() => proxy.close());
+
+async function planFor(name: string): Promise<Plan> {
+  const root = await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', 'snap2ami:name': name });
+  const plan = planGroups(
+    [{ snapshotIds: [root], multiVolume: false }],
+    await describeSnapshots(ec2, [root]),
+    settings,
+  ).plans[0];
+  if (!plan) throw new Error('no plan');
+  return plan;
+}
+
+const arn = (name: string) =>
+  `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:execution:snap2ami-register-image:${name}`;
+const imagesNamed = async (name: string) =>
+  (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }))).Images ?? [];
+
+describe('workflow under faults', () => {
+  it('retries throttling and a server error on register, then registers one AMI', async () => {
+    const name = `wf-throttled-${Date.now()}`;
+    const plan = await planFor(name);
+    proxy.inject({
+      action: 'RegisterImage',
+      dryRun: false,
+      times: 1,
+      status: 503,
+      body: ec2Error('RequestLimitExceeded', 'Request limit exceeded.'),
+    });
+    proxy.inject({
+      action: 'RegisterImage',
+      dryRun: false,
+      times: 1,
+      status: 500,
+      body: ec2Error('InternalError', 'An internal error has occurred.'),
+    });
+    const execution = await pipeline.workflow.run(executionInput(plan, {}, new Date()), arn(plan.key));
+    expect(execution.status, execution.cause).toBe('SUCCEEDED');
+    expect(execution.retries('Register')).toBe(2);
+    const failures = execution.events.filter((e) => e.type === 'StateFailed' && e.state?.name === 'Register');
+    expect(JSON.stringify(failures)).toContain('RequestLimitExceeded');
+    expect(JSON.stringify(failures)).toContain('InternalError');
+    expect(await imagesNamed(name)).toHaveLength(1);
+    expect(await pipeline.record(plan.key)).toMatchObject({ status: 'COMPLETED' });
+  });
+
+  async function expectFailed(plan: Plan, error: string, causePart: string) {
+    const execution = await pipeline.workflow.run(executionInput(plan, {}, new Date()), arn(plan.key));
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('RegistrationFailed');
+    expect(await pipeline.record(plan.key)).toMatchObject({
+      status: 'FAILED',
+      error,
+      cause: expect.stringContaining(causePart),
+    });
+    const notifications = (await pipeline.notifications()).filter((n) => n.message.key === plan.key);
+    expect(notifications).toEqual([
+      {
+        message: expect.objectContaining({ outcome: 'FAILED', error }),
+        attributes: expect.objectContaining({ outcome: 'FAILED', key: plan.key, error }),
+      },
+    ]);
+    return execution;
+  }
+
+  it('fails at once on an unauthorized dry run: FAILED record, one notification, no retry', async () => {
+    const name = `wf-unauthorized-${Date.now()}`;
+    const plan = await planFor(name);
+    proxy.inject({
+      action: 'RegisterImage',
+      dryRun: true,
+      times: 1,
+      status: 403,
+      body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
+    });
+    const execution = await expectFailed(plan, 'PermanentError', 'UnauthorizedOperation');
+    expect(execution.retries('DryRun')).toBe(0);
+    expect(await imagesNamed(name)).toEqual([]);
+  });
+
+  it('fails on a duplicate name that belongs to a foreign image, and adopts one that carries our key', async () => {
+    const name = `wf-duplicate-${Date.now()}`;
+    await ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }));
+    const plan = await planFor(name);
+    proxy.inject({
+      action: 'RegisterImage',
+      dryRun: false,
+      times: 1,
+      status: 400,
+      body: ec2Error('InvalidAMIName.Duplicate', `AMI name ${name} is already in use`),
+    });
+    const execution = await expectFailed(plan, 'PermanentError', 'InvalidAMIName.Duplicate');
+    expect(execution.retries('Register')).toBe(0);
+
+    // The same name, now carrying this registration's key (as after a lost response): adopted.
+    const [existing] = await imagesNamed(name);
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [existing?.ImageId as string],
+        Tags: [{ Key: 'snap2ami:key', Value: plan.key }],
+      }),
+    );
+    proxy.inject({
+      action: 'RegisterImage',
+      dryRun: false,
+      times: 1,
+      status: 400,
+      body: ec2Error('InvalidAMIName.Duplicate', `AMI name ${name} is already in use`),
+    });
+    const adopted = await pipeline.workflow.run(
+      executionInput(plan, {}, new Date()),
+      arn(`${plan.key}-redrive`),
+    );
+    expect(adopted.status, adopted.cause).toBe('SUCCEEDED');
+    expect(adopted.output).toMatchObject({ outcome: 'REGISTERED', imageId: existing?.ImageId });
+    expect(await pipeline.record(plan.key)).toMatchObject({
+      status: 'COMPLETED',
+      imageId: existing?.ImageId,
+      adopted: true,
+      attempts: '2',
+    });
+  });
+
+  it('fails when the image becomes failed, without retrying', async () => {
+    const name = `wf-image-failed-${Date.now()}`;
+    const plan = await planFor(name);
+    const failedImage = (imageId: string) =>
+      `<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><imagesSet><item><imageId>${imageId}</imageId><imageState>failed</imageState><stateReason><code>Client.InvalidSnapshot.NotFound</code><message>The snapshot was not found</message></stateReason></item></imagesSet></DescribeImagesResponse>`;
+    proxy.inject({
+      action: 'DescribeImages',
+      times: 1,
+      status: 200,
+      body: failedImage('ami-0123456789abcdef0'),
+    });
+    const execution = await expectFailed(
+      plan,
+      'PermanentError',
+      'is failed: Client.InvalidSnapshot.NotFound',
+    );
+    expect(execution.retries('WaitUntilAvailable')).toBe(0);
+  });
+});

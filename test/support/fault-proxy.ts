@@ -1,0 +1,73 @@
+/**
+ * Faults the emulator cannot produce (throttling, 5xx, authorization, image states), injected
+ * at the HTTP level: a loopback proxy in front of moto that answers chosen EC2 actions with a
+ * scripted response a number of times, and forwards everything else.
+ */
+import { createServer, type Server } from 'node:http';
+
+export interface Fault {
+  /** The EC2 Action, for example RegisterImage. */
+  action: string;
+  /** Only requests with (true) or without (false) DryRun=true; both when absent. */
+  dryRun?: boolean;
+  /** How many matching requests get the fault. */
+  times: number;
+  status: number;
+  body: string;
+}
+
+export function ec2Error(code: string, message = code): string {
+  return `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault-injected</RequestID></Response>`;
+}
+
+export interface FaultProxy {
+  endpoint: string;
+  inject(fault: Fault): void;
+  /** How many requests of each action reached the proxy. */
+  calls: Map<string, number>;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const faults: Fault[] = [];
+  const calls = new Map<string, number>();
+  const server: Server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const params = new URLSearchParams(body.toString());
+    const action = params.get('Action') ?? '';
+    calls.set(action, (calls.get(action) ?? 0) + 1);
+    const dryRun = params.get('DryRun') === 'true';
+    const fault = faults.find(
+      (f) => f.times > 0 && f.action === action && (f.dryRun === undefined || f.dryRun === dryRun),
+    );
+    if (fault) {
+      fault.times -= 1;
+      response.writeHead(fault.status, { 'content-type': 'text/xml' }).end(fault.body);
+      return;
+    }
+    const upstream = await fetch(`${target}${request.url ?? '/'}`, {
+      method: request.method ?? 'POST',
+      headers: Object.fromEntries(
+        Object.entries(request.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+      ) as Record<string, string>,
+      body: request.method === 'GET' ? undefined : body,
+    });
+    const headers = Object.fromEntries(
+      [...upstream.headers].filter(
+        ([k]) => k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding',
+      ),
+    );
+    response.writeHead(upstream.status, headers).end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    inject: (fault) => faults.push(fault),
+    calls,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
