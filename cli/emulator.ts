@@ -29,13 +29,14 @@ export interface EmulatorOptions {
 
 /** Starts moto and waits until it answers; Step Functions execution is switched on. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const binary = join(PROJECT_ROOT, '.venv', 'bin', 'moto_server');
-  if (!existsSync(binary)) {
-    throw new Error(`the local AWS emulator is not installed (${binary} is missing): run scripts/bootstrap`);
+  const python = join(PROJECT_ROOT, '.venv', 'bin', 'python');
+  if (!existsSync(join(PROJECT_ROOT, '.venv', 'bin', 'moto_server'))) {
+    throw new Error('the local AWS emulator is not installed (.venv has no moto): run scripts/bootstrap');
   }
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], {
+  // moto's server app, with atomic DynamoDB conditional writes (scripts/moto-server.py).
+  const child = spawn(python, [join(PROJECT_ROOT, 'scripts', 'moto-server.py'), '127.0.0.1', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...awsEnvironment(endpoint) },
   });

@@ -81,6 +81,8 @@ describe('workflow', () => {
       pipeline.workflow.run(input, arn(`${plan.key}-b`)),
     ]);
     const again = await pipeline.workflow.run(input, arn(`${plan.key}-c`));
+    for (const execution of [...racing, again])
+      expect(execution.status, `${execution.error}: ${execution.cause}`).toBe('SUCCEEDED');
     const outcomes = [...racing, again]
       .map((execution) => (execution.output as { outcome: string }).outcome)
       .sort();
