@@ -1,0 +1,225 @@
+/**
+ * End to end on the emulator: events in the SQS queue → the ingest handler → Step Functions
+ * (the local endpoint running the deployed definition) → one AMI, tagged, recorded, announced.
+ */
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
+import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
+import { DLQ_ATTRIBUTES, ingest } from '../../functions/ingest/ingest.ts';
+import { createTaggedSnapshot } from '../support/ec2.ts';
+import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+
+const ec2 = new EC2Client({});
+const sqs = new SQSClient({});
+let pipeline: Pipeline;
+let sfn: LocalStepFunctions;
+let queueUrl: string;
+let dlqUrl: string;
+const counts: Record<string, number> = {};
+
+beforeAll(async () => {
+  pipeline = await createPipeline();
+  const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-test-${Date.now()}`;
+  sfn = await startLocalStepFunctions(stateMachineArn, pipeline.workflow);
+  const suffix = Date.now();
+  dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-events-dlq-${suffix}` })))
+    .QueueUrl as string;
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  queueUrl = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `snap2ami-events-${suffix}`,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+          VisibilityTimeout: '30',
+        },
+      }),
+    )
+  ).QueueUrl as string;
+});
+afterAll(() => sfn.close());
+
+function deps(sfnEndpoint = sfn.endpoint) {
+  return {
+    ec2,
+    sfn: new SFNClient({ endpoint: sfnEndpoint, maxAttempts: 1 }),
+    sqs,
+    stateMachineArn: sfn.stateMachineArn,
+    deadLetterQueueUrl: dlqUrl,
+    settings: {
+      account: EMULATOR_ACCOUNT,
+      region: EMULATOR_REGION,
+      prefix: 'snap2ami:',
+      allowedSourceAccounts: [],
+    },
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    count: (metric: string, n = 1) => {
+      counts[metric] = (counts[metric] ?? 0) + n;
+    },
+  };
+}
+
+/** One poll of the queue handled as Lambda's event source mapping does: delete what did not fail. */
+async function deliverBatch(sfnEndpoint?: string) {
+  const received = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+  );
+  const messages = received.Messages ?? [];
+  const records = messages.map(
+    (m) => ({ messageId: m.MessageId, receiptHandle: m.ReceiptHandle, body: m.Body }) as SQSRecord,
+  );
+  const response = await ingest(records, deps(sfnEndpoint));
+  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  for (const m of messages)
+    if (!failed.has(m.MessageId as string))
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+  await sfn.idle();
+  return { received: messages.length, failed: [...failed] };
+}
+
+async function drainQueue(url: string) {
+  const out: { body: string; attributes: Record<string, string> }[] = [];
+  for (;;) {
+    const batch = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        WaitTimeSeconds: 0,
+      }),
+    );
+    if (!batch.Messages?.length) return out;
+    for (const m of batch.Messages) {
+      out.push({
+        body: m.Body ?? '',
+        attributes: Object.fromEntries(
+          Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
+        ),
+      });
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+    }
+  }
+}
+
+const send = (body: string) => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+const createSnapshotEvent = (snapshotId: string) =>
+  JSON.stringify({
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'EBS Snapshot Notification',
+    source: 'aws.ec2',
+    account: EMULATOR_ACCOUNT,
+    time: new Date().toISOString(),
+    region: EMULATOR_REGION,
+    resources: [`arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`],
+    detail: {
+      event: 'createSnapshot',
+      result: 'succeeded',
+      cause: '',
+      'request-id': '',
+      snapshot_id: `arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`,
+    },
+  });
+const imagesNamed = async (name: string) =>
+  (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }))).Images ?? [];
+
+describe('pipeline end to end', () => {
+  it('turns a snapshot event in the queue into one AMI, tagged, recorded and announced', async () => {
+    const name = `e2e-happy-${Date.now()}`;
+    const snapshotId = await createTaggedSnapshot(ec2, {
+      'snap2ami:register': 'true',
+      'snap2ami:name': name,
+    });
+    await send(createSnapshotEvent(snapshotId));
+    expect(await deliverBatch()).toEqual({ received: 1, failed: [] });
+    const images = await imagesNamed(name);
+    expect(images).toHaveLength(1);
+    const [execution] = [...sfn.executions.values()].filter((e) => e.input.includes(snapshotId));
+    expect(execution?.status).toBe('SUCCEEDED');
+    const key = execution?.name as string;
+    expect(await pipeline.record(key)).toMatchObject({ status: 'COMPLETED', imageId: images[0]?.ImageId });
+    expect((await pipeline.notifications()).filter((n) => n.message.key === key)).toHaveLength(1);
+  });
+
+  it('registers one AMI for the same event delivered three times, in one batch and the next', async () => {
+    const name = `e2e-thrice-${Date.now()}`;
+    const snapshotId = await createTaggedSnapshot(ec2, {
+      'snap2ami:register': 'true',
+      'snap2ami:name': name,
+    });
+    const event = createSnapshotEvent(snapshotId);
+    await send(event);
+    await send(event);
+    await deliverBatch();
+    await send(event);
+    await deliverBatch();
+    expect(await imagesNamed(name)).toHaveLength(1);
+    expect([...sfn.executions.values()].filter((e) => e.input.includes(snapshotId))).toHaveLength(1);
+  });
+
+  it('handles a mixed batch: good ones start, skipped ones are acknowledged, rejected and malformed ones go to the DLQ with reasons', async () => {
+    const stamp = Date.now();
+    const good = await createTaggedSnapshot(ec2, {
+      'snap2ami:register': 'true',
+      'snap2ami:name': `e2e-mixed-${stamp}`,
+    });
+    const notOptedIn = await createTaggedSnapshot(ec2, { Name: 'scratch' });
+    const badTags = await createTaggedSnapshot(ec2, {
+      'snap2ami:register': 'true',
+      'snap2ami:architecture': 'amd64',
+    });
+    await send(createSnapshotEvent(good));
+    await send(createSnapshotEvent(notOptedIn));
+    await send(createSnapshotEvent(badTags));
+    await send(
+      JSON.stringify({ ...JSON.parse(createSnapshotEvent(good)), 'detail-type': 'EBS Volume Notification' }),
+    );
+    await send('this is not JSON');
+    const result = await deliverBatch();
+    expect(result).toEqual({ received: 5, failed: [] });
+    expect(await imagesNamed(`e2e-mixed-${stamp}`)).toHaveLength(1);
+    expect(await drainQueue(queueUrl)).toEqual([]);
+    const dead = await drainQueue(dlqUrl);
+    const byCategory = Object.fromEntries(dead.map((m) => [m.attributes[DLQ_ATTRIBUTES.category], m]));
+    expect(Object.keys(byCategory).sort()).toEqual(['malformed', 'rejected', 'unsupported']);
+    expect(byCategory.rejected?.attributes[DLQ_ATTRIBUTES.snapshotIds]).toBe(badTags);
+    expect(byCategory.rejected?.attributes[DLQ_ATTRIBUTES.reason]).toContain('snap2ami:architecture="amd64"');
+    expect(JSON.parse(byCategory.rejected?.attributes[DLQ_ATTRIBUTES.errors] ?? '[]')[0]).toMatchObject({
+      tag: 'snap2ami:architecture',
+      field: 'Architecture',
+    });
+    expect(byCategory.malformed?.body).toBe('this is not JSON');
+    expect(byCategory.unsupported?.attributes[DLQ_ATTRIBUTES.reason]).toContain('EBS Volume Notification');
+  });
+
+  it('returns a message whose execution could not be started, so that it comes back', async () => {
+    const snapshotId = await createTaggedSnapshot(ec2, {
+      'snap2ami:register': 'true',
+      'snap2ami:name': `e2e-transient-${Date.now()}`,
+    });
+    await send(createSnapshotEvent(snapshotId));
+    const down = await deliverBatch('http://127.0.0.1:9');
+    expect(down.failed).toHaveLength(1);
+    // The message is still in the queue (invisible until its visibility timeout), not lost.
+    const attributes =
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] })))
+        .Attributes ?? {};
+    expect(
+      Number(attributes.ApproximateNumberOfMessages) +
+        Number(attributes.ApproximateNumberOfMessagesNotVisible),
+    ).toBe(1);
+  });
+});
