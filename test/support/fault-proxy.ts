@@ -23,7 +23,7 @@ export function ec2Error(code: string, message = code): string {
 export interface FaultProxy {
   endpoint: string;
   inject(fault: Fault): void;
-  /** How many requests of each action reached the proxy. */
+  /** How many requests of each API (`EC2.RegisterImage`, `DynamoDB.UpdateItem`, …) reached the proxy. */
   calls: Map<string, number>;
   close(): Promise<void>;
 }
@@ -37,7 +37,12 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const body = Buffer.concat(chunks);
     const params = new URLSearchParams(body.toString());
     const action = params.get('Action') ?? '';
-    calls.set(action, (calls.get(action) ?? 0) + 1);
+    // Query-protocol APIs (EC2, SNS) name the action in the body; JSON ones in X-Amz-Target.
+    const amzTarget = String(request.headers['x-amz-target'] ?? '');
+    const api = amzTarget
+      ? amzTarget.replace(/^DynamoDB_\d+\./, 'DynamoDB.').replace(/^AmazonSQS\./, 'SQS.')
+      : action && `${params.has('TopicArn') ? 'SNS' : 'EC2'}.${action}`;
+    calls.set(api, (calls.get(api) ?? 0) + 1);
     const dryRun = params.get('DryRun') === 'true';
     const fault = faults.find(
       (f) => f.times > 0 && f.action === action && (f.dryRun === undefined || f.dryRun === dryRun),
