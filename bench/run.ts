@@ -31,7 +31,7 @@ import { ingest } from '../functions/ingest/ingest.ts';
 import { buildFunctions } from '../scripts/build.ts';
 import { createTaggedSnapshot } from '../test/support/ec2.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
-import { createPipeline } from '../test/support/pipeline.ts';
+import { createPipeline, ingestDeps } from '../test/support/pipeline.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
@@ -103,21 +103,11 @@ try {
   proxy.calls.clear();
   const started = performance.now();
   let batches = 0;
-  const deps = {
-    ec2,
-    sfn: new SFNClient({ endpoint: sfn.endpoint }),
-    sqs,
-    stateMachineArn: sfn.stateMachineArn,
-    deadLetterQueueUrl: dlqUrl,
-    settings: {
-      account: EMULATOR_ACCOUNT,
-      region: EMULATOR_REGION,
-      prefix: 'snap2ami:',
-      allowedSourceAccounts: [],
-    },
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-    count: () => {},
-  };
+  const deps = ingestDeps(
+    { ec2, sfn: new SFNClient({ endpoint: sfn.endpoint }), sqs },
+    sfn.stateMachineArn,
+    dlqUrl,
+  );
   for (;;) {
     const received = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),

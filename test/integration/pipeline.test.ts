@@ -18,7 +18,7 @@ import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
 import { DLQ_ATTRIBUTES, ingest } from '../../functions/ingest/ingest.ts';
 import { createTaggedSnapshot } from '../support/ec2.ts';
-import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+import { createPipeline, ingestDeps, type Pipeline } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
 const sqs = new SQSClient({});
@@ -53,23 +53,12 @@ beforeAll(async () => {
 afterAll(() => sfn.close());
 
 function deps(sfnEndpoint = sfn.endpoint) {
-  return {
-    ec2,
-    sfn: new SFNClient({ endpoint: sfnEndpoint, maxAttempts: 1 }),
-    sqs,
-    stateMachineArn: sfn.stateMachineArn,
-    deadLetterQueueUrl: dlqUrl,
-    settings: {
-      account: EMULATOR_ACCOUNT,
-      region: EMULATOR_REGION,
-      prefix: 'snap2ami:',
-      allowedSourceAccounts: [],
-    },
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-    count: (metric: string, n = 1) => {
-      counts[metric] = (counts[metric] ?? 0) + n;
-    },
-  };
+  return ingestDeps(
+    { ec2, sfn: new SFNClient({ endpoint: sfnEndpoint, maxAttempts: 1 }), sqs },
+    sfn.stateMachineArn,
+    dlqUrl,
+    counts,
+  );
 }
 
 /** One poll of the queue handled as Lambda's event source mapping does: delete what did not fail. */

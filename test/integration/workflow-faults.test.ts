@@ -10,22 +10,17 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
-import { createTaggedSnapshot } from '../support/ec2.ts';
 import { ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
-import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+import {
+  executionArn as arn,
+  createPipeline,
+  type Pipeline,
+  planFor as planWith,
+} from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
-const settings = {
-  account: EMULATOR_ACCOUNT,
-  region: EMULATOR_REGION,
-  prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
-};
 let proxy: FaultProxy;
 let pipeline: Pipeline;
 
@@ -35,21 +30,10 @@ beforeAll(async () => {
 });
 afterAll(() => proxy.close());
 
-async function planFor(name: string): Promise<Plan> {
-  const root = await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', 'snap2ami:name': name });
-  const plan = planGroups(
-    [{ snapshotIds: [root], multiVolume: false }],
-    await describeSnapshots(ec2, [root]),
-    settings,
-  ).plans[0];
-  if (!plan) throw new Error('no plan');
-  return plan;
-}
-
-const arn = (name: string) =>
-  `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:execution:snap2ami-register-image:${name}`;
 const imagesNamed = async (name: string) =>
   (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }))).Images ?? [];
+
+const planFor = (name: string) => planWith(ec2, { 'snap2ami:name': name });
 
 describe('workflow under faults', () => {
   it('retries throttling and a server error on register, then registers one AMI', async () => {

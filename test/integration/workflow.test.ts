@@ -4,45 +4,25 @@
  */
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
-import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
-import { createTaggedSnapshot } from '../support/ec2.ts';
-import { createPipeline, type Pipeline } from '../support/pipeline.ts';
+import {
+  executionArn as arn,
+  createPipeline,
+  type Pipeline,
+  planFor as planWith,
+} from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
-const settings = {
-  account: EMULATOR_ACCOUNT,
-  region: EMULATOR_REGION,
-  prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
-};
 let pipeline: Pipeline;
 
 beforeAll(async () => {
   pipeline = await createPipeline();
 });
 
-async function planFor(tags: Record<string, string>): Promise<Plan> {
-  const root = await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', ...tags });
-  const plan = planGroups(
-    [{ snapshotIds: [root], multiVolume: false }],
-    await describeSnapshots(ec2, [root]),
-    settings,
-  ).plans[0];
-  if (!plan) throw new Error('no plan');
-  return plan;
-}
-
-const arn = (name: string) =>
-  `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:execution:snap2ami-register-image:${name}`;
-
 describe('workflow', () => {
   it('registers one AMI, tags the snapshot, records COMPLETED and notifies once', async () => {
     const name = `wf-happy-${Date.now()}`;
-    const plan = await planFor({ 'snap2ami:name': name });
+    const plan = await planWith(ec2, { 'snap2ami:name': name });
     const execution = await pipeline.workflow.run(executionInput(plan, {}, new Date()), arn(plan.key));
     expect(execution.status, `${execution.error}: ${execution.cause}`).toBe('SUCCEEDED');
     const { imageId } = execution.output as { imageId: string };
@@ -74,7 +54,7 @@ describe('workflow', () => {
 
   it('registers one AMI for the same plan started three times, and for two racing executions', async () => {
     const name = `wf-dup-${Date.now()}`;
-    const plan = await planFor({ 'snap2ami:name': name });
+    const plan = await planWith(ec2, { 'snap2ami:name': name });
     const input = executionInput(plan, {}, new Date());
     const racing = await Promise.all([
       pipeline.workflow.run(input, arn(`${plan.key}-a`)),

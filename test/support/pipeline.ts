@@ -1,6 +1,7 @@
 /** Pipeline resources on the emulator for workflow tests: the records table, the topic, a subscribed queue. */
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -8,8 +9,14 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
 import { LocalWorkflow } from '../../cli/workflow.ts';
 import { runImageTask } from '../../functions/image/image.ts';
+import type { IngestDeps } from '../../functions/ingest/ingest.ts';
+import { describeSnapshots } from '../../shared/aws/snapshots.ts';
+import { planGroups } from '../../shared/contract/plan.ts';
+import type { Plan } from '../../shared/contract/types.ts';
+import { createTaggedSnapshot } from './ec2.ts';
 
 export interface Pipeline {
   table: string;
@@ -81,6 +88,48 @@ export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise
           out.push({ message: JSON.parse(envelope.Message), attributes });
         }
       }
+    },
+  };
+}
+
+export const SETTINGS = {
+  account: EMULATOR_ACCOUNT,
+  region: EMULATOR_REGION,
+  prefix: 'snap2ami:',
+  allowedSourceAccounts: [],
+};
+
+/** A real opted-in snapshot on the emulator with the given tags, planned as ingest plans it. */
+export async function planFor(ec2: EC2Client, tags: Record<string, string>): Promise<Plan> {
+  const root = await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', ...tags });
+  const plan = planGroups(
+    [{ snapshotIds: [root], multiVolume: false }],
+    await describeSnapshots(ec2, [root]),
+    SETTINGS,
+  ).plans[0];
+  if (!plan) throw new Error('no plan');
+  return plan;
+}
+
+/** An execution ARN of the test state machine. */
+export const executionArn = (name: string) =>
+  `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:execution:snap2ami-register-image:${name}`;
+
+/** Ingest's dependencies on the emulator, with quiet logs and counted metrics. */
+export function ingestDeps(
+  clients: { ec2: EC2Client; sfn: SFNClient; sqs: SQSClient },
+  stateMachineArn: string,
+  deadLetterQueueUrl: string,
+  counts: Record<string, number> = {},
+): IngestDeps {
+  return {
+    ...clients,
+    stateMachineArn,
+    deadLetterQueueUrl,
+    settings: SETTINGS,
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    count: (metric, n = 1) => {
+      counts[metric] = (counts[metric] ?? 0) + n;
     },
   };
 }
