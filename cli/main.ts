@@ -2,11 +2,14 @@
  * The snap2ami command line: `plan` now; the operator commands (local run, replay, redrive,
  * status) join it here.
  */
+
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { deploymentSettings, splitAccounts } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
 import { DEFAULT_SAMPLES, formatRows, runLocal } from './local.ts';
 import { runPlan } from './plan.ts';
+import { replay } from './replay.ts';
 
 const program = new Command('snap2ami')
   .description('Turn completed EBS snapshots into registered AMIs: plan, run locally, operate.')
@@ -75,6 +78,59 @@ program
       process.exitCode = 1;
     }
   });
+
+program
+  .command('replay')
+  .description(
+    'Move messages from the dead-letter queue back to the source queue, after their cause is fixed.\n' +
+      'Send, then delete: a crash may duplicate a message (harmless: idempotency), never drop one.',
+  )
+  .addOption(
+    new Option('--dlq-url <url>', 'the dead-letter queue (stack output DeadLetterQueueUrl)')
+      .env('SNAP2AMI_DLQ_URL')
+      .makeOptionMandatory(),
+  )
+  .addOption(
+    new Option('--queue-url <url>', 'the source queue (stack output SnapshotEventsQueueUrl)')
+      .env('SNAP2AMI_QUEUE_URL')
+      .makeOptionMandatory(),
+  )
+  .option('--dry-run', "list what would move, with each message's reason; move nothing")
+  .option('--max <n>', 'move at most N messages', positiveNumber)
+  .option('--snapshot-id <id...>', 'only messages about these snapshots (repeatable)')
+  .option('--reason <text>', 'only messages whose rejection reason contains TEXT (any case)')
+  .option('--rate <per-second>', 'move at most this many messages per second', positiveNumber)
+  .option('--move-task', 'real SQS only, no filters: let SQS move everything (StartMessageMoveTask)')
+  .option('--json', 'print the summary and each message as JSON')
+  .action(async (options) => {
+    const sqs = new SQSClient({});
+    const progress = (done: number, max: number | undefined) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rmoved ${done}${max ? `/${max}` : ''}`);
+      else if (done % 10 === 0) process.stderr.write(`moved ${done}\n`);
+    };
+    const summary = await replay(sqs, options, progress);
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    else {
+      for (const m of summary.messages) {
+        process.stdout.write(
+          `${m.action.padEnd(10)} ${m.messageId}  ${m.snapshotIds || '-'}  [${m.category || '?'}] ${m.reason}${m.error ? `  (${m.error})` : ''}\n`,
+        );
+      }
+      process.stdout.write(
+        options.moveTask
+          ? 'SQS is moving the messages (StartMessageMoveTask).\n'
+          : `${summary.moved} moved, ${summary.wouldMove} would move, ${summary.failed} failed, ${summary.leftInDlq} left in the DLQ.\n`,
+      );
+    }
+    if (summary.failed > 0) process.exitCode = 1;
+  });
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return number;
+}
 
 function accountId(value: string): string {
   if (!/^\d{12}$/.test(value)) throw new InvalidArgumentError('expected a 12-digit AWS account ID.');

@@ -1,5 +1,5 @@
 /** Runs bin/snap2ami as a user does, and captures what it prints. */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,4 +30,20 @@ export function jsonFiles(documents: Record<string, unknown>): Record<string, st
       return [name, path];
     }),
   );
+}
+
+/** Like snap2ami(), without blocking this process (for tests that serve something to the CLI). */
+export function snap2amiAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(join(PROJECT_ROOT, 'bin', 'snap2ami'), args, { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }

@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 
 export interface Fault {
-  /** The EC2 Action, for example RegisterImage. */
+  /** The EC2 Action (RegisterImage) or the API as counted (`SQS.DeleteMessage`). */
   action: string;
   /** Only requests with (true) or without (false) DryRun=true; both when absent. */
   dryRun?: boolean;
@@ -45,7 +45,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     calls.set(api, (calls.get(api) ?? 0) + 1);
     const dryRun = params.get('DryRun') === 'true';
     const fault = faults.find(
-      (f) => f.times > 0 && f.action === action && (f.dryRun === undefined || f.dryRun === dryRun),
+      (f) =>
+        f.times > 0 &&
+        (f.action === action || f.action === api) &&
+        (f.dryRun === undefined || f.dryRun === dryRun),
     );
     if (fault) {
       fault.times -= 1;

@@ -1,0 +1,202 @@
+/**
+ * `snap2ami replay`: moves messages from the dead-letter queue back to the source queue,
+ * after their cause is fixed. Send, then delete: a crash between the two leaves a duplicate
+ * (harmless: idempotency), never a lost message. Works on any SQS (the emulator has no
+ * StartMessageMoveTask); with --move-task and no filter, real SQS moves the messages itself.
+ */
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  type MessageAttributeValue,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import { DLQ_ATTRIBUTES } from '../functions/ingest/ingest.ts';
+import { CliError } from './errors.ts';
+
+export interface ReplayOptions {
+  dlqUrl: string;
+  queueUrl: string;
+  dryRun?: boolean;
+  max?: number;
+  snapshotIds?: string[];
+  reason?: string;
+  /** Messages per second at most. */
+  rate?: number;
+  moveTask?: boolean;
+}
+
+export interface ReplayedMessage {
+  messageId: string;
+  snapshotIds: string;
+  category: string;
+  reason: string;
+  action: 'moved' | 'would move' | 'failed';
+  error?: string;
+}
+
+export interface ReplaySummary {
+  moved: number;
+  wouldMove: number;
+  failed: number;
+  leftInDlq: number;
+  messages: ReplayedMessage[];
+}
+
+const attribute = (message: Message, name: string) => message.MessageAttributes?.[name]?.StringValue ?? '';
+
+function matches(message: Message, options: ReplayOptions): boolean {
+  if (options.snapshotIds?.length) {
+    const ids = `${attribute(message, DLQ_ATTRIBUTES.snapshotIds)} ${message.Body ?? ''}`;
+    if (!options.snapshotIds.some((id) => ids.includes(id))) return false;
+  }
+  if (
+    options.reason &&
+    !attribute(message, DLQ_ATTRIBUTES.reason).toLowerCase().includes(options.reason.toLowerCase())
+  )
+    return false;
+  return true;
+}
+
+export async function replay(
+  sqs: SQSClient,
+  options: ReplayOptions,
+  progress: (done: number, max: number | undefined) => void = () => {},
+): Promise<ReplaySummary> {
+  await checkQueue(sqs, options.dlqUrl, '--dlq-url');
+  await checkQueue(sqs, options.queueUrl, '--queue-url');
+  if (options.moveTask) return moveTask(sqs, options);
+
+  const summary: ReplaySummary = { moved: 0, wouldMove: 0, failed: 0, leftInDlq: 0, messages: [] };
+  const seen = new Set<string>();
+  const held: Message[] = [];
+  const limit = options.max ?? Number.POSITIVE_INFINITY;
+  const interval = options.rate ? 1000 / options.rate : 0;
+  try {
+    while (summary.moved + summary.wouldMove < limit) {
+      const batch = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: options.dlqUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          VisibilityTimeout: 120,
+          WaitTimeSeconds: 0,
+        }),
+      );
+      const fresh = (batch.Messages ?? []).filter((m) => !seen.has(m.MessageId as string));
+      if (fresh.length === 0) break;
+      for (const message of fresh) {
+        seen.add(message.MessageId as string);
+        const entry: ReplayedMessage = {
+          messageId: message.MessageId as string,
+          snapshotIds: attribute(message, DLQ_ATTRIBUTES.snapshotIds),
+          category: attribute(message, DLQ_ATTRIBUTES.category),
+          reason: attribute(message, DLQ_ATTRIBUTES.reason),
+          action: 'would move',
+        };
+        if (!matches(message, options) || summary.moved + summary.wouldMove >= limit || options.dryRun) {
+          held.push(message);
+          if (matches(message, options) && options.dryRun && summary.wouldMove < limit) {
+            summary.wouldMove += 1;
+            summary.messages.push(entry);
+          }
+          continue;
+        }
+        try {
+          await moveOne(sqs, message, options);
+          entry.action = 'moved';
+          summary.moved += 1;
+        } catch (error) {
+          entry.action = 'failed';
+          entry.error = String((error as Error).message ?? error);
+          summary.failed += 1;
+          held.push(message);
+        }
+        summary.messages.push(entry);
+        progress(summary.moved, options.max);
+        if (interval) await new Promise((resolve) => setTimeout(resolve, interval));
+      }
+    }
+  } finally {
+    // What was looked at but not moved becomes visible again at once.
+    for (const message of held) {
+      await sqs
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: options.dlqUrl,
+            ReceiptHandle: message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          }),
+        )
+        .catch(() => {});
+    }
+  }
+  summary.leftInDlq = held.length;
+  return summary;
+}
+
+/** Send, then delete. The replay count travels with the message; DLQ reasons are dropped (ingest decides anew). */
+async function moveOne(sqs: SQSClient, message: Message, options: ReplayOptions): Promise<void> {
+  const attributes: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    if (!name.startsWith('snap2ami-')) attributes[name] = value;
+  }
+  const count = Number(attribute(message, 'snap2ami-replay-count') || 0) + 1;
+  attributes['snap2ami-replay-count'] = { DataType: 'Number', StringValue: String(count) };
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: options.queueUrl,
+      MessageBody: message.Body,
+      MessageAttributes: attributes,
+    }),
+  );
+  try {
+    await sqs.send(
+      new DeleteMessageCommand({ QueueUrl: options.dlqUrl, ReceiptHandle: message.ReceiptHandle }),
+    );
+  } catch (error) {
+    throw new Error(
+      `sent to the queue but not deleted from the DLQ, so it will be replayed again later (harmless): ${(error as Error).message}`,
+    );
+  }
+}
+
+async function moveTask(sqs: SQSClient, options: ReplayOptions): Promise<ReplaySummary> {
+  if (options.dryRun || options.snapshotIds?.length || options.reason || options.max !== undefined) {
+    throw new CliError(
+      '--move-task moves everything: it takes no --dry-run, --max, --snapshot-id or --reason',
+    );
+  }
+  const arn = async (url: string) =>
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
+      .Attributes?.QueueArn;
+  await sqs.send(
+    new StartMessageMoveTaskCommand({
+      SourceArn: await arn(options.dlqUrl),
+      DestinationArn: await arn(options.queueUrl),
+      ...(options.rate ? { MaxNumberOfMessagesPerSecond: options.rate } : {}),
+    }),
+  );
+  return { moved: 0, wouldMove: 0, failed: 0, leftInDlq: 0, messages: [] };
+}
+
+async function checkQueue(sqs: SQSClient, url: string, option: string): Promise<void> {
+  try {
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  } catch (error) {
+    const name = (error as Error).name;
+    const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+    if (name.includes('NonExistentQueue') || name === 'QueueDoesNotExist')
+      throw new CliError(`${option} ${url}: no such queue`);
+    if (code === 'ECONNREFUSED' || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|fetch failed/.test(String(error))) {
+      throw new CliError(
+        `${option} ${url}: cannot reach SQS (is the local emulator running? start it with snap2ami local --keep)`,
+      );
+    }
+    throw new CliError(`${option} ${url}: ${name}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,159 @@
+/** `snap2ami replay` against the emulator's SQS, run as a user runs it. */
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { describe, expect, inject, it } from 'vitest';
+import { DLQ_ATTRIBUTES } from '../../functions/ingest/ingest.ts';
+import { snap2ami, snap2amiAsync } from '../support/cli.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
+
+const sqs = new SQSClient({});
+
+async function queues() {
+  const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `replay-src-${suffix}` })))
+    .QueueUrl as string;
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `replay-dlq-${suffix}` })))
+    .QueueUrl as string;
+  return { queueUrl, dlqUrl };
+}
+
+async function reject(dlqUrl: string, body: string, snapshotIds: string, reason: string) {
+  const s = (StringValue: string) => ({ DataType: 'String', StringValue });
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: dlqUrl,
+      MessageBody: body,
+      MessageAttributes: {
+        [DLQ_ATTRIBUTES.reason]: s(reason),
+        [DLQ_ATTRIBUTES.category]: s('rejected'),
+        ...(snapshotIds ? { [DLQ_ATTRIBUTES.snapshotIds]: s(snapshotIds) } : {}),
+      },
+    }),
+  );
+}
+
+async function depth(url: string): Promise<number> {
+  const a =
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ??
+    {};
+  return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible);
+}
+
+describe('snap2ami replay', () => {
+  it('--dry-run lists each message with its reason and moves nothing', async () => {
+    const { queueUrl, dlqUrl } = await queues();
+    await reject(
+      dlqUrl,
+      '{"a":1}',
+      'snap-0000000000000000a',
+      'snap2ami:architecture="amd64" is not accepted',
+    );
+    await reject(dlqUrl, '{"b":2}', 'snap-0000000000000000b', 'snapshot is owned by account 210987654321');
+    const result = snap2ami(['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl, '--dry-run']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('would move');
+    expect(result.stdout).toContain('snap2ami:architecture="amd64"');
+    expect(result.stdout).toContain('0 moved, 2 would move, 0 failed, 2 left in the DLQ.');
+    expect(await depth(queueUrl)).toBe(0);
+    // Released at once: a real run right after sees both.
+    const moved = snap2ami(['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl, '--json']);
+    expect(JSON.parse(moved.stdout).moved).toBe(2);
+  });
+
+  it('moves only what the filters and --max select; the rest stays with its reason', async () => {
+    const { queueUrl, dlqUrl } = await queues();
+    await reject(dlqUrl, '{"n":1}', 'snap-0000000000000000a', 'tag error');
+    await reject(dlqUrl, '{"n":2}', 'snap-0000000000000000a', 'tag error');
+    await reject(dlqUrl, '{"n":3}', 'snap-0000000000000000b', 'owner');
+    await reject(dlqUrl, '{"n":4}', 'snap-0000000000000000c', 'TAG ERROR again');
+    const bySnapshot = snap2ami([
+      'replay',
+      '--dlq-url',
+      dlqUrl,
+      '--queue-url',
+      queueUrl,
+      '--snapshot-id',
+      'snap-0000000000000000a',
+      '--max',
+      '1',
+      '--json',
+    ]);
+    expect(JSON.parse(bySnapshot.stdout)).toMatchObject({ moved: 1, failed: 0 });
+    const byReason = snap2ami([
+      'replay',
+      '--dlq-url',
+      dlqUrl,
+      '--queue-url',
+      queueUrl,
+      '--reason',
+      'tag error',
+      '--json',
+    ]);
+    expect(JSON.parse(byReason.stdout)).toMatchObject({ moved: 2, failed: 0, leftInDlq: 1 });
+    expect(await depth(queueUrl)).toBe(3);
+    const left = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MessageAttributeNames: ['All'] }),
+    );
+    expect(left.Messages?.map((m) => m.MessageAttributes?.[DLQ_ATTRIBUTES.reason]?.StringValue)).toEqual([
+      'owner',
+    ]);
+    const moved = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    expect(
+      moved.Messages?.every((m) => m.MessageAttributes?.['snap2ami-replay-count']?.StringValue === '1'),
+    ).toBe(true);
+    expect(moved.Messages?.some((m) => m.MessageAttributes?.[DLQ_ATTRIBUTES.reason])).toBe(false);
+  });
+
+  it('never drops a message: a failure between send and delete leaves a duplicate, and says so', async () => {
+    const { queueUrl, dlqUrl } = await queues();
+    await reject(dlqUrl, '{"crash":1}', 'snap-0000000000000000d', 'tag error');
+    const moto = inject('awsEndpoint');
+    const proxy = await startFaultProxy(moto);
+    try {
+      proxy.inject({
+        action: 'SQS.DeleteMessage',
+        times: 10,
+        status: 500,
+        body: '{"__type":"InternalError","message":"injected fault"}',
+      });
+      const via = (url: string) => url.replace(moto, proxy.endpoint);
+      const result = await snap2amiAsync(['replay', '--dlq-url', via(dlqUrl), '--queue-url', via(queueUrl)], {
+        AWS_ENDPOINT_URL: proxy.endpoint,
+        AWS_MAX_ATTEMPTS: '1',
+      });
+      expect(result.status, `${result.stdout}\n${result.stderr}\n${JSON.stringify([...proxy.calls])}`).toBe(
+        1,
+      );
+      expect(result.stdout).toContain('sent to the queue but not deleted from the DLQ');
+      expect(result.stdout).toContain('0 moved, 0 would move, 1 failed, 1 left in the DLQ.');
+    } finally {
+      await proxy.close();
+    }
+    expect(await depth(queueUrl)).toBe(1);
+    expect(await depth(dlqUrl)).toBe(1);
+  });
+
+  it('says clearly when a queue does not exist', () => {
+    const moto = inject('awsEndpoint');
+    const result = snap2ami([
+      'replay',
+      '--dlq-url',
+      `${moto}/123456789012/no-such-queue`,
+      '--queue-url',
+      `${moto}/123456789012/nor-this`,
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/--dlq-url .*no such queue/);
+  });
+});
