@@ -3,12 +3,16 @@
  * status) join it here.
  */
 
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { deploymentSettings, splitAccounts } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
 import { DEFAULT_SAMPLES, formatRows, runLocal } from './local.ts';
 import { runPlan } from './plan.ts';
+import { type RecordsContext, redrive, status } from './records.ts';
 import { replay } from './replay.ts';
 
 const program = new Command('snap2ami')
@@ -124,6 +128,91 @@ program
       );
     }
     if (summary.failed > 0) process.exitCode = 1;
+  });
+
+const tableOption = () =>
+  new Option('--table <name>', 'the records table (stack output RecordsTableName)')
+    .env('SNAP2AMI_TABLE')
+    .makeOptionMandatory();
+const stateMachineOption = () =>
+  new Option('--state-machine-arn <arn>', 'the workflow (stack output StateMachineArn)')
+    .env('SNAP2AMI_STATE_MACHINE_ARN')
+    .makeOptionMandatory();
+
+function recordsContext(options: { table: string; stateMachineArn: string }): RecordsContext {
+  return {
+    dynamo: new DynamoDBClient({}),
+    sfn: new SFNClient({}),
+    ec2: new EC2Client({}),
+    table: options.table,
+    stateMachineArn: options.stateMachineArn,
+    prefix: defaults.prefix,
+    allowedSourceAccounts: defaults.allowedSourceAccounts,
+  };
+}
+
+program
+  .command('redrive')
+  .description(
+    'Start again the registrations whose records are FAILED, after their cause is fixed. Each is planned anew from\n' +
+      "the snapshots' current tags; the workflow's claim accepts a FAILED key, so no second AMI is made.",
+  )
+  .addOption(tableOption())
+  .addOption(stateMachineOption())
+  .option('--key <key...>', 'only these idempotency keys')
+  .option('--snapshot-id <id...>', 'only records naming these snapshots')
+  .option('--since <iso-time>', 'only registrations started at or after this time (ISO 8601)')
+  .option('--until <iso-time>', 'only registrations started at or before this time (ISO 8601)')
+  .option('--all', 'every FAILED record (required when no other filter is given)')
+  .option('--dry-run', 'show what would start; start nothing')
+  .option('--json', 'print the results as JSON')
+  .action(async (options) => {
+    if (!options.all && !options.key && !options.snapshotId && !options.since && !options.until) {
+      throw new CliError('say which records to redrive: --key, --snapshot-id, --since/--until, or --all');
+    }
+    const results = await redrive(
+      recordsContext(options),
+      { keys: options.key, snapshotIds: options.snapshotId, since: options.since, until: options.until },
+      options,
+    );
+    if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+    else {
+      for (const r of results)
+        process.stdout.write(`${r.action.padEnd(14)} ${r.key}  ${r.snapshotIds.join(',')}  ${r.detail}\n`);
+      process.stdout.write(
+        `${results.filter((r) => r.action === 'started').length} started, ${results.length} FAILED records matched.\n`,
+      );
+    }
+    if (results.some((r) => r.action === 'failed')) process.exitCode = 1;
+  });
+
+program
+  .command('status')
+  .description(
+    'Show the record, the execution and the image of a registration, by snapshot ID or idempotency key.',
+  )
+  .argument('<snapshot-id|key>', 'a snapshot ID (snap-…) or an idempotency key (v1-…)')
+  .addOption(tableOption())
+  .addOption(stateMachineOption())
+  .option('--json', 'print the status as JSON')
+  .action(async (target: string, options) => {
+    const found = await status(recordsContext(options), target);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+      return;
+    }
+    for (const { record, execution, image } of found) {
+      const lines = [
+        `key        ${record.key}`,
+        `status     ${record.status}${record.attempts > 1 ? ` (after ${record.attempts} executions)` : ''}`,
+        `snapshots  ${record.snapshotIds.join(', ')}`,
+        `name       ${record.imageName ?? '-'}`,
+        `image      ${record.imageId ? `${record.imageId}${image ? ` (${image.state})` : ''}` : '-'}`,
+        `execution  ${record.executionArn ?? '-'}${execution?.status ? ` (${execution.status})` : ''}`,
+      ];
+      if (record.error) lines.push(`error      ${record.error}: ${record.cause ?? ''}`);
+      process.stdout.write(`${lines.join('\n')}\n\n`);
+    }
   });
 
 function positiveNumber(value: string): number {

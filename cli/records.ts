@@ -1,0 +1,217 @@
+/**
+ * `snap2ami redrive` and `snap2ami status`: the operator's view of the records table.
+ * Redrive plans FAILED registrations again from the snapshots' current tags (so a fixed tag
+ * takes effect) and starts new executions; the workflow's claim accepts a FAILED key, so
+ * idempotency holds. Status shows a record, its execution and its image.
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { describeSnapshots } from '../shared/aws/snapshots.ts';
+import { planGroups } from '../shared/contract/plan.ts';
+import { executionInput } from '../shared/workflow.ts';
+import { CliError } from './errors.ts';
+
+export interface RecordsContext {
+  dynamo: DynamoDBClient;
+  sfn: SFNClient;
+  ec2: EC2Client;
+  table: string;
+  stateMachineArn: string;
+  prefix: string;
+  allowedSourceAccounts: string[];
+}
+
+export interface RegistrationRecord {
+  key: string;
+  status: string;
+  snapshotIds: string[];
+  rootSnapshotId?: string;
+  imageName?: string;
+  imageId?: string;
+  executionArn?: string;
+  error?: string;
+  cause?: string;
+  attempts: number;
+  startedAt?: string;
+}
+
+type Item = Record<string, { S?: string; N?: string; SS?: string[]; BOOL?: boolean }>;
+
+function toRecord(item: Item): RegistrationRecord {
+  return {
+    key: item.pk?.S ?? '',
+    status: item.status?.S ?? '',
+    snapshotIds: [...(item.snapshotIds?.SS ?? [])].sort(),
+    ...(item.rootSnapshotId?.S && { rootSnapshotId: item.rootSnapshotId.S }),
+    ...(item.imageName?.S && { imageName: item.imageName.S }),
+    ...(item.imageId?.S && { imageId: item.imageId.S }),
+    ...(item.executionArn?.S && { executionArn: item.executionArn.S }),
+    ...(item.error?.S && { error: item.error.S }),
+    ...(item.cause?.S && { cause: item.cause.S }),
+    attempts: Number(item.attempts?.N ?? 0),
+    ...(item.startedAt?.S && { startedAt: item.startedAt.S }),
+  };
+}
+
+async function guard<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'ResourceNotFoundException')
+      throw new CliError(`${what}: the records table does not exist (check --table)`);
+    if (/ECONNREFUSED|ENOTFOUND|fetch failed/.test(String(error)))
+      throw new CliError(`${what}: cannot reach AWS (is the local emulator running? snap2ami local --keep)`);
+    throw new CliError(`${what}: ${name}: ${(error as Error).message}`);
+  }
+}
+
+/** Records by key, or every record naming a snapshot. */
+export async function findRecords(
+  context: RecordsContext,
+  filter: { keys?: string[]; snapshotIds?: string[]; status?: string; since?: string; until?: string },
+): Promise<RegistrationRecord[]> {
+  const records: RegistrationRecord[] = [];
+  let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await guard('reading the records', () =>
+      context.dynamo.send(
+        new ScanCommand({ TableName: context.table, ConsistentRead: true, ExclusiveStartKey }),
+      ),
+    );
+    for (const item of (page.Items ?? []) as Item[]) records.push(toRecord(item));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return records.filter(
+    (r) =>
+      (!filter.keys?.length || filter.keys.includes(r.key)) &&
+      (!filter.snapshotIds?.length || filter.snapshotIds.some((id) => r.snapshotIds.includes(id))) &&
+      (!filter.status || r.status === filter.status) &&
+      (!filter.since || (r.startedAt ?? '') >= filter.since) &&
+      (!filter.until || (r.startedAt ?? '') <= filter.until),
+  );
+}
+
+export interface RedriveResult {
+  key: string;
+  snapshotIds: string[];
+  action: 'started' | 'would start' | 'still rejected' | 'skipped' | 'failed';
+  detail: string;
+}
+
+export async function redrive(
+  context: RecordsContext,
+  filter: { keys?: string[]; snapshotIds?: string[]; since?: string; until?: string },
+  options: { dryRun?: boolean },
+): Promise<RedriveResult[]> {
+  const failed = await findRecords(context, { ...filter, status: 'FAILED' });
+  const [, , , region = '', account = ''] = context.stateMachineArn.split(':');
+  const settings = {
+    account,
+    region,
+    prefix: context.prefix,
+    allowedSourceAccounts: context.allowedSourceAccounts,
+  };
+  const results: RedriveResult[] = [];
+  for (const record of failed) {
+    const base = { key: record.key, snapshotIds: record.snapshotIds };
+    const known = await guard('DescribeSnapshots', () => describeSnapshots(context.ec2, record.snapshotIds));
+    const report = planGroups(
+      [{ snapshotIds: record.snapshotIds, multiVolume: record.snapshotIds.length > 1 }],
+      known,
+      settings,
+    );
+    const plan = report.plans[0];
+    if (!plan) {
+      const why =
+        report.rejected[0]?.errors.map((e) => e.message).join(' | ') ??
+        report.skipped[0]?.reason ??
+        'nothing to plan';
+      results.push({ ...base, action: report.rejected.length ? 'still rejected' : 'skipped', detail: why });
+      continue;
+    }
+    const name = `${plan.key}-redrive-${record.attempts}`;
+    if (options.dryRun) {
+      results.push({ ...base, action: 'would start', detail: `${name} (was ${record.error ?? 'FAILED'})` });
+      continue;
+    }
+    try {
+      const input = executionInput(plan, { redriveOf: record.executionArn ?? '' }, new Date());
+      const started = await context.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: context.stateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        }),
+      );
+      results.push({ ...base, action: 'started', detail: started.executionArn ?? name });
+    } catch (error) {
+      const already = (error as Error).name === 'ExecutionAlreadyExists';
+      results.push({
+        ...base,
+        action: already ? 'skipped' : 'failed',
+        detail: already ? `${name} was started already` : String((error as Error).message),
+      });
+    }
+  }
+  return results;
+}
+
+export interface Status {
+  record: RegistrationRecord;
+  execution?: { status?: string; error?: string; cause?: string };
+  image?: { imageId?: string; state?: string; name?: string };
+}
+
+export async function status(context: RecordsContext, target: string): Promise<Status[]> {
+  let records: RegistrationRecord[];
+  if (target.startsWith('snap-')) records = await findRecords(context, { snapshotIds: [target] });
+  else {
+    const item = await guard('reading the record', () =>
+      context.dynamo.send(
+        new GetItemCommand({ TableName: context.table, Key: { pk: { S: target } }, ConsistentRead: true }),
+      ),
+    );
+    records = item.Item ? [toRecord(item.Item as Item)] : [];
+  }
+  if (records.length === 0)
+    throw new CliError(
+      `no record for ${target}: it was never planned, or it was skipped or rejected (see the DLQ: snap2ami replay --dry-run)`,
+    );
+  const out: Status[] = [];
+  for (const record of records) {
+    const entry: Status = { record };
+    if (record.executionArn) {
+      const e = await context.sfn
+        .send(new DescribeExecutionCommand({ executionArn: record.executionArn }))
+        .catch(() => undefined);
+      if (e)
+        entry.execution = {
+          ...(e.status && { status: e.status }),
+          ...(e.error && { error: e.error }),
+          ...(e.cause && { cause: e.cause }),
+        };
+    }
+    if (record.imageId) {
+      const image = (
+        await context.ec2
+          .send(new DescribeImagesCommand({ ImageIds: [record.imageId] }))
+          .catch(() => undefined)
+      )?.Images?.[0];
+      if (image)
+        entry.image = {
+          ...(image.ImageId && { imageId: image.ImageId }),
+          ...(image.State && { state: image.State }),
+          ...(image.Name && { name: image.Name }),
+        };
+    }
+    out.push(entry);
+  }
+  return out;
+}

@@ -1,0 +1,96 @@
+/** `snap2ami status` and `snap2ami redrive`, run as a user runs them, against the emulator and the local workflow. */
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
+import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
+import { executionInput } from '../../shared/workflow.ts';
+import { snap2amiAsync } from '../support/cli.ts';
+import { ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { createPipeline, type Pipeline, planFor } from '../support/pipeline.ts';
+
+const ec2 = new EC2Client({});
+let proxy: FaultProxy;
+let pipeline: Pipeline;
+let sfn: LocalStepFunctions;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  proxy = await startFaultProxy(inject('awsEndpoint'));
+  pipeline = await createPipeline({ ec2: new EC2Client({ maxAttempts: 1, endpoint: proxy.endpoint }) });
+  sfn = await startLocalStepFunctions(
+    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-ops-${Date.now()}`,
+    pipeline.workflow,
+  );
+  env = {
+    AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+    SNAP2AMI_TABLE: pipeline.table,
+    SNAP2AMI_STATE_MACHINE_ARN: sfn.stateMachineArn,
+  };
+});
+afterAll(async () => {
+  await sfn.close();
+  await proxy.close();
+});
+
+describe('operators: status and redrive', () => {
+  it('shows a FAILED registration, redrives it once its cause is fixed, and registers exactly one AMI', async () => {
+    const name = `ops-redrive-${Date.now()}`;
+    const plan = await planFor(ec2, { 'snap2ami:name': name });
+    const snapshotId = plan.snapshotIds[0] as string;
+    proxy.inject({
+      action: 'RegisterImage',
+      dryRun: true,
+      times: 1,
+      status: 403,
+      body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
+    });
+    await new SFNClient({ endpoint: sfn.endpoint }).send(
+      new StartExecutionCommand({
+        stateMachineArn: sfn.stateMachineArn,
+        name: plan.key,
+        input: JSON.stringify(executionInput(plan, {}, new Date())),
+      }),
+    );
+    await sfn.idle();
+
+    const failed = await snap2amiAsync(['status', snapshotId], env);
+    expect(failed.status, failed.stderr).toBe(0);
+    expect(failed.stdout).toMatch(/status\s+FAILED/);
+    expect(failed.stdout).toContain('UnauthorizedOperation');
+
+    const dryRun = await snap2amiAsync(['redrive', '--key', plan.key, '--dry-run'], env);
+    expect(dryRun.stdout).toContain(`would start    ${plan.key}`);
+    expect(sfn.executions.size).toBe(1);
+
+    // The cause is fixed (the permission granted): the fault is gone.
+    const redriven = await snap2amiAsync(['redrive', '--snapshot-id', snapshotId, '--json'], env);
+    expect(redriven.status, redriven.stderr).toBe(0);
+    expect(JSON.parse(redriven.stdout)).toEqual([
+      expect.objectContaining({ key: plan.key, action: 'started' }),
+    ]);
+    await sfn.idle();
+
+    const done = await snap2amiAsync(['status', plan.key, '--json'], env);
+    const [entry] = JSON.parse(done.stdout);
+    expect(entry.record).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+    expect(entry.execution).toMatchObject({ status: 'SUCCEEDED' });
+    expect(entry.image).toMatchObject({ state: 'available', name });
+    const images =
+      (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }))).Images ??
+      [];
+    expect(images).toHaveLength(1);
+
+    const again = await snap2amiAsync(['redrive', '--key', plan.key], env);
+    expect(again.stdout).toContain('0 started, 0 FAILED records matched.');
+  });
+
+  it('says clearly when there is no record, and when no filter is given', async () => {
+    const none = await snap2amiAsync(['status', 'snap-0000000000000cafe'], env);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain('no record for snap-0000000000000cafe');
+    const unfiltered = await snap2amiAsync(['redrive'], env);
+    expect(unfiltered.status).toBe(1);
+    expect(unfiltered.stderr).toContain('say which records to redrive');
+  });
+});
