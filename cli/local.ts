@@ -1,22 +1,26 @@
 /**
- * `snap2ami local`: the main job on the local emulator. Starts moto, creates the sample
- * snapshots (examples/snapshots.json) through the EC2 API, looks them up as the pipeline
- * does, plans them by the tag contract, and registers each plan (a dry run first), then
+ * `snap2ami local`: the main job on the local emulator. Starts moto, creates the pipeline's
+ * queues, table and topic from the template that deploys, creates the sample snapshots
+ * (examples/snapshots.json) through the EC2 API, sends their events in the documented
+ * formats through the queue, runs the ingest handler and the workflow to completion, and
  * prints snapshot → outcome → AMI or reason. Exits 1 when an outcome differs from the one
- * the sample expects (its `example:expect` tag).
+ * the sample expects (its `example:expect` tag). Stops what it started unless --keep.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { CreateSnapshotCommand, CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import {
-  CreateSnapshotCommand,
-  CreateVolumeCommand,
-  type EC2Client,
-  RegisterImageCommand,
-} from '@aws-sdk/client-ec2';
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { runImageTask } from '../functions/image/image.ts';
+import { DLQ_ATTRIBUTES, ingest } from '../functions/ingest/ingest.ts';
 import { ec2Client } from '../shared/aws/clients.ts';
-import { describeSnapshots, registerImageInput } from '../shared/aws/snapshots.ts';
-import { planGroups } from '../shared/contract/plan.ts';
-import type { PlannerSettings } from '../shared/contract/types.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import {
   awsEnvironment,
@@ -26,6 +30,9 @@ import {
   startEmulator,
 } from './emulator.ts';
 import { CliError } from './errors.ts';
+import { startLocalStepFunctions } from './local-sfn.ts';
+import { createResources, packagedTemplate, stateMachineName } from './template.ts';
+import { LocalWorkflow } from './workflow.ts';
 
 export interface LocalOptions {
   snapshots: string;
@@ -41,66 +48,222 @@ interface Row {
   detail: string;
 }
 
+const settings = {
+  account: EMULATOR_ACCOUNT,
+  region: EMULATOR_REGION,
+  prefix: 'snap2ami:',
+  allowedSourceAccounts: [],
+};
+
 export async function runLocal(
   options: LocalOptions,
   progress: (line: string) => void,
 ): Promise<{ rows: Row[]; ok: boolean }> {
   const samples = parseDescribeSnapshots(JSON.parse(await readFile(options.snapshots, 'utf8')));
+  const template = await packagedTemplate(progress);
   progress('starting the local AWS emulator (moto) …');
   const emulator = await startEmulator();
   Object.assign(process.env, awsEnvironment(emulator.endpoint));
+  let stopSfn = async () => {};
   try {
+    const resources = await createResources(template);
+    const queueUrl = resources.refs.SnapshotEventsQueue as string;
+    const dlqUrl = resources.refs.DeadLetterQueue as string;
+    progress(`created the pipeline's queues, table and topic from the packaged template`);
+    const workflow = new LocalWorkflow({
+      refs: resources.refs,
+      functions: {
+        image: (input) =>
+          runImageTask(input as never, { ec2: new EC2Client({ maxAttempts: 1 }), prefix: settings.prefix }),
+      },
+    });
+    const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;
+    const sfn = await startLocalStepFunctions(stateMachineArn, workflow);
+    stopSfn = () => sfn.close();
+    process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+
     const ec2 = ec2Client();
+    const sqs = new SQSClient({});
     progress(`creating ${samples.length} sample snapshots …`);
     const ids = await createSamples(ec2, samples);
-    const known = await describeSnapshots(ec2, ids.values());
-    progress(`looked up ${known.size} snapshots with one DescribeSnapshots call; planning …`);
-    const settings: PlannerSettings = {
-      account: EMULATOR_ACCOUNT,
-      region: EMULATOR_REGION,
-      prefix: 'snap2ami:',
-      allowedSourceAccounts: [],
+    for (const [index, sample] of samples.entries()) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: eventFor(ids.get(sample.snapshotId) as string, index),
+        }),
+      );
+    }
+    progress(
+      `sent ${samples.length} events (createSnapshot, SNS-wrapped createSnapshot, AWS Backup job) to the queue`,
+    );
+
+    const skipped = new Map<string, string>();
+    const log = {
+      info: (entry: { message?: string; snapshotIds?: string[]; reason?: string }) => {
+        if (entry.message === 'skipped')
+          for (const id of entry.snapshotIds ?? []) skipped.set(id, entry.reason ?? '');
+      },
+      warn: () => {},
+      error: () => {},
     };
-    const rows: Row[] = [];
-    for (const sample of samples) {
+    const deps = {
+      ec2,
+      sfn: new SFNClient({}),
+      sqs,
+      stateMachineArn,
+      deadLetterQueueUrl: dlqUrl,
+      settings,
+      log,
+      count: () => {},
+    };
+    for (let batch = 1; ; batch++) {
+      const received =
+        (
+          await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+          )
+        ).Messages ?? [];
+      if (received.length === 0) break;
+      const records = received.map(
+        (m) => ({ messageId: m.MessageId, receiptHandle: m.ReceiptHandle, body: m.Body }) as SQSRecord,
+      );
+      const failed = new Set(
+        (await ingest(records, deps as never)).batchItemFailures.map((f) => f.itemIdentifier),
+      );
+      for (const m of received)
+        if (!failed.has(m.MessageId as string))
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+      progress(
+        `  batch ${batch}: ${received.length} messages, ${sfn.executions.size} workflow executions started`,
+      );
+    }
+    await sfn.idle();
+    progress(
+      `workflows done: ${[...sfn.executions.values()].filter((e) => e.status === 'SUCCEEDED').length} succeeded`,
+    );
+
+    const records = new Map<string, Record<string, string>>();
+    const items =
+      (
+        await new DynamoDBClient({}).send(
+          new ScanCommand({ TableName: resources.refs.RecordsTable, ConsistentRead: true }),
+        )
+      ).Items ?? [];
+    for (const item of items) {
+      const flat = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, String(Object.values(v)[0])]));
+      records.set(flat.rootSnapshotId as string, flat);
+    }
+    const rejected = new Map<string, string>();
+    for (;;) {
+      const dead =
+        (
+          await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: dlqUrl,
+              MaxNumberOfMessages: 10,
+              MessageAttributeNames: ['All'],
+              VisibilityTimeout: 30,
+            }),
+          )
+        ).Messages ?? [];
+      if (dead.length === 0) break;
+      for (const m of dead) {
+        const attributes = m.MessageAttributes ?? {};
+        for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
+          rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
+      }
+    }
+
+    const rows: Row[] = samples.map((sample) => {
       const snapshotId = ids.get(sample.snapshotId) as string;
-      const report = planGroups([{ snapshotIds: [snapshotId], multiVolume: false }], known, settings);
       const row: Row = {
         sample: sample.snapshotId,
         snapshotId,
         expected: sample.tags.get('example:expect') ?? '?',
-        outcome: '',
-        detail: '',
+        outcome: 'lost',
+        detail: 'no outcome found',
       };
-      const plan = report.plans[0];
-      if (plan) {
-        await ec2
-          .send(new RegisterImageCommand(registerImageInput(plan.request, true)))
-          .catch((error: Error) => {
-            if (error.name !== 'DryRunOperation') throw error;
-          });
-        const image = await ec2.send(new RegisterImageCommand(registerImageInput(plan.request)));
-        Object.assign(row, { outcome: 'planned', detail: `${image.ImageId} "${plan.request.Name}"` });
-      } else if (report.skipped[0])
-        Object.assign(row, { outcome: 'skipped', detail: report.skipped[0].reason });
-      else
+      const record = records.get(snapshotId);
+      if (record?.status === 'COMPLETED')
+        Object.assign(row, { outcome: 'planned', detail: `${record.imageId} "${record.imageName}"` });
+      else if (record)
         Object.assign(row, {
-          outcome: 'rejected',
-          detail: report.rejected[0]?.errors.map((e) => e.message).join(' | ') ?? '',
+          outcome: record.status === 'FAILED' ? 'failed' : 'in progress',
+          detail: `${record.error ?? ''} ${record.cause ?? ''}`.trim(),
         });
-      progress(`  ${rows.length + 1}/${samples.length} ${snapshotId}: ${row.outcome}`);
-      rows.push(row);
-    }
+      else if (rejected.has(snapshotId))
+        Object.assign(row, { outcome: 'rejected', detail: rejected.get(snapshotId) });
+      else if (skipped.has(snapshotId))
+        Object.assign(row, { outcome: 'skipped', detail: skipped.get(snapshotId) });
+      return row;
+    });
     if (options.keep) {
       progress(
-        `the emulator keeps running at ${emulator.endpoint} (AWS_ENDPOINT_URL=${emulator.endpoint}); press Ctrl-C to stop it`,
+        `the emulator keeps running; in another shell:\n  export ${Object.entries({
+          ...awsEnvironment(emulator.endpoint),
+          AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+          SNAP2AMI_QUEUE_URL: queueUrl,
+          SNAP2AMI_DLQ_URL: dlqUrl,
+          SNAP2AMI_TABLE: resources.refs.RecordsTable as string,
+          SNAP2AMI_STATE_MACHINE_ARN: stateMachineArn,
+        })
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}\npress Ctrl-C to stop`,
       );
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
     return { rows, ok: rows.every((row) => row.outcome === row.expected) };
   } finally {
+    await stopSfn();
     await emulator.stop();
   }
+}
+
+/** The documented event formats, in turn: createSnapshot, the same wrapped in SNS, an AWS Backup job. */
+function eventFor(snapshotId: string, index: number): string {
+  const base = {
+    version: '0',
+    id: crypto.randomUUID(),
+    account: EMULATOR_ACCOUNT,
+    time: new Date().toISOString(),
+    region: EMULATOR_REGION,
+  };
+  const ebs = {
+    ...base,
+    'detail-type': 'EBS Snapshot Notification',
+    source: 'aws.ec2',
+    resources: [`arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`],
+    detail: {
+      event: 'createSnapshot',
+      result: 'succeeded',
+      cause: '',
+      'request-id': '',
+      snapshot_id: `arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`,
+    },
+  };
+  if (index % 3 === 0) return JSON.stringify(ebs);
+  if (index % 3 === 1) {
+    return JSON.stringify({
+      Type: 'Notification',
+      MessageId: crypto.randomUUID(),
+      TopicArn: `arn:aws:sns:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:snapshot-events`,
+      Message: JSON.stringify(ebs),
+    });
+  }
+  return JSON.stringify({
+    ...base,
+    'detail-type': 'Backup Job State Change',
+    source: 'aws.backup',
+    resources: [`arn:aws:ec2:${EMULATOR_REGION}::snapshot/${snapshotId}`],
+    detail: {
+      backupJobId: crypto.randomUUID(),
+      backupSizeInBytes: '36048',
+      resourceType: 'EBS',
+      state: 'COMPLETED',
+      percentDone: 100,
+    },
+  });
 }
 
 /** Creates the samples on the emulator, referenced ones first, rewriting references to the new IDs. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { snap2ami } from '../support/cli.ts';
 
 describe('snap2ami local', () => {
-  it('registers the sample set on the emulator, and every outcome is the expected one', () => {
+  it('runs the sample set through the whole pipeline on the emulator, and every outcome is the expected one', () => {
     const result = snap2ami(['local', '--json']);
     expect(result.status, result.stderr).toBe(0);
     const rows = JSON.parse(result.stdout) as { outcome: string; expected: string; detail: string }[];
@@ -18,7 +18,12 @@ describe('snap2ami local', () => {
     ]);
     expect(rows.every((row) => row.outcome === row.expected)).toBe(true);
     expect(rows[0]?.detail).toMatch(/^ami-[0-9a-f]+ "MyImage"$/);
-    expect(result.stderr).toContain('7/7');
+    expect(result.stderr).toContain(
+      "created the pipeline's queues, table and topic from the packaged template",
+    );
+    expect(result.stderr).toContain('sent 7 events');
+    expect(result.stderr).toContain('workflows done: 3 succeeded');
+    expect(rows[4]?.detail).toContain('snap2ami:architecture="amd64"');
   });
 
   it('has --help', () => {

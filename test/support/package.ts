@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../cli/emulator.ts';
+import { withPackageLock } from '../../cli/template.ts';
 
 export interface Template {
   Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -14,7 +15,11 @@ function canIsolateNetwork(): boolean {
   return spawnSync('unshare', ['-n', 'true']).status === 0;
 }
 
-export function packageService(): { template: Template; output: string; isolated: boolean } {
+export function packageService(): Promise<{ template: Template; output: string; isolated: boolean }> {
+  return withPackageLock(() => packageNow());
+}
+
+function packageNow(): { template: Template; output: string; isolated: boolean } {
   const isolated = canIsolateNetwork();
   const command = isolated ? ['unshare', '-n', 'npm', 'run', 'package'] : ['npm', 'run', 'package'];
   const result = spawnSync(command[0] as string, command.slice(1), {

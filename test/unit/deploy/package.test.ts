@@ -5,8 +5,8 @@ import { iamStatements, packageService, type Template } from '../../support/pack
 let template: Template;
 let output: string;
 
-beforeAll(() => {
-  ({ template, output } = packageService());
+beforeAll(async () => {
+  ({ template, output } = await packageService());
 }, 180_000);
 
 describe('serverless package', () => {
