@@ -2,7 +2,7 @@
  * End to end on the emulator: events in the SQS queue → the ingest handler → Step Functions
  * (the local endpoint running the deployed definition) → one AMI, tagged, recorded, announced.
  */
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import {
   CreateQueueCommand,
@@ -16,6 +16,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
+import { replay } from '../../cli/replay.ts';
 import { DLQ_ATTRIBUTES, ingest } from '../../functions/ingest/ingest.ts';
 import { createTaggedSnapshot } from '../support/ec2.ts';
 import { createPipeline, ingestDeps, type Pipeline } from '../support/pipeline.ts';
@@ -210,5 +211,37 @@ describe('pipeline end to end', () => {
       Number(attributes.ApproximateNumberOfMessages) +
         Number(attributes.ApproximateNumberOfMessagesNotVisible),
     ).toBe(1);
+  });
+
+  it('replays a DLQ of good and bad messages: fixed ones register once, bad ones come back with their reasons', async () => {
+    await drainQueue(dlqUrl);
+    const name = `e2e-replay-${Date.now()}`;
+    const snapshotId = await createTaggedSnapshot(ec2, {
+      'snap2ami:register': 'true',
+      'snap2ami:name': name,
+      'snap2ami:architecture': 'amd64',
+    });
+    await send(createSnapshotEvent(snapshotId));
+    await send('{"not": "an event"}');
+    await deliverBatch();
+    expect(await imagesNamed(name)).toEqual([]);
+
+    // The cause is fixed: the tag is corrected. Then everything in the DLQ is replayed, twice.
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [snapshotId],
+        Tags: [{ Key: 'snap2ami:architecture', Value: 'arm64' }],
+      }),
+    );
+    for (let round = 0; round < 2; round++) {
+      const summary = await replay(sqs, { dlqUrl, queueUrl });
+      expect(summary.failed).toBe(0);
+      await deliverBatch();
+    }
+    expect(await imagesNamed(name)).toHaveLength(1);
+    const dead = await drainQueue(dlqUrl);
+    expect(dead.map((m) => m.attributes[DLQ_ATTRIBUTES.category])).toEqual(['malformed']);
+    expect(dead[0]?.attributes[DLQ_ATTRIBUTES.reason]).toContain('the event.source');
+    expect(dead[0]?.body).toBe('{"not": "an event"}');
   });
 });
