@@ -11,14 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  CreateQueueCommand,
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
+import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   awsEnvironment,
   EMULATOR_ACCOUNT,
@@ -26,8 +19,8 @@ import {
   PROJECT_ROOT,
   startEmulator,
 } from '../cli/emulator.ts';
+import { pollOnce } from '../cli/event-source.ts';
 import { startLocalStepFunctions } from '../cli/local-sfn.ts';
-import { ingest } from '../functions/ingest/ingest.ts';
 import { buildFunctions } from '../scripts/build.ts';
 import { createTaggedSnapshot } from '../test/support/ec2.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
@@ -109,20 +102,9 @@ try {
     dlqUrl,
   );
   for (;;) {
-    const received = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    const messages = received.Messages ?? [];
-    if (messages.length === 0) break;
+    const { received } = await pollOnce(sqs, queueUrl, deps);
+    if (received === 0) break;
     batches += 1;
-    const response = await ingest(
-      messages.map((m) => ({ messageId: m.MessageId, body: m.Body }) as SQSRecord),
-      deps,
-    );
-    const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-    for (const m of messages)
-      if (!failed.has(m.MessageId as string))
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
     process.stderr.write(`\r  batch ${batches}: ${sfn.executions.size} executions started`);
   }
   await sfn.idle();

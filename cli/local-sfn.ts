@@ -46,7 +46,7 @@ export async function startLocalStepFunctions(
 ): Promise<LocalStepFunctions> {
   const executions = new Map<string, Execution>();
   const executionArn = (name: string) =>
-    stateMachineArn.replace(':stateMachine:', ':execution:') + `:${name}`;
+    `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   const describe = (e: Execution) => {
     const { result: _result, done: _done, ...rest } = e;
     return rest;

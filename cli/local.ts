@@ -11,15 +11,9 @@ import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  DeleteMessageCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
+import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runImageTask } from '../functions/image/image.ts';
-import { DLQ_ATTRIBUTES, ingest } from '../functions/ingest/ingest.ts';
+import { DLQ_ATTRIBUTES } from '../functions/ingest/ingest.ts';
 import { ec2Client } from '../shared/aws/clients.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import {
@@ -30,6 +24,7 @@ import {
   startEmulator,
 } from './emulator.ts';
 import { CliError } from './errors.ts';
+import { pollOnce } from './event-source.ts';
 import { startLocalStepFunctions } from './local-sfn.ts';
 import { createResources, packagedTemplate, stateMachineName } from './template.ts';
 import { LocalWorkflow } from './workflow.ts';
@@ -118,25 +113,9 @@ export async function runLocal(
       count: () => {},
     };
     for (let batch = 1; ; batch++) {
-      const received =
-        (
-          await sqs.send(
-            new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-          )
-        ).Messages ?? [];
-      if (received.length === 0) break;
-      const records = received.map(
-        (m) => ({ messageId: m.MessageId, receiptHandle: m.ReceiptHandle, body: m.Body }) as SQSRecord,
-      );
-      const failed = new Set(
-        (await ingest(records, deps as never)).batchItemFailures.map((f) => f.itemIdentifier),
-      );
-      for (const m of received)
-        if (!failed.has(m.MessageId as string))
-          await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
-      progress(
-        `  batch ${batch}: ${received.length} messages, ${sfn.executions.size} workflow executions started`,
-      );
+      const { received } = await pollOnce(sqs, queueUrl, deps as never);
+      if (received === 0) break;
+      progress(`  batch ${batch}: ${received} messages, ${sfn.executions.size} workflow executions started`);
     }
     await sfn.idle();
     progress(

@@ -145,7 +145,6 @@ export class LocalWorkflow {
     executionArn: string,
     options: { realRetryIntervals?: boolean } = {},
   ): Promise<LocalExecution> {
-    const started = new Date().toISOString();
     const retryIntervalOverrides = options.realRetryIntervals
       ? {}
       : Object.fromEntries(this.retryStates.map((name) => [name, 0]));

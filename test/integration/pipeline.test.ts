@@ -12,12 +12,12 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
+import { pollOnce } from '../../cli/event-source.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
 import { replay } from '../../cli/replay.ts';
-import { DLQ_ATTRIBUTES, ingest } from '../../functions/ingest/ingest.ts';
+import { DLQ_ATTRIBUTES } from '../../functions/ingest/ingest.ts';
 import { createTaggedSnapshot } from '../support/ec2.ts';
 import { createPipeline, ingestDeps, type Pipeline } from '../support/pipeline.ts';
 
@@ -64,20 +64,9 @@ function deps(sfnEndpoint = sfn.endpoint) {
 
 /** One poll of the queue handled as Lambda's event source mapping does: delete what did not fail. */
 async function deliverBatch(sfnEndpoint?: string) {
-  const received = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-  );
-  const messages = received.Messages ?? [];
-  const records = messages.map(
-    (m) => ({ messageId: m.MessageId, receiptHandle: m.ReceiptHandle, body: m.Body }) as SQSRecord,
-  );
-  const response = await ingest(records, deps(sfnEndpoint));
-  const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-  for (const m of messages)
-    if (!failed.has(m.MessageId as string))
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+  const result = await pollOnce(sqs, queueUrl, deps(sfnEndpoint));
   await sfn.idle();
-  return { received: messages.length, failed: [...failed] };
+  return result;
 }
 
 async function drainQueue(url: string) {

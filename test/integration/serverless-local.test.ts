@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EC2Client, EC2Client as ImageEc2 } from '@aws-sdk/client-ec2';
-import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION, PROJECT_ROOT } from '../../cli/emulator.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
