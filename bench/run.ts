@@ -21,6 +21,7 @@ import {
 } from '../cli/emulator.ts';
 import { pollOnce } from '../cli/event-source.ts';
 import { startLocalStepFunctions } from '../cli/local-sfn.ts';
+import { createSnapshotEvent } from '../cli/sample-events.ts';
 import { buildFunctions } from '../scripts/build.ts';
 import { createTaggedSnapshot } from '../test/support/ec2.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
@@ -77,19 +78,7 @@ try {
   for (let i = 0; i < snapshots.length; i += 10) {
     const entries = snapshots.slice(i, i + 10).map((id, j) => ({
       Id: String(j),
-      MessageBody: JSON.stringify({
-        id: `bench-${i + j}`,
-        'detail-type': 'EBS Snapshot Notification',
-        source: 'aws.ec2',
-        account: EMULATOR_ACCOUNT,
-        region: EMULATOR_REGION,
-        resources: [],
-        detail: {
-          event: 'createSnapshot',
-          result: 'succeeded',
-          snapshot_id: `arn:aws:ec2::${EMULATOR_REGION}:snapshot/${id}`,
-        },
-      }),
+      MessageBody: JSON.stringify(createSnapshotEvent(id)),
     }));
     await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
   }

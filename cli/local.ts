@@ -26,6 +26,7 @@ import {
 import { CliError } from './errors.ts';
 import { pollOnce } from './event-source.ts';
 import { startLocalStepFunctions } from './local-sfn.ts';
+import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { createResources, packagedTemplate, stateMachineName } from './template.ts';
 import { LocalWorkflow } from './workflow.ts';
 
@@ -201,48 +202,12 @@ export async function runLocal(
 
 /** The documented event formats, in turn: createSnapshot, the same wrapped in SNS, an AWS Backup job. */
 function eventFor(snapshotId: string, index: number): string {
-  const base = {
-    version: '0',
-    id: crypto.randomUUID(),
-    account: EMULATOR_ACCOUNT,
-    time: new Date().toISOString(),
-    region: EMULATOR_REGION,
-  };
-  const ebs = {
-    ...base,
-    'detail-type': 'EBS Snapshot Notification',
-    source: 'aws.ec2',
-    resources: [`arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`],
-    detail: {
-      event: 'createSnapshot',
-      result: 'succeeded',
-      cause: '',
-      'request-id': '',
-      snapshot_id: `arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`,
-    },
-  };
-  if (index % 3 === 0) return JSON.stringify(ebs);
-  if (index % 3 === 1) {
-    return JSON.stringify({
-      Type: 'Notification',
-      MessageId: crypto.randomUUID(),
-      TopicArn: `arn:aws:sns:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:snapshot-events`,
-      Message: JSON.stringify(ebs),
-    });
-  }
-  return JSON.stringify({
-    ...base,
-    'detail-type': 'Backup Job State Change',
-    source: 'aws.backup',
-    resources: [`arn:aws:ec2:${EMULATOR_REGION}::snapshot/${snapshotId}`],
-    detail: {
-      backupJobId: crypto.randomUUID(),
-      backupSizeInBytes: '36048',
-      resourceType: 'EBS',
-      state: 'COMPLETED',
-      percentDone: 100,
-    },
-  });
+  const formats = [
+    () => createSnapshotEvent(snapshotId),
+    () => snsWrapped(createSnapshotEvent(snapshotId)),
+    () => backupJobEvent(snapshotId),
+  ];
+  return JSON.stringify((formats[index % formats.length] as () => unknown)());
 }
 
 /** Creates the samples on the emulator, referenced ones first, rewriting references to the new IDs. */

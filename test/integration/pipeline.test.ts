@@ -17,6 +17,7 @@ import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
 import { pollOnce } from '../../cli/event-source.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
 import { replay } from '../../cli/replay.ts';
+import { createSnapshotEvent as snapshotEvent } from '../../cli/sample-events.ts';
 import { DLQ_ATTRIBUTES } from '../../functions/ingest/ingest.ts';
 import { createTaggedSnapshot } from '../support/ec2.ts';
 import { createPipeline, ingestDeps, type Pipeline } from '../support/pipeline.ts';
@@ -94,24 +95,7 @@ async function drainQueue(url: string) {
 }
 
 const send = (body: string) => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
-const createSnapshotEvent = (snapshotId: string) =>
-  JSON.stringify({
-    version: '0',
-    id: crypto.randomUUID(),
-    'detail-type': 'EBS Snapshot Notification',
-    source: 'aws.ec2',
-    account: EMULATOR_ACCOUNT,
-    time: new Date().toISOString(),
-    region: EMULATOR_REGION,
-    resources: [`arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`],
-    detail: {
-      event: 'createSnapshot',
-      result: 'succeeded',
-      cause: '',
-      'request-id': '',
-      snapshot_id: `arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`,
-    },
-  });
+const createSnapshotEvent = (snapshotId: string) => JSON.stringify(snapshotEvent(snapshotId));
 const imagesNamed = async (name: string) =>
   (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }))).Images ?? [];
 

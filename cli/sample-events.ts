@@ -1,0 +1,50 @@
+/**
+ * Events in the documented formats for the emulator's account and Region (events.md), for
+ * the local run, tests and the bench: an EBS createSnapshot result, the same wrapped in an
+ * SNS notification, and an AWS Backup job.
+ */
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './emulator.ts';
+
+const envelope = () => ({
+  version: '0',
+  id: crypto.randomUUID(),
+  account: EMULATOR_ACCOUNT,
+  time: new Date().toISOString(),
+  region: EMULATOR_REGION,
+});
+
+export function createSnapshotEvent(snapshotId: string): Record<string, unknown> {
+  const arn = `arn:aws:ec2::${EMULATOR_REGION}:snapshot/${snapshotId}`;
+  return {
+    ...envelope(),
+    'detail-type': 'EBS Snapshot Notification',
+    source: 'aws.ec2',
+    resources: [arn],
+    detail: { event: 'createSnapshot', result: 'succeeded', cause: '', 'request-id': '', snapshot_id: arn },
+  };
+}
+
+export function snsWrapped(event: Record<string, unknown>): Record<string, unknown> {
+  return {
+    Type: 'Notification',
+    MessageId: crypto.randomUUID(),
+    TopicArn: `arn:aws:sns:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:snapshot-events`,
+    Message: JSON.stringify(event),
+  };
+}
+
+export function backupJobEvent(snapshotId: string): Record<string, unknown> {
+  return {
+    ...envelope(),
+    'detail-type': 'Backup Job State Change',
+    source: 'aws.backup',
+    resources: [`arn:aws:ec2:${EMULATOR_REGION}::snapshot/${snapshotId}`],
+    detail: {
+      backupJobId: crypto.randomUUID(),
+      backupSizeInBytes: '36048',
+      resourceType: 'EBS',
+      state: 'COMPLETED',
+      percentDone: 100,
+    },
+  };
+}
