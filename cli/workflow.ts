@@ -7,9 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { PublishCommand } from '@aws-sdk/client-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { dynamoDbClient, snsClient } from '../shared/aws/clients.ts';
 import { PROJECT_ROOT } from './emulator.ts';
 
 export const DEFINITION_PATH = join(PROJECT_ROOT, 'statemachine', 'register-image.asl.json');
@@ -64,8 +65,9 @@ function stepError(name: string, cause: string): Error {
 }
 
 function serviceIntegration(resource: string): Handler | undefined {
-  const dynamo = new DynamoDBClient({});
-  const sns = new SNSClient({});
+  // The adapter's clients: one per service for the process, as in a Lambda container.
+  const dynamo = dynamoDbClient();
+  const sns = snsClient();
   const call = async (service: string, send: () => Promise<unknown>) => {
     try {
       return await send();
