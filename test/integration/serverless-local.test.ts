@@ -1,29 +1,41 @@
 /**
- * The ingest handler under osls: `serverless invoke local` with a sample SQS event, against
- * the emulator (pipeline resources from the packaged template) and the local workflow.
+ * The ingest handler under osls, against the emulator (pipeline resources from the packaged
+ * template) and the local workflow: `serverless invoke local` with a sample SQS event, and
+ * `serverless offline start` with serverless-offline-sqs polling the emulator's queue.
  */
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EC2Client, EC2Client as ImageEc2 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION, PROJECT_ROOT } from '../../cli/emulator.ts';
+import {
+  GetQueueAttributesCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION, freePort, PROJECT_ROOT } from '../../cli/emulator.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
+import { createSnapshotEvent } from '../../cli/sample-events.ts';
 import { createResources, packagedTemplate, stateMachineName, withPackageLock } from '../../cli/template.ts';
 import { LocalWorkflow } from '../../cli/workflow.ts';
 import { runImageTask } from '../../functions/image/image.ts';
 import { buildFunctions } from '../../scripts/build.ts';
 import { jsonFiles } from '../support/cli.ts';
 import { createTaggedSnapshot } from '../support/ec2.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
 
 const ec2 = new EC2Client({});
+const sqs = new SQSClient({});
 let sfn: LocalStepFunctions;
+let queueUrl: string;
 
 beforeAll(async () => {
   const template = await packagedTemplate(() => {});
   await withPackageLock(() => buildFunctions());
   const resources = await createResources(template);
+  queueUrl = resources.refs.SnapshotEventsQueue as string;
   const workflow = new LocalWorkflow({
     refs: resources.refs,
     functions: {
@@ -38,25 +50,58 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(() => sfn.close());
 
-function serverless(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(join(PROJECT_ROOT, 'node_modules', '.bin', 'serverless'), args, {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', ...env },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.on('close', (status) => resolve({ status, output }));
+/** Runs `serverless <args>` (osls) in the project; `stop()` ends it and its children. */
+function serverless(args: string[], env: Record<string, string>) {
+  const child = spawn(join(PROJECT_ROOT, 'node_modules', '.bin', 'serverless'), args, {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1', ...env },
+    detached: true,
   });
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  return {
+    output: () => output,
+    done: exited.then((status) => ({ status, output })),
+    async stop() {
+      if (child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    },
+  };
 }
+
+async function startOffline(env: Record<string, string>) {
+  const ports = ['--httpPort', '--lambdaPort', '--websocketPort'];
+  const args = ['offline', 'start'];
+  for (const flag of ports) args.push(flag, String(await freePort()));
+  const offline = serverless(args, env);
+  await vi.waitFor(() => expect(offline.output()).toContain('Offline [http for lambda] listening'), {
+    timeout: 60_000,
+    interval: 250,
+  });
+  return offline;
+}
+
+async function queueDepth(): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
+  };
+}
+
+const executionsFor = (snapshotId: string) =>
+  [...sfn.executions.values()].filter((e) => e.input.includes(snapshotId));
 
 describe('serverless invoke local', () => {
   it('runs the ingest handler on a sample SQS event, which starts one workflow that registers the AMI', async () => {
@@ -72,11 +117,106 @@ describe('serverless invoke local', () => {
     const result = await serverless(
       ['invoke', 'local', '-f', 'ingest', '--path', files['event.json'] as string],
       { AWS_ENDPOINT_URL_SFN: sfn.endpoint },
-    );
+    ).done;
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain('"batchItemFailures": []');
     await sfn.idle();
-    const executions = [...sfn.executions.values()].filter((e) => e.input.includes(snapshotId));
-    expect(executions.map((e) => e.status)).toEqual(['SUCCEEDED']);
+    expect(executionsFor(snapshotId).map((e) => e.status)).toEqual(['SUCCEEDED']);
+  });
+});
+
+describe('serverless offline start', () => {
+  // A short visibility timeout (the template's is 360 s), for two reasons. A message a handler
+  // reports as failed returns after it. And the emulator keeps serving a long poll whose client
+  // has gone (an offline stopped by the previous test), which may still take the next message:
+  // it returns after it too. Not less than 10 s: the plugin fills a batch with 5 s long polls,
+  // and a shorter timeout would put the same message in one batch twice.
+  let visibilityTimeout: string | undefined;
+  beforeAll(async () => {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
+    );
+    visibilityTimeout = Attributes?.VisibilityTimeout;
+    await sqs.send(
+      new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { VisibilityTimeout: '10' } }),
+    );
+  });
+  afterAll(async () => {
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        Attributes: { VisibilityTimeout: String(visibilityTimeout) },
+      }),
+    );
+  });
+
+  it('polls the emulator queue and runs ingest: the event registers one AMI and leaves the queue', async () => {
+    const offline = await startOffline({ AWS_ENDPOINT_URL_SFN: sfn.endpoint });
+    try {
+      const snapshotId = await createTaggedSnapshot(ec2, {
+        'snap2ami:register': 'true',
+        'snap2ami:name': `offline-${Date.now()}`,
+      });
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify(createSnapshotEvent(snapshotId)),
+        }),
+      );
+      await vi.waitFor(
+        async () => {
+          expect(
+            executionsFor(snapshotId).map((e) => e.status),
+            offline.output(),
+          ).toEqual(['SUCCEEDED']);
+          expect(await queueDepth(), offline.output()).toEqual({ visible: 0, inFlight: 0 });
+        },
+        { timeout: 90_000, interval: 500 },
+      );
+      expect(offline.output()).toContain('execution started');
+    } finally {
+      await offline.stop();
+    }
+  });
+
+  it('keeps a message the handler reports as a batch item failure, so it comes back and registers once', async () => {
+    // StartExecution fails once with a 500, without the SDK's retries: ingest reports the
+    // message as a batch item failure. Lambda (and the patched serverless-offline-sqs) leave
+    // it on the queue; it returns after the visibility timeout and registers.
+    const proxy = await startFaultProxy(sfn.endpoint);
+    proxy.inject({
+      action: 'AWSStepFunctions.StartExecution',
+      times: 1,
+      status: 500,
+      body: JSON.stringify({ __type: 'ServiceUnavailable', message: 'injected' }),
+    });
+    const offline = await startOffline({ AWS_ENDPOINT_URL_SFN: proxy.endpoint, AWS_MAX_ATTEMPTS: '1' });
+    try {
+      const snapshotId = await createTaggedSnapshot(ec2, {
+        'snap2ami:register': 'true',
+        'snap2ami:name': `offline-retry-${Date.now()}`,
+      });
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify(createSnapshotEvent(snapshotId)),
+        }),
+      );
+      await vi.waitFor(
+        async () => {
+          expect(
+            executionsFor(snapshotId).map((e) => e.status),
+            offline.output(),
+          ).toEqual(['SUCCEEDED']);
+          expect(await queueDepth(), offline.output()).toEqual({ visible: 0, inFlight: 0 });
+        },
+        { timeout: 90_000, interval: 500 },
+      );
+      expect(proxy.calls.get('AWSStepFunctions.StartExecution')).toBe(2);
+      expect(offline.output()).toContain('StartExecution failed; the message will come back');
+    } finally {
+      await offline.stop();
+      await proxy.close();
+    }
   });
 });
