@@ -61,6 +61,8 @@ export function awsEnvironment(endpoint: string): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: endpoint,
     AWS_REGION: EMULATOR_REGION,
+    // AWS CLI v1 reads only AWS_DEFAULT_REGION.
+    AWS_DEFAULT_REGION: EMULATOR_REGION,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
   };

@@ -8,7 +8,9 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { isIdempotencyKey } from '../shared/idempotency.ts';
 import { deploymentSettings, splitAccounts } from '../shared/settings.ts';
+import { isSnapshotId } from '../shared/snapshot-ref.ts';
 import { CliError } from './errors.ts';
 import { DEFAULT_SAMPLES, formatRows, runLocal } from './local.ts';
 import { runPlan } from './plan.ts';
@@ -101,7 +103,7 @@ program
   )
   .option('--dry-run', "list what would move, with each message's reason; move nothing")
   .option('--max <n>', 'move at most N messages', positiveNumber)
-  .option('--snapshot-id <id...>', 'only messages about these snapshots (repeatable)')
+  .option('--snapshot-id <id...>', 'only messages about these snapshots (repeatable)', snapshotIds)
   .option('--reason <text>', 'only messages whose rejection reason contains TEXT (any case)')
   .option('--rate <per-second>', 'move at most this many messages per second', positiveNumber)
   .option('--move-task', 'real SQS only, no filters: let SQS move everything (StartMessageMoveTask)')
@@ -159,8 +161,8 @@ program
   )
   .addOption(tableOption())
   .addOption(stateMachineOption())
-  .option('--key <key...>', 'only these idempotency keys')
-  .option('--snapshot-id <id...>', 'only records naming these snapshots')
+  .option('--key <key...>', 'only these idempotency keys', keys)
+  .option('--snapshot-id <id...>', 'only records naming these snapshots', snapshotIds)
   .option('--since <iso-time>', 'only registrations started at or after this time (ISO 8601)')
   .option('--until <iso-time>', 'only registrations started at or before this time (ISO 8601)')
   .option('--all', 'every FAILED record (required when no other filter is given)')
@@ -191,7 +193,12 @@ program
   .description(
     'Show the record, the execution and the image of a registration, by snapshot ID or idempotency key.',
   )
-  .argument('<snapshot-id|key>', 'a snapshot ID (snap-…) or an idempotency key (v1-…)')
+  .argument('<snapshot-id|key>', 'a snapshot ID (snap-…) or an idempotency key (v1-…)', (value: string) => {
+    if (isSnapshotId(value) || isIdempotencyKey(value)) return value;
+    throw new InvalidArgumentError(
+      'expected a snapshot ID (snap-…) or an idempotency key (v1- and 32 hex digits).',
+    );
+  })
   .addOption(tableOption())
   .addOption(stateMachineOption())
   .option('--json', 'print the status as JSON')
@@ -219,6 +226,18 @@ function positiveNumber(value: string): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.');
   return number;
+}
+
+function snapshotIds(value: string, previous: string[] = []): string[] {
+  if (!isSnapshotId(value))
+    throw new InvalidArgumentError(`${value} is not a snapshot ID (snap- and 8 or 17 hex digits).`);
+  return [...previous, value];
+}
+
+function keys(value: string, previous: string[] = []): string[] {
+  if (!isIdempotencyKey(value))
+    throw new InvalidArgumentError(`${value} is not an idempotency key (v1- and 32 hex digits).`);
+  return [...previous, value];
 }
 
 function accountId(value: string): string {

@@ -16,3 +16,10 @@ export function idempotencyKey(account: string, region: string, snapshotIds: Ite
   // Step Functions execution name (at most 80 characters of [A-Za-z0-9-_]).
   return `${KEY_VERSION}-${digest.slice(0, 32)}`;
 }
+
+const KEY = new RegExp(`^${KEY_VERSION}-[0-9a-f]{32}$`);
+
+/** Whether `text` has the shape of an idempotency key. */
+export function isIdempotencyKey(text: string): boolean {
+  return KEY.test(text);
+}

@@ -878,3 +878,23 @@ describe('the outcome carries the event', () => {
     });
   });
 });
+
+describe("the README's sample events (examples/events)", () => {
+  const example = (name: string) =>
+    readFileSync(fileURLToPath(new URL(`../../examples/events/${name}`, import.meta.url)), 'utf8');
+
+  it('createSnapshot.json, the queue message body, is accepted as a createSnapshot of its snapshot', () => {
+    expect(parseMessageBody(example('createSnapshot.json'), settings())).toMatchObject({
+      outcome: 'snapshots',
+      kind: 'createSnapshot',
+      group: { snapshotIds: ['snap-1234567890abcdef0'] },
+    });
+  });
+
+  it('sqs-createSnapshot.json, the Lambda event, carries that body from the pipeline queue', () => {
+    const [record, ...more] = JSON.parse(example('sqs-createSnapshot.json')).Records;
+    expect(more).toEqual([]);
+    expect(JSON.parse(record.body)).toEqual(JSON.parse(example('createSnapshot.json')));
+    expect(record.eventSourceARN).toBe(`arn:aws:sqs:${REGION}:${ACCOUNT}:snap2ami-dev-snapshot-events`);
+  });
+});

@@ -1,4 +1,4 @@
-/** Every command has --help describing every option. */
+/** Every command has --help describing every option, and refuses malformed IDs before any AWS call. */
 import { describe, expect, it } from 'vitest';
 import { snap2ami } from '../../support/cli.ts';
 
@@ -39,5 +39,23 @@ describe('--help', () => {
     const result = snap2ami(['--help']);
     for (const command of ['plan', 'local', 'replay', 'redrive', 'status'])
       expect(result.stdout).toContain(command);
+  });
+});
+
+describe('usage errors', () => {
+  const context = ['--table', 'records', '--state-machine-arn', 'arn', '--queue-url', 'q', '--dlq-url', 'd'];
+  it.each([
+    [['status', '', ...context.slice(0, 4)], 'expected a snapshot ID (snap-…) or an idempotency key'],
+    [['status', 'ami-0123456789abcdef0', ...context.slice(0, 4)], 'expected a snapshot ID'],
+    [['redrive', '--key', 'v1-abc', ...context.slice(0, 4)], 'v1-abc is not an idempotency key'],
+    [
+      ['redrive', '--snapshot-id', 'snap-0123456789abcdef0', 'vol-1', ...context.slice(0, 4)],
+      'vol-1 is not a snapshot ID',
+    ],
+    [['replay', '--snapshot-id', 'snap-XYZ', ...context.slice(4)], 'snap-XYZ is not a snapshot ID'],
+  ])('snap2ami %j exits 1 naming what is expected', (args, message) => {
+    const result = snap2ami(args);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(message);
   });
 });
