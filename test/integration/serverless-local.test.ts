@@ -103,6 +103,33 @@ async function queueDepth(): Promise<{ visible: number; inFlight: number }> {
 const executionsFor = (snapshotId: string) =>
   [...sfn.executions.values()].filter((e) => e.input.includes(snapshotId));
 
+/**
+ * Sends a createSnapshot event for a new tagged snapshot to the pipeline queue, and waits
+ * until its one execution has succeeded and the queue is empty (the message deleted).
+ */
+async function registerThroughQueue(offline: { output(): string }, name: string): Promise<void> {
+  const snapshotId = await createTaggedSnapshot(ec2, {
+    'snap2ami:register': 'true',
+    'snap2ami:name': `${name}-${Date.now()}`,
+  });
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(createSnapshotEvent(snapshotId)),
+    }),
+  );
+  await vi.waitFor(
+    async () => {
+      expect(
+        executionsFor(snapshotId).map((e) => e.status),
+        offline.output(),
+      ).toEqual(['SUCCEEDED']);
+      expect(await queueDepth(), offline.output()).toEqual({ visible: 0, inFlight: 0 });
+    },
+    { timeout: 90_000, interval: 500 },
+  );
+}
+
 describe('serverless invoke local', () => {
   it('runs the ingest handler on a sample SQS event, which starts one workflow that registers the AMI', async () => {
     const snapshotId = await createTaggedSnapshot(ec2, {
@@ -153,26 +180,7 @@ describe('serverless offline start', () => {
   it('polls the emulator queue and runs ingest: the event registers one AMI and leaves the queue', async () => {
     const offline = await startOffline({ AWS_ENDPOINT_URL_SFN: sfn.endpoint });
     try {
-      const snapshotId = await createTaggedSnapshot(ec2, {
-        'snap2ami:register': 'true',
-        'snap2ami:name': `offline-${Date.now()}`,
-      });
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl,
-          MessageBody: JSON.stringify(createSnapshotEvent(snapshotId)),
-        }),
-      );
-      await vi.waitFor(
-        async () => {
-          expect(
-            executionsFor(snapshotId).map((e) => e.status),
-            offline.output(),
-          ).toEqual(['SUCCEEDED']);
-          expect(await queueDepth(), offline.output()).toEqual({ visible: 0, inFlight: 0 });
-        },
-        { timeout: 90_000, interval: 500 },
-      );
+      await registerThroughQueue(offline, 'offline');
       expect(offline.output()).toContain('execution started');
     } finally {
       await offline.stop();
@@ -192,26 +200,7 @@ describe('serverless offline start', () => {
     });
     const offline = await startOffline({ AWS_ENDPOINT_URL_SFN: proxy.endpoint, AWS_MAX_ATTEMPTS: '1' });
     try {
-      const snapshotId = await createTaggedSnapshot(ec2, {
-        'snap2ami:register': 'true',
-        'snap2ami:name': `offline-retry-${Date.now()}`,
-      });
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl,
-          MessageBody: JSON.stringify(createSnapshotEvent(snapshotId)),
-        }),
-      );
-      await vi.waitFor(
-        async () => {
-          expect(
-            executionsFor(snapshotId).map((e) => e.status),
-            offline.output(),
-          ).toEqual(['SUCCEEDED']);
-          expect(await queueDepth(), offline.output()).toEqual({ visible: 0, inFlight: 0 });
-        },
-        { timeout: 90_000, interval: 500 },
-      );
+      await registerThroughQueue(offline, 'offline-retry');
       expect(proxy.calls.get('AWSStepFunctions.StartExecution')).toBe(2);
       expect(offline.output()).toContain('StartExecution failed; the message will come back');
     } finally {
