@@ -1,7 +1,7 @@
 /** `snap2ami status` and `snap2ami redrive`, run as a user runs them, against the emulator and the local workflow. */
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
 import { executionInput } from '../../shared/workflow.ts';
@@ -83,6 +83,46 @@ describe('operators: status and redrive', () => {
 
     const again = await snap2amiAsync(['redrive', '--key', plan.key], env);
     expect(again.stdout).toContain('0 started, 0 FAILED records matched.');
+  });
+
+  it('shows a registration IN_PROGRESS while its image is pending, then COMPLETED with its image', async () => {
+    const name = `ops-status-${Date.now()}`;
+    const plan = await planFor(ec2, { 'snap2ami:name': name });
+    const snapshotId = plan.snapshotIds[0] as string;
+    // The workflow's first look at the image takes 6 s and finds it pending: meanwhile the
+    // registration is in progress. The retry (at once: the local workflow skips retry waits)
+    // finds it available.
+    const before = proxy.calls.get('EC2.DescribeImages') ?? 0;
+    proxy.inject({
+      action: 'DescribeImages',
+      times: 1,
+      delayMs: 6_000,
+      status: 200,
+      body: `<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><imagesSet><item><imageId>ami-0123456789abcdef0</imageId><imageState>pending</imageState></item></imagesSet></DescribeImagesResponse>`,
+    });
+    await new SFNClient({ endpoint: sfn.endpoint }).send(
+      new StartExecutionCommand({
+        stateMachineArn: sfn.stateMachineArn,
+        name: plan.key,
+        input: JSON.stringify(executionInput(plan, {}, new Date())),
+      }),
+    );
+    await vi.waitFor(() => expect(proxy.calls.get('EC2.DescribeImages') ?? 0).toBeGreaterThan(before), {
+      timeout: 30_000,
+    });
+
+    const running = await snap2amiAsync(['status', snapshotId], env);
+    expect(running.status, running.stderr).toBe(0);
+    expect(running.stdout).toMatch(/status\s+IN_PROGRESS/);
+    expect(running.stdout).toMatch(/execution\s+\S+ \(RUNNING\)/);
+    expect(running.stdout).toContain(`name       ${name}`);
+
+    await sfn.idle();
+    const done = await snap2amiAsync(['status', snapshotId], env);
+    expect(done.status, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/status\s+COMPLETED\n/);
+    expect(done.stdout).toMatch(/image\s+ami-[0-9a-f]+ \(available\)/);
+    expect(done.stdout).toMatch(/execution\s+\S+ \(SUCCEEDED\)/);
   });
 
   it('says clearly when there is no record, and when no filter is given', async () => {

@@ -14,6 +14,8 @@ export interface Fault {
   times: number;
   status: number;
   body: string;
+  /** Answer only after this long: an operation still in progress. */
+  delayMs?: number;
 }
 
 export function ec2Error(code: string, message = code): string {
@@ -52,6 +54,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     );
     if (fault) {
       fault.times -= 1;
+      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       response.writeHead(fault.status, { 'content-type': 'text/xml' }).end(fault.body);
       return;
     }
