@@ -1,12 +1,16 @@
 /** The image Lambda: the workflow's EC2 steps (see image.ts). */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import middy from '@middy/core';
 import { deploymentSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 
 const logger = new Logger({ serviceName: 'snap2ami' });
+const metrics = new Metrics({ namespace: 'snap2ami', serviceName: 'snap2ami' });
+/** The typed errors (shared/errors.ts) are counted by name; anything else as UnexpectedError. */
+const COUNTED_ERRORS = new Set(['RetryableError', 'PermanentError', 'ImageNotAvailableYet']);
 // One attempt per call: Step Functions owns the retries (backoff with full jitter), so every
 // retry shows in the execution history.
 const ec2 = new EC2Client({ maxAttempts: 1 });
@@ -14,9 +18,23 @@ const { prefix } = deploymentSettings(process.env);
 
 export async function imageHandler(task: ImageTask & { key?: string; executionArn?: string }) {
   logger.appendKeys({ key: task.key, executionArn: task.executionArn, action: task.action });
-  const result = await runImageTask(task, { ec2, prefix });
+  let result: Record<string, unknown>;
+  try {
+    result = await runImageTask(task, { ec2, prefix });
+  } catch (error) {
+    const name = (error as Error).name;
+    count(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError');
+    throw error;
+  }
+  if (task.action === 'register') count(result.adopted ? 'ImagesAdopted' : 'ImagesRegistered');
   logger.info({ message: `${task.action} done`, ...result });
   return result;
+}
+
+/** Publishes one count at once: most steps have nothing to count, and need no empty flush. */
+function count(name: string): void {
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
 }
 
 export const handler = middy(imageHandler).use(injectLambdaContext(logger, { resetKeys: true }));

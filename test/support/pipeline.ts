@@ -43,8 +43,13 @@ export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise
   );
   const topic = await sns.send(new CreateTopicCommand({ Name: `snap2ami-notifications-${suffix}` }));
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-notifications-${suffix}` }));
+  // The notifications are read from the emulator itself (its queue URL's host), not through
+  // a counting proxy that AWS_ENDPOINT_URL may name: reading them is not the pipeline's work.
+  const reader = new SQSClient({ endpoint: new URL(queue.QueueUrl as string).origin });
   const queueArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))
+    await reader.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+    )
   ).Attributes?.QueueArn;
   await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
@@ -69,7 +74,7 @@ export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise
     async notifications() {
       const out: { message: Record<string, unknown>; attributes: Record<string, string> }[] = [];
       for (;;) {
-        const batch = await sqs.send(
+        const batch = await reader.send(
           new ReceiveMessageCommand({
             QueueUrl: queue.QueueUrl,
             MaxNumberOfMessages: 10,

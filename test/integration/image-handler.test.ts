@@ -1,0 +1,68 @@
+/**
+ * The image Lambda's handler as Lambda calls it (middy, Powertools Logger and Metrics) on the
+ * emulator: its CloudWatch metrics (embedded metric format on stdout) count registered images
+ * and the typed errors the workflow retries or fails on.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import type { Context } from 'aws-lambda';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { handler } from '../../functions/image/handler.ts';
+import { planFor } from '../support/pipeline.ts';
+
+const ec2 = new EC2Client({});
+const context = {
+  functionName: 'snap2ami-test-image',
+  awsRequestId: 'test-request',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:snap2ami-test-image',
+} as Context;
+
+/** Runs the handler and returns its result (or error) and the metrics it published. */
+async function invoke(task: Record<string, unknown>) {
+  const lines: string[] = [];
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  let outcome: { result?: Record<string, unknown>; error?: Error };
+  try {
+    outcome = { result: await handler(task as never, context) };
+  } catch (error) {
+    outcome = { error: error as Error };
+  } finally {
+    write.mockRestore();
+  }
+  const metrics: Record<string, number> = {};
+  for (const line of lines.join('').split('\n')) {
+    if (!line.includes('"_aws"')) continue;
+    const document = JSON.parse(line) as { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } };
+    for (const { Name } of document._aws.CloudWatchMetrics.flatMap((m) => m.Metrics))
+      metrics[Name] = (metrics[Name] ?? 0) + Number((document as unknown as Record<string, number>)[Name]);
+  }
+  return { ...outcome, metrics };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('image handler metrics', () => {
+  it('counts a registered image, and publishes nothing for a step with nothing to count', async () => {
+    const plan = await planFor(ec2, { 'snap2ami:name': `metrics-${Date.now()}` });
+    const registered = await invoke({ action: 'register', key: plan.key, request: plan.request });
+    expect(registered.error).toBeUndefined();
+    expect(registered.result).toMatchObject({ adopted: false, imageId: expect.stringMatching(/^ami-/) });
+    expect(registered.metrics).toEqual({ ImagesRegistered: 1 });
+
+    const tagged = await invoke({
+      action: 'tagSnapshots',
+      imageId: registered.result?.imageId,
+      snapshotIds: plan.snapshotIds,
+    });
+    expect(tagged.error).toBeUndefined();
+    expect(tagged.metrics).toEqual({});
+  });
+
+  it('counts a typed error by name and rethrows it for the workflow', async () => {
+    const missing = await invoke({ action: 'checkImage', imageId: 'ami-0000000000000dead' });
+    expect(missing.error?.name).toMatch(/^(PermanentError|ImageNotAvailableYet)$/);
+    expect(missing.metrics).toEqual({ [missing.error?.name as string]: 1 });
+  });
+});
