@@ -17,6 +17,24 @@ import { runPlan } from './plan.ts';
 import { type RecordsContext, redrive, status } from './records.ts';
 import { replay } from './replay.ts';
 
+const SNAPSHOT_ID = 'a snapshot ID (snap- and 8 or 17 hex digits)';
+const KEY = 'an idempotency key (v1- and 32 hex digits)';
+
+/** A repeatable option's parser: each value checked, then collected. */
+function listOf(valid: (value: string) => boolean, what: string) {
+  return (value: string, previous: string[] = []): string[] => {
+    if (!valid(value)) throw new InvalidArgumentError(`${value} is not ${what}.`);
+    return [...previous, value];
+  };
+}
+const snapshotIds = listOf(isSnapshotId, SNAPSHOT_ID);
+const keys = listOf(isIdempotencyKey, KEY);
+
+function snapshotIdOrKey(value: string): string {
+  if (isSnapshotId(value) || isIdempotencyKey(value)) return value;
+  throw new InvalidArgumentError(`expected a snapshot ID (snap-…) or ${KEY}.`);
+}
+
 const program = new Command('snap2ami')
   .description('Turn completed EBS snapshots into registered AMIs: plan, run locally, operate.')
   .showHelpAfterError('(run with --help for usage)')
@@ -193,12 +211,7 @@ program
   .description(
     'Show the record, the execution and the image of a registration, by snapshot ID or idempotency key.',
   )
-  .argument('<snapshot-id|key>', 'a snapshot ID (snap-…) or an idempotency key (v1-…)', (value: string) => {
-    if (isSnapshotId(value) || isIdempotencyKey(value)) return value;
-    throw new InvalidArgumentError(
-      'expected a snapshot ID (snap-…) or an idempotency key (v1- and 32 hex digits).',
-    );
-  })
+  .argument('<snapshot-id|key>', 'a snapshot ID (snap-…) or an idempotency key (v1-…)', snapshotIdOrKey)
   .addOption(tableOption())
   .addOption(stateMachineOption())
   .option('--json', 'print the status as JSON')
@@ -226,18 +239,6 @@ function positiveNumber(value: string): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.');
   return number;
-}
-
-function snapshotIds(value: string, previous: string[] = []): string[] {
-  if (!isSnapshotId(value))
-    throw new InvalidArgumentError(`${value} is not a snapshot ID (snap- and 8 or 17 hex digits).`);
-  return [...previous, value];
-}
-
-function keys(value: string, previous: string[] = []): string[] {
-  if (!isIdempotencyKey(value))
-    throw new InvalidArgumentError(`${value} is not an idempotency key (v1- and 32 hex digits).`);
-  return [...previous, value];
 }
 
 function accountId(value: string): string {

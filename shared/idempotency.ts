@@ -6,6 +6,8 @@
 import { createHash } from 'node:crypto';
 
 export const KEY_VERSION = 'v1';
+/** Hex digits of the digest in a key: 128 bits. */
+const KEY_HEX_DIGITS = 32;
 
 export function idempotencyKey(account: string, region: string, snapshotIds: Iterable<string>): string {
   const ids = [...new Set(snapshotIds)].sort();
@@ -14,10 +16,10 @@ export function idempotencyKey(account: string, region: string, snapshotIds: Ite
     .digest('hex');
   // 128 bits of the digest: collision-free in practice, and short enough to serve as a
   // Step Functions execution name (at most 80 characters of [A-Za-z0-9-_]).
-  return `${KEY_VERSION}-${digest.slice(0, 32)}`;
+  return `${KEY_VERSION}-${digest.slice(0, KEY_HEX_DIGITS)}`;
 }
 
-const KEY = new RegExp(`^${KEY_VERSION}-[0-9a-f]{32}$`);
+const KEY = new RegExp(`^${KEY_VERSION}-[0-9a-f]{${KEY_HEX_DIGITS}}$`);
 
 /** Whether `text` has the shape of an idempotency key. */
 export function isIdempotencyKey(text: string): boolean {

@@ -5,7 +5,7 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/image/handler.ts';
 import { planFor } from '../support/pipeline.ts';
 
@@ -40,8 +40,6 @@ async function invoke(task: Record<string, unknown>) {
   }
   return { ...outcome, metrics };
 }
-
-afterEach(() => vi.restoreAllMocks());
 
 describe('image handler metrics', () => {
   it('counts a registered image, and publishes nothing for a step with nothing to count', async () => {

@@ -6,7 +6,7 @@ import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
 import { executionInput } from '../../shared/workflow.ts';
 import { snap2amiAsync } from '../support/cli.ts';
-import { ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { describeImagesBody, ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import { createPipeline, type Pipeline, planFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
@@ -98,7 +98,7 @@ describe('operators: status and redrive', () => {
       times: 1,
       delayMs: 6_000,
       status: 200,
-      body: `<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><imagesSet><item><imageId>ami-0123456789abcdef0</imageId><imageState>pending</imageState></item></imagesSet></DescribeImagesResponse>`,
+      body: describeImagesBody('ami-0123456789abcdef0', 'pending'),
     });
     await new SFNClient({ endpoint: sfn.endpoint }).send(
       new StartExecutionCommand({

@@ -20,7 +20,8 @@ import { replay } from '../../cli/replay.ts';
 import { createSnapshotEvent as snapshotEvent } from '../../cli/sample-events.ts';
 import { DLQ_ATTRIBUTES } from '../../functions/ingest/ingest.ts';
 import { createTaggedSnapshot } from '../support/ec2.ts';
-import { createPipeline, ingestDeps, type Pipeline } from '../support/pipeline.ts';
+import { createPipeline, executionsFor, ingestDeps, type Pipeline } from '../support/pipeline.ts';
+import { messagesIn } from '../support/sqs.ts';
 
 const ec2 = new EC2Client({});
 const sqs = new SQSClient({});
@@ -110,7 +111,7 @@ describe('pipeline end to end', () => {
     expect(await deliverBatch()).toEqual({ received: 1, failed: [] });
     const images = await imagesNamed(name);
     expect(images).toHaveLength(1);
-    const [execution] = [...sfn.executions.values()].filter((e) => e.input.includes(snapshotId));
+    const [execution] = executionsFor(sfn, snapshotId);
     expect(execution?.status).toBe('SUCCEEDED');
     const key = execution?.name as string;
     expect(await pipeline.record(key)).toMatchObject({ status: 'COMPLETED', imageId: images[0]?.ImageId });
@@ -130,7 +131,7 @@ describe('pipeline end to end', () => {
     await send(event);
     await deliverBatch();
     expect(await imagesNamed(name)).toHaveLength(1);
-    expect([...sfn.executions.values()].filter((e) => e.input.includes(snapshotId))).toHaveLength(1);
+    expect(executionsFor(sfn, snapshotId)).toHaveLength(1);
   });
 
   it('handles a mixed batch: good ones start, skipped ones are acknowledged, rejected and malformed ones go to the DLQ with reasons', async () => {
@@ -177,13 +178,7 @@ describe('pipeline end to end', () => {
     const down = await deliverBatch('http://127.0.0.1:9');
     expect(down.failed).toHaveLength(1);
     // The message is still in the queue (invisible until its visibility timeout), not lost.
-    const attributes =
-      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['All'] })))
-        .Attributes ?? {};
-    expect(
-      Number(attributes.ApproximateNumberOfMessages) +
-        Number(attributes.ApproximateNumberOfMessagesNotVisible),
-    ).toBe(1);
+    expect(await messagesIn(sqs, queueUrl)).toBe(1);
   });
 
   it('replays a DLQ of good and bad messages: fixed ones register once, bad ones come back with their reasons', async () => {

@@ -1,7 +1,6 @@
 /** `snap2ami replay` against the emulator's SQS, run as a user runs it. */
 import {
   CreateQueueCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
@@ -10,6 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { DLQ_ATTRIBUTES } from '../../functions/ingest/ingest.ts';
 import { snap2ami, snap2amiAsync } from '../support/cli.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
+import { messagesIn } from '../support/sqs.ts';
 
 const sqs = new SQSClient({});
 
@@ -37,12 +37,7 @@ async function reject(dlqUrl: string, body: string, snapshotIds: string, reason:
   );
 }
 
-async function depth(url: string): Promise<number> {
-  const a =
-    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }))).Attributes ??
-    {};
-  return Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible);
-}
+const depth = (url: string) => messagesIn(sqs, url);
 
 describe('snap2ami replay', () => {
   it('--dry-run lists each message with its reason and moves nothing', async () => {

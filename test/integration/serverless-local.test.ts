@@ -25,6 +25,8 @@ import { buildFunctions } from '../../scripts/build.ts';
 import { jsonFiles } from '../support/cli.ts';
 import { createTaggedSnapshot } from '../support/ec2.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
+import { executionsFor } from '../support/pipeline.ts';
+import { queueDepth } from '../support/sqs.ts';
 
 const ec2 = new EC2Client({});
 const sqs = new SQSClient({});
@@ -87,22 +89,6 @@ async function startOffline(env: Record<string, string>) {
   return offline;
 }
 
-async function queueDepth(): Promise<{ visible: number; inFlight: number }> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return {
-    visible: Number(Attributes.ApproximateNumberOfMessages),
-    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
-  };
-}
-
-const executionsFor = (snapshotId: string) =>
-  [...sfn.executions.values()].filter((e) => e.input.includes(snapshotId));
-
 /**
  * Sends a createSnapshot event for a new tagged snapshot to the pipeline queue, and waits
  * until its one execution has succeeded and the queue is empty (the message deleted).
@@ -121,10 +107,10 @@ async function registerThroughQueue(offline: { output(): string }, name: string)
   await vi.waitFor(
     async () => {
       expect(
-        executionsFor(snapshotId).map((e) => e.status),
+        executionsFor(sfn, snapshotId).map((e) => e.status),
         offline.output(),
       ).toEqual(['SUCCEEDED']);
-      expect(await queueDepth(), offline.output()).toEqual({ visible: 0, inFlight: 0 });
+      expect(await queueDepth(sqs, queueUrl), offline.output()).toEqual({ visible: 0, inFlight: 0 });
     },
     { timeout: 90_000, interval: 500 },
   );
@@ -148,7 +134,7 @@ describe('serverless invoke local', () => {
     expect(result.status, result.output).toBe(0);
     expect(result.output).toContain('"batchItemFailures": []');
     await sfn.idle();
-    expect(executionsFor(snapshotId).map((e) => e.status)).toEqual(['SUCCEEDED']);
+    expect(executionsFor(sfn, snapshotId).map((e) => e.status)).toEqual(['SUCCEEDED']);
   });
 });
 

@@ -12,7 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
-import { ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
+import { describeImagesBody, ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
 import {
   executionArn as arn,
   createPipeline,
@@ -143,13 +143,14 @@ describe('workflow under faults', () => {
   it('fails when the image becomes failed, without retrying', async () => {
     const name = `wf-image-failed-${Date.now()}`;
     const plan = await planFor(name);
-    const failedImage = (imageId: string) =>
-      `<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><imagesSet><item><imageId>${imageId}</imageId><imageState>failed</imageState><stateReason><code>Client.InvalidSnapshot.NotFound</code><message>The snapshot was not found</message></stateReason></item></imagesSet></DescribeImagesResponse>`;
     proxy.inject({
       action: 'DescribeImages',
       times: 1,
       status: 200,
-      body: failedImage('ami-0123456789abcdef0'),
+      body: describeImagesBody('ami-0123456789abcdef0', 'failed', {
+        code: 'Client.InvalidSnapshot.NotFound',
+        message: 'The snapshot was not found',
+      }),
     });
     const execution = await expectFailed(
       plan,

@@ -22,6 +22,18 @@ export function ec2Error(code: string, message = code): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault-injected</RequestID></Response>`;
 }
 
+/** A DescribeImages answer naming one image in `state`, with an optional state reason. */
+export function describeImagesBody(
+  imageId: string,
+  state: string,
+  reason?: { code: string; message: string },
+): string {
+  const stateReason = reason
+    ? `<stateReason><code>${reason.code}</code><message>${reason.message}</message></stateReason>`
+    : '';
+  return `<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><imagesSet><item><imageId>${imageId}</imageId><imageState>${state}</imageState>${stateReason}</item></imagesSet></DescribeImagesResponse>`;
+}
+
 export interface FaultProxy {
   endpoint: string;
   inject(fault: Fault): void;

@@ -10,6 +10,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
+import type { LocalStepFunctions } from '../../cli/local-sfn.ts';
 import { LocalWorkflow } from '../../cli/workflow.ts';
 import { runImageTask } from '../../functions/image/image.ts';
 import type { IngestDeps } from '../../functions/ingest/ingest.ts';
@@ -115,6 +116,10 @@ export async function planFor(ec2: EC2Client, tags: Record<string, string>): Pro
   if (!plan) throw new Error('no plan');
   return plan;
 }
+
+/** The local workflow's executions for a snapshot (its ID is in their input). */
+export const executionsFor = (sfn: LocalStepFunctions, snapshotId: string) =>
+  [...sfn.executions.values()].filter((e) => e.input.includes(snapshotId));
 
 /** An execution ARN of the test state machine. */
 export const executionArn = (name: string) =>
