@@ -1,6 +1,8 @@
 /** The README's main-job command: `snap2ami local` on a fresh emulator of its own. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { snap2ami } from '../support/cli.ts';
+import { DEFAULT_SAMPLES } from '../../cli/local.ts';
+import { jsonFiles, snap2ami } from '../support/cli.ts';
 
 describe('snap2ami local', () => {
   it('runs the sample set through the whole pipeline on the emulator, and every outcome is the expected one', () => {
@@ -24,6 +26,21 @@ describe('snap2ami local', () => {
     expect(result.stderr).toContain('sent 7 events');
     expect(result.stderr).toContain('workflows done: 3 succeeded');
     expect(rows[4]?.detail).toContain('snap2ami:architecture="amd64"');
+  });
+
+  it('exits 1 and marks the row when an outcome differs from what its sample expects', () => {
+    // The first sample (MyImage) registers; say it should be rejected instead.
+    const samples = JSON.parse(readFileSync(DEFAULT_SAMPLES, 'utf8')) as {
+      Snapshots: { Tags: { Key: string; Value: string }[] }[];
+    };
+    const expectTag = samples.Snapshots[0]?.Tags.find((tag) => tag.Key === 'example:expect');
+    if (!expectTag) throw new Error('the first sample has no example:expect tag');
+    expectTag.Value = 'rejected';
+    const files = jsonFiles({ 'snapshots.json': samples });
+    const result = snap2ami(['local', '--snapshots', files['snapshots.json'] as string]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/planned\s+ami-[0-9a-f]+ "MyImage"\s+✗ expected rejected/);
+    expect(result.stderr).toContain('some outcomes differ from what the samples expect');
   });
 
   it('has --help', () => {
