@@ -4,6 +4,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
+import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
 import { snap2amiAsync } from '../support/cli.ts';
 import { describeImagesBody, ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
@@ -33,6 +34,17 @@ afterAll(async () => {
   await proxy.close();
 });
 
+/** Starts the registration's execution, named by its key, as ingest does. */
+async function start(plan: Plan): Promise<void> {
+  await new SFNClient({ endpoint: sfn.endpoint }).send(
+    new StartExecutionCommand({
+      stateMachineArn: sfn.stateMachineArn,
+      name: plan.key,
+      input: JSON.stringify(executionInput(plan, {}, new Date())),
+    }),
+  );
+}
+
 describe('operators: status and redrive', () => {
   it('shows a FAILED registration, redrives it once its cause is fixed, and registers exactly one AMI', async () => {
     const name = `ops-redrive-${Date.now()}`;
@@ -45,13 +57,7 @@ describe('operators: status and redrive', () => {
       status: 403,
       body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
     });
-    await new SFNClient({ endpoint: sfn.endpoint }).send(
-      new StartExecutionCommand({
-        stateMachineArn: sfn.stateMachineArn,
-        name: plan.key,
-        input: JSON.stringify(executionInput(plan, {}, new Date())),
-      }),
-    );
+    await start(plan);
     await sfn.idle();
 
     const failed = await snap2amiAsync(['status', snapshotId], env);
@@ -100,13 +106,7 @@ describe('operators: status and redrive', () => {
       status: 200,
       body: describeImagesBody('ami-0123456789abcdef0', 'pending'),
     });
-    await new SFNClient({ endpoint: sfn.endpoint }).send(
-      new StartExecutionCommand({
-        stateMachineArn: sfn.stateMachineArn,
-        name: plan.key,
-        input: JSON.stringify(executionInput(plan, {}, new Date())),
-      }),
-    );
+    await start(plan);
     await vi.waitFor(() => expect(proxy.calls.get('EC2.DescribeImages') ?? 0).toBeGreaterThan(before), {
       timeout: 30_000,
     });
