@@ -14,18 +14,19 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   awsEnvironment,
+  createPipeline,
+  createSnapshotEvent,
+  createTaggedSnapshot,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
+  ingestDeps,
   PROJECT_ROOT,
+  pollOnce,
   startEmulator,
-} from '../cli/emulator.ts';
-import { pollOnce } from '../cli/event-source.ts';
-import { startLocalStepFunctions } from '../cli/local-sfn.ts';
-import { createSnapshotEvent } from '../cli/sample-events.ts';
+  startFaultProxy,
+  startLocalStepFunctions,
+} from '../local/index.ts';
 import { buildFunctions } from '../scripts/build.ts';
-import { createTaggedSnapshot } from '../test/support/ec2.ts';
-import { startFaultProxy } from '../test/support/fault-proxy.ts';
-import { createPipeline, ingestDeps } from '../test/support/pipeline.ts';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;

@@ -1,6 +1,7 @@
 /**
- * The snap2ami command line: `plan` now; the operator commands (local run, replay, redrive,
- * status) join it here.
+ * The snap2ami command line: `plan`, and the operator commands that work against AWS (replay,
+ * redrive, status). `local` runs the main job on the local harness (local/), loaded only
+ * for that command.
  */
 
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -8,11 +9,11 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import { isIdempotencyKey } from '../shared/idempotency.ts';
 import { deploymentSettings, splitAccounts } from '../shared/settings.ts';
 import { isSnapshotId } from '../shared/snapshot-ref.ts';
 import { CliError } from './errors.ts';
-import { DEFAULT_SAMPLES, formatRows, runLocal } from './local.ts';
 import { runPlan } from './plan.ts';
 import { type RecordsContext, redrive, status } from './records.ts';
 import { replay } from './replay.ts';
@@ -95,7 +96,12 @@ program
   .option('--keep', 'keep the emulator running afterwards, for exploring (Ctrl-C stops it)')
   .option('--json', 'print the outcomes as JSON')
   .action(async (options) => {
-    const { rows, ok } = await runLocal(options, (line) => process.stderr.write(`${line}\n`));
+    const { formatRows, runLocal } = await import('../local/main-job.ts');
+    const { rows, ok } = await runLocal(options, (line) => process.stderr.write(`${line}\n`)).catch(
+      (error: Error) => {
+        throw new CliError(error.message);
+      },
+    );
     process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows));
     if (!ok) {
       process.stderr.write('snap2ami: some outcomes differ from what the samples expect (marked ✗)\n');

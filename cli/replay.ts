@@ -15,7 +15,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { DLQ_ATTRIBUTES } from '../functions/ingest/ingest.ts';
+import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import { CliError } from './errors.ts';
 
 export interface ReplayOptions {
@@ -143,10 +143,10 @@ export async function replay(
 async function moveOne(sqs: SQSClient, message: Message, options: ReplayOptions): Promise<void> {
   const attributes: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-    if (!name.startsWith('snap2ami-')) attributes[name] = value;
+    if (!name.startsWith(DLQ_ATTRIBUTE_PREFIX)) attributes[name] = value;
   }
-  const count = Number(attribute(message, 'snap2ami-replay-count') || 0) + 1;
-  attributes['snap2ami-replay-count'] = { DataType: 'Number', StringValue: String(count) };
+  const count = Number(attribute(message, DLQ_ATTRIBUTES.replayCount) || 0) + 1;
+  attributes[DLQ_ATTRIBUTES.replayCount] = { DataType: 'Number', StringValue: String(count) };
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: options.queueUrl,

@@ -6,7 +6,7 @@
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { PROJECT_ROOT } from '../cli/emulator.ts';
+import { PROJECT_ROOT } from '../local/paths.ts';
 
 export async function buildFunctions(names = functionNames()): Promise<Record<string, number>> {
   const sizes: Record<string, number> = {};

@@ -10,6 +10,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describeSnapshots } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
+import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
 import { parseMessageBody } from '../../shared/events.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { isSnapshotId } from '../../shared/snapshot-ref.ts';
@@ -139,16 +140,6 @@ async function start(plan: Plan, record: SQSRecord, deps: IngestDeps): Promise<D
     return { ok: false, error };
   }
 }
-
-/** SQS allows 10 message attributes; the reason is kept whole in the `errors` attribute's JSON. */
-export const DLQ_ATTRIBUTES = {
-  reason: 'snap2ami-reason',
-  category: 'snap2ami-category',
-  errors: 'snap2ami-errors',
-  snapshotIds: 'snap2ami-snapshot-ids',
-  sourceMessageId: 'snap2ami-source-message-id',
-  rejectedAt: 'snap2ami-rejected-at',
-} as const;
 
 async function reject(
   record: SQSRecord,

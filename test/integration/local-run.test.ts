@@ -1,7 +1,7 @@
 /** The README's main-job command: `snap2ami local` on a fresh emulator of its own. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SAMPLES } from '../../cli/local.ts';
+import { DEFAULT_SAMPLES } from '../../local/index.ts';
 import { jsonFiles, snap2ami } from '../support/cli.ts';
 
 describe('snap2ami local', () => {

@@ -2,13 +2,22 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
-import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
+import {
+  createPipeline,
+  describeImagesBody,
+  EMULATOR_ACCOUNT,
+  EMULATOR_REGION,
+  ec2Error,
+  type FaultProxy,
+  type LocalStepFunctions,
+  type Pipeline,
+  startFaultProxy,
+  startLocalStepFunctions,
+} from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
 import { snap2amiAsync } from '../support/cli.ts';
-import { describeImagesBody, ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
-import { createPipeline, type Pipeline, planFor } from '../support/pipeline.ts';
+import { planFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
 let proxy: FaultProxy;

@@ -13,14 +13,21 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
-import { pollOnce } from '../../cli/event-source.ts';
-import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
 import { replay } from '../../cli/replay.ts';
-import { createSnapshotEvent as snapshotEvent } from '../../cli/sample-events.ts';
-import { DLQ_ATTRIBUTES } from '../../functions/ingest/ingest.ts';
-import { createTaggedSnapshot } from '../support/ec2.ts';
-import { createPipeline, executionsFor, ingestDeps, type Pipeline } from '../support/pipeline.ts';
+import {
+  createPipeline,
+  createTaggedSnapshot,
+  EMULATOR_ACCOUNT,
+  EMULATOR_REGION,
+  ingestDeps,
+  type LocalStepFunctions,
+  type Pipeline,
+  pollOnce,
+  createSnapshotEvent as snapshotEvent,
+  startLocalStepFunctions,
+} from '../../local/index.ts';
+import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
+import { executionsFor } from '../support/pipeline.ts';
 import { messagesIn } from '../support/sqs.ts';
 
 const ec2 = new EC2Client({});

@@ -4,11 +4,10 @@
  */
 import { DescribeImagesCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../cli/emulator.ts';
+import { createTaggedSnapshot, EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../local/index.ts';
 import { ec2Client } from '../../shared/aws/clients.ts';
 import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
-import { createTaggedSnapshot } from '../support/ec2.ts';
 
 const settings = {
   account: EMULATOR_ACCOUNT,

@@ -6,9 +6,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { describe, expect, inject, it } from 'vitest';
-import { DLQ_ATTRIBUTES } from '../../functions/ingest/ingest.ts';
+import { startFaultProxy } from '../../local/index.ts';
+import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
 import { snap2ami, snap2amiAsync } from '../support/cli.ts';
-import { startFaultProxy } from '../support/fault-proxy.ts';
 import { messagesIn } from '../support/sqs.ts';
 
 const sqs = new SQSClient({});
@@ -105,7 +105,7 @@ describe('snap2ami replay', () => {
       }),
     );
     expect(
-      moved.Messages?.every((m) => m.MessageAttributes?.['snap2ami-replay-count']?.StringValue === '1'),
+      moved.Messages?.every((m) => m.MessageAttributes?.[DLQ_ATTRIBUTES.replayCount]?.StringValue === '1'),
     ).toBe(true);
     expect(moved.Messages?.some((m) => m.MessageAttributes?.[DLQ_ATTRIBUTES.reason])).toBe(false);
   });

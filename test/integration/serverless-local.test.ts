@@ -15,16 +15,25 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION, freePort, PROJECT_ROOT } from '../../cli/emulator.ts';
-import { type LocalStepFunctions, startLocalStepFunctions } from '../../cli/local-sfn.ts';
-import { createSnapshotEvent } from '../../cli/sample-events.ts';
-import { createResources, packagedTemplate, stateMachineName, withPackageLock } from '../../cli/template.ts';
-import { LocalWorkflow } from '../../cli/workflow.ts';
 import { runImageTask } from '../../functions/image/image.ts';
+import {
+  createResources,
+  createSnapshotEvent,
+  createTaggedSnapshot,
+  EMULATOR_ACCOUNT,
+  EMULATOR_REGION,
+  freePort,
+  type LocalStepFunctions,
+  LocalWorkflow,
+  PROJECT_ROOT,
+  packagedTemplate,
+  startFaultProxy,
+  startLocalStepFunctions,
+  stateMachineName,
+  withPackageLock,
+} from '../../local/index.ts';
 import { buildFunctions } from '../../scripts/build.ts';
 import { jsonFiles } from '../support/cli.ts';
-import { createTaggedSnapshot } from '../support/ec2.ts';
-import { startFaultProxy } from '../support/fault-proxy.ts';
 import { executionsFor } from '../support/pipeline.ts';
 import { queueDepth } from '../support/sqs.ts';
 

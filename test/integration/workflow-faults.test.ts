@@ -10,15 +10,17 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  createPipeline,
+  describeImagesBody,
+  ec2Error,
+  type FaultProxy,
+  type Pipeline,
+  startFaultProxy,
+} from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
-import { describeImagesBody, ec2Error, type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts';
-import {
-  executionArn as arn,
-  createPipeline,
-  type Pipeline,
-  planFor as planWith,
-} from '../support/pipeline.ts';
+import { executionArn as arn, planFor as planWith } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
 let proxy: FaultProxy;

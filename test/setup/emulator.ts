@@ -1,6 +1,6 @@
 /** vitest globalSetup for integration tests: one emulator for the run, stopped afterwards. */
 import type { TestProject } from 'vitest/node';
-import { startEmulator } from '../../cli/emulator.ts';
+import { startEmulator } from '../../local/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

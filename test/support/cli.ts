@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../cli/emulator.ts';
+import { PROJECT_ROOT } from '../../local/index.ts';
 
 export interface CliResult {
   status: number | null;

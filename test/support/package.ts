@@ -2,8 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../cli/emulator.ts';
-import { withPackageLock } from '../../cli/template.ts';
+import { PROJECT_ROOT, withPackageLock } from '../../local/index.ts';
 
 export interface Template {
   Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;

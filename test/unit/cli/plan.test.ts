@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../../cli/emulator.ts';
+import { PROJECT_ROOT } from '../../../local/index.ts';
 import { jsonFiles, snap2ami } from '../../support/cli.ts';
 
 const EXAMPLES = join(PROJECT_ROOT, 'examples', 'snapshots.json');

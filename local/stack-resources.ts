@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PROJECT_ROOT } from './emulator.ts';
-import { CliError } from './errors.ts';
+import { PROJECT_ROOT } from './paths.ts';
 
 interface Resource {
   Type: string;
@@ -60,8 +59,7 @@ export async function packagedTemplate(progress: (line: string) => void): Promis
         encoding: 'utf8',
         env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
       });
-      if (result.status !== 0)
-        throw new CliError(`npm run package failed:\n${result.stdout}${result.stderr}`);
+      if (result.status !== 0) throw new Error(`npm run package failed:\n${result.stdout}${result.stderr}`);
     }
     return JSON.parse(readFileSync(TEMPLATE, 'utf8')) as Template;
   });
@@ -138,6 +136,6 @@ export function stateMachineName(template: Template): string {
     (r) => r.Type === 'AWS::StepFunctions::StateMachine',
   );
   const name = machine?.Properties.StateMachineName;
-  if (typeof name !== 'string') throw new CliError('the template has no state machine with a name');
+  if (typeof name !== 'string') throw new Error('the template has no state machine with a name');
   return name;
 }

@@ -6,7 +6,7 @@
  * through the standard setting AWS_ENDPOINT_URL_SFN.
  */
 import { createServer } from 'node:http';
-import type { LocalExecution, LocalWorkflow } from './workflow.ts';
+import type { LocalExecution, LocalWorkflow } from './state-machine-runner.ts';
 
 interface Execution {
   executionArn: string;

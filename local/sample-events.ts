@@ -3,7 +3,7 @@
  * the local run, tests and the bench: an EBS createSnapshot result, the same wrapped in an
  * SNS notification, and an AWS Backup job.
  */
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './emulator.ts';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 
 const envelope = () => ({
   version: '0',

@@ -6,10 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './paths.ts';
 
-export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const EMULATOR_ACCOUNT = '123456789012';
 export const EMULATOR_REGION = 'us-east-1';
 
@@ -35,8 +34,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  // moto's server app, with atomic DynamoDB conditional writes (scripts/moto-server.py).
-  const child = spawn(python, [join(PROJECT_ROOT, 'scripts', 'moto-server.py'), '127.0.0.1', String(port)], {
+  // moto's server app, with atomic DynamoDB conditional writes (local/moto-server.py).
+  const child = spawn(python, [join(PROJECT_ROOT, 'local', 'moto-server.py'), '127.0.0.1', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...awsEnvironment(endpoint) },
   });

@@ -7,28 +7,20 @@
  * the sample expects (its `example:expect` tag). Stops what it started unless --keep.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { runImageTask } from '../functions/image/image.ts';
-import { DLQ_ATTRIBUTES } from '../functions/ingest/ingest.ts';
 import { ec2Client } from '../shared/aws/clients.ts';
+import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
-import {
-  awsEnvironment,
-  EMULATOR_ACCOUNT,
-  EMULATOR_REGION,
-  PROJECT_ROOT,
-  startEmulator,
-} from './emulator.ts';
-import { CliError } from './errors.ts';
-import { pollOnce } from './event-source.ts';
-import { startLocalStepFunctions } from './local-sfn.ts';
+import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
-import { createResources, packagedTemplate, stateMachineName } from './template.ts';
-import { LocalWorkflow } from './workflow.ts';
+import { pollOnce } from './sqs-event-source.ts';
+import { createResources, packagedTemplate, stateMachineName } from './stack-resources.ts';
+import { LocalWorkflow } from './state-machine-runner.ts';
+import { startLocalStepFunctions } from './step-functions-endpoint.ts';
 
 export interface LocalOptions {
   snapshots: string;
@@ -231,7 +223,7 @@ async function createSamples(ec2: EC2Client, samples: Snapshot[]): Promise<Map<s
         TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }],
       }),
     );
-    if (!created.SnapshotId) throw new CliError('the emulator returned no snapshot ID');
+    if (!created.SnapshotId) throw new Error('the emulator returned no snapshot ID');
     ids.set(sample.snapshotId, created.SnapshotId);
   }
   return ids;
@@ -249,5 +241,3 @@ export function formatRows(rows: Row[]): string {
   }
   return `${lines.join('\n')}\n`;
 }
-
-export const DEFAULT_SAMPLES = join(PROJECT_ROOT, 'examples', 'snapshots.json');

@@ -11,7 +11,7 @@ import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { dynamoDbClient, snsClient } from '../shared/aws/clients.ts';
-import { PROJECT_ROOT } from './emulator.ts';
+import { PROJECT_ROOT } from './paths.ts';
 
 export const DEFINITION_PATH = join(PROJECT_ROOT, 'statemachine', 'register-image.asl.json');
 

@@ -1,0 +1,124 @@
+/**
+ * The workflow's resources on the emulator for tests and the bench: a records table, the
+ * notifications topic with a subscribed queue to read them, and the deployed definition
+ * bound to them (LocalWorkflow); and ingest's dependencies with quiet logs and counted metrics.
+ */
+import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { runImageTask } from '../functions/image/image.ts';
+import type { IngestDeps } from '../functions/ingest/ingest.ts';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
+import { LocalWorkflow } from './state-machine-runner.ts';
+
+export interface Pipeline {
+  table: string;
+  topicArn: string;
+  notificationsQueueUrl: string;
+  workflow: LocalWorkflow;
+  record(key: string): Promise<Record<string, unknown> | undefined>;
+  notifications(): Promise<{ message: Record<string, unknown>; attributes: Record<string, string> }[]>;
+}
+
+export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise<Pipeline> {
+  const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const dynamo = new DynamoDBClient({});
+  const sns = new SNSClient({});
+  const sqs = new SQSClient({});
+  const table = `snap2ami-records-${suffix}`;
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: table,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const topic = await sns.send(new CreateTopicCommand({ Name: `snap2ami-notifications-${suffix}` }));
+  const queue = await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-notifications-${suffix}` }));
+  // The notifications are read from the emulator itself (its queue URL's host), not through
+  // a counting proxy that AWS_ENDPOINT_URL may name: reading them is not the pipeline's work.
+  const reader = new SQSClient({ endpoint: new URL(queue.QueueUrl as string).origin });
+  const queueArn = (
+    await reader.send(
+      new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }),
+    )
+  ).Attributes?.QueueArn;
+  await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
+  const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
+  const workflow = new LocalWorkflow({
+    refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
+    functions: { image: (input) => runImageTask(input as never, { ec2, prefix: 'snap2ami:' }) },
+  });
+  return {
+    table,
+    topicArn: topic.TopicArn as string,
+    notificationsQueueUrl: queue.QueueUrl as string,
+    workflow,
+    async record(key) {
+      const item = (
+        await dynamo.send(
+          new GetItemCommand({ TableName: table, Key: { pk: { S: key } }, ConsistentRead: true }),
+        )
+      ).Item;
+      if (!item) return undefined;
+      return Object.fromEntries(Object.entries(item).map(([name, value]) => [name, Object.values(value)[0]]));
+    },
+    async notifications() {
+      const out: { message: Record<string, unknown>; attributes: Record<string, string> }[] = [];
+      for (;;) {
+        const batch = await reader.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queue.QueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+          }),
+        );
+        if (!batch.Messages?.length) return out;
+        for (const message of batch.Messages) {
+          const envelope = JSON.parse(message.Body ?? '{}') as {
+            Message: string;
+            MessageAttributes?: Record<string, { Value: string }>;
+          };
+          const attributes = Object.fromEntries(
+            Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
+          );
+          out.push({ message: JSON.parse(envelope.Message), attributes });
+        }
+      }
+    },
+  };
+}
+
+export const SETTINGS = {
+  account: EMULATOR_ACCOUNT,
+  region: EMULATOR_REGION,
+  prefix: 'snap2ami:',
+  allowedSourceAccounts: [],
+};
+
+/** Ingest's dependencies on the emulator, with quiet logs and counted metrics. */
+export function ingestDeps(
+  clients: { ec2: EC2Client; sfn: SFNClient; sqs: SQSClient },
+  stateMachineArn: string,
+  deadLetterQueueUrl: string,
+  counts: Record<string, number> = {},
+): IngestDeps {
+  return {
+    ...clients,
+    stateMachineArn,
+    deadLetterQueueUrl,
+    settings: SETTINGS,
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    count: (metric, n = 1) => {
+      counts[metric] = (counts[metric] ?? 0) + n;
+    },
+  };
+}
