@@ -5,12 +5,12 @@
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { describeSnapshots } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
-import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
+import { DLQ_ATTRIBUTES, deadLetterMessage } from '../../shared/dead-letter.ts';
 import { parseMessageBody } from '../../shared/events.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { isSnapshotId } from '../../shared/snapshot-ref.ts';
@@ -149,24 +149,17 @@ async function reject(
   deps: IngestDeps,
 ): Promise<Disposition> {
   deps.count('Rejected');
-  const reason = errors.map((error) => error.message).join(' | ');
-  const string = (StringValue: string): MessageAttributeValue => ({ DataType: 'String', StringValue });
-  const attributes: Record<string, MessageAttributeValue> = {
-    [DLQ_ATTRIBUTES.reason]: string(reason.slice(0, 4096) || category),
-    [DLQ_ATTRIBUTES.category]: string(category),
-    [DLQ_ATTRIBUTES.errors]: string(JSON.stringify(errors)),
-    [DLQ_ATTRIBUTES.sourceMessageId]: string(record.messageId),
-    [DLQ_ATTRIBUTES.rejectedAt]: string((deps.now?.() ?? new Date()).toISOString()),
-  };
-  if (snapshotIds.length > 0) attributes[DLQ_ATTRIBUTES.snapshotIds] = string(snapshotIds.join(','));
+  const message = deadLetterMessage({
+    body: record.body,
+    category,
+    errors,
+    snapshotIds,
+    sourceMessageId: record.messageId,
+    rejectedAt: deps.now?.() ?? new Date(),
+  });
+  const reason = message.MessageAttributes[DLQ_ATTRIBUTES.reason]?.StringValue;
   try {
-    await deps.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: deps.deadLetterQueueUrl,
-        MessageBody: record.body,
-        MessageAttributes: attributes,
-      }),
-    );
+    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterQueueUrl, ...message }));
     deps.log.warn({
       message: 'rejected to the dead-letter queue',
       messageId: record.messageId,
