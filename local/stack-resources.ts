@@ -99,7 +99,12 @@ export async function createResources(template: Template): Promise<LocalResource
   for (const [id, resource] of queues) {
     const { QueueName, ...properties } = resolve(resource.Properties) as Record<string, unknown>;
     const Attributes: Record<string, string> = {};
-    for (const name of ['VisibilityTimeout', 'MessageRetentionPeriod', 'MaximumMessageSize', 'RedrivePolicy']) {
+    for (const name of [
+      'VisibilityTimeout',
+      'MessageRetentionPeriod',
+      'MaximumMessageSize',
+      'RedrivePolicy',
+    ]) {
       const value = properties[name];
       if (value !== undefined)
         Attributes[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
