@@ -130,7 +130,12 @@ program
   .option('--snapshot-id <id...>', 'only messages about these snapshots (repeatable)', snapshotIds)
   .option('--reason <text>', 'only messages whose rejection reason contains TEXT (any case)')
   .option('--rate <per-second>', 'move at most this many messages per second', positiveNumber)
-  .option('--move-task', 'real SQS only, no filters: let SQS move everything (StartMessageMoveTask)')
+  .addOption(
+    new Option(
+      '--move-task',
+      'real SQS only, no filters: let SQS move everything (StartMessageMoveTask)',
+    ).conflicts(['dryRun', 'max', 'snapshotId', 'reason']),
+  )
   .option('--json', 'print the summary and each message as JSON')
   .action(async (options) => {
     const sqs = new SQSClient({});
@@ -138,7 +143,20 @@ program
       if (process.stderr.isTTY) process.stderr.write(`\rmoved ${done}${max ? `/${max}` : ''}`);
       else if (done % 10 === 0) process.stderr.write(`moved ${done}\n`);
     };
-    const summary = await replay(sqs, options, progress);
+    const summary = await replay(
+      sqs,
+      {
+        dlqUrl: options.dlqUrl,
+        queueUrl: options.queueUrl,
+        dryRun: options.dryRun,
+        max: options.max,
+        snapshotIds: options.snapshotId,
+        reason: options.reason,
+        rate: options.rate,
+        moveTask: options.moveTask,
+      },
+      progress,
+    );
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else {
