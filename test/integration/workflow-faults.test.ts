@@ -103,13 +103,7 @@ describe('workflow under faults', () => {
     const name = `wf-duplicate-${Date.now()}`;
     await ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }));
     const plan = await planFor(name);
-    proxy.inject({
-      action: 'RegisterImage',
-      dryRun: false,
-      times: 1,
-      status: 400,
-      body: ec2Error('InvalidAMIName.Duplicate', `AMI name ${name} is already in use`),
-    });
+    // The emulator, like EC2, refuses the name in use (InvalidAMIName.Duplicate): nothing injected.
     const execution = await expectFailed(plan, 'PermanentError', 'InvalidAMIName.Duplicate');
     expect(execution.retries('Register')).toBe(0);
 
@@ -121,13 +115,6 @@ describe('workflow under faults', () => {
         Tags: [{ Key: 'snap2ami:key', Value: plan.key }],
       }),
     );
-    proxy.inject({
-      action: 'RegisterImage',
-      dryRun: false,
-      times: 1,
-      status: 400,
-      body: ec2Error('InvalidAMIName.Duplicate', `AMI name ${name} is already in use`),
-    });
     const adopted = await pipeline.workflow.run(
       executionInput(plan, {}, new Date()),
       arn(`${plan.key}-redrive`),

@@ -1,0 +1,73 @@
+/**
+ * The emulator makes images as EC2 does where snap2ami depends on it (docs/adr/0004): AMI names
+ * unique per account and Region, RegisterImage's tags and block devices kept, and the image's
+ * billing (PlatformDetails) chosen by the emulator-only tag on its root snapshot. Real SDK calls.
+ */
+import {
+  CopyImageCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  EC2Client,
+  RegisterImageCommand,
+  type RegisterImageCommandInput,
+} from '@aws-sdk/client-ec2';
+import { describe, expect, it } from 'vitest';
+import { EMULATOR_REGION } from '../../local/index.ts';
+
+const ec2 = new EC2Client({ maxAttempts: 1 });
+let counter = 0;
+const uniqueName = (label: string) => `emulator-${label}-${Date.now()}-${++counter}`;
+
+async function register(input: Partial<RegisterImageCommandInput> & { Name: string }): Promise<string> {
+  const { ImageId } = await ec2.send(new RegisterImageCommand({ RootDeviceName: '/dev/xvda', ...input }));
+  if (!ImageId) throw new Error('no ImageId');
+  return ImageId;
+}
+
+/** The error an EC2 call fails with (its name, HTTP status and message), or a failure if it succeeds. */
+async function failure(call: Promise<unknown>) {
+  try {
+    await call;
+  } catch (error) {
+    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('AMI names are unique per account and Region', () => {
+  it('refuses a second RegisterImage with a name in use: InvalidAMIName.Duplicate, HTTP 400, naming the image', async () => {
+    const name = uniqueName('duplicate');
+    const first = await register({ Name: name });
+    expect(await failure(register({ Name: name }))).toEqual({
+      name: 'InvalidAMIName.Duplicate',
+      status: 400,
+      message: `AMI name ${name} is already in use by AMI ${first}`,
+    });
+    const images = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }));
+    expect(images.Images?.map((i) => i.ImageId)).toEqual([first]);
+  });
+
+  it('lets exactly one of racing registrations of one name succeed', async () => {
+    const name = uniqueName('race');
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => register({ Name: name })));
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes.filter((o) => o.status === 'rejected'))
+      expect((o as PromiseRejectedResult).reason.name).toBe('InvalidAMIName.Duplicate');
+  });
+
+  it('frees the name when its image is deregistered', async () => {
+    const name = uniqueName('freed');
+    await ec2.send(new DeregisterImageCommand({ ImageId: await register({ Name: name }) }));
+    expect(await register({ Name: name })).toMatch(/^ami-/);
+  });
+
+  it('refuses CopyImage into a name in use in the destination Region', async () => {
+    const name = uniqueName('copy');
+    const source = await register({ Name: name });
+    const copy = ec2.send(
+      new CopyImageCommand({ SourceImageId: source, SourceRegion: EMULATOR_REGION, Name: name }),
+    );
+    expect(await failure(copy)).toMatchObject({ name: 'InvalidAMIName.Duplicate', status: 400 });
+  });
+});
