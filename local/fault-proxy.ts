@@ -1,5 +1,5 @@
 /**
- * Faults the emulator cannot produce (throttling, 5xx, authorization, image states), injected
+ * Faults the emulator cannot produce (5xx, authorization, image states, lost answers), injected
  * at the HTTP level: a loopback proxy in front of moto that answers chosen EC2 actions with a
  * scripted response a number of times, and forwards everything else.
  */
@@ -16,6 +16,11 @@ export interface Fault {
   body: string;
   /** Answer only after this long: an operation still in progress. */
   delayMs?: number;
+  /**
+   * The request reaches the emulator and takes effect, but its answer is lost: the caller gets
+   * this fault instead (a timeout or a 5xx after EC2 did the work).
+   */
+  lostAnswer?: boolean;
 }
 
 export function ec2Error(code: string, message = code): string {
@@ -64,19 +69,22 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         (f.action === action || f.action === api) &&
         (f.dryRun === undefined || f.dryRun === dryRun),
     );
+    const forward = () =>
+      fetch(`${target}${request.url ?? '/'}`, {
+        method: request.method ?? 'POST',
+        headers: Object.fromEntries(
+          Object.entries(request.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+        ) as Record<string, string>,
+        body: request.method === 'GET' ? undefined : body,
+      });
     if (fault) {
       fault.times -= 1;
+      if (fault.lostAnswer) await (await forward()).arrayBuffer();
       if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       response.writeHead(fault.status, { 'content-type': 'text/xml' }).end(fault.body);
       return;
     }
-    const upstream = await fetch(`${target}${request.url ?? '/'}`, {
-      method: request.method ?? 'POST',
-      headers: Object.fromEntries(
-        Object.entries(request.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
-      ) as Record<string, string>,
-      body: request.method === 'GET' ? undefined : body,
-    });
+    const upstream = await forward();
     const headers = Object.fromEntries(
       [...upstream.headers].filter(
         ([k]) => k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding',

@@ -5,18 +5,27 @@
  */
 import {
   CopyImageCommand,
+  DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
   EC2Client,
+  type Image,
   RegisterImageCommand,
   type RegisterImageCommandInput,
 } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { EMULATOR_REGION } from '../../local/index.ts';
+import { createTaggedSnapshot, EMULATOR_REGION } from '../../local/index.ts';
 
 const ec2 = new EC2Client({ maxAttempts: 1 });
+const TEST_TAG = { purpose: 'emulator-test' };
 let counter = 0;
 const uniqueName = (label: string) => `emulator-${label}-${Date.now()}-${++counter}`;
+
+async function describeImage(imageId: string): Promise<Image> {
+  const [image] = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images ?? [];
+  if (!image) throw new Error(`${imageId} not described`);
+  return image;
+}
 
 async function register(input: Partial<RegisterImageCommandInput> & { Name: string }): Promise<string> {
   const { ImageId } = await ec2.send(new RegisterImageCommand({ RootDeviceName: '/dev/xvda', ...input }));
@@ -69,5 +78,77 @@ describe('AMI names are unique per account and Region', () => {
       new CopyImageCommand({ SourceImageId: source, SourceRegion: EMULATOR_REGION, Name: name }),
     );
     expect(await failure(copy)).toMatchObject({ name: 'InvalidAMIName.Duplicate', status: 400 });
+  });
+});
+
+describe('RegisterImage keeps its request, and DescribeImages returns it', () => {
+  it('keeps the tags of TagSpecifications (filterable by tag), the block devices and the image attributes', async () => {
+    const name = uniqueName('kept');
+    const root = await createTaggedSnapshot(ec2, TEST_TAG, 10);
+    const data = await createTaggedSnapshot(ec2, TEST_TAG, 20);
+    const imageId = await register({
+      Name: name,
+      Description: 'kept by the emulator',
+      Architecture: 'arm64',
+      VirtualizationType: 'hvm',
+      BootMode: 'uefi',
+      EnaSupport: true,
+      SriovNetSupport: 'simple',
+      TpmSupport: 'v2.0',
+      ImdsSupport: 'v2.0',
+      RootDeviceName: '/dev/xvda',
+      BlockDeviceMappings: [
+        {
+          DeviceName: '/dev/xvda',
+          Ebs: { SnapshotId: root, VolumeType: 'gp3', Iops: 4000, Throughput: 250 },
+        },
+        { DeviceName: '/dev/xvdb', Ebs: { SnapshotId: data, VolumeSize: 30, DeleteOnTermination: false } },
+        { DeviceName: '/dev/xvdc', VirtualName: 'ephemeral0' },
+      ],
+      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'snap2ami:key', Value: `key-${name}` }] }],
+    });
+    expect(await describeImage(imageId)).toMatchObject({
+      Name: name,
+      Description: 'kept by the emulator',
+      Architecture: 'arm64',
+      VirtualizationType: 'hvm',
+      BootMode: 'uefi',
+      EnaSupport: true,
+      SriovNetSupport: 'simple',
+      TpmSupport: 'v2.0',
+      ImdsSupport: 'v2.0',
+      RootDeviceName: '/dev/xvda',
+      RootDeviceType: 'ebs',
+      Tags: [{ Key: 'snap2ami:key', Value: `key-${name}` }],
+      BlockDeviceMappings: [
+        {
+          DeviceName: '/dev/xvda',
+          Ebs: { SnapshotId: root, VolumeSize: 10, VolumeType: 'gp3', Iops: 4000, Throughput: 250 },
+        },
+        { DeviceName: '/dev/xvdb', Ebs: { SnapshotId: data, VolumeSize: 30, DeleteOnTermination: false } },
+        { DeviceName: '/dev/xvdc', VirtualName: 'ephemeral0' },
+      ],
+    });
+    const tagged = await ec2.send(
+      new DescribeImagesCommand({ Filters: [{ Name: 'tag:snap2ami:key', Values: [`key-${name}`] }] }),
+    );
+    expect(tagged.Images?.map((i) => i.ImageId)).toEqual([imageId]);
+  });
+
+  it('refuses a snapshot that does not exist, and the deletion of a snapshot an image uses', async () => {
+    const missing = register({
+      Name: uniqueName('missing-snapshot'),
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: 'snap-0123456789abcdef0' } }],
+    });
+    expect(await failure(missing)).toMatchObject({ name: 'InvalidSnapshot.NotFound', status: 400 });
+    const root = await createTaggedSnapshot(ec2, TEST_TAG);
+    const imageId = await register({
+      Name: uniqueName('in-use'),
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: root } }],
+    });
+    expect(await failure(ec2.send(new DeleteSnapshotCommand({ SnapshotId: root })))).toMatchObject({
+      name: 'InvalidSnapshot.InUse',
+      message: expect.stringContaining(imageId),
+    });
   });
 });

@@ -129,6 +129,32 @@ describe('workflow under faults', () => {
     });
   });
 
+  it('adopts its own image when the answer to RegisterImage is lost and the retry meets the name in use', async () => {
+    const name = `wf-lost-answer-${Date.now()}`;
+    const plan = await planFor(name);
+    // EC2 registers the image, then the answer is lost: the retry gets the emulator's real
+    // InvalidAMIName.Duplicate, and the image carries this registration's key (TagSpecifications).
+    proxy.inject({
+      action: 'RegisterImage',
+      dryRun: false,
+      times: 1,
+      lostAnswer: true,
+      status: 500,
+      body: ec2Error('InternalError', 'An internal error has occurred.'),
+    });
+    const execution = await pipeline.workflow.run(executionInput(plan, {}, new Date()), arn(plan.key));
+    expect(execution.status, execution.cause).toBe('SUCCEEDED');
+    expect(execution.retries('Register')).toBe(1);
+    const images = await imagesNamed(name);
+    expect(images).toHaveLength(1);
+    expect(execution.output).toMatchObject({ outcome: 'REGISTERED', imageId: images[0]?.ImageId });
+    expect(await pipeline.record(plan.key)).toMatchObject({
+      status: 'COMPLETED',
+      imageId: images[0]?.ImageId,
+      adopted: true,
+    });
+  });
+
   it('fails when the image becomes failed, without retrying', async () => {
     const name = `wf-image-failed-${Date.now()}`;
     const plan = await planFor(name);
