@@ -7,6 +7,9 @@
   SR-IOV, TPM, IMDS, kernel and ramdisk; DescribeImages returns them (moto kept Name and
   Description only). A snapshot that does not exist is refused (InvalidSnapshot.NotFound), and a
   snapshot an image uses cannot be deleted (InvalidSnapshot.InUse).
+- PlatformDetails and UsageOperation: "Linux/UNIX" and "RunInstances" unless the root snapshot
+  carries the emulator-only tag `emulator:platform-details` (see PLATFORM_TAG); an emulator
+  control for tests, standing in for the billing metadata EC2 reads from real snapshots.
 """
 
 from __future__ import annotations
@@ -20,6 +23,32 @@ from moto.ec2.models.amis import Ami, AmiBackend
 from moto.ec2.models.elastic_block_store import EBSBackend
 from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.utils import random_ami_id
+
+# The emulator-only snapshot tag that chooses an image's billing (PlatformDetails). Not AWS.
+PLATFORM_TAG = "emulator:platform-details"
+
+# PlatformDetails → UsageOperation, as EC2's "AMI billing information" page lists them.
+USAGE_OPERATIONS = {
+    "Linux/UNIX": "RunInstances",
+    "Red Hat BYOL Linux": "RunInstances:00g0",
+    "Red Hat Enterprise Linux": "RunInstances:0010",
+    "Red Hat Enterprise Linux with HA": "RunInstances:1010",
+    "Red Hat Enterprise Linux with SQL Server Standard and HA": "RunInstances:1014",
+    "Red Hat Enterprise Linux with SQL Server Enterprise and HA": "RunInstances:1110",
+    "Red Hat Enterprise Linux with SQL Server Standard": "RunInstances:0014",
+    "Red Hat Enterprise Linux with SQL Server Web": "RunInstances:0210",
+    "Red Hat Enterprise Linux with SQL Server Enterprise": "RunInstances:0110",
+    "SQL Server Enterprise": "RunInstances:0100",
+    "SQL Server Standard": "RunInstances:0004",
+    "SQL Server Web": "RunInstances:0200",
+    "SUSE Linux": "RunInstances:000g",
+    "Ubuntu Pro": "RunInstances:0g00",
+    "Windows": "RunInstances:0002",
+    "Windows BYOL": "RunInstances:0800",
+    "Windows with SQL Server Enterprise": "RunInstances:0102",
+    "Windows with SQL Server Standard": "RunInstances:0006",
+    "Windows with SQL Server Web": "RunInstances:0202",
+}
 
 # Names are checked and images added under one lock: moto's server is threaded, and EC2 never
 # lets two racing registrations both take a name.
@@ -41,6 +70,8 @@ class Image(Ami):
         self.mappings = mappings
         self.root_device_type = "ebs"
         self.hypervisor = "xen"
+        self.platform_details: str | None = "Linux/UNIX"
+        self.usage_operation: str | None = "RunInstances"
         self.ena_support: bool | None = None
         self.sriov_net_support: str | None = None
         self.tpm_support: str | None = None
@@ -59,6 +90,10 @@ class Image(Ami):
     def get_filter_value(self, filter_name: str, method_name: str | None = None) -> Any:
         if filter_name == "block-device-mapping.snapshot-id":
             return self.snapshot_ids
+        if filter_name == "platform-details":
+            return self.platform_details
+        if filter_name == "usage-operation":
+            return self.usage_operation
         return super().get_filter_value(filter_name, method_name)
 
 
@@ -81,6 +116,24 @@ def _tags_for(tag_specifications: list[dict[str, Any]], resource_type: str = "im
             for tag in spec.get("Tags", []):
                 tags[tag["Key"]] = tag.get("Value", "")
     return tags
+
+
+def _snapshot_tags(backend: Any, snapshot_id: str) -> dict[str, str]:
+    return dict(backend.tags.get(snapshot_id, {}))
+
+
+def _platform_from(backend: Any, image: Image, root_device_name: str | None) -> None:
+    root = next(
+        (m for m in image.mappings if m.get("DeviceName") == root_device_name and m.get("Ebs", {}).get("SnapshotId")),
+        None,
+    )
+    chosen = _snapshot_tags(backend, root["Ebs"]["SnapshotId"]).get(PLATFORM_TAG) if root else None
+    if chosen is None:
+        return
+    # An empty value stands for an image whose billing information EC2 could not derive.
+    image.platform_details = chosen or None
+    image.usage_operation = USAGE_OPERATIONS.get(chosen, "RunInstances") if chosen else None
+    image.platform = "windows" if chosen.startswith("Windows") else None
 
 
 def _mappings(backend: Any, requested: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -133,6 +186,7 @@ def register_image(self: Any, name: str | None = None, description: str | None =
     image.uefi_data = request.get("UefiData")
     image.kernel_id = request.get("KernelId")
     image.ramdisk_id = request.get("RamdiskId")
+    _platform_from(self, image, root)
     image.add_tags(_tags_for(request.get("TagSpecifications", [])))
     return image
 

@@ -14,7 +14,7 @@ import {
   type RegisterImageCommandInput,
 } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { createTaggedSnapshot, EMULATOR_REGION } from '../../local/index.ts';
+import { createTaggedSnapshot, EMULATOR_REGION, PLATFORM_DETAILS_TAG } from '../../local/index.ts';
 
 const ec2 = new EC2Client({ maxAttempts: 1 });
 const TEST_TAG = { purpose: 'emulator-test' };
@@ -150,5 +150,48 @@ describe('RegisterImage keeps its request, and DescribeImages returns it', () =>
       name: 'InvalidSnapshot.InUse',
       message: expect.stringContaining(imageId),
     });
+  });
+});
+
+describe('PlatformDetails: Linux/UNIX unless the root snapshot carries the emulator-only billing tag', () => {
+  async function imageFrom(rootTags: Record<string, string>): Promise<Image> {
+    const root = await createTaggedSnapshot(ec2, { ...TEST_TAG, ...rootTags });
+    const data = await createTaggedSnapshot(ec2, { ...TEST_TAG, [PLATFORM_DETAILS_TAG]: 'SUSE Linux' });
+    return describeImage(
+      await register({
+        Name: uniqueName('billing'),
+        BlockDeviceMappings: [
+          { DeviceName: '/dev/xvda', Ebs: { SnapshotId: root } },
+          // Only the root snapshot decides.
+          { DeviceName: '/dev/xvdb', Ebs: { SnapshotId: data } },
+        ],
+      }),
+    );
+  }
+
+  it('gives an image from an untagged root Linux/UNIX billing', async () => {
+    const image = await imageFrom({});
+    expect(image).toMatchObject({ PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances' });
+    expect(image.Platform).toBeUndefined();
+  });
+
+  it('gives the tagged billing: Windows (Platform windows) and Red Hat, with their usage operations', async () => {
+    expect(await imageFrom({ [PLATFORM_DETAILS_TAG]: 'Windows' })).toMatchObject({
+      PlatformDetails: 'Windows',
+      UsageOperation: 'RunInstances:0002',
+      Platform: 'windows',
+    });
+    const rhel = await imageFrom({ [PLATFORM_DETAILS_TAG]: 'Red Hat Enterprise Linux' });
+    expect(rhel).toMatchObject({
+      PlatformDetails: 'Red Hat Enterprise Linux',
+      UsageOperation: 'RunInstances:0010',
+    });
+    expect(rhel.Platform).toBeUndefined();
+  });
+
+  it('leaves PlatformDetails empty when the tag is empty (billing EC2 could not derive)', async () => {
+    const image = await imageFrom({ [PLATFORM_DETAILS_TAG]: '' });
+    expect(image.PlatformDetails).toBeUndefined();
+    expect(image.UsageOperation).toBeUndefined();
   });
 });
