@@ -1,8 +1,8 @@
 """The local AWS emulator: moto's server app (docs/adr/0001-local-aws.md) with changes that
 make it behave as AWS does where snap2ami depends on it:
 
-- EC2 images as EC2 makes them and atomic DynamoDB conditional writes: local/emulator_ext
-  (docs/adr/0004-emulator-fidelity.md);
+- EC2 images as EC2 makes them, EC2's request throttling (with its control endpoint) and
+  atomic DynamoDB conditional writes: local/emulator_ext (docs/adr/0004-emulator-fidelity.md);
 - SQS's message rules (size in bytes with the attributes, allowed characters): moto_sqs_rules.py.
 
 Usage: moto-server.py HOST PORT

@@ -3,7 +3,9 @@
 Where snap2ami's design depends on an EC2 or AWS behaviour that moto 5.2.5 lacks, the launcher
 adds it here, so that every test meets it (docs/adr/0004-emulator-fidelity.md):
 
-- amis: unique AMI names;
+- amis: unique AMI names, RegisterImage's request kept, PlatformDetails chosen by a snapshot tag;
+- throttle: EC2's request token buckets (HTTP 503 RequestLimitExceeded), with a control
+  endpoint (/snap2ami-emulator/throttle);
 - atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
 
 A module here must not be named moto*: moto finds an error's service from the exception's
@@ -16,6 +18,7 @@ import threading
 from typing import Any
 
 from . import amis
+from .throttle import Throttle, middleware
 
 
 def install() -> None:
@@ -24,7 +27,7 @@ def install() -> None:
 
 
 def application() -> Any:
-    """moto's server app, wrapped: atomic DynamoDB."""
+    """moto's server app, wrapped: EC2 throttling and its control endpoint, atomic DynamoDB."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
@@ -38,4 +41,4 @@ def application() -> Any:
                 return list(app(environ, start_response))
         return app(environ, start_response)
 
-    return atomic_dynamodb
+    return middleware(atomic_dynamodb, Throttle())
