@@ -3,7 +3,9 @@
 Where snap2ami's design depends on an EC2 or AWS behaviour that moto 5.2.5 lacks, the launcher
 adds it here, so that every test meets it (docs/adr/0004-emulator-fidelity.md):
 
-- amis: unique AMI names, RegisterImage's request kept, PlatformDetails chosen by a snapshot tag;
+- amis: unique AMI names, RegisterImage's request kept, PlatformDetails chosen by a snapshot
+  tag, image deprecation, deregistration protection, DeleteAssociatedSnapshots,
+  DescribeImageReferences, CopyImage idempotency and tags;
 - throttle: EC2's request token buckets (HTTP 503 RequestLimitExceeded), with a control
   endpoint (/snap2ami-emulator/throttle);
 - atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
