@@ -114,7 +114,7 @@ export function ingestDeps(
   return {
     ...clients,
     stateMachineArn,
-    deadLetterQueueUrl,
+    deadLetterQueueUrl: async () => deadLetterQueueUrl,
     settings: SETTINGS,
     log: { info: () => {}, warn: () => {}, error: () => {} },
     count: (metric, n = 1) => {

@@ -21,7 +21,8 @@ export interface IngestDeps {
   sfn: SFNClient;
   sqs: SQSClient;
   stateMachineArn: string;
-  deadLetterQueueUrl: string;
+  /** The dead-letter queue's URL, looked up when a message is first rejected. */
+  deadLetterQueueUrl(): Promise<string>;
   settings: PlannerSettings;
   log: Pick<Console, 'info' | 'warn' | 'error'>;
   count(metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected', n?: number): void;
@@ -159,7 +160,8 @@ async function reject(
   });
   const reason = message.MessageAttributes[DLQ_ATTRIBUTES.reason]?.StringValue;
   try {
-    await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.deadLetterQueueUrl, ...message }));
+    const QueueUrl = await deps.deadLetterQueueUrl();
+    await deps.sqs.send(new SendMessageCommand({ QueueUrl, ...message }));
     deps.log.warn({
       message: 'rejected to the dead-letter queue',
       messageId: record.messageId,
