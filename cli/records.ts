@@ -11,10 +11,10 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { startAttempt } from '../shared/aws/executions.ts';
 import { describeSnapshots } from '../shared/aws/snapshots.ts';
 import { planGroups } from '../shared/contract/plan.ts';
-import { executionInput } from '../shared/workflow.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
@@ -149,28 +149,33 @@ export async function redrive(
       results.push({ ...base, action: report.rejected.length ? 'still rejected' : 'skipped', detail: why });
       continue;
     }
-    const name = `${plan.key}-redrive-${record.attempts}`;
     if (options.dryRun) {
-      results.push({ ...base, action: 'would start', detail: `${name} (was ${record.error ?? 'FAILED'})` });
+      results.push({
+        ...base,
+        action: 'would start',
+        detail: `a new attempt (was ${record.error ?? 'FAILED'})`,
+      });
       continue;
     }
     try {
-      const input = executionInput(plan, { redriveOf: record.executionArn ?? '' }, new Date());
-      const started = await context.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: context.stateMachineArn,
-          name,
-          input: JSON.stringify(input),
-        }),
+      const result = await startAttempt(
+        context.sfn,
+        context.stateMachineArn,
+        plan,
+        { redriveOf: record.executionArn ?? '' },
+        new Date(),
       );
-      results.push({ ...base, action: 'started', detail: started.executionArn ?? name });
+      results.push(
+        result.outcome === 'started'
+          ? { ...base, action: 'started', detail: result.executionArn }
+          : {
+              ...base,
+              action: 'skipped',
+              detail: `${result.executionArn} is ${result.status?.toLowerCase()}`,
+            },
+      );
     } catch (error) {
-      const already = (error as Error).name === 'ExecutionAlreadyExists';
-      results.push({
-        ...base,
-        action: already ? 'skipped' : 'failed',
-        detail: already ? `${name} was started already` : String((error as Error).message),
-      });
+      results.push({ ...base, action: 'failed', detail: String((error as Error).message) });
     }
   }
   return results;
