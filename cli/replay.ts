@@ -16,7 +16,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
-import { CliError } from './errors.ts';
+import { CliError, explainAwsError } from './errors.ts';
 
 export interface ReplayOptions {
   dlqUrl: string;
@@ -217,14 +217,8 @@ async function checkQueue(sqs: SQSClient, url: string, option: string): Promise<
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   } catch (error) {
     const name = (error as Error).name;
-    const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
     if (name.includes('NonExistentQueue') || name === 'QueueDoesNotExist')
       throw new CliError(`${option} ${url}: no such queue`);
-    if (code === 'ECONNREFUSED' || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|fetch failed/.test(String(error))) {
-      throw new CliError(
-        `${option} ${url}: cannot reach SQS (is the local emulator running? start it with snap2ami local --keep)`,
-      );
-    }
-    throw new CliError(`${option} ${url}: ${name}: ${(error as Error).message}`);
+    throw explainAwsError(error, { service: 'SQS', what: `${option} ${url}` });
   }
 }

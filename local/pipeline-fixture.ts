@@ -3,7 +3,7 @@
  * notifications topic with a subscribed queue to read them, and the deployed definition
  * bound to them (LocalWorkflow); and ingest's dependencies with quiet logs and counted metrics.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -16,6 +16,7 @@ import {
 import { runImageTask } from '../functions/image/image.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
+import { createTable, recordsTableProperties } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 
 export interface Pipeline {
@@ -27,20 +28,25 @@ export interface Pipeline {
   notifications(): Promise<{ message: Record<string, unknown>; attributes: Record<string, string> }[]>;
 }
 
-export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise<Pipeline> {
+export interface PipelineOptions {
+  /** The image function's EC2 client (by default one attempt per call, as deployed). */
+  ec2?: EC2Client;
+  /** The workflow's DynamoDB and SNS integrations' clients (a fault proxy, say). */
+  dynamodb?: DynamoDBClient;
+  sns?: SNSClient;
+  /** Wraps the image function, as a test of a crash around it needs: `next` runs the real one. */
+  aroundImage?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+  executionTimeoutSeconds?: number;
+}
+
+export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const dynamo = new DynamoDBClient({});
   const sns = new SNSClient({});
   const sqs = new SQSClient({});
   const table = `snap2ami-records-${suffix}`;
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  // The table as it deploys (the packaged template's RecordsTable), under a name of its own.
+  await createTable(dynamo, await recordsTableProperties(), table);
   const topic = await sns.send(new CreateTopicCommand({ Name: `snap2ami-notifications-${suffix}` }));
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-notifications-${suffix}` }));
   // The notifications are read from the emulator itself (its queue URL's host), not through
@@ -53,9 +59,18 @@ export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise
   ).Attributes?.QueueArn;
   await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
+  const image = (task: Record<string, unknown>) => runImageTask(task as never, { ec2, prefix: 'snap2ami:' });
+  const around = options.aroundImage;
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
-    functions: { image: (input) => runImageTask(input as never, { ec2, prefix: 'snap2ami:' }) },
+    functions: { image: around ? (task) => around(task, () => image(task)) : image },
+    clients: {
+      ...(options.dynamodb && { dynamodb: options.dynamodb }),
+      ...(options.sns && { sns: options.sns }),
+    },
+    ...(options.executionTimeoutSeconds !== undefined && {
+      executionTimeoutSeconds: options.executionTimeoutSeconds,
+    }),
   });
   return {
     table,
@@ -114,7 +129,7 @@ export function ingestDeps(
   return {
     ...clients,
     stateMachineArn,
-    deadLetterQueueUrl,
+    deadLetterQueueUrl: async () => deadLetterQueueUrl,
     settings: SETTINGS,
     log: { info: () => {}, warn: () => {}, error: () => {} },
     count: (metric, n = 1) => {

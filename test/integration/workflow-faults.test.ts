@@ -138,7 +138,7 @@ describe('workflow under faults', () => {
       action: 'RegisterImage',
       dryRun: false,
       times: 1,
-      lostAnswer: true,
+      forward: true,
       status: 500,
       body: ec2Error('InternalError', 'An internal error has occurred.'),
     });
