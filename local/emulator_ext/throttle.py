@@ -105,7 +105,7 @@ class Throttle:
         self.reset()
 
     def reset(self, region: str | None = None) -> None:
-        with getattr(self, "lock", threading.Lock()):
+        with self.lock:
             if region is None:
                 self.settings: dict[str, Any] = {**DEFAULTS, "buckets": {}}
                 self.regions: dict[str, dict[str, Any]] = {}
@@ -114,9 +114,8 @@ class Throttle:
                 self.throttled: dict[tuple[str, str], int] = {}
                 return
             self.regions.pop(region, None)
-            for store in (self.tokens,):
-                for key in [k for k in store if k[1] == region]:
-                    del store[key]
+            for key in [k for k in self.tokens if k[1] == region]:
+                del self.tokens[key]
             for store in (self.calls, self.throttled):
                 for key in [k for k in store if k[0] == region]:
                     del store[key]
