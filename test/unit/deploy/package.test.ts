@@ -29,6 +29,14 @@ describe('serverless package', () => {
     });
   });
 
+  it("gives every function the parameters' documented defaults (serverless.yml params:)", () => {
+    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction']) {
+      expect(template.Resources[name]?.Properties.Environment).toMatchObject({
+        Variables: { SNAP2AMI_TAG_PREFIX: 'snap2ami:', SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '' },
+      });
+    }
+  });
+
   it('declares the pipeline: rules → queue with a DLQ → ingest → state machine, table, topic', () => {
     const r = template.Resources;
     const type = (name: string) => r[name]?.Type;
