@@ -27,7 +27,16 @@ export interface Pipeline {
   notifications(): Promise<{ message: Record<string, unknown>; attributes: Record<string, string> }[]>;
 }
 
-export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise<Pipeline> {
+export interface PipelineOptions {
+  ec2?: EC2Client;
+  /**
+   * The image function's own account (as its ARN would name it) and allowed source accounts;
+   * by default the emulator's account, whose snapshots it then registers, and none.
+   */
+  image?: { account?: string; allowedSourceAccounts?: string[] };
+}
+
+export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const dynamo = new DynamoDBClient({});
   const sns = new SNSClient({});
@@ -55,7 +64,15 @@ export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
-    functions: { image: (input) => runImageTask(input as never, { ec2, prefix: 'snap2ami:' }) },
+    functions: {
+      image: (input) =>
+        runImageTask(input as never, {
+          ec2,
+          prefix: SETTINGS.prefix,
+          account: options.image?.account ?? SETTINGS.account,
+          allowedSourceAccounts: options.image?.allowedSourceAccounts ?? SETTINGS.allowedSourceAccounts,
+        }),
+    },
   });
   return {
     table,
@@ -101,7 +118,7 @@ export const SETTINGS = {
   account: EMULATOR_ACCOUNT,
   region: EMULATOR_REGION,
   prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
+  allowedSourceAccounts: [] as string[],
 };
 
 /** Ingest's dependencies on the emulator, with quiet logs and counted metrics. */
