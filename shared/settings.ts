@@ -3,7 +3,7 @@
  * caller passes the environment in. Each setting is a deployment parameter (serverless.yml
  * `params:`) that reaches the functions as an environment variable. What each accepts is
  * defined here once: the functions refuse anything else at INIT, and so, before anything is
- * deployed, do `npm run package` and `serverless deploy` (scripts/serverless-validate-params.ts).
+ * deployed, do `npm run package` and `serverless deploy` (scripts/serverless-parameters.ts).
  */
 import { KEYS } from './contract/keys.ts';
 import { DEFAULT_PREFIX } from './contract/types.ts';

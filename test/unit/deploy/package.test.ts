@@ -82,6 +82,35 @@ describe('serverless package', () => {
     expect(definition).toContain('NotificationsTopic');
   });
 
+  it('grants ec2:RegisterImage only under a condition: the key tag on the image, our accounts for the snapshots', () => {
+    const grants = iamStatements(template).filter(({ statement }) =>
+      [statement.Action].flat().includes('ec2:RegisterImage'),
+    );
+    expect(grants.map(({ resource }) => resource)).toEqual(['ImageRole', 'ImageRole']);
+    for (const { statement } of grants) expect(statement.Condition, JSON.stringify(statement)).toBeDefined();
+    const on = (type: string) =>
+      grants.find(({ statement }) => JSON.stringify(statement.Resource).includes(`::${type}/*`))?.statement;
+    expect(on('image')?.Condition).toEqual({
+      Null: { 'aws:RequestTag/snap2ami:key': 'false' },
+      'ForAnyValue:StringEquals': { 'aws:TagKeys': ['snap2ami:key'] },
+    });
+    // allowedSourceAccounts is empty by default: this account only.
+    expect(on('snapshot')?.Condition).toEqual({ StringEquals: { 'ec2:Owner': [{ Ref: 'AWS::AccountId' }] } });
+    // The image function looks the request's snapshots up before RegisterImage.
+    const describes = iamStatements(template).filter(
+      ({ resource, statement }) =>
+        resource === 'ImageRole' && [statement.Action].flat().includes('ec2:DescribeSnapshots'),
+    );
+    expect(describes).toHaveLength(1);
+  });
+
+  it('encrypts the notifications topic with KMS, and lets the workflow publish to it', () => {
+    expect(template.Resources.NotificationsTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+    const machine = iamStatements(template).filter(({ resource }) => resource === 'StateMachineRole');
+    const actions = machine.flatMap(({ statement }) => [statement.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey', 'kms:Decrypt']));
+  });
+
   it('has no IAM statement with a wildcard action', () => {
     const statements = iamStatements(template);
     expect(statements.length).toBeGreaterThan(0);

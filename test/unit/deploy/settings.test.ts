@@ -1,9 +1,13 @@
 /**
- * What each deployment parameter accepts (shared/settings.ts), and the lines with which
- * package and deploy refuse the rest (scripts/serverless-validate-params.ts), row by row.
+ * What each deployment parameter accepts (shared/settings.ts), the lines with which package
+ * and deploy refuse the rest, and the IAM condition values made from the parameters
+ * (scripts/serverless-parameters.ts), row by row.
  */
 import { describe, expect, it } from 'vitest';
-import { parameterErrors } from '../../../scripts/serverless-validate-params.ts';
+import Snap2amiParameters, {
+  parameterErrors,
+  type Serverless,
+} from '../../../scripts/serverless-parameters.ts';
 import { deploymentSettings, MAX_PREFIX_LENGTH, parameterProblems } from '../../../shared/settings.ts';
 
 const env = (prefix: string | undefined, accounts: string | undefined) => ({
@@ -83,5 +87,44 @@ describe('the package and deploy check', () => {
     ).toEqual([
       "Parameter allowedSourceAcounts is not one of snap2ami's (serverless.yml params:); accepted: tagPrefix, allowedSourceAccounts.",
     ]);
+  });
+});
+
+describe('the IAM condition values made from the parameters', () => {
+  const plugin = new Snap2amiParameters({
+    classes: { Error },
+    processedInput: { commands: ['package'], options: {} },
+    service: { provider: {} },
+  } as Serverless);
+  const resolve = (address: string, params: Record<string, string>) =>
+    plugin.configurationVariablesSources.snap2ami?.resolve({
+      address,
+      resolveVariable: async (variable) => params[variable.replace(/^param:/, '')],
+    });
+
+  it('sourceAccounts: this account, then the allowed source accounts as the functions read them', async () => {
+    expect(await resolve('sourceAccounts', { allowedSourceAccounts: '' })).toEqual({
+      value: [{ Ref: 'AWS::AccountId' }],
+    });
+    expect(
+      await resolve('sourceAccounts', { allowedSourceAccounts: ' 111122223333, 444455556666 ,' }),
+    ).toEqual({
+      value: [{ Ref: 'AWS::AccountId' }, '111122223333', '444455556666'],
+    });
+  });
+
+  it('keyTagCondition: the key tag under the deployment prefix', async () => {
+    expect(await resolve('keyTagCondition', { tagPrefix: 'acme:' })).toEqual({
+      value: {
+        Null: { 'aws:RequestTag/acme:key': 'false' },
+        'ForAnyValue:StringEquals': { 'aws:TagKeys': ['acme:key'] },
+      },
+    });
+  });
+
+  it('refuses a variable it does not define', async () => {
+    await expect(resolve('keyTag', {})).rejects.toThrow(
+      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition.',
+    );
   });
 });

@@ -1,13 +1,24 @@
 /**
- * A serverless plugin (serverless.yml `plugins:`) that makes `package`, `deploy` and `deploy
- * function` refuse deployment parameters that would break the deployed functions: a value
- * the functions would refuse at INIT (checked with shared/settings.ts, the one definition of
- * what each accepts, on the environment the functions get), and a `--param` that
- * serverless.yml does not declare (a typo that would silently leave the default). Each
- * problem is one line naming the parameter and what is accepted. TypeScript that Node 24 runs
- * as it is, as osls loads it through require().
+ * A serverless plugin (serverless.yml `plugins:`) for snap2ami's deployment parameters.
+ *
+ * It makes `package`, `deploy` and `deploy function` refuse parameters that would break the
+ * deployed functions: a value the functions would refuse at INIT (checked with
+ * shared/settings.ts, the one definition of what each accepts, on the environment the
+ * functions get), and a `--param` that serverless.yml does not declare (a typo that would
+ * silently leave the default). Each problem is one line naming the parameter and what is
+ * accepted.
+ *
+ * It resolves two values for the image role's RegisterImage conditions that serverless
+ * variables alone cannot write (a list split from a parameter; a condition key made from one):
+ * - `${snap2ami:sourceAccounts}`: `ec2:Owner` values, this account then allowedSourceAccounts
+ *   parsed as the functions parse it;
+ * - `${snap2ami:keyTagCondition}`: the condition that the request tags the image with the
+ *   pipeline's key, `<tagPrefix>key` (`aws:RequestTag/<tagPrefix>key` present, and among
+ *   `aws:TagKeys`).
+ *
+ * TypeScript that Node 24 runs as it is; osls loads it through require().
  */
-import { DEPLOYMENT_PARAMETERS, parameterProblems } from '../shared/settings.ts';
+import { DEPLOYMENT_PARAMETERS, parameterProblems, splitAccounts } from '../shared/settings.ts';
 
 /** The parts of osls's Serverless instance this plugin reads. */
 export interface Serverless {
@@ -49,13 +60,52 @@ export function parameterErrors({ environments, declared, cliParams }: Parameter
   return [...lines];
 }
 
+/** An IAM condition: the request tags the new resource with `<prefix>key`. */
+export function keyTagCondition(prefix: string): Record<string, Record<string, unknown>> {
+  return {
+    Null: { [`aws:RequestTag/${prefix}key`]: 'false' },
+    'ForAnyValue:StringEquals': { 'aws:TagKeys': [`${prefix}key`] },
+  };
+}
+
 /** The commands that build or deploy what the parameters configure. */
 const CHECKED_COMMANDS = new Set(['package', 'deploy', 'deploy function']);
 
-export default class ValidateParams {
+interface VariableSource {
+  resolve(input: { address?: string; resolveVariable(variable: string): Promise<unknown> }): Promise<{
+    value: unknown;
+  }>;
+}
+
+export default class Snap2amiParameters {
   readonly hooks: Record<string, () => void>;
+  readonly configurationVariablesSources: Record<string, VariableSource>;
 
   constructor(serverless: Serverless) {
+    this.configurationVariablesSources = {
+      snap2ami: {
+        async resolve({ address, resolveVariable }) {
+          const param = async (name: string) => String((await resolveVariable(`param:${name}`)) ?? '');
+          switch (address) {
+            case 'sourceAccounts': {
+              let allowed: string[] = [];
+              try {
+                allowed = splitAccounts(await param('allowedSourceAccounts'));
+              } catch {
+                // A bad list is refused, naming the parameter, when package or deploy initializes.
+              }
+              return { value: [{ Ref: 'AWS::AccountId' }, ...allowed] };
+            }
+            case 'keyTagCondition':
+              return { value: keyTagCondition(await param('tagPrefix')) };
+            default:
+              throw new serverless.classes.Error(
+                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition.`,
+              );
+          }
+        },
+      },
+    };
     // `initialize` runs before any command's own steps (and after every variable is
     // resolved): deploy fails here, before it reads or changes anything in AWS.
     this.hooks = {
