@@ -1,3 +1,8 @@
+/**
+ * The CLI's errors: one line on stderr and a non-zero exit, saying what was wrong and what to
+ * do. `explainAwsError` turns an SDK error into that line, the same way for every command.
+ */
+
 /** An error the CLI reports as one line on stderr, exiting with `exitCode`. */
 export class CliError extends Error {
   readonly exitCode: number;
@@ -6,4 +11,54 @@ export class CliError extends Error {
     this.name = 'CliError';
     this.exitCode = exitCode;
   }
+}
+
+const LOOPBACK = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?/;
+
+/** The endpoint the SDK uses for a service when one is configured (AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL). */
+function configuredEndpoint(service: string, env: NodeJS.ProcessEnv): string | undefined {
+  return env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ?? env.AWS_ENDPOINT_URL;
+}
+
+export interface AwsErrorContext {
+  /** The SDK's name for the service, as in AWS_ENDPOINT_URL_<SERVICE>: SQS, DynamoDB, EC2, SFN. */
+  service: string;
+  /** What was being done, for the start of the line. */
+  what: string;
+  /** Where the Region came from, when it is the likely culprit (a missing resource). */
+  region?: string;
+  /** The option that names the missing resource (--table, --dlq-url …), for ResourceNotFound. */
+  resourceOption?: string;
+}
+
+/** One line for an AWS SDK error: a missing Region, an unreachable endpoint, a missing resource, or the service's own words. */
+export function explainAwsError(
+  error: unknown,
+  context: AwsErrorContext,
+  env: NodeJS.ProcessEnv = process.env,
+): CliError {
+  const name = (error as Error).name ?? 'Error';
+  const message = (error as Error).message ?? String(error);
+  const { service, what } = context;
+  if (/Region is missing/i.test(message))
+    return new CliError(`${what}: no AWS Region: pass --region, or set AWS_REGION (or a profile's region)`);
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|fetch failed|socket hang up/.test(`${name} ${message}`)) {
+    const endpoint = configuredEndpoint(service, env);
+    if (endpoint && LOOPBACK.test(endpoint))
+      return new CliError(
+        `${what}: cannot reach ${service} at ${endpoint} (is the local emulator running? start it with snap2ami local --keep)`,
+      );
+    return new CliError(
+      `${what}: cannot reach ${service}${endpoint ? ` at ${endpoint}` : ''}${context.region ? ` in ${context.region}` : ''} (check the network, the endpoint and --region)`,
+    );
+  }
+  if (/CredentialsProviderError|Could not load credentials/i.test(`${name} ${message}`))
+    return new CliError(
+      `${what}: no AWS credentials: pass --profile, or set AWS_PROFILE or the AWS_ACCESS_KEY_* variables`,
+    );
+  if (name === 'ResourceNotFoundException' && context.resourceOption)
+    return new CliError(
+      `${what}: not found${context.region ? ` in ${context.region}` : ''} (check ${context.resourceOption} and --region)`,
+    );
+  return new CliError(`${what}: ${name}: ${message}`);
 }

@@ -8,36 +8,28 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
-import { isIdempotencyKey } from '../shared/idempotency.ts';
-import { deploymentSettings, splitAccounts } from '../shared/settings.ts';
-import { isSnapshotId } from '../shared/snapshot-ref.ts';
+import packageJson from '../package.json' with { type: 'json' };
+import { deploymentSettings } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
+import {
+  accountId,
+  accountList,
+  keys,
+  pointInTime,
+  positiveNumber,
+  region,
+  snapshotIdOrKey,
+  snapshotIds,
+} from './options.ts';
 import { runPlan } from './plan.ts';
 import { type RecordsContext, redrive, status } from './records.ts';
 import { replay } from './replay.ts';
 
-const SNAPSHOT_ID = 'a snapshot ID (snap- and 8 or 17 hex digits)';
-const KEY = 'an idempotency key (v1- and 32 hex digits)';
-
-/** A repeatable option's parser: each value checked, then collected. */
-function listOf(valid: (value: string) => boolean, what: string) {
-  return (value: string, previous: string[] = []): string[] => {
-    if (!valid(value)) throw new InvalidArgumentError(`${value} is not ${what}.`);
-    return [...previous, value];
-  };
-}
-const snapshotIds = listOf(isSnapshotId, SNAPSHOT_ID);
-const keys = listOf(isIdempotencyKey, KEY);
-
-function snapshotIdOrKey(value: string): string {
-  if (isSnapshotId(value) || isIdempotencyKey(value)) return value;
-  throw new InvalidArgumentError(`expected a snapshot ID (snap-…) or ${KEY}.`);
-}
-
 const program = new Command('snap2ami')
   .description('Turn completed EBS snapshots into registered AMIs: plan, run locally, operate.')
+  .version(packageJson.version)
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ outputError: (text, write) => write(text) });
 
@@ -62,6 +54,7 @@ program
   .option(
     '--region <name>',
     "the pipeline's Region (default: the event's Region, else AWS_REGION, else us-east-1)",
+    region,
   )
   .addOption(
     new Option('--prefix <prefix>', 'tag key prefix').default(defaults.prefix).env('SNAP2AMI_TAG_PREFIX'),
@@ -109,8 +102,30 @@ program
     }
   });
 
-program
-  .command('replay')
+/** Where the operator commands' AWS clients go: the SDK's own settings, or these options. */
+interface AwsOptions {
+  region?: string;
+  profile?: string;
+}
+const awsOptions = (command: Command) =>
+  command
+    .addOption(
+      new Option('--region <name>', "the stack's Region (default: AWS_REGION, or the profile's)").argParser(
+        region,
+      ),
+    )
+    .addOption(
+      new Option('--profile <name>', 'the AWS profile to use (default: AWS_PROFILE, or the default profile)'),
+    );
+const clientConfig = (options: AwsOptions) => ({
+  ...(options.region && { region: options.region }),
+  ...(options.profile && { profile: options.profile }),
+});
+/** The Region the clients will use, for error messages. */
+const regionOf = (options: AwsOptions) =>
+  options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+
+awsOptions(program.command('replay'))
   .description(
     'Move messages from the dead-letter queue back to the source queue, after their cause is fixed.\n' +
       'Send, then delete: a crash may duplicate a message (harmless: idempotency), never drop one.',
@@ -130,15 +145,33 @@ program
   .option('--snapshot-id <id...>', 'only messages about these snapshots (repeatable)', snapshotIds)
   .option('--reason <text>', 'only messages whose rejection reason contains TEXT (any case)')
   .option('--rate <per-second>', 'move at most this many messages per second', positiveNumber)
-  .option('--move-task', 'real SQS only, no filters: let SQS move everything (StartMessageMoveTask)')
+  .addOption(
+    new Option(
+      '--move-task',
+      'real SQS only, no filters: let SQS move everything (StartMessageMoveTask)',
+    ).conflicts(['dryRun', 'max', 'snapshotId', 'reason']),
+  )
   .option('--json', 'print the summary and each message as JSON')
   .action(async (options) => {
-    const sqs = new SQSClient({});
+    const sqs = new SQSClient(clientConfig(options));
     const progress = (done: number, max: number | undefined) => {
       if (process.stderr.isTTY) process.stderr.write(`\rmoved ${done}${max ? `/${max}` : ''}`);
       else if (done % 10 === 0) process.stderr.write(`moved ${done}\n`);
     };
-    const summary = await replay(sqs, options, progress);
+    const summary = await replay(
+      sqs,
+      {
+        dlqUrl: options.dlqUrl,
+        queueUrl: options.queueUrl,
+        dryRun: options.dryRun,
+        max: options.max,
+        snapshotIds: options.snapshotId,
+        reason: options.reason,
+        rate: options.rate,
+        moveTask: options.moveTask,
+      },
+      progress,
+    );
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (options.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else {
@@ -165,20 +198,22 @@ const stateMachineOption = () =>
     .env('SNAP2AMI_STATE_MACHINE_ARN')
     .makeOptionMandatory();
 
-function recordsContext(options: { table: string; stateMachineArn: string }): RecordsContext {
+function recordsContext(options: AwsOptions & { table: string; stateMachineArn: string }): RecordsContext {
+  const config = clientConfig(options);
+  const region = regionOf(options);
   return {
-    dynamo: new DynamoDBClient({}),
-    sfn: new SFNClient({}),
-    ec2: new EC2Client({}),
+    dynamo: new DynamoDBClient(config),
+    sfn: new SFNClient(config),
+    ec2: new EC2Client(config),
     table: options.table,
     stateMachineArn: options.stateMachineArn,
     prefix: defaults.prefix,
     allowedSourceAccounts: defaults.allowedSourceAccounts,
+    ...(region && { region }),
   };
 }
 
-program
-  .command('redrive')
+awsOptions(program.command('redrive'))
   .description(
     'Start again the registrations whose records are FAILED, after their cause is fixed. Each is planned anew from\n' +
       "the snapshots' current tags; the workflow's claim accepts a FAILED key, so no second AMI is made.",
@@ -187,8 +222,16 @@ program
   .addOption(stateMachineOption())
   .option('--key <key...>', 'only these idempotency keys', keys)
   .option('--snapshot-id <id...>', 'only records naming these snapshots', snapshotIds)
-  .option('--since <iso-time>', 'only registrations started at or after this time (ISO 8601)')
-  .option('--until <iso-time>', 'only registrations started at or before this time (ISO 8601)')
+  .option(
+    '--since <time>',
+    'only registrations started at or after this time: ISO 8601 (2026-11-30, 2026-11-30T06:00Z) or an age (90m, 12h, 7d)',
+    pointInTime,
+  )
+  .option(
+    '--until <time>',
+    'only registrations started at or before this time (same forms as --since)',
+    pointInTime,
+  )
   .option('--all', 'every FAILED record (required when no other filter is given)')
   .option('--dry-run', 'show what would start; start nothing')
   .option('--json', 'print the results as JSON')
@@ -212,8 +255,7 @@ program
     if (results.some((r) => r.action === 'failed')) process.exitCode = 1;
   });
 
-program
-  .command('status')
+awsOptions(program.command('status'))
   .description(
     'Show the record, the execution and the image of a registration, by snapshot ID or idempotency key.',
   )
@@ -240,25 +282,6 @@ program
       process.stdout.write(`${lines.join('\n')}\n\n`);
     }
   });
-
-function positiveNumber(value: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.');
-  return number;
-}
-
-function accountId(value: string): string {
-  if (!/^\d{12}$/.test(value)) throw new InvalidArgumentError('expected a 12-digit AWS account ID.');
-  return value;
-}
-
-function accountList(value: string): string[] {
-  try {
-    return splitAccounts(value);
-  } catch (error) {
-    throw new InvalidArgumentError(`${(error as Error).message}.`);
-  }
-}
 
 try {
   await program.parseAsync(process.argv);

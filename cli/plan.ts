@@ -27,6 +27,7 @@ export async function runPlan(
 ): Promise<{ output: string; exitCode: number }> {
   const snapshots = parseSnapshotsFile(await readJson(options.snapshots, '--snapshots'), options.snapshots);
   const event = options.event === undefined ? undefined : await readJson(options.event, '--event');
+  if (options.event !== undefined) checkIsEvent(event, options.event);
   const report = plan(snapshots, event, options, env);
   const output = options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report);
   return { output, exitCode: report.rejected.length > 0 ? 2 : 0 };
@@ -88,6 +89,26 @@ export function plan(
     case 'snapshots':
       return planGroups([outcome.group], known, settings);
   }
+}
+
+/** An EventBridge event names its source and detail type; anything else is not what --event takes. */
+function checkIsEvent(document: unknown, path: string): void {
+  const fields = (document ?? {}) as Record<string, unknown>;
+  if (
+    typeof document === 'object' &&
+    typeof fields.source === 'string' &&
+    typeof fields['detail-type'] === 'string'
+  )
+    return;
+  const hint =
+    fields.Type === 'Notification' && typeof fields.Message === 'string'
+      ? 'it is an SNS notification: pass the event in its Message'
+      : Array.isArray(fields.Records)
+        ? 'it is a Lambda SQS event: pass the event in one record body'
+        : 'it has no "source" and "detail-type"';
+  throw new CliError(
+    `--event ${path}: not an EventBridge event (${hint}); pass one event as EventBridge delivers it, like examples/events/createSnapshot.json`,
+  );
 }
 
 async function readJson(path: string, option: string): Promise<unknown> {

@@ -11,11 +11,11 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { startAttempt } from '../shared/aws/executions.ts';
 import { describeSnapshots } from '../shared/aws/snapshots.ts';
 import { planGroups } from '../shared/contract/plan.ts';
-import { executionInput } from '../shared/workflow.ts';
-import { CliError } from './errors.ts';
+import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
   dynamo: DynamoDBClient;
@@ -25,6 +25,8 @@ export interface RecordsContext {
   stateMachineArn: string;
   prefix: string;
   allowedSourceAccounts: string[];
+  /** The Region the clients use, for error messages. */
+  region?: string;
 }
 
 export interface RegistrationRecord {
@@ -59,16 +61,21 @@ function toRecord(item: Item): RegistrationRecord {
   };
 }
 
-async function guard<T>(what: string, call: () => Promise<T>): Promise<T> {
+/** Runs an AWS call, turning its failure into one line that says what to do (cli/errors.ts). */
+async function guard<T>(
+  context: RecordsContext,
+  call: () => Promise<T>,
+  what: { service: string; doing: string; resourceOption?: string },
+): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    const name = (error as Error).name;
-    if (name === 'ResourceNotFoundException')
-      throw new CliError(`${what}: the records table does not exist (check --table)`);
-    if (/ECONNREFUSED|ENOTFOUND|fetch failed/.test(String(error)))
-      throw new CliError(`${what}: cannot reach AWS (is the local emulator running? snap2ami local --keep)`);
-    throw new CliError(`${what}: ${name}: ${(error as Error).message}`);
+    throw explainAwsError(error, {
+      service: what.service,
+      what: what.doing,
+      ...(context.region && { region: context.region }),
+      ...(what.resourceOption && { resourceOption: what.resourceOption }),
+    });
   }
 }
 
@@ -80,10 +87,13 @@ export async function findRecords(
   const records: RegistrationRecord[] = [];
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
-    const page = await guard('reading the records', () =>
-      context.dynamo.send(
-        new ScanCommand({ TableName: context.table, ConsistentRead: true, ExclusiveStartKey }),
-      ),
+    const page = await guard(
+      context,
+      () =>
+        context.dynamo.send(
+          new ScanCommand({ TableName: context.table, ConsistentRead: true, ExclusiveStartKey }),
+        ),
+      { service: 'DynamoDB', doing: `reading the records table ${context.table}`, resourceOption: '--table' },
     );
     for (const item of (page.Items ?? []) as Item[]) records.push(toRecord(item));
     ExclusiveStartKey = page.LastEvaluatedKey;
@@ -121,7 +131,10 @@ export async function redrive(
   const results: RedriveResult[] = [];
   for (const record of failed) {
     const base = { key: record.key, snapshotIds: record.snapshotIds };
-    const known = await guard('DescribeSnapshots', () => describeSnapshots(context.ec2, record.snapshotIds));
+    const known = await guard(context, () => describeSnapshots(context.ec2, record.snapshotIds), {
+      service: 'EC2',
+      doing: 'DescribeSnapshots',
+    });
     const report = planGroups(
       [{ snapshotIds: record.snapshotIds, multiVolume: record.snapshotIds.length > 1 }],
       known,
@@ -136,28 +149,33 @@ export async function redrive(
       results.push({ ...base, action: report.rejected.length ? 'still rejected' : 'skipped', detail: why });
       continue;
     }
-    const name = `${plan.key}-redrive-${record.attempts}`;
     if (options.dryRun) {
-      results.push({ ...base, action: 'would start', detail: `${name} (was ${record.error ?? 'FAILED'})` });
+      results.push({
+        ...base,
+        action: 'would start',
+        detail: `a new attempt (was ${record.error ?? 'FAILED'})`,
+      });
       continue;
     }
     try {
-      const input = executionInput(plan, { redriveOf: record.executionArn ?? '' }, new Date());
-      const started = await context.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: context.stateMachineArn,
-          name,
-          input: JSON.stringify(input),
-        }),
+      const result = await startAttempt(
+        context.sfn,
+        context.stateMachineArn,
+        plan,
+        { redriveOf: record.executionArn ?? '' },
+        new Date(),
       );
-      results.push({ ...base, action: 'started', detail: started.executionArn ?? name });
+      results.push(
+        result.outcome === 'started'
+          ? { ...base, action: 'started', detail: result.executionArn }
+          : {
+              ...base,
+              action: 'skipped',
+              detail: `${result.executionArn} is ${result.status?.toLowerCase()}`,
+            },
+      );
     } catch (error) {
-      const already = (error as Error).name === 'ExecutionAlreadyExists';
-      results.push({
-        ...base,
-        action: already ? 'skipped' : 'failed',
-        detail: already ? `${name} was started already` : String((error as Error).message),
-      });
+      results.push({ ...base, action: 'failed', detail: String((error as Error).message) });
     }
   }
   return results;
@@ -173,10 +191,13 @@ export async function status(context: RecordsContext, target: string): Promise<S
   let records: RegistrationRecord[];
   if (target.startsWith('snap-')) records = await findRecords(context, { snapshotIds: [target] });
   else {
-    const item = await guard('reading the record', () =>
-      context.dynamo.send(
-        new GetItemCommand({ TableName: context.table, Key: { pk: { S: target } }, ConsistentRead: true }),
-      ),
+    const item = await guard(
+      context,
+      () =>
+        context.dynamo.send(
+          new GetItemCommand({ TableName: context.table, Key: { pk: { S: target } }, ConsistentRead: true }),
+        ),
+      { service: 'DynamoDB', doing: `reading the records table ${context.table}`, resourceOption: '--table' },
     );
     records = item.Item ? [toRecord(item.Item as Item)] : [];
   }

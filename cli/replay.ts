@@ -16,7 +16,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
-import { CliError } from './errors.ts';
+import { CliError, explainAwsError } from './errors.ts';
 
 export interface ReplayOptions {
   dlqUrl: string;
@@ -49,16 +49,26 @@ export interface ReplaySummary {
 
 const attribute = (message: Message, name: string) => message.MessageAttributes?.[name]?.StringValue ?? '';
 
-function matches(message: Message, options: ReplayOptions): boolean {
+/**
+ * The snapshots a DLQ message is about: its snapshot-ids attribute, else (a message rejected
+ * before any snapshot was known, or from an older version) the snapshot IDs in its body.
+ */
+export function snapshotIdsOf(message: Message): string[] {
+  const listed = attribute(message, DLQ_ATTRIBUTES.snapshotIds);
+  if (listed) return listed.split(',');
+  return [...new Set((message.Body ?? '').match(/\bsnap-(?:[0-9a-f]{17}|[0-9a-f]{8})\b/g) ?? [])];
+}
+
+/** Whether a message is selected by the filters: every given filter must hold. */
+export function selects(message: Message, options: Pick<ReplayOptions, 'snapshotIds' | 'reason'>): boolean {
   if (options.snapshotIds?.length) {
-    const ids = `${attribute(message, DLQ_ATTRIBUTES.snapshotIds)} ${message.Body ?? ''}`;
+    const ids = snapshotIdsOf(message);
     if (!options.snapshotIds.some((id) => ids.includes(id))) return false;
   }
-  if (
-    options.reason &&
-    !attribute(message, DLQ_ATTRIBUTES.reason).toLowerCase().includes(options.reason.toLowerCase())
-  )
-    return false;
+  if (options.reason) {
+    const reason = attribute(message, DLQ_ATTRIBUTES.reason).toLowerCase();
+    if (!reason.includes(options.reason.toLowerCase())) return false;
+  }
   return true;
 }
 
@@ -67,43 +77,40 @@ export async function replay(
   options: ReplayOptions,
   progress: (done: number, max: number | undefined) => void = () => {},
 ): Promise<ReplaySummary> {
+  if (options.moveTask) checkMoveTask(options);
   await checkQueue(sqs, options.dlqUrl, '--dlq-url');
   await checkQueue(sqs, options.queueUrl, '--queue-url');
   if (options.moveTask) return moveTask(sqs, options);
 
   const summary: ReplaySummary = { moved: 0, wouldMove: 0, failed: 0, leftInDlq: 0, messages: [] };
   const seen = new Set<string>();
+  /** Received but not moved: made visible again at the end. */
   const held: Message[] = [];
   const limit = options.max ?? Number.POSITIVE_INFINITY;
   const interval = options.rate ? 1000 / options.rate : 0;
+  let selected = 0;
   try {
-    while (summary.moved + summary.wouldMove < limit) {
-      const batch = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: options.dlqUrl,
-          MaxNumberOfMessages: 10,
-          MessageAttributeNames: ['All'],
-          VisibilityTimeout: 120,
-          WaitTimeSeconds: 0,
-        }),
-      );
-      const fresh = (batch.Messages ?? []).filter((m) => !seen.has(m.MessageId as string));
+    while (selected < limit) {
+      const fresh = (await receive(sqs, options.dlqUrl)).filter((m) => !seen.has(m.MessageId as string));
       if (fresh.length === 0) break;
       for (const message of fresh) {
         seen.add(message.MessageId as string);
+        if (selected >= limit || !selects(message, options)) {
+          held.push(message);
+          continue;
+        }
+        selected += 1;
         const entry: ReplayedMessage = {
           messageId: message.MessageId as string,
-          snapshotIds: attribute(message, DLQ_ATTRIBUTES.snapshotIds),
+          snapshotIds: snapshotIdsOf(message).join(','),
           category: attribute(message, DLQ_ATTRIBUTES.category),
           reason: attribute(message, DLQ_ATTRIBUTES.reason),
           action: 'would move',
         };
-        if (!matches(message, options) || summary.moved + summary.wouldMove >= limit || options.dryRun) {
+        summary.messages.push(entry);
+        if (options.dryRun) {
+          summary.wouldMove += 1;
           held.push(message);
-          if (matches(message, options) && options.dryRun && summary.wouldMove < limit) {
-            summary.wouldMove += 1;
-            summary.messages.push(entry);
-          }
           continue;
         }
         try {
@@ -116,7 +123,6 @@ export async function replay(
           summary.failed += 1;
           held.push(message);
         }
-        summary.messages.push(entry);
         progress(summary.moved, options.max);
         if (interval) await new Promise((resolve) => setTimeout(resolve, interval));
       }
@@ -137,6 +143,23 @@ export async function replay(
   }
   summary.leftInDlq = held.length;
   return summary;
+}
+
+/**
+ * One receive. A short wait (1 s) makes SQS ask all of its servers, so an empty answer means
+ * the queue has nothing visible left, not that one sampled server had nothing.
+ */
+async function receive(sqs: SQSClient, url: string): Promise<Message[]> {
+  const batch = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: 10,
+      MessageAttributeNames: ['All'],
+      VisibilityTimeout: 120,
+      WaitTimeSeconds: 1,
+    }),
+  );
+  return batch.Messages ?? [];
 }
 
 /** Send, then delete. The replay count travels with the message; DLQ reasons are dropped (ingest decides anew). */
@@ -165,12 +188,17 @@ async function moveOne(sqs: SQSClient, message: Message, options: ReplayOptions)
   }
 }
 
-async function moveTask(sqs: SQSClient, options: ReplayOptions): Promise<ReplaySummary> {
+/** StartMessageMoveTask moves every message: it cannot honour a filter, a limit or a dry run. */
+function checkMoveTask(options: ReplayOptions): void {
   if (options.dryRun || options.snapshotIds?.length || options.reason || options.max !== undefined) {
     throw new CliError(
       '--move-task moves everything: it takes no --dry-run, --max, --snapshot-id or --reason',
+      2,
     );
   }
+}
+
+async function moveTask(sqs: SQSClient, options: ReplayOptions): Promise<ReplaySummary> {
   const arn = async (url: string) =>
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
       .Attributes?.QueueArn;
@@ -189,14 +217,8 @@ async function checkQueue(sqs: SQSClient, url: string, option: string): Promise<
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   } catch (error) {
     const name = (error as Error).name;
-    const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
     if (name.includes('NonExistentQueue') || name === 'QueueDoesNotExist')
       throw new CliError(`${option} ${url}: no such queue`);
-    if (code === 'ECONNREFUSED' || /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|fetch failed/.test(String(error))) {
-      throw new CliError(
-        `${option} ${url}: cannot reach SQS (is the local emulator running? start it with snap2ami local --keep)`,
-      );
-    }
-    throw new CliError(`${option} ${url}: ${name}: ${(error as Error).message}`);
+    throw explainAwsError(error, { service: 'SQS', what: `${option} ${url}` });
   }
 }

@@ -100,7 +100,7 @@ export async function runLocal(
       sfn: new SFNClient({}),
       sqs,
       stateMachineArn,
-      deadLetterQueueUrl: dlqUrl,
+      deadLetterQueueUrl: async () => dlqUrl,
       settings,
       log,
       count: () => {},

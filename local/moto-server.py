@@ -1,4 +1,7 @@
-"""The local AWS emulator: moto's server app (docs/adr/0001-local-aws.md), with one change.
+"""The local AWS emulator: moto's server app (docs/adr/0001-local-aws.md), with changes that
+make it behave as AWS does where snap2ami depends on it.
+
+SQS's message rules (size in bytes with the attributes, allowed characters): moto_sqs_rules.py.
 
 moto's server is threaded, and its DynamoDB backend checks a ConditionExpression and applies
 the write without a lock, so two concurrent conditional writes can both succeed; real
@@ -14,6 +17,10 @@ import threading
 from moto.moto_server.threaded_moto_server import MotoRequestHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
+
+import moto_sqs_rules
+
+moto_sqs_rules.install()
 
 host, port = sys.argv[1], int(sys.argv[2])
 os.environ.setdefault("MOTO_PORT", str(port))

@@ -3,7 +3,7 @@
  * notifications topic with a subscribed queue to read them, and the deployed definition
  * bound to them (LocalWorkflow); and ingest's dependencies with quiet logs and counted metrics.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -16,6 +16,7 @@ import {
 import { runImageTask } from '../functions/image/image.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
+import { createTable, recordsTableProperties } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 
 export interface Pipeline {
@@ -42,14 +43,8 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const sns = new SNSClient({});
   const sqs = new SQSClient({});
   const table = `snap2ami-records-${suffix}`;
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  // The table as it deploys (the packaged template's RecordsTable), under a name of its own.
+  await createTable(dynamo, await recordsTableProperties(), table);
   const topic = await sns.send(new CreateTopicCommand({ Name: `snap2ami-notifications-${suffix}` }));
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-notifications-${suffix}` }));
   // The notifications are read from the emulator itself (its queue URL's host), not through
@@ -131,7 +126,7 @@ export function ingestDeps(
   return {
     ...clients,
     stateMachineArn,
-    deadLetterQueueUrl,
+    deadLetterQueueUrl: async () => deadLetterQueueUrl,
     settings: SETTINGS,
     log: { info: () => {}, warn: () => {}, error: () => {} },
     count: (metric, n = 1) => {

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PROJECT_ROOT } from './paths.ts';
@@ -99,7 +99,12 @@ export async function createResources(template: Template): Promise<LocalResource
   for (const [id, resource] of queues) {
     const { QueueName, ...properties } = resolve(resource.Properties) as Record<string, unknown>;
     const Attributes: Record<string, string> = {};
-    for (const name of ['VisibilityTimeout', 'MessageRetentionPeriod', 'RedrivePolicy']) {
+    for (const name of [
+      'VisibilityTimeout',
+      'MessageRetentionPeriod',
+      'MaximumMessageSize',
+      'RedrivePolicy',
+    ]) {
       const value = properties[name];
       if (value !== undefined)
         Attributes[name] = typeof value === 'object' ? JSON.stringify(value) : String(value);
@@ -112,22 +117,42 @@ export async function createResources(template: Template): Promise<LocalResource
     ).Attributes?.QueueArn as string;
   }
   for (const [id, resource] of entries.filter(([, r]) => r.Type === 'AWS::DynamoDB::Table')) {
-    const p = resource.Properties as Record<string, never>;
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: p.TableName,
-        AttributeDefinitions: p.AttributeDefinitions,
-        KeySchema: p.KeySchema,
-        BillingMode: p.BillingMode,
-      }),
-    );
-    refs[id] = String(p.TableName);
+    refs[id] = await createTable(dynamo, resource.Properties);
   }
   for (const [id, resource] of entries.filter(([, r]) => r.Type === 'AWS::SNS::Topic')) {
     refs[id] = (await sns.send(new CreateTopicCommand({ Name: String(resource.Properties.TopicName) })))
       .TopicArn as string;
   }
   return { refs, arns };
+}
+
+/** Creates a table as the template declares it (keys, indexes, billing), under another name if given. */
+export async function createTable(
+  dynamo: DynamoDBClient,
+  properties: Record<string, unknown>,
+  name = String(properties.TableName),
+): Promise<string> {
+  const { AttributeDefinitions, KeySchema, BillingMode, GlobalSecondaryIndexes } = properties as Pick<
+    CreateTableCommandInput,
+    'AttributeDefinitions' | 'KeySchema' | 'BillingMode' | 'GlobalSecondaryIndexes'
+  >;
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: name,
+      AttributeDefinitions,
+      KeySchema,
+      BillingMode,
+      ...(GlobalSecondaryIndexes && { GlobalSecondaryIndexes }),
+    }),
+  );
+  return name;
+}
+
+/** The records table's declaration in the packaged template. */
+export async function recordsTableProperties(): Promise<Record<string, unknown>> {
+  const table = (await packagedTemplate(() => {})).Resources.RecordsTable;
+  if (!table) throw new Error('the packaged template has no RecordsTable');
+  return table.Properties;
 }
 
 /** The state machine's name as deployed. */

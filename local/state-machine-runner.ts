@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { dynamoDbClient, snsClient } from '../shared/aws/clients.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
@@ -23,6 +23,8 @@ export interface Bindings {
   refs: Record<string, string>;
   /** Lambda functions by the name serverless.yml gives them → in-process handler. */
   functions: Record<string, Handler>;
+  /** For tests of what a timeout leaves behind: the definition's TimeoutSeconds, shortened. */
+  executionTimeoutSeconds?: number;
 }
 
 /** The definition file with `Ref` and `Fn::GetAtt` resolved, and the Lambda ARNs it names. */
@@ -64,6 +66,31 @@ function stepError(name: string, cause: string): Error {
   return error;
 }
 
+/**
+ * Step Functions names an optimized integration's errors after the AWS SDK for Java's
+ * exception classes, not the JavaScript SDK's error names: DynamoDB's HTTP 500 is
+ * `DynamoDB.InternalServerErrorException` (JS: `InternalServerError`), and an error the model
+ * does not name is the service's base class, `DynamoDB.AmazonDynamoDBException`.
+ */
+const JAVA_NAMES: Record<string, { renamed: Record<string, string>; unmodeled: string }> = {
+  DynamoDB: {
+    renamed: { InternalServerError: 'InternalServerErrorException' },
+    unmodeled: 'AmazonDynamoDBException',
+  },
+  SNS: { renamed: {}, unmodeled: 'SnsException' },
+};
+
+export function stepFunctionsErrorName(service: string, error: unknown): string {
+  const name = (error as Error).name ?? 'Error';
+  const names = JAVA_NAMES[service];
+  if (!names) return name;
+  if (names.renamed[name]) return names.renamed[name];
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+  // The SDK names an error it cannot match to its model after the HTTP status or `Unknown`.
+  const modeled = /Exception$|^RequestLimitExceeded$/.test(name);
+  return !modeled && status >= 500 ? names.unmodeled : name;
+}
+
 function serviceIntegration(resource: string): Handler | undefined {
   // The adapter's clients: one per service for the process, as in a Lambda container.
   const dynamo = dynamoDbClient();
@@ -72,10 +99,10 @@ function serviceIntegration(resource: string): Handler | undefined {
     try {
       return await send();
     } catch (error) {
-      const name = (error as Error).name;
+      const name = stepFunctionsErrorName(service, error);
       throw stepError(
         `${service}.${name}`,
-        `${(error as Error).message} (Service: ${service}; Error Code: ${name})`,
+        `${(error as Error).message} (Service: ${service}; Error Code: ${(error as Error).name})`,
       );
     }
   };
@@ -111,7 +138,7 @@ function serviceIntegration(resource: string): Handler | undefined {
 }
 
 export interface LocalExecution {
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   output?: unknown;
   error?: string;
   cause?: string;
@@ -127,6 +154,8 @@ export class LocalWorkflow {
 
   constructor(bindings: Bindings) {
     const { definition, lambdaArns } = loadDefinition(bindings.refs);
+    if (bindings.executionTimeoutSeconds !== undefined)
+      definition.TimeoutSeconds = bindings.executionTimeoutSeconds;
     this.machine = new StateMachine(
       definition as never,
       { validationOptions: { checkArn: false, checkPaths: true } } as never,
@@ -142,11 +171,17 @@ export class LocalWorkflow {
     }
   }
 
-  async run(
+  /** Runs an execution to its end. */
+  run(input: unknown, executionArn: string, options: RunOptions = {}): Promise<LocalExecution> {
+    return this.start(input, executionArn, options).result;
+  }
+
+  /** Starts an execution; `abort()` stops it as StopExecution does (ABORTED). */
+  start(
     input: unknown,
     executionArn: string,
-    options: { realRetryIntervals?: boolean } = {},
-  ): Promise<LocalExecution> {
+    options: RunOptions = {},
+  ): { result: Promise<LocalExecution>; abort(): void } {
     const retryIntervalOverrides = options.realRetryIntervals
       ? {}
       : Object.fromEntries(this.retryStates.map((name) => [name, 0]));
@@ -170,22 +205,39 @@ export class LocalWorkflow {
     })();
     const retries = (stateName: string) =>
       events.filter((e) => e.type === 'StateRetried' && e.state?.name === stateName).length;
-    try {
-      const output = await execution.result;
-      await drain;
-      return { status: 'SUCCEEDED', output, events, retries };
-    } catch (error) {
-      await drain;
-      const cause = (error as { cause?: { name?: string; message?: string } }).cause;
-      return {
-        status: 'FAILED',
-        error: cause?.name ?? (error as Error).name,
-        cause: cause?.message ?? (error as Error).message,
-        events,
-        retries,
-      };
-    }
+    const result = (async (): Promise<LocalExecution> => {
+      try {
+        const output = await execution.result;
+        await drain;
+        return { status: 'SUCCEEDED', output, events, retries };
+      } catch (error) {
+        await drain;
+        if (error instanceof ExecutionAbortedError) return { status: 'ABORTED', events, retries };
+        if (error instanceof ExecutionTimeoutError)
+          return {
+            status: 'TIMED_OUT',
+            error: 'States.Timeout',
+            cause: 'the execution timed out',
+            events,
+            retries,
+          };
+        const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+        return {
+          status: 'FAILED',
+          error: cause?.name ?? (error as Error).name,
+          cause: cause?.message ?? (error as Error).message,
+          events,
+          retries,
+        };
+      }
+    })();
+    return { result, abort: () => execution.abort() };
   }
+}
+
+export interface RunOptions {
+  /** Wait the definition's own retry intervals (by default retries come at once, to keep tests fast). */
+  realRetryIntervals?: boolean;
 }
 
 /** A Lambda task: errors reach the state machine as Lambda reports them (errorType, and a JSON Cause). */

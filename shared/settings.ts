@@ -47,6 +47,13 @@ export function tagPrefix(value: string | undefined): string {
   return prefix;
 }
 
+/** A setting the deployment must give (serverless.yml sets it); its absence is a deployment error, said by name. */
+export function requiredSetting(env: Readonly<Record<string, string | undefined>>, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`${name} is not set: the function's environment (serverless.yml) must name it`);
+  return value;
+}
+
 /** Splits a comma-separated account list; throws on anything that is not a 12-digit account ID. */
 export function splitAccounts(list: string | undefined): string[] {
   const accounts = (list ?? '')

@@ -2,19 +2,18 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { workflowEc2Client } from '../../shared/aws/clients.ts';
 import { deploymentSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 
-const logger = new Logger({ serviceName: 'snap2ami' });
-const metrics = new Metrics({ namespace: 'snap2ami', serviceName: 'snap2ami' });
+// Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
+const logger = new Logger();
+const metrics = new Metrics();
 /** The typed errors (shared/errors.ts) are counted by name; anything else as UnexpectedError. */
 const COUNTED_ERRORS = new Set(['RetryableError', 'PermanentError', 'ImageNotAvailableYet']);
-// One attempt per call: Step Functions owns the retries (backoff with full jitter), so every
-// retry shows in the execution history.
-const ec2 = new EC2Client({ maxAttempts: 1 });
+const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
 
 export async function imageHandler(

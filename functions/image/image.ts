@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
 import type { RegisterImageRequest } from '../../shared/contract/types.ts';
-import { classify, ImageNotAvailableYet, PermanentError } from '../../shared/errors.ts';
+import { classify, ImageNotAvailableYet, PermanentError, RetryableError } from '../../shared/errors.ts';
 import { requestSnapshotIds, type SourceSettings, sourceProblems } from './sources.ts';
 
 export type ImageTask =
@@ -89,6 +89,12 @@ async function adopt(key: string, name: string, { ec2, prefix }: ImageDeps) {
     image.Tags?.some((tag) => tag.Key === `${prefix}key` && tag.Value === key),
   );
   if (ours?.ImageId) return { imageId: ours.ImageId, adopted: true };
+  // EC2 is eventually consistent: the image that holds the name (ours, from an attempt whose
+  // answer was lost) may not be described yet. Look again; the workflow's retries bound it.
+  if (images.length === 0)
+    throw new RetryableError(
+      `RegisterImage: InvalidAMIName.Duplicate: the image named "${name}" is not described yet; looking again`,
+    );
   const other = images[0]?.ImageId ?? 'another image';
   throw new PermanentError(
     `RegisterImage: InvalidAMIName.Duplicate: the name "${name}" belongs to ${other}, which is not this registration's (no ${prefix}key=${key}); choose another ${prefix}name`,

@@ -3,24 +3,19 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ec2Client, sfnClient, sqsClient } from '../../shared/aws/clients.ts';
-import { deploymentSettings } from '../../shared/settings.ts';
+import { ec2Client, queueUrlOf, sfnClient, sqsClient } from '../../shared/aws/clients.ts';
+import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
 import { ingest } from './ingest.ts';
 
-const logger = new Logger({ serviceName: 'snap2ami' });
-const metrics = new Metrics({ namespace: 'snap2ami', serviceName: 'snap2ami' });
+// Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
+const logger = new Logger();
+const metrics = new Metrics();
 const deployment = deploymentSettings(process.env);
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-let deadLetterQueueUrl: Promise<string> | undefined;
+/** Looked up when a message is first rejected; a failed lookup fails only the rejected messages, and is tried again. */
+const deadLetterQueueUrl = queueUrlOf(requiredSetting(process.env, 'DEAD_LETTER_QUEUE_NAME'));
+const stateMachineName = requiredSetting(process.env, 'STATE_MACHINE_NAME');
 
 export async function ingestHandler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // The partition, Region and account come from the function's own ARN: nothing to configure.
@@ -28,15 +23,12 @@ export async function ingestHandler(event: SQSEvent, context: Context): Promise<
   const functionArn = context.invokedFunctionArn?.startsWith('arn:') ? context.invokedFunctionArn : undefined;
   const arn = functionArn ?? event.Records[0]?.eventSourceARN ?? '';
   const [, partition = 'aws', , region = '', account = ''] = arn.split(':');
-  deadLetterQueueUrl ??= sqsClient()
-    .send(new GetQueueUrlCommand({ QueueName: required('DEAD_LETTER_QUEUE_NAME') }))
-    .then((result) => result.QueueUrl as string);
   return ingest(event.Records, {
     ec2: ec2Client(),
     sfn: sfnClient(),
     sqs: sqsClient(),
-    stateMachineArn: `arn:${partition}:states:${region}:${account}:stateMachine:${required('STATE_MACHINE_NAME')}`,
-    deadLetterQueueUrl: await deadLetterQueueUrl,
+    stateMachineArn: `arn:${partition}:states:${region}:${account}:stateMachine:${stateMachineName}`,
+    deadLetterQueueUrl,
     settings: { account, region, ...deployment },
     log: logger,
     count: (metric, n = 1) => metrics.addMetric(metric, MetricUnit.Count, n),

@@ -4,24 +4,25 @@
  * reasons; transient failures come back as batch item failures; nothing is dropped.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { startAttempt } from '../../shared/aws/executions.ts';
 import { describeSnapshots } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
-import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
+import { DLQ_ATTRIBUTES, deadLetterMessage } from '../../shared/dead-letter.ts';
 import { parseMessageBody } from '../../shared/events.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { isSnapshotId } from '../../shared/snapshot-ref.ts';
-import { executionInput } from '../../shared/workflow.ts';
 
 export interface IngestDeps {
   ec2: EC2Client;
   sfn: SFNClient;
   sqs: SQSClient;
   stateMachineArn: string;
-  deadLetterQueueUrl: string;
+  /** The dead-letter queue's URL, looked up when a message is first rejected. */
+  deadLetterQueueUrl(): Promise<string>;
   settings: PlannerSettings;
   log: Pick<Console, 'info' | 'warn' | 'error'>;
   count(metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected', n?: number): void;
@@ -112,26 +113,30 @@ async function lookUp(snapshotIds: string[], deps: IngestDeps): Promise<Map<stri
   return known;
 }
 
+/** Starts the plan's next attempt; an attempt that is running or succeeded already makes this a duplicate. */
 async function start(plan: Plan, record: SQSRecord, deps: IngestDeps): Promise<Disposition> {
   const context = { messageId: record.messageId, key: plan.key, snapshotIds: plan.snapshotIds };
   try {
-    const input = executionInput(plan, { messageId: record.messageId }, deps.now?.() ?? new Date());
-    const started = await deps.sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: deps.stateMachineArn,
-        name: plan.key,
-        input: JSON.stringify(input),
-      }),
+    const result = await startAttempt(
+      deps.sfn,
+      deps.stateMachineArn,
+      plan,
+      { messageId: record.messageId },
+      deps.now?.() ?? new Date(),
     );
-    deps.count('Started');
-    deps.log.info({ message: 'execution started', ...context, executionArn: started.executionArn });
+    if (result.outcome === 'duplicate') {
+      deps.count('Duplicate');
+      deps.log.info({
+        message: `duplicate: an attempt is ${result.status?.toLowerCase()}`,
+        ...context,
+        ...result,
+      });
+    } else {
+      deps.count('Started');
+      deps.log.info({ message: 'execution started', ...context, ...result });
+    }
     return { ok: true };
   } catch (error) {
-    if ((error as Error).name === 'ExecutionAlreadyExists') {
-      deps.count('Duplicate');
-      deps.log.info({ message: 'duplicate: an execution for this key exists already', ...context });
-      return { ok: true };
-    }
     deps.log.warn({
       message: 'StartExecution failed; the message will come back',
       ...context,
@@ -149,24 +154,18 @@ async function reject(
   deps: IngestDeps,
 ): Promise<Disposition> {
   deps.count('Rejected');
-  const reason = errors.map((error) => error.message).join(' | ');
-  const string = (StringValue: string): MessageAttributeValue => ({ DataType: 'String', StringValue });
-  const attributes: Record<string, MessageAttributeValue> = {
-    [DLQ_ATTRIBUTES.reason]: string(reason.slice(0, 4096) || category),
-    [DLQ_ATTRIBUTES.category]: string(category),
-    [DLQ_ATTRIBUTES.errors]: string(JSON.stringify(errors)),
-    [DLQ_ATTRIBUTES.sourceMessageId]: string(record.messageId),
-    [DLQ_ATTRIBUTES.rejectedAt]: string((deps.now?.() ?? new Date()).toISOString()),
-  };
-  if (snapshotIds.length > 0) attributes[DLQ_ATTRIBUTES.snapshotIds] = string(snapshotIds.join(','));
+  const message = deadLetterMessage({
+    body: record.body,
+    category,
+    errors,
+    snapshotIds,
+    sourceMessageId: record.messageId,
+    rejectedAt: deps.now?.() ?? new Date(),
+  });
+  const reason = message.MessageAttributes[DLQ_ATTRIBUTES.reason]?.StringValue;
   try {
-    await deps.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: deps.deadLetterQueueUrl,
-        MessageBody: record.body,
-        MessageAttributes: attributes,
-      }),
-    );
+    const QueueUrl = await deps.deadLetterQueueUrl();
+    await deps.sqs.send(new SendMessageCommand({ QueueUrl, ...message }));
     deps.log.warn({
       message: 'rejected to the dead-letter queue',
       messageId: record.messageId,

@@ -1,14 +1,22 @@
 /**
  * The AWS adapter: one client per service per container, created on first use, configured
  * only through the SDK's standard settings (AWS_REGION, AWS_ENDPOINT_URL,
- * AWS_ENDPOINT_URL_<SERVICE>, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE). The only place in shared/
- * that imports the AWS SDK.
+ * AWS_ENDPOINT_URL_<SERVICE>, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE), with timeouts of our own: a
+ * connection that does not open, or a call that hangs, fails as a TimeoutError (retried as
+ * transient) instead of holding the function until Lambda's timeout. The only place in
+ * shared/ that creates SDK clients; both handlers and the CLI's ingest path use it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+/**
+ * Milliseconds. EC2's slowest call here (RegisterImage) answers in seconds; 10 s without an
+ * answer is a hung call, and the image function (30 s) can still retry within its budget.
+ */
+export const HTTP_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
 
 function once<T>(make: () => T): () => T {
   let value: T | undefined;
@@ -18,8 +26,34 @@ function once<T>(make: () => T): () => T {
   };
 }
 
-export const ec2Client = once(() => new EC2Client({}));
-export const sfnClient = once(() => new SFNClient({}));
-export const sqsClient = once(() => new SQSClient({}));
-export const dynamoDbClient = once(() => new DynamoDBClient({}));
-export const snsClient = once(() => new SNSClient({}));
+/**
+ * Memoizes an async lookup for the container's life, but never a failure: a rejected lookup
+ * is forgotten, so the next call looks again (a cached rejection would fail every later call).
+ */
+export function onceSucceeded<T>(lookup: () => Promise<T>): () => Promise<T> {
+  let cached: Promise<T> | undefined;
+  return () => {
+    cached ??= lookup().catch((error: unknown) => {
+      cached = undefined;
+      throw error;
+    });
+    return cached;
+  };
+}
+
+export const ec2Client = once(() => new EC2Client({ requestHandler: HTTP_TIMEOUTS }));
+/** The workflow's EC2 client: one attempt per call; Step Functions owns the retries, so each shows in the history. */
+export const workflowEc2Client = once(() => new EC2Client({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1 }));
+export const sfnClient = once(() => new SFNClient({ requestHandler: HTTP_TIMEOUTS }));
+export const sqsClient = once(() => new SQSClient({ requestHandler: HTTP_TIMEOUTS }));
+export const dynamoDbClient = once(() => new DynamoDBClient({ requestHandler: HTTP_TIMEOUTS }));
+export const snsClient = once(() => new SNSClient({ requestHandler: HTTP_TIMEOUTS }));
+
+/** A queue's URL by name, looked up once it succeeds (GetQueueUrl). */
+export function queueUrlOf(name: string): () => Promise<string> {
+  return onceSucceeded(async () => {
+    const { QueueUrl } = await sqsClient().send(new GetQueueUrlCommand({ QueueName: name }));
+    if (!QueueUrl) throw new Error(`GetQueueUrl returned no URL for ${name}`);
+    return QueueUrl;
+  });
+}

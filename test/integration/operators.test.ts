@@ -142,4 +142,10 @@ describe('operators: status and redrive', () => {
     expect(unfiltered.status).toBe(1);
     expect(unfiltered.stderr).toContain('say which records to redrive');
   });
+
+  it('names the Region too when the table is not found there, instead of blaming --table alone', async () => {
+    const elsewhere = await snap2amiAsync(['status', 'snap-0000000000000cafe', '--region', 'us-west-2'], env);
+    expect(elsewhere.status).toBe(1);
+    expect(elsewhere.stderr).toContain('not found in us-west-2 (check --table and --region)');
+  });
 });

@@ -26,7 +26,7 @@ import {
   createSnapshotEvent as snapshotEvent,
   startLocalStepFunctions,
 } from '../../local/index.ts';
-import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
+import { DLQ_ATTRIBUTES, SQS_MESSAGE_LIMIT_BYTES } from '../../shared/dead-letter.ts';
 import { executionsFor } from '../support/pipeline.ts';
 import { messagesIn } from '../support/sqs.ts';
 
@@ -43,8 +43,16 @@ beforeAll(async () => {
   const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-test-${Date.now()}`;
   sfn = await startLocalStepFunctions(stateMachineArn, pipeline.workflow);
   const suffix = Date.now();
-  dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-events-dlq-${suffix}` })))
-    .QueueUrl as string;
+  // Both queues accept what the deployed ones accept (serverless.yml: MaximumMessageSize).
+  const MaximumMessageSize = String(SQS_MESSAGE_LIMIT_BYTES);
+  dlqUrl = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `snap2ami-events-dlq-${suffix}`,
+        Attributes: { MaximumMessageSize },
+      }),
+    )
+  ).QueueUrl as string;
   const dlqArn = (
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes?.QueueArn;
@@ -55,6 +63,7 @@ beforeAll(async () => {
         Attributes: {
           RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
           VisibilityTimeout: '30',
+          MaximumMessageSize,
         },
       }),
     )
@@ -174,6 +183,28 @@ describe('pipeline end to end', () => {
     });
     expect(byCategory.malformed?.body).toBe('this is not JSON');
     expect(byCategory.unsupported?.attributes[DLQ_ATTRIBUTES.reason]).toContain('EBS Volume Notification');
+  });
+
+  it('moves a rejection to the DLQ with its reason even near SQS limits: long non-BMP tag values, an event near 256 KiB', async () => {
+    await drainQueue(dlqUrl);
+    // Tag values of emoji (two UTF-16 units each) that the planner quotes in its errors.
+    const tags: Record<string, string> = { 'snap2ami:register': 'true' };
+    for (let i = 0; i < 40; i++) tags[`snap2ami:unknown-${i}`] = `${'x'.repeat(i)}${'😀'.repeat(120)}`;
+    const snapshotId = await createTaggedSnapshot(ec2, tags);
+    const event = JSON.parse(createSnapshotEvent(snapshotId));
+    const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+    event.detail.padding = '';
+    event.detail.padding = 'p'.repeat(SQS_MESSAGE_LIMIT_BYTES - 1_500 - bytes(JSON.stringify(event)));
+    const body = JSON.stringify(event);
+    await send(body);
+    expect(await deliverBatch()).toEqual({ received: 1, failed: [] });
+    const [dead, ...more] = await drainQueue(dlqUrl);
+    expect(more).toEqual([]);
+    expect(dead?.body).toBe(body);
+    expect(dead?.attributes[DLQ_ATTRIBUTES.snapshotIds]).toBe(snapshotId);
+    const reason = dead?.attributes[DLQ_ATTRIBUTES.reason] ?? '';
+    expect(reason).toContain('snap2ami:unknown-0');
+    expect(reason.isWellFormed()).toBe(true);
   });
 
   it('returns a message whose execution could not be started, so that it comes back', async () => {

@@ -110,6 +110,78 @@ describe('snap2ami replay', () => {
     expect(moved.Messages?.some((m) => m.MessageAttributes?.[DLQ_ATTRIBUTES.reason])).toBe(false);
   });
 
+  describe('selects exactly what the filters name', () => {
+    const A = 'snap-0000000000000000a';
+    const B = 'snap-0000000000000000b';
+    /** The bodies in a queue, left in it (visible again at once). */
+    const bodiesIn = async (QueueUrl: string) =>
+      (
+        (
+          await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+          )
+        ).Messages ?? []
+      )
+        .map((m) => m.Body)
+        .sort();
+    async function dlqOfAAndB() {
+      const { queueUrl, dlqUrl } = await queues();
+      await reject(dlqUrl, `{"about":"${A}"}`, A, 'tag error');
+      await reject(dlqUrl, `{"about":"${B}"}`, B, 'tag error');
+      return { queueUrl, dlqUrl, urls: ['--dlq-url', dlqUrl, '--queue-url', queueUrl] };
+    }
+
+    it.each([
+      ['without --max', []],
+      ['with --max 5', ['--max', '5']],
+    ])('--snapshot-id A moves A only, %s; B stays in the DLQ', async (_, max) => {
+      const { queueUrl, dlqUrl, urls } = await dlqOfAAndB();
+      const result = snap2ami(['replay', ...urls, '--snapshot-id', A, ...max, '--json']);
+      expect(result.status, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ moved: 1, failed: 0, leftInDlq: 1 });
+      expect(await bodiesIn(queueUrl)).toEqual([`{"about":"${A}"}`]);
+      expect(await bodiesIn(dlqUrl)).toEqual([`{"about":"${B}"}`]);
+    });
+
+    it('--dry-run --snapshot-id A lists A only and moves nothing', async () => {
+      const { queueUrl, dlqUrl, urls } = await dlqOfAAndB();
+      const result = snap2ami(['replay', ...urls, '--snapshot-id', A, '--dry-run', '--json']);
+      const summary = JSON.parse(result.stdout);
+      expect(summary).toMatchObject({ moved: 0, wouldMove: 1, leftInDlq: 2 });
+      expect(summary.messages.map((m: { snapshotIds: string }) => m.snapshotIds)).toEqual([A]);
+      expect(await bodiesIn(queueUrl)).toEqual([]);
+      expect(await bodiesIn(dlqUrl)).toHaveLength(2);
+    });
+
+    it('--snapshot-id matches whole IDs: a short ID is not a prefix match for a long one', async () => {
+      const { queueUrl, dlqUrl } = await queues();
+      await reject(dlqUrl, '{"n":1}', '', 'malformed');
+      await reject(dlqUrl, '{"snapshot":"snap-0123456789abcdef0"}', '', 'no attribute: ID from the body');
+      const urls = ['--dlq-url', dlqUrl, '--queue-url', queueUrl];
+      const short = snap2ami(['replay', ...urls, '--snapshot-id', 'snap-01234567', '--json']);
+      expect(JSON.parse(short.stdout)).toMatchObject({ moved: 0 });
+      const long = snap2ami(['replay', ...urls, '--snapshot-id', 'snap-0123456789abcdef0', '--json']);
+      expect(JSON.parse(long.stdout)).toMatchObject({ moved: 1 });
+    });
+
+    it.each([['--snapshot-id', A], ['--reason', 'tag'], ['--max', '1'], ['--dry-run']])(
+      'refuses --move-task with %s, as a usage error, before touching a queue',
+      (...filter) => {
+        const result = snap2ami([
+          'replay',
+          '--dlq-url',
+          'http://127.0.0.1:9/123456789012/none',
+          '--queue-url',
+          'http://127.0.0.1:9/123456789012/none',
+          '--move-task',
+          ...filter,
+        ]);
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toMatch(/option '--move-task' cannot be used with option '--/);
+      },
+    );
+  });
+
   it('never drops a message: a failure between send and delete leaves a duplicate, and says so', async () => {
     const { queueUrl, dlqUrl } = await queues();
     await reject(dlqUrl, '{"crash":1}', 'snap-0000000000000000d', 'tag error');

@@ -1,5 +1,6 @@
 /** Every command has --help describing every option, and refuses malformed IDs before any AWS call. */
 import { describe, expect, it } from 'vitest';
+import packageJson from '../../../package.json' with { type: 'json' };
 import { snap2ami } from '../../support/cli.ts';
 
 const commands: Record<string, string[]> = {
@@ -13,6 +14,8 @@ const commands: Record<string, string[]> = {
     '--rate',
     '--move-task',
     '--json',
+    '--region',
+    '--profile',
   ],
   redrive: [
     '--table',
@@ -24,8 +27,10 @@ const commands: Record<string, string[]> = {
     '--all',
     '--dry-run',
     '--json',
+    '--region',
+    '--profile',
   ],
-  status: ['--table', '--state-machine-arn', '--json', '<snapshot-id|key>'],
+  status: ['--table', '--state-machine-arn', '--json', '<snapshot-id|key>', '--region', '--profile'],
 };
 
 describe('--help', () => {
@@ -33,6 +38,12 @@ describe('--help', () => {
     const result = snap2ami([command, '--help']);
     expect(result.status).toBe(0);
     for (const option of options) expect(result.stdout).toContain(option);
+  });
+
+  it('snap2ami --version prints the package version', () => {
+    const result = snap2ami(['--version']);
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe(packageJson.version);
   });
 
   it('snap2ami --help lists every command', () => {
@@ -53,6 +64,17 @@ describe('usage errors', () => {
       'vol-1 is not a snapshot ID',
     ],
     [['replay', '--snapshot-id', 'snap-XYZ', ...context.slice(4)], 'snap-XYZ is not a snapshot ID'],
+    [
+      ['status', 'snap-0123456789abcdef0', '--region', 'eu-wset-1', ...context.slice(0, 4)],
+      '"eu-wset-1" is not an AWS Region',
+    ],
+    [
+      ['plan', '--snapshots', 'examples/snapshots.json', '--region', 'us-est-1'],
+      '"us-est-1" is not an AWS Region',
+    ],
+    [['redrive', '--since', 'yesterday', ...context.slice(0, 4)], '"yesterday" is neither an ISO 8601 date'],
+    [['redrive', '--until', '2026-13-45', ...context.slice(0, 4)], '"2026-13-45" is neither'],
+    [['redrive', '--since', '12 hours', ...context.slice(0, 4)], 'nor an age (90m, 12h, 7d, 2w)'],
   ])('snap2ami %j exits 1 naming what is expected', (args, message) => {
     const result = snap2ami(args);
     expect(result.status).toBe(1);

@@ -206,10 +206,32 @@ describe('snap2ami plan --json', () => {
       ['--snapshots', 'EXAMPLES', '--event', 'NOT_JSON'],
       /--event .*not JSON/,
     ],
+    [
+      'an event file that is JSON but not an event',
+      ['--snapshots', 'EXAMPLES', '--event', 'NOT_AN_EVENT'],
+      /--event .*not an EventBridge event \(it has no "source" and "detail-type"\)/,
+    ],
+    [
+      'an SNS notification given as the event',
+      ['--snapshots', 'EXAMPLES', '--event', 'SNS'],
+      /not an EventBridge event \(it is an SNS notification: pass the event in its Message\)/,
+    ],
   ])('exits 1 on %s: one line on stderr, nothing on stdout', (_, args, message) => {
-    const files = jsonFiles({ bad: '{"Snapshots": [', shape: { Snapshots: [{ SnapshotId: 'vol-1' }] } });
+    const files = jsonFiles({
+      bad: '{"Snapshots": [',
+      shape: { Snapshots: [{ SnapshotId: 'vol-1' }] },
+      notAnEvent: { hello: 'world' },
+      sns: { Type: 'Notification', Message: '{}' },
+    });
     const resolved = args.map(
-      (arg) => ({ NOT_JSON: files.bad, WRONG_SHAPE: files.shape, EXAMPLES })[arg] ?? arg,
+      (arg) =>
+        ({
+          NOT_JSON: files.bad,
+          WRONG_SHAPE: files.shape,
+          NOT_AN_EVENT: files.notAnEvent,
+          SNS: files.sns,
+          EXAMPLES,
+        })[arg] ?? arg,
     ) as string[];
     const result = snap2ami(['plan', '--json', ...resolved]);
     expect(result.status).toBe(1);

@@ -1,0 +1,84 @@
+/** The CLI's option parsers and its one-line AWS error messages. */
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it, vi } from 'vitest';
+import { explainAwsError } from '../../../cli/errors.ts';
+import { pointInTime, region } from '../../../cli/options.ts';
+
+describe('--since and --until', () => {
+  it.each([
+    ['2026-11-30', '2026-11-30T00:00:00.000Z'],
+    ['2026-11-30T06:00Z', '2026-11-30T06:00:00.000Z'],
+    ['2026-11-30T06:00:00+02:00', '2026-11-30T04:00:00.000Z'],
+  ])('takes the ISO 8601 time %s as %s', (value, iso) => {
+    expect(pointInTime(value)).toBe(iso);
+  });
+
+  it.each([
+    ['90m', 90 * 60_000],
+    ['12h', 12 * 3_600_000],
+    ['7d', 7 * 86_400_000],
+    ['2w', 14 * 86_400_000],
+  ])('takes the age %s as that long before now', (value, ms) => {
+    vi.useFakeTimers({ now: new Date('2026-11-30T12:00:00Z') });
+    try {
+      expect(pointInTime(value)).toBe(new Date(Date.parse('2026-11-30T12:00:00Z') - ms).toISOString());
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it.each(['yesterday', '2026-13-45', '30/11/2026', '12', '12 h', '-1d', '', '2026-11-30T25:00Z'])(
+    'refuses %j, saying what is accepted',
+    (value) => {
+      expect(() => pointInTime(value)).toThrow(InvalidArgumentError);
+      expect(() => pointInTime(value)).toThrow(/ISO 8601 .* nor an age/);
+    },
+  );
+});
+
+describe('--region', () => {
+  it.each(['us-east-1', 'eu-central-2', 'ap-southeast-5', 'us-gov-west-1', 'cn-north-1'])(
+    'accepts %s',
+    (name) => {
+      expect(region(name)).toBe(name);
+    },
+  );
+  it.each(['us-est-1', 'us-east-9', 'US-EAST-1', 'useast1', ''])('refuses %j', (name) => {
+    expect(() => region(name)).toThrow(/is not an AWS Region the SDK knows/);
+  });
+});
+
+describe('AWS errors as one line', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5000'), { name: 'Error' });
+  const context = { service: 'DynamoDB', what: 'reading the records table t' };
+
+  it('suggests the local emulator only when the endpoint is on this machine', () => {
+    const local = explainAwsError(refused, context, { AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' });
+    expect(local.message).toContain('is the local emulator running?');
+    const aws = explainAwsError(refused, { ...context, region: 'eu-west-1' }, {});
+    expect(aws.message).not.toContain('emulator');
+    expect(aws.message).toContain('cannot reach DynamoDB in eu-west-1');
+    const serviceEndpoint = explainAwsError(refused, context, {
+      AWS_ENDPOINT_URL_DYNAMODB: 'http://localhost:4566',
+    });
+    expect(serviceEndpoint.message).toContain('emulator');
+  });
+
+  it('says a missing Region is missing', () => {
+    expect(explainAwsError(new Error('Region is missing'), context, {}).message).toContain(
+      'no AWS Region: pass --region',
+    );
+  });
+
+  it('does not blame --table alone for a missing table: the Region may be wrong', () => {
+    const notFound = Object.assign(new Error('Requested resource not found'), {
+      name: 'ResourceNotFoundException',
+    });
+    const message = explainAwsError(
+      notFound,
+      { ...context, region: 'us-west-2', resourceOption: '--table' },
+      {},
+    ).message;
+    expect(message).toBe('reading the records table t: not found in us-west-2 (check --table and --region)');
+  });
+});
