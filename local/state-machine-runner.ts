@@ -7,8 +7,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { PublishCommand } from '@aws-sdk/client-sns';
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { dynamoDbClient, snsClient } from '../shared/aws/clients.ts';
 import { PROJECT_ROOT } from './paths.ts';
@@ -23,6 +28,8 @@ export interface Bindings {
   refs: Record<string, string>;
   /** Lambda functions by the name serverless.yml gives them → in-process handler. */
   functions: Record<string, Handler>;
+  /** The clients the DynamoDB and SNS integrations use; by default the adapter's (shared/aws/clients.ts). */
+  clients?: { dynamodb?: DynamoDBClient; sns?: SNSClient };
   /** For tests of what a timeout leaves behind: the definition's TimeoutSeconds, shortened. */
   executionTimeoutSeconds?: number;
 }
@@ -91,10 +98,11 @@ export function stepFunctionsErrorName(service: string, error: unknown): string 
   return !modeled && status >= 500 ? names.unmodeled : name;
 }
 
-function serviceIntegration(resource: string): Handler | undefined {
-  // The adapter's clients: one per service for the process, as in a Lambda container.
-  const dynamo = dynamoDbClient();
-  const sns = snsClient();
+function serviceIntegration(resource: string, clients: Bindings['clients'] = {}): Handler | undefined {
+  // The adapter's clients (one per service for the process, as in a Lambda container), unless
+  // a test routes them elsewhere (a fault proxy).
+  const dynamo = clients.dynamodb ?? dynamoDbClient();
+  const sns = clients.sns ?? snsClient();
   const call = async (service: string, send: () => Promise<unknown>) => {
     try {
       return await send();
@@ -165,7 +173,7 @@ export class LocalWorkflow {
       if (state.Type !== 'Task' || !state.Resource) continue;
       if (state.Retry) this.retryStates.push(name);
       const fn = lambdaArns.get(state.Resource);
-      const handler = fn ? bindings.functions[fn] : serviceIntegration(state.Resource);
+      const handler = fn ? bindings.functions[fn] : serviceIntegration(state.Resource, bindings.clients);
       if (!handler) throw new Error(`no local handler for the Task state ${name} (${state.Resource})`);
       this.handlers[name] = fn ? lambdaTask(handler) : handler;
     }
