@@ -31,6 +31,11 @@ export interface Pipeline {
 export interface PipelineOptions {
   /** The image function's EC2 client (by default one attempt per call, as deployed). */
   ec2?: EC2Client;
+  /**
+   * The image function's own account (as its ARN would name it) and allowed source accounts;
+   * by default the emulator's account, whose snapshots it then registers, and none.
+   */
+  image?: { account?: string; allowedSourceAccounts?: string[] };
   /** The workflow's DynamoDB and SNS integrations' clients (a fault proxy, say). */
   dynamodb?: DynamoDBClient;
   sns?: SNSClient;
@@ -59,7 +64,13 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   ).Attributes?.QueueArn;
   await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
-  const image = (task: Record<string, unknown>) => runImageTask(task as never, { ec2, prefix: 'snap2ami:' });
+  const image = (task: Record<string, unknown>) =>
+    runImageTask(task as never, {
+      ec2,
+      prefix: SETTINGS.prefix,
+      account: options.image?.account ?? SETTINGS.account,
+      allowedSourceAccounts: options.image?.allowedSourceAccounts ?? SETTINGS.allowedSourceAccounts,
+    });
   const around = options.aroundImage;
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
@@ -116,7 +127,7 @@ export const SETTINGS = {
   account: EMULATOR_ACCOUNT,
   region: EMULATOR_REGION,
   prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
+  allowedSourceAccounts: [] as string[],
 };
 
 /** Ingest's dependencies on the emulator, with quiet logs and counted metrics. */
