@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { SnapshotGroup } from '../../../shared/contract/plan.ts';
 import type { PlannerSettings } from '../../../shared/contract/types.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../../shared/snapshot.ts';
-import { CONTRACT_KEYS, VOLUME_TYPES } from './contract-checker.ts';
+import { CONTRACT_KEYS, LIMITS, type TypeLimits, VOLUME_TYPES } from './contract-checker.ts';
 
 export const ACCOUNT = '123456789012';
 export const OTHER_ACCOUNT = '210987654321';
@@ -76,11 +76,9 @@ const boolValue = (noise: Noise) =>
   valuesOf(noise, ['true', 'false', 'TRUE', 'False'], ['yes', 'no', '1', '0', '', ' true', 'true ', 'tru']);
 
 const BAD_WHOLE = ['0', '-1', '8.5', ' 8', '08', '1e3', '99999999999', '', '0x10', '٣'];
-const wholeValue = (noise: Noise, small = false) => {
-  const valid = fc.oneof(
-    fc.integer({ min: 1, max: small ? 64 : 100 }),
-    fc.integer({ min: 1, max: small ? 200 : 20_000 }),
-  );
+/** Whole numbers: mostly common ones, sometimes at or beside a limit of the EBS table. */
+const wholeOf = (noise: Noise, common: fc.Arbitrary<number>, limits: readonly number[]) => {
+  const valid = fc.oneof({ weight: 12, arbitrary: common }, { weight: 1, arbitrary: pick(...limits) });
   if (!noise) return valid.map(String);
   if (noise === 'fault') return pick(...BAD_WHOLE);
   return fc.oneof(
@@ -89,6 +87,39 @@ const wholeValue = (noise: Noise, small = false) => {
     { weight: 1, arbitrary: junk },
   );
 };
+const SIZE_LIMITS = [3, 4, 124, 125, 1024, 1025, 16_384, 16_385, 65_536, 65_537];
+const IOPS_LIMITS = [99, 100, 2999, 3000, 3001, 4000, 4001, 64_000, 64_001, 80_000, 80_001, 256_000, 256_001];
+const THROUGHPUT_LIMITS = [124, 125, 126, 750, 751, 1000, 1001, 2000, 2001];
+const sizeValue = (noise: Noise) =>
+  wholeOf(
+    noise,
+    fc.oneof(
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: 64 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 200 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 64, max: 1000 }) },
+    ),
+    SIZE_LIMITS,
+  );
+const iopsValue = (noise: Noise) =>
+  wholeOf(
+    noise,
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant(3000) },
+      { weight: 2, arbitrary: fc.integer({ min: 3000, max: 4000 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 100, max: 3200 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 3000, max: 32_000 }) },
+    ),
+    IOPS_LIMITS,
+  );
+const throughputValue = (noise: Noise) =>
+  wholeOf(
+    noise,
+    fc.oneof(
+      { weight: 8, arbitrary: fc.integer({ min: 125, max: 750 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 2000 }) },
+    ),
+    THROUGHPUT_LIMITS,
+  );
 
 const volumeTypeValue = (noise: Noise) =>
   valuesOf(noise, VOLUME_TYPES, ['GP3', 'gp4', 'io3', 'magnetic', '']);
@@ -196,10 +227,11 @@ function contractValue(key: string, noise: Noise): fc.Arbitrary<string> {
     case 'volume-type':
       return volumeTypeValue(noise);
     case 'volume-size':
-      return wholeValue(noise, true);
+      return sizeValue(noise);
     case 'iops':
+      return iopsValue(noise);
     case 'throughput':
-      return wholeValue(noise);
+      return throughputValue(noise);
     case 'copy-tags':
       return valuesOf(
         noise,
@@ -253,10 +285,10 @@ const snapRef = (noise: boolean) =>
 
 const optionPiece = (noise: boolean): fc.Arbitrary<string> => {
   const valid = fc.oneof(
-    wholeValue(noise, true).map((v) => `size=${v}`),
+    sizeValue(noise).map((v) => `size=${v}`),
     volumeTypeValue(noise).map((v) => `type=${v}`),
-    wholeValue(noise).map((v) => `iops=${v}`),
-    wholeValue(noise).map((v) => `throughput=${v}`),
+    iopsValue(noise).map((v) => `iops=${v}`),
+    throughputValue(noise).map((v) => `throughput=${v}`),
     boolValue(noise).map((v) => `delete=${v}`),
   );
   if (!noise) return valid;
@@ -271,9 +303,7 @@ const deviceValue = (noise: boolean): fc.Arbitrary<string> => {
   const values = [
     pick('none', 'ephemeral0', 'ephemeral1', 'ephemeral23'),
     fc.tuple(snapRef(noise), options).map(([id, opts]) => [id, ...opts].join(':')),
-    fc
-      .tuple(wholeValue(noise, true), options)
-      .map(([size, opts]) => ['empty', `size=${size}`, ...opts].join(':')),
+    fc.tuple(sizeValue(noise), options).map(([size, opts]) => ['empty', `size=${size}`, ...opts].join(':')),
   ];
   if (!noise) return fc.oneof(...values);
   return fc.oneof(
@@ -612,30 +642,60 @@ export const scenario: fc.Arbitrary<Scenario> = fc.oneof(
 // ---------------------------------------------------------------------------------------------
 // Valid variations: tags whose values change, but not which snapshots are in the request.
 
-/** Volume options that satisfy the contract (sizes from 64 GiB, above any generated snapshot). */
+/**
+ * Volume options that satisfy the contract, limits included, for any generated snapshot (1 to
+ * 64 GiB): a given size is from 64 GiB, and a type or IOPS that need more than 1 GiB get one.
+ */
 export const validVolume = (root: boolean): fc.Arbitrary<Record<string, string>> =>
   fc
     .record({
       type: fc.option(pick(...(root ? ['standard', 'io1', 'io2', 'gp2', 'gp3'] : VOLUME_TYPES)), {
         nil: undefined,
       }),
-      size: fc.option(fc.integer({ min: 64, max: 2000 }).map(String), { nil: undefined }),
-      iops: fc.integer({ min: 100, max: 64_000 }).map(String),
-      throughput: fc.integer({ min: 125, max: 1000 }).map(String),
+      size: fc.option(fc.integer({ min: 64, max: 2000 }), { nil: undefined }),
       delete: fc.option(pick('true', 'false', 'TRUE', 'False'), { nil: undefined }),
       withIops: fc.boolean(),
       withThroughput: fc.boolean(),
     })
-    .map(({ type, size, iops, throughput, delete: del, withIops, withThroughput }) => {
-      const options: Record<string, string> = {};
-      if (type !== undefined) options.type = type;
-      if (size !== undefined) options.size = size;
+    .chain(({ type, size, delete: del, withIops, withThroughput }) => {
       const effective = type ?? 'gp3';
-      if (effective === 'io1' || effective === 'io2' || (effective === 'gp3' && withIops))
-        options.iops = iops;
-      if (effective === 'gp3' && withThroughput) options.throughput = throughput;
-      if (del !== undefined) options.delete = del;
-      return options;
+      const limits = LIMITS[effective] as TypeLimits;
+      // A size the type accepts, never below a snapshot (io1, io2, st1 and sc1 need more than 1 GiB).
+      let gib = size;
+      if (limits.size[0] > 1) gib = Math.max(gib ?? 64, limits.size[0]);
+      if (gib !== undefined) gib = Math.min(gib, limits.size[1]);
+      const iopsRule = limits.iops;
+      const needsIops = effective === 'io1' || effective === 'io2';
+      const iops =
+        iopsRule && (needsIops || withIops)
+          ? fc.integer({
+              min: iopsRule.range[0],
+              // Without a size, the smallest snapshot's: 1 GiB.
+              max: Math.min(iopsRule.range[1], Math.max(iopsRule.above, iopsRule.perGiB * (gib ?? 1))),
+            })
+          : fc.constant(undefined);
+      return iops.chain((iopsValue) => {
+        const rule = limits.throughput;
+        const throughput =
+          rule && withThroughput
+            ? fc.integer({
+                min: rule.range[0],
+                max: Math.min(
+                  rule.range[1],
+                  Math.max(rule.above, Math.floor(rule.perIops * (iopsValue ?? rule.defaultIops))),
+                ),
+              })
+            : fc.constant(undefined);
+        return throughput.map((throughputValue) => {
+          const options: Record<string, string> = {};
+          if (type !== undefined) options.type = type;
+          if (gib !== undefined) options.size = String(gib);
+          if (iopsValue !== undefined) options.iops = String(iopsValue);
+          if (throughputValue !== undefined) options.throughput = String(throughputValue);
+          if (del !== undefined) options.delete = del;
+          return options;
+        });
+      });
     });
 
 const VOLUME_TAG: Record<string, string> = {

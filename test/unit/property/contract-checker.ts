@@ -82,6 +82,66 @@ const EBS_FIELDS = new Set([
   'OutpostArn',
 ]);
 
+/**
+ * The spec's "EBS limits per volume type" table, copied as numbers: sizes in GiB; IOPS with the
+ * number always accepted ("above 3,000") and the most per GiB above it; throughput likewise per
+ * IOPS. A type without `iops` or `throughput` does not take them.
+ */
+export interface TypeLimits {
+  size: [min: number, max: number];
+  iops?: { range: [number, number]; above: number; perGiB: number };
+  throughput?: { range: [number, number]; above: number; perIops: number; defaultIops: number };
+}
+export const LIMITS: Record<string, TypeLimits> = {
+  gp3: {
+    size: [1, 65536],
+    iops: { range: [3000, 80000], above: 3000, perGiB: 500 },
+    throughput: { range: [125, 2000], above: 125, perIops: 0.25, defaultIops: 3000 },
+  },
+  gp2: { size: [1, 16384] },
+  io1: { size: [4, 16384], iops: { range: [100, 64000], above: 0, perGiB: 50 } },
+  io2: { size: [4, 65536], iops: { range: [100, 256000], above: 0, perGiB: 1000 } },
+  st1: { size: [125, 16384] },
+  sc1: { size: [125, 16384] },
+  standard: { size: [1, 1024] },
+};
+
+/**
+ * Every limit of the table that an EBS mapping breaks. "Size" is the mapping's VolumeSize, else
+ * the snapshot's; when neither is known, the size and the ratios that need it cannot be checked.
+ */
+export function limitViolations(ebs: EbsMapping, snapshotSize: number | undefined): string[] {
+  const out: string[] = [];
+  const type = ebs.VolumeType ?? 'gp3';
+  const limits = LIMITS[type];
+  if (!limits) return [`VolumeType ${type} has no limits in the table`];
+  const size = ebs.VolumeSize ?? snapshotSize;
+  if (size !== undefined && (size < limits.size[0] || size > limits.size[1]))
+    out.push(`${type} size ${size} GiB outside ${limits.size[0]}-${limits.size[1]}`);
+  const { Iops: iops, Throughput: throughput } = ebs;
+  if (iops !== undefined) {
+    if (!limits.iops) out.push(`${type} takes no IOPS`);
+    else {
+      const [min, max] = limits.iops.range;
+      if (iops < min || iops > max) out.push(`${type} IOPS ${iops} outside ${min}-${max}`);
+      if (size !== undefined && iops > limits.iops.above && iops > limits.iops.perGiB * size)
+        out.push(`${type} IOPS ${iops} above ${limits.iops.perGiB} per GiB of ${size} GiB`);
+    }
+  }
+  if (throughput !== undefined) {
+    if (!limits.throughput) out.push(`${type} takes no throughput`);
+    else {
+      const [min, max] = limits.throughput.range;
+      if (throughput < min || throughput > max)
+        out.push(`${type} throughput ${throughput} outside ${min}-${max}`);
+      const base = iops ?? limits.throughput.defaultIops;
+      if (throughput > limits.throughput.above && throughput > limits.throughput.perIops * base)
+        out.push(`${type} throughput ${throughput} above ${limits.throughput.perIops} per IOPS of ${base}`);
+    }
+  }
+  return out;
+}
+
 export function isValidName(name: string): boolean {
   if (name.length < 3 || name.length > 128) return false;
   for (const ch of name) {
@@ -425,6 +485,7 @@ function checkMappings(
       fail(`${at} DeleteOnTermination ${ebs.DeleteOnTermination}`);
     if (ebs.SnapshotId === undefined) {
       if (ebs.VolumeSize === undefined) fail(`${at} is an empty volume without VolumeSize`);
+      for (const violation of limitViolations(ebs, undefined)) fail(`${at}: ${violation}`);
       continue;
     }
     const source = known.get(ebs.SnapshotId);
@@ -432,6 +493,7 @@ function checkMappings(
       fail(`${at} names ${ebs.SnapshotId}, which is not known`);
       continue;
     }
+    for (const violation of limitViolations(ebs, source.volumeSize)) fail(`${at}: ${violation}`);
     if (source.state !== 'completed') fail(`${at} names ${source.snapshotId}, which is ${source.state}`);
     const owner = source.ownerId;
     if (
