@@ -161,6 +161,7 @@ export function memberMappings(
       ...IMAGE_ONLY_KEYS.filter((name) => member.has(name)).map((name) => member.tagKey(name)),
       ...[...member.devices.keys()].map((name) => `${member.prefix}device:${name}`),
       ...[...member.amiTags.keys()].map((tagKey) => `${member.prefix}tag:${tagKey}`),
+      ...[...member.copyKmsKeys.keys()].map((region) => `${member.prefix}copy-kms-key:${region}`),
     ];
     if (ignored.length > 0)
       notes.push(

@@ -7,6 +7,7 @@ import { idempotencyKey } from '../idempotency.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { amiTags } from './ami-tags.ts';
 import { checkParameterConflicts, type ImageParameters, readImageParameters } from './image-parameters.ts';
+import { lifecycleNotes, readLifecycle } from './lifecycle.ts';
 import { BlockDevices, checkSources, deviceMappings, memberMappings, rootMapping } from './mappings.ts';
 import { DEFAULT_NAME_TEMPLATE, renderName } from './name-template.ts';
 import { TagReader } from './reader.ts';
@@ -117,7 +118,7 @@ export function planGroup(
 
 /**
  * One root (and the other members of its set) → a plan, or every reason it is rejected. The
- * errors come in this order: the root's tags (unknown keys, values, combinations, AMI tags),
+ * errors come in this order: the root's tags (unknown keys, values, combinations, lifecycle, AMI tags),
  * the name, then the mappings in device order, then the snapshots' owners and Outposts.
  */
 function buildPlan(
@@ -130,6 +131,7 @@ function buildPlan(
   const notes: string[] = [];
   const image = readImageParameters(root);
   checkParameterConflicts(root, image);
+  const lifecycle = readLifecycle(root, settings);
   const name = imageName(root, settings, errors);
 
   const devices = new BlockDevices(image.rootDevice, root.tagKey('root-device-name'), errors);
@@ -140,13 +142,13 @@ function buildPlan(
 
   const snapshotIds = [...new Set(devices.sources.map((source) => source.snapshotId))].sort();
   const key = idempotencyKey(settings.account, settings.region, snapshotIds);
-  const tags = amiTags(root, key, notes);
+  const tags = amiTags(root, key, lifecycle?.family, notes);
   errors.unshift(...root.errors);
   if (errors.length > 0 || name === undefined) return { rejected: { snapshotIds, errors } };
 
-  notes.push(...alreadyRegisteredNotes(root));
+  notes.push(...alreadyRegisteredNotes(root), ...lifecycleNotes(root, lifecycle));
   const request = registerImageRequest(image, name, devices.mappings, tags);
-  return { plan: { key, snapshotIds, request, notes } };
+  return { plan: { key, snapshotIds, request, notes, ...(lifecycle && { lifecycle }) } };
 }
 
 /** The AMI name from the `<p>name` template; undefined (with an error) when it cannot be rendered. */

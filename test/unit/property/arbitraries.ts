@@ -172,6 +172,34 @@ const nameTemplate = (noise: Noise): fc.Arbitrary<string> => {
   );
 };
 
+/** Regions other than any the properties use as the pipeline's own, for copy-to and copy-kms-key. */
+const COPY_REGIONS = [
+  'us-west-2',
+  'eu-central-1',
+  'sa-east-1',
+  'us-gov-east-1',
+  'ap-southeast-7',
+  'ca-west-1',
+];
+const ORG_ARN = 'arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5';
+const OU_ARN = 'arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56';
+const KMS_KEYS = [
+  'alias/ami',
+  'alias/aws/ebs',
+  '1234abcd-12ab-34cd-56ef-1234567890ab',
+  'mrk-1234abcd12ab34cd56ef1234567890ab',
+  'arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+];
+
+/** `<p>copy-kms-key:<region>`: mostly for a Region that copy-to may name, sometimes not. */
+const copyKmsKeyEntry = (noise: boolean) =>
+  fc
+    .tuple(
+      noise ? pick(...COPY_REGIONS, 'us-east-1', 'eu-west-9', '') : pick(...COPY_REGIONS),
+      valuesOf(noise, KMS_KEYS, ['ami', 'alias/', 'key/1234', 'arn:aws:kms:us-west-2:123:key/x', '']),
+    )
+    .map(([region, value]) => prefixed(`copy-kms-key:${region}`, value));
+
 /** Values of each contract key. */
 function contractValue(key: string, noise: Noise): fc.Arbitrary<string> {
   switch (key) {
@@ -246,6 +274,80 @@ function contractValue(key: string, noise: Noise): fc.Arbitrary<string> {
       );
     case 'image-id':
       return valuesOf(noise, ['ami-0123abcd'], ['ami-', 'foo']);
+    case 'copy-to':
+      return valuesOf(
+        noise,
+        COPY_REGIONS.flatMap((region, i) => [
+          region,
+          `${region},${COPY_REGIONS[(i + 1) % COPY_REGIONS.length]}`,
+        ]),
+        [
+          'us-wset-2',
+          'US-WEST-2',
+          'us-west-2,us-west-2',
+          'us-west-2,',
+          '',
+          'eu-central',
+          'us-east-1',
+          'eu-west-1',
+          'ap-south-1,us-east-2,us-west-1,us-west-2,eu-central-1,eu-north-1,eu-west-2,eu-west-3,sa-east-1,ca-central-1,af-south-1',
+        ],
+      );
+    case 'share-with':
+      return valuesOf(
+        noise,
+        ['123456789012', '123456789012, 210987654321', ORG_ARN, OU_ARN, `210987654321,${OU_ARN},${ORG_ARN}`],
+        [
+          '12345678901',
+          'o-a1b2c3d4e5',
+          `${ORG_ARN}/x`,
+          '123456789012,,',
+          'all',
+          'arn:aws:organizations::123:ou/o-1/ou-1',
+        ],
+      );
+    case 'ssm-parameter':
+      return valuesOf(
+        noise,
+        ['/golden/web', 'golden-web', '/a/b.c_d-e', `/${'p'.repeat(1010)}`],
+        [
+          '/aws/x',
+          'ssm-param',
+          'AWS',
+          'SSM/x',
+          '/golden web',
+          '',
+          `/${'p'.repeat(1011)}`,
+          '/golden/wéb',
+          '/golden:web',
+        ],
+      );
+    case 'deprecate-after':
+      return valuesOf(
+        noise,
+        ['1d', '90d', '3650d', '1w', '521w', '1y', '10y'],
+        ['0d', '3651d', '522w', '11y', '90', '90D', '1m', ' 90d', '-1d', '0y'],
+      );
+    case 'deregistration-protection':
+      return valuesOf(
+        noise,
+        ['true', 'TRUE', 'false', 'with-cooldown'],
+        ['yes', 'on', 'With-Cooldown', 'cooldown', ''],
+      );
+    case 'family':
+      return valuesOf(
+        noise,
+        ['web', "web-server (prod) [x] ./-'@_", 'f'.repeat(128)],
+        ['', 'web#1', 'f'.repeat(129), 'wéb', 'web,app', 'web:1'],
+      );
+    case 'retain':
+      return valuesOf(
+        noise,
+        ['1', '3', '1000', '1d', '30d', '36500d'],
+        ['0', '1001', '0d', '36501d', '3w', '-1', '3 ', '03'],
+      );
+    case 'retain-delete-snapshots':
+      return boolValue(noise);
     default:
       return junk;
   }
@@ -260,7 +362,15 @@ const prefixed = (rest: string, value: string): Entry => ({ prefixed: true, rest
 const plain = (key: string, value: string): Entry => ({ prefixed: false, key, value });
 
 /** Keys that conflict with most others (or, for register, decide everything): drawn less often. */
-const RARE_KEYS = ['register', 'device-name', 'kernel-id', 'ramdisk-id', 'tpm-support', 'sriov-net-support'];
+const RARE_KEYS = [
+  'register',
+  'device-name',
+  'kernel-id',
+  'ramdisk-id',
+  'tpm-support',
+  'sriov-net-support',
+  'retain',
+];
 const COMMON_KEYS = CONTRACT_KEYS.filter((key) => !RARE_KEYS.includes(key));
 
 const contractEntry = (noise: Noise, keys?: readonly string[]) =>
@@ -371,11 +481,15 @@ const misspelledEntry = fc
         'kernel_id',
         'constructor',
         '__proto__',
+        'copyto',
+        'copy-kms:us-west-2',
+        'retention',
       ),
       fc
         .string({ minLength: 1, maxLength: 10 })
         .filter(
-          (rest) => !(CONTRACT_KEYS as readonly string[]).includes(rest) && !/^(device|tag):/.test(rest),
+          (rest) =>
+            !(CONTRACT_KEYS as readonly string[]).includes(rest) && !/^(device|tag|copy-kms-key):/.test(rest),
         ),
     ),
     junk,
@@ -465,6 +579,7 @@ export const rootEntries = (noise: boolean, fault = false): fc.Arbitrary<Entry[]
       fc.array(deviceEntry(noise), { maxLength: 3 }),
       fc.array(amiTagEntry(noise), { maxLength: 3 }),
       rarely(fc.array(misspelledEntry, { minLength: 1, maxLength: 2 }), noise),
+      rarely(fc.array(copyKmsKeyEntry(noise), { minLength: 1, maxLength: 2 }), noise),
       fc.array(plainEntry(noise), { maxLength: 5 }),
       bulkEntries,
       fault
@@ -809,6 +924,37 @@ const validNonSnapshotDevices: fc.Arbitrary<Entry[]> = fc
   )
   .map((devices) => devices.map(([device, value]) => prefixed(`device:${device}`, value)));
 
+/** Distribution and lifecycle tags that satisfy the contract together (copy-kms-key for copied Regions, retain with a family). */
+const validLifecycle: fc.Arbitrary<Entry[]> = fc
+  .record({
+    copyTo: fc.option(fc.shuffledSubarray(COPY_REGIONS, { minLength: 1, maxLength: 3 }), { nil: undefined }),
+    kms: fc.array(fc.option(pick(...KMS_KEYS), { nil: undefined }), { minLength: 3, maxLength: 3 }),
+    share: fc.option(contractValue('share-with', false), { nil: undefined }),
+    ssm: fc.option(contractValue('ssm-parameter', false), { nil: undefined }),
+    deprecate: fc.option(contractValue('deprecate-after', false), { nil: undefined }),
+    protection: fc.option(contractValue('deregistration-protection', false), { nil: undefined }),
+    family: fc.option(contractValue('family', false), { nil: undefined }),
+    retain: fc.option(contractValue('retain', false), { nil: undefined }),
+    deleteSnapshots: fc.option(boolValue(false), { nil: undefined }),
+  })
+  .map((lifecycle) => {
+    const entries: Entry[] = [];
+    const set = (key: string, value: string | undefined) => {
+      if (value !== undefined) entries.push(prefixed(key, value));
+    };
+    set('copy-to', lifecycle.copyTo?.join(','));
+    for (const [index, region] of (lifecycle.copyTo ?? []).entries())
+      set(`copy-kms-key:${region}`, lifecycle.kms[index]);
+    set('share-with', lifecycle.share);
+    set('ssm-parameter', lifecycle.ssm);
+    set('deprecate-after', lifecycle.deprecate);
+    set('deregistration-protection', lifecycle.protection);
+    set('family', lifecycle.family);
+    if (lifecycle.family !== undefined) set('retain', lifecycle.retain);
+    set('retain-delete-snapshots', lifecycle.deleteSnapshots);
+    return entries;
+  });
+
 export interface Variation {
   /** Entries for the root's tags (register=true included). */
   rootEntries: Entry[];
@@ -826,6 +972,7 @@ export const validVariation = (refs: readonly string[]): fc.Arbitrary<Variation>
   fc
     .record({
       image: validImage,
+      lifecycle: fc.oneof(fc.constant<Entry[]>([]), validLifecycle),
       rootVolume: validVolume(true),
       refOptions: fc.tuple(...refs.map(() => validVolume(false))),
       tags: validAmiTags,
@@ -835,10 +982,11 @@ export const validVariation = (refs: readonly string[]): fc.Arbitrary<Variation>
       volumeId: pick('vol-0123456789abcdef0', 'vol-0aa'),
       size: fc.integer({ min: 1, max: 64 }),
     })
-    .map(({ image, rootVolume, refOptions, tags, devices, prefix, start, volumeId, size }) => ({
+    .map(({ image, lifecycle, rootVolume, refOptions, tags, devices, prefix, start, volumeId, size }) => ({
       rootEntries: [
         prefixed('register', 'true'),
         ...image,
+        ...lifecycle,
         ...volumeEntries(rootVolume),
         ...refs.map((ref, index) =>
           prefixed(`device:/dev/sd${'bcdefghijk'[index]}`, `${ref}${deviceOptions(refOptions[index] ?? {})}`),
