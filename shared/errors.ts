@@ -32,10 +32,24 @@ export function isTransient(name: string, httpStatus: number | undefined): boole
   );
 }
 
-/** Wraps an AWS SDK error as Retryable or Permanent, keeping its code in the message. */
+/**
+ * Wraps an AWS SDK error as Retryable or Permanent, keeping its code in the message and the
+ * error itself as the cause (what the metrics read: `throttledBy`).
+ */
 export function classify(error: unknown, what: string): RetryableError | PermanentError {
   const name = (error as { name?: string }).name ?? 'Error';
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = `${what}: ${name}: ${(error as Error).message ?? String(error)}`;
-  return isTransient(name, status) ? new RetryableError(message) : new PermanentError(message);
+  return isTransient(name, status)
+    ? new RetryableError(message, { cause: error })
+    : new PermanentError(message, { cause: error });
+}
+
+/**
+ * Whether `error` is a retryable error caused by EC2's request throttling (RequestLimitExceeded:
+ * an empty token bucket for the API called), as `classify` wraps it.
+ */
+export function isEc2Throttling(error: unknown): boolean {
+  const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { name?: unknown } };
+  return name === 'RetryableError' && cause?.name === 'RequestLimitExceeded';
 }

@@ -28,7 +28,17 @@ export interface EventSettings {
 }
 
 export type EventOutcome =
-  | { outcome: 'snapshots'; kind: EventKind; eventId: string | undefined; group: SnapshotGroup }
+  | {
+      outcome: 'snapshots';
+      kind: EventKind;
+      eventId: string | undefined;
+      /**
+       * The event's `time` (ISO 8601) when it has one: when the snapshot, copy or backup
+       * completed, the start of the time-to-AMI metric (functions/image/timing.ts).
+       */
+      eventTime?: string;
+      group: SnapshotGroup;
+    }
   | {
       outcome: 'skipped';
       kind: EventKind;
@@ -48,6 +58,7 @@ const Envelope = z.looseObject({
   id: z.string().optional(),
   source: z.string(),
   'detail-type': z.string(),
+  time: z.string().optional(),
   account: z.string(),
   region: z.string(),
   resources: z.array(z.string()).default([]),
@@ -143,7 +154,13 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
         snapshotIds,
       );
     }
-    return { outcome: 'snapshots', kind, eventId, group: { snapshotIds, multiVolume } };
+    return {
+      outcome: 'snapshots',
+      kind,
+      eventId,
+      ...(event.time !== undefined && { eventTime: event.time }),
+      group: { snapshotIds, multiVolume },
+    };
   };
 
   switch (kind) {

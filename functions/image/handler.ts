@@ -5,8 +5,10 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { workflowEc2Client } from '../../shared/aws/clients.ts';
+import { isEc2Throttling } from '../../shared/errors.ts';
 import { deploymentSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
+import { availabilityTimes } from './timing.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
 const logger = new Logger();
@@ -29,11 +31,19 @@ export async function imageHandler(
     result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account });
   } catch (error) {
     const name = (error as Error).name;
-    count(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError');
+    metrics.addMetric(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError', MetricUnit.Count, 1);
+    // EC2 refused a call for want of request tokens: the alarm on EC2 throttling counts these.
+    if (isEc2Throttling(error)) metrics.addMetric('Ec2Throttled', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
     throw error;
   }
   if (task.action === 'register') count(result.adopted ? 'ImagesAdopted' : 'ImagesRegistered');
-  logger.info({ message: `${task.action} done`, ...result });
+  // checkImage returns only once the image is available: how long that took, from the event and
+  // from the execution's start (timing.ts).
+  const times = task.action === 'checkImage' ? availabilityTimes(task, new Date()) : {};
+  for (const [name, ms] of Object.entries(times)) metrics.addMetric(name, MetricUnit.Milliseconds, ms);
+  if (Object.keys(times).length > 0) metrics.publishStoredMetrics();
+  logger.info({ message: `${task.action} done`, ...result, ...times });
   return result;
 }
 

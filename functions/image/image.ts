@@ -19,7 +19,8 @@ import { requestSnapshotIds, type SourceSettings, sourceProblems } from './sourc
 export type ImageTask =
   | { action: 'dryRun'; request: RegisterImageRequest }
   | { action: 'register'; key: string; request: RegisterImageRequest }
-  | { action: 'checkImage'; imageId: string }
+  /** source and startedAt: for the time-to-available metrics only (timing.ts). */
+  | { action: 'checkImage'; imageId: string; source?: Record<string, unknown>; startedAt?: string }
   | { action: 'tagSnapshots'; imageId: string; snapshotIds: string[] };
 
 export interface ImageDeps extends SourceSettings {

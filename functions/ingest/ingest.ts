@@ -33,7 +33,12 @@ type Disposition = { ok: true } | { ok: false; error: unknown };
 
 export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): Promise<SQSBatchResponse> {
   const failures: string[] = [];
-  const pending: { record: SQSRecord; snapshotIds: string[]; multiVolume: boolean }[] = [];
+  const pending: {
+    record: SQSRecord;
+    snapshotIds: string[];
+    multiVolume: boolean;
+    eventTime: string | undefined;
+  }[] = [];
 
   for (const record of records) {
     const outcome = parseMessageBody(record.body, deps.settings);
@@ -49,7 +54,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
       const result = await reject(record, outcome.category, [{ message: outcome.reason }], [], deps);
       if (!result.ok) failures.push(record.messageId);
     } else {
-      pending.push({ record, ...outcome.group });
+      pending.push({ record, ...outcome.group, eventTime: outcome.eventTime });
     }
   }
 
@@ -89,7 +94,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     }
     for (const plan of report.plans) {
       deps.count('Planned');
-      result = await start(plan, item.record, deps);
+      result = await start(plan, item.record, item.eventTime, deps);
     }
     if (!result.ok) failures.push(item.record.messageId);
   }
@@ -113,15 +118,24 @@ async function lookUp(snapshotIds: string[], deps: IngestDeps): Promise<Map<stri
   return known;
 }
 
-/** Starts the plan's next attempt; an attempt that is running or succeeded already makes this a duplicate. */
-async function start(plan: Plan, record: SQSRecord, deps: IngestDeps): Promise<Disposition> {
+/**
+ * Starts the plan's next attempt; an attempt that is running or succeeded already makes this a
+ * duplicate. The execution's source names the message and, when the event has one, its time:
+ * the image function measures the time to AMI from it.
+ */
+async function start(
+  plan: Plan,
+  record: SQSRecord,
+  eventTime: string | undefined,
+  deps: IngestDeps,
+): Promise<Disposition> {
   const context = { messageId: record.messageId, key: plan.key, snapshotIds: plan.snapshotIds };
   try {
     const result = await startAttempt(
       deps.sfn,
       deps.stateMachineArn,
       plan,
-      { messageId: record.messageId },
+      { messageId: record.messageId, ...(eventTime !== undefined && { eventTime }) },
       deps.now?.() ?? new Date(),
     );
     if (result.outcome === 'duplicate') {

@@ -877,6 +877,16 @@ describe('the outcome carries the event', () => {
       eventId: event.id,
     });
   });
+
+  it("carries the event's time, when the snapshot completed (the start of the time-to-AMI metric)", () => {
+    const event = { ...createSnapshot(), time: '2026-11-30T06:00:00Z' };
+    expect(parseMessageBody(sns(JSON.stringify(event)), settings())).toMatchObject({
+      outcome: 'snapshots',
+      eventTime: '2026-11-30T06:00:00Z',
+    });
+    const { time: _time, ...untimed } = event;
+    expect(parseMessageBody(JSON.stringify(untimed), settings())).not.toHaveProperty('eventTime');
+  });
 });
 
 describe("the README's sample events (examples/events)", () => {
