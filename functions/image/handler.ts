@@ -2,9 +2,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { workflowEc2Client } from '../../shared/aws/clients.ts';
+import { tracer } from '../../shared/aws/tracer.ts';
 import { isEc2Throttling } from '../../shared/errors.ts';
 import { deploymentSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
@@ -53,4 +55,6 @@ function count(name: string): void {
   metrics.publishStoredMetrics();
 }
 
-export const handler = middy(imageHandler).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(imageHandler)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }));

@@ -3,9 +3,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ec2Client, queueUrlOf, sfnClient, sqsClient } from '../../shared/aws/clients.ts';
+import { tracer } from '../../shared/aws/tracer.ts';
 import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
 import { ingest } from './ingest.ts';
 
@@ -36,5 +38,6 @@ export async function ingestHandler(event: SQSEvent, context: Context): Promise<
 }
 
 export const handler = middy(ingestHandler)
+  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics));
