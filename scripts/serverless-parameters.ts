@@ -4,9 +4,10 @@
  * It makes `package`, `deploy` and `deploy function` refuse parameters that would break the
  * deployed functions: a value the functions would refuse at INIT (checked with
  * shared/settings.ts, the one definition of what each accepts, on the environment the
- * functions get), and a `--param` that serverless.yml does not declare (a typo that would
- * silently leave the default). Each problem is one line naming the parameter and what is
- * accepted.
+ * functions get), a value the operations parameters refuse (alarm thresholds, the operations
+ * topic, the state machine's log: scripts/observability-parameters.ts), and a `--param` that
+ * serverless.yml does not declare (a typo that would silently leave the default). Each problem
+ * is one line naming the parameter and what is accepted.
  *
  * It resolves two values for the image role's RegisterImage conditions that serverless
  * variables alone cannot write (a list split from a parameter; a condition key made from one):
@@ -19,14 +20,15 @@
  * TypeScript that Node 24 runs as it is; osls loads it through require().
  */
 import { DEPLOYMENT_PARAMETERS, parameterProblems, splitAccounts } from '../shared/settings.ts';
+import { observabilityProblems, resolvedParameters } from './observability-parameters.ts';
 
 /** The parts of osls's Serverless instance this plugin reads. */
 export interface Serverless {
   classes: { Error: new (message: string) => Error };
   configurationInput?: { params?: Record<string, Record<string, unknown> | null> };
-  processedInput: { commands: string[]; options: { param?: string[] } };
+  processedInput: { commands: string[]; options: { param?: string[]; stage?: string } };
   service: {
-    provider: { environment?: Record<string, unknown> };
+    provider: { environment?: Record<string, unknown>; stage?: string; region?: string };
     functions?: Record<string, { environment?: Record<string, unknown> }>;
   };
 }
@@ -126,6 +128,17 @@ export default class Snap2amiParameters {
           ],
           cliParams: serverless.processedInput.options.param ?? [],
         });
+        // The operations parameters (alarms, dashboard, logs), which reach no function.
+        const { stage = 'dev', region = '' } = provider;
+        const values = resolvedParameters(
+          serverless.configurationInput?.params ?? {},
+          serverless.processedInput.options.stage ?? stage,
+          serverless.processedInput.options.param ?? [],
+        );
+        for (const { parameter, value, problem } of observabilityProblems(values, { region }))
+          errors.push(
+            `Parameter ${parameter}=${JSON.stringify(String(value ?? ''))} is refused: ${problem}.`,
+          );
         if (errors.length > 0) throw new serverless.classes.Error(errors.join('\n'));
       },
     };
