@@ -16,6 +16,12 @@ export class ImageNotAvailableYet extends Error {
   override readonly name = 'ImageNotAvailableYet';
 }
 
+/**
+ * The typed errors' names, once: the image function counts each by name, and the image errors
+ * alarm (resources/observability.yml) takes these counts away from Lambda's Errors.
+ */
+export const TYPED_ERRORS = ['RetryableError', 'PermanentError', 'ImageNotAvailableYet'] as const;
+
 const THROTTLING =
   /^(RequestLimitExceeded|Throttling.*|ThrottlingException|RequestThrottled|TooManyRequestsException|SlowDown)$/;
 const SERVER =

@@ -7,7 +7,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { workflowEc2Client } from '../../shared/aws/clients.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
-import { isEc2Throttling } from '../../shared/errors.ts';
+import { isEc2Throttling, TYPED_ERRORS } from '../../shared/errors.ts';
 import { deploymentSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 import { availabilityTimes } from './timing.ts';
@@ -16,7 +16,7 @@ import { availabilityTimes } from './timing.ts';
 const logger = new Logger();
 const metrics = new Metrics();
 /** The typed errors (shared/errors.ts) are counted by name; anything else as UnexpectedError. */
-const COUNTED_ERRORS = new Set(['RetryableError', 'PermanentError', 'ImageNotAvailableYet']);
+const COUNTED_ERRORS = new Set<string>(TYPED_ERRORS);
 const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
 
