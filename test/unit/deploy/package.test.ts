@@ -31,7 +31,12 @@ describe('serverless package', () => {
     expect(type('SnapshotEventsQueue')).toBe('AWS::SQS::Queue');
     expect(r.SnapshotEventsQueue?.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
     expect(r.DeadLetterQueue?.Properties.MessageRetentionPeriod).toBe(1209600);
-    for (const rule of ['EbsSnapshotRule', 'EbsMultiVolumeSnapshotRule', 'BackupRule']) {
+    for (const rule of [
+      'EbsSnapshotRule',
+      'EbsMultiVolumeSnapshotRule',
+      'BackupRule',
+      'SnapshotTaggedRule',
+    ]) {
       expect(type(rule)).toBe('AWS::Events::Rule');
       expect(JSON.stringify(r[rule]?.Properties.Targets)).toContain('SnapshotEventsQueue');
     }
@@ -49,6 +54,40 @@ describe('serverless package', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
     });
     expect(type('NotificationsTopic')).toBe('AWS::SNS::Topic');
+  });
+
+  it("lets every rule that targets the queue send to it, and only those (the queue policy's SourceArn)", () => {
+    const r = template.Resources;
+    const rules = Object.entries(r)
+      .filter(([, res]) => res.Type === 'AWS::Events::Rule')
+      .filter(([, res]) => JSON.stringify(res.Properties.Targets).includes('SnapshotEventsQueue'))
+      .map(([name]) => ({ 'Fn::GetAtt': [name, 'Arn'] }));
+    expect(rules.length).toBeGreaterThanOrEqual(4);
+    const statement = (
+      r.SnapshotEventsQueuePolicy?.Properties.PolicyDocument as unknown as
+        | {
+            Statement: { Condition: { ArnEquals: { 'aws:SourceArn': unknown[] } } }[];
+          }
+        | undefined
+    )?.Statement[0];
+    expect(statement?.Condition.ArnEquals['aws:SourceArn']).toEqual(expect.arrayContaining(rules));
+    expect(statement?.Condition.ArnEquals['aws:SourceArn']).toHaveLength(rules.length);
+  });
+
+  it('catches snapshots tagged <prefix>register after they completed: CloudTrail CreateTags, not failed calls', () => {
+    expect(template.Resources.SnapshotTaggedRule?.Properties.EventPattern).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['ec2.amazonaws.com'],
+        eventName: ['CreateTags'],
+        errorCode: [{ exists: false }],
+        requestParameters: {
+          resourcesSet: { items: { resourceId: [{ prefix: 'snap-' }] } },
+          tagSet: { items: { key: ['snap2ami:register'] } },
+        },
+      },
+    });
   });
 
   it('gives each function and the state machine a role of its own', () => {
