@@ -31,6 +31,18 @@ const commands: Record<string, string[]> = {
     '--profile',
   ],
   status: ['--table', '--state-machine-arn', '--json', '<snapshot-id|key>', '--region', '--profile'],
+  reconcile: [
+    '--table',
+    'SNAP2AMI_TABLE',
+    '--queue-url',
+    'SNAP2AMI_QUEUE_URL',
+    '--grace',
+    '(default: 1h)',
+    '--dry-run',
+    '--json',
+    '--region',
+    '--profile',
+  ],
 };
 
 describe('--help', () => {
@@ -48,7 +60,7 @@ describe('--help', () => {
 
   it('snap2ami --help lists every command', () => {
     const result = snap2ami(['--help']);
-    for (const command of ['plan', 'local', 'replay', 'redrive', 'status'])
+    for (const command of ['plan', 'local', 'replay', 'redrive', 'status', 'reconcile'])
       expect(result.stdout).toContain(command);
   });
 });
@@ -75,6 +87,11 @@ describe('usage errors', () => {
     [['redrive', '--since', 'yesterday', ...context.slice(0, 4)], '"yesterday" is neither an ISO 8601 date'],
     [['redrive', '--until', '2026-13-45', ...context.slice(0, 4)], '"2026-13-45" is neither'],
     [['redrive', '--since', '12 hours', ...context.slice(0, 4)], 'nor an age (90m, 12h, 7d, 2w)'],
+    [
+      ['reconcile', '--table', 't', '--queue-url', 'q', '--grace', 'an hour'],
+      '"an hour" is not a length of time',
+    ],
+    [['reconcile', '--table', 't'], "required option '--queue-url <url>' not specified"],
   ])('snap2ami %j exits 1 naming what is expected', (args, message) => {
     const result = snap2ami(args);
     expect(result.status).toBe(1);

@@ -94,6 +94,7 @@ describe('serverless package', () => {
     const r = template.Resources;
     expect(r.IngestLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['IngestRole', 'Arn'] });
     expect(r.ImageLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ImageRole', 'Arn'] });
+    expect(r.ReconcileLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ReconcileRole', 'Arn'] });
     expect(r.RegisterImageStateMachine?.Properties.RoleArn).toEqual({
       'Fn::GetAtt': ['StateMachineRole', 'Arn'],
     });
@@ -107,6 +108,64 @@ describe('serverless package', () => {
     expect(definition).toContain('ImageLambdaFunction');
     expect(definition).toContain('RecordsTable');
     expect(definition).toContain('NotificationsTopic');
+  });
+
+  it('runs the reconciler on a schedule', () => {
+    const r = template.Resources;
+    expect(r.ReconcileLambdaFunction?.Properties).toMatchObject({
+      Handler: 'dist/reconcile/index.handler',
+      Timeout: 120,
+      Environment: {
+        Variables: expect.objectContaining({
+          RECORDS_TABLE_NAME: expect.stringMatching(/-records$/),
+          SNAPSHOT_EVENTS_QUEUE_NAME: expect.stringMatching(/-snapshot-events$/),
+          RECONCILE_GRACE_MINUTES: '60',
+        }),
+      },
+    });
+    const schedules = Object.values(r).filter(
+      (res) =>
+        res.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(res.Properties.Targets).includes('ReconcileLambdaFunction'),
+    );
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+    });
+    const permission = Object.values(r).find(
+      (res) =>
+        res.Type === 'AWS::Lambda::Permission' &&
+        JSON.stringify(res.Properties.FunctionName).includes('ReconcileLambdaFunction'),
+    );
+    expect(permission?.Properties).toMatchObject({ Principal: 'events.amazonaws.com' });
+  });
+
+  it("gives the reconciler only the actions it uses, and the table's actions only on the table and its index", () => {
+    const statements = iamStatements(template).filter(({ resource }) => resource === 'ReconcileRole');
+    const actions = statements.flatMap(({ statement }) => [statement.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'ec2:DescribeImages',
+        'ec2:DescribeSnapshots',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'states:DescribeExecution',
+      ].sort(),
+    );
+    const resourceOf = (action: string) =>
+      JSON.stringify(
+        statements.find(({ statement }) => [statement.Action].flat().includes(action))?.statement.Resource,
+      );
+    expect(resourceOf('dynamodb:Query')).toContain('/index/byStatus');
+    expect(resourceOf('dynamodb:UpdateItem')).toContain('RecordsTable');
+    expect(resourceOf('states:DescribeExecution')).toContain(':execution:snap2ami-dev-register-image:*');
+    expect(resourceOf('sqs:SendMessage')).toContain('SnapshotEventsQueue');
   });
 
   it('has no IAM statement with a wildcard action', () => {
