@@ -27,6 +27,7 @@ import {
 import { runPlan } from './plan.ts';
 import { formatReconcile, runReconcile } from './reconcile.ts';
 import { type RecordsContext, redrive, status } from './records.ts';
+import { register } from './register.ts';
 import { replay } from './replay.ts';
 
 const program = new Command('snap2ami')
@@ -195,6 +196,44 @@ const queueOption = () =>
   new Option('--queue-url <url>', "the pipeline's queue (stack output SnapshotEventsQueueUrl)")
     .env('SNAP2AMI_QUEUE_URL')
     .makeOptionMandatory();
+
+awsOptions(program.command('register'))
+  .description(
+    'Register snapshots now, through the pipeline: for snapshots tagged after they completed, or whose event never ' +
+      "came. Sends a Register Snapshots request to the pipeline's queue (in the queue's account and Region); the " +
+      'snapshots are planned as from their completion event (completed, opted in, trusted) under the same key, so one ' +
+      'that has its AMI gets no second one. Follow with `snap2ami status <snapshot-id>`.',
+  )
+  .argument(
+    '<snapshot-id...>',
+    'the snapshots (snap-…): each a root of its own, unless --multi-volume',
+    snapshotIds,
+  )
+  .option(
+    '--multi-volume',
+    'the snapshots are one multi-volume set: one AMI, whose root is the member tagged <prefix>register=true',
+  )
+  .addOption(queueOption())
+  .option(
+    '--dry-run',
+    'print each request as one line of JSON (an event for `snap2ami plan --event`); send nothing',
+  )
+  .action(async (ids: string[], options) => {
+    const results = await register(new SQSClient(clientConfig(options)), {
+      queueUrl: options.queueUrl,
+      snapshotIds: ids,
+      multiVolume: options.multiVolume,
+      dryRun: options.dryRun,
+    });
+    for (const { request, messageId } of results) {
+      const ids = request.detail.snapshotIds.join(', ');
+      process.stdout.write(
+        options.dryRun
+          ? `${JSON.stringify(request)}\n`
+          : `sent Register Snapshots for ${ids}${request.detail.multiVolume ? ' (one multi-volume set)' : ''}: message ${messageId}\n`,
+      );
+    }
+  });
 
 const tableOption = () =>
   new Option('--table <name>', 'the records table (stack output RecordsTableName)')
