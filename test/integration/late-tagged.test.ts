@@ -4,9 +4,10 @@
  * `snap2ami register`, brings the snapshot through the ordinary pipeline to exactly one AMI.
  */
 import { CreateTagsCommand } from '@aws-sdk/client-ec2';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSnapshotEvent, createTagsEvent } from '../../local/index.ts';
+import { createSnapshotEvent, createTagsEvent, pollOnce, startFaultProxy } from '../../local/index.ts';
 import { snap2amiAsync } from '../support/cli.ts';
 import { executionsFor } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';
@@ -69,6 +70,52 @@ describe('a snapshot tagged <prefix>register after it completed', () => {
     await send(createTagsEvent(ids, { [`${h.prefix}register`]: 'true' }));
     await h.deliver();
     for (const name of names) expect(await h.imagesNamed(name)).toHaveLength(1);
+  });
+
+  it('one record naming two snapshots comes back whole when one of them could not be started', async () => {
+    const names = [`late-retry-a-${Date.now()}`, `late-retry-b-${Date.now()}`];
+    const ids = [await h.snapshot(names[0] as string), await h.snapshot(names[1] as string)];
+    // A queue of its own, so the message that comes back does not wait in the others' way.
+    const queueUrl = (
+      await h.sqs.send(
+        new CreateQueueCommand({
+          QueueName: `snap2ami-late-retry-${Date.now()}`,
+          Attributes: { VisibilityTimeout: '0' },
+        }),
+      )
+    ).QueueUrl as string;
+    await h.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(createTagsEvent(ids, { [`${h.prefix}register`]: 'true' })),
+      }),
+    );
+    const proxy = await startFaultProxy(h.sfn.endpoint);
+    try {
+      // The first StartExecution of the batch fails (a throttle past the SDK's retries); the second succeeds.
+      proxy.inject({
+        action: 'AWSStepFunctions.StartExecution',
+        times: 1,
+        status: 400,
+        body: '{"__type":"com.amazon.coral.availability#ThrottlingException","message":"injected: Rate exceeded"}',
+      });
+      const sfn = new SFNClient({ endpoint: proxy.endpoint, maxAttempts: 1 });
+      const first = await pollOnce(h.sqs, queueUrl, { ...h.ingest, sfn });
+      expect(first.failed).toHaveLength(1);
+      await h.sfn.idle();
+      expect(
+        executionsFor(h.sfn, ids[0] as string).length + executionsFor(h.sfn, ids[1] as string).length,
+      ).toBe(1);
+
+      // Lambda gives the message again: both snapshots end with one AMI each.
+      const second = await pollOnce(h.sqs, queueUrl, { ...h.ingest, sfn });
+      expect(second).toEqual({ received: 1, failed: [] });
+      await h.sfn.idle();
+      for (const name of names) expect(await h.imagesNamed(name)).toHaveLength(1);
+      expect(await messagesIn(h.sqs, queueUrl)).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('is registered once with `snap2ami register`, which --dry-run only prints', async () => {

@@ -6,14 +6,12 @@
  * the tag contract rejects), keeps its place between runs, and can run twice, at once too,
  * with the same end state. `snap2ami reconcile` runs the same code; --dry-run changes nothing.
  */
-import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { CURSOR_KEY, type ReconcileReport, reconcile } from '../../functions/reconcile/reconcile.ts';
-import { describeImagesBody, type FaultProxy, SETTINGS, startFaultProxy } from '../../local/index.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
+import { describeImagesBody, type FaultProxy, startFaultProxy } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
 import { snap2amiAsync } from '../support/cli.ts';
@@ -36,18 +34,7 @@ const stuckEntry = (report: ReconcileReport, key: string) => report.stuck.record
 const strayEntry = (report: ReconcileReport, snapshotId: string) =>
   report.strays.snapshots.find((s) => s.snapshotId === snapshotId);
 
-/** An opted-in snapshot named `name`, planned as ingest plans it under the harness's prefix. */
-async function planned(name: string, tags: Record<string, string> = {}): Promise<Plan> {
-  const snapshotId = await h.snapshot(name, tags);
-  const settings = { ...SETTINGS, prefix: h.prefix };
-  const plan = planGroups(
-    [{ snapshotIds: [snapshotId], multiVolume: false }],
-    await describeSnapshots(h.ec2, [snapshotId]),
-    settings,
-  ).plans[0];
-  if (!plan) throw new Error('no plan');
-  return plan;
-}
+const planned = (name: string, tags?: Record<string, string>) => h.planned(name, tags);
 
 /** Starts the registration's execution, named by its key, as ingest does. */
 async function start(plan: Plan): Promise<string> {
@@ -61,27 +48,7 @@ async function start(plan: Plan): Promise<string> {
   return started.executionArn as string;
 }
 
-/** A record stuck IN_PROGRESS, claimed ten minutes ago by `execution`, as the workflow's claim writes it. */
-async function stuckRecord(plan: Plan, execution: string): Promise<void> {
-  const startedAt = new Date(Date.now() - 600_000).toISOString();
-  await h.dynamo.send(
-    new PutItemCommand({
-      TableName: h.pipeline.table,
-      Item: {
-        pk: { S: plan.key },
-        status: { S: 'IN_PROGRESS' },
-        executionArn: { S: execution },
-        snapshotIds: { SS: plan.snapshotIds },
-        rootSnapshotId: { S: plan.snapshotIds[0] as string },
-        imageName: { S: plan.request.Name },
-        attempts: { N: '1' },
-        startedAt: { S: startedAt },
-        createdAt: { S: startedAt },
-        claimUntil: { S: new Date(Date.now() + 3 * 3600_000).toISOString() },
-      },
-    }),
-  );
-}
+const stuckRecord = (plan: Plan, execution: string) => h.stuckRecord(plan, execution);
 
 /** What RecordFailure would have written is lost: the record still says IN_PROGRESS. */
 const loseRecordFailure = (key: string) =>

@@ -6,7 +6,7 @@
  * opted-in snapshots, so a prefix of their own keeps other files' snapshots out of its sight.
  * The image step can be held (an execution that stays RUNNING) or failed, by AMI name.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -26,6 +26,9 @@ import {
   SETTINGS,
   startLocalStepFunctions,
 } from '../../local/index.ts';
+import { describeSnapshots } from '../../shared/aws/snapshots.ts';
+import { planGroups } from '../../shared/contract/plan.ts';
+import type { Plan } from '../../shared/contract/types.ts';
 import { SQS_MESSAGE_LIMIT_BYTES } from '../../shared/dead-letter.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { messagesIn } from './sqs.ts';
@@ -45,6 +48,10 @@ export interface RecoveryHarness {
   env: Record<string, string>;
   /** An opted-in (unless `register` says otherwise) snapshot named `name` (its AMI's name too). */
   snapshot(name: string, tags?: Record<string, string>): Promise<string>;
+  /** An opted-in snapshot named `name`, planned as ingest plans it under the harness's prefix. */
+  planned(name: string, tags?: Record<string, string>): Promise<Plan>;
+  /** A record stuck IN_PROGRESS, claimed ten minutes ago by `executionArn`, as the workflow's claim writes it. */
+  stuckRecord(plan: Plan, executionArn: string): Promise<void>;
   /** Polls the queue as Lambda does until it is empty, then waits for the executions. */
   deliver(): Promise<void>;
   imagesNamed(name: string): Promise<{ ImageId?: string; State?: string }[]>;
@@ -107,6 +114,8 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
   const settings = { ...SETTINGS, prefix };
   const sfnClient = new SFNClient({ endpoint: sfn.endpoint, maxAttempts: 1 });
   const ingest = { ...ingestDeps({ ec2, sfn: sfnClient, sqs }, sfn.stateMachineArn, dlqUrl), settings };
+  const snapshot = (name: string, tags: Record<string, string> = {}) =>
+    createTaggedSnapshot(ec2, { [`${prefix}register`]: 'true', [`${prefix}name`]: name, ...tags });
   const imagesNamed = async (name: string) =>
     (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }))).Images ?? [];
   return {
@@ -135,8 +144,37 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
       SNAP2AMI_TABLE: pipeline.table,
       SNAP2AMI_QUEUE_URL: queueUrl,
     },
-    snapshot: (name, tags = {}) =>
-      createTaggedSnapshot(ec2, { [`${prefix}register`]: 'true', [`${prefix}name`]: name, ...tags }),
+    snapshot,
+    async planned(name, tags = {}) {
+      const snapshotId = await snapshot(name, tags);
+      const plan = planGroups(
+        [{ snapshotIds: [snapshotId], multiVolume: false }],
+        await describeSnapshots(ec2, [snapshotId]),
+        settings,
+      ).plans[0];
+      if (!plan) throw new Error(`${snapshotId} was not planned`);
+      return plan;
+    },
+    async stuckRecord(plan, executionArn) {
+      const startedAt = new Date(Date.now() - 600_000).toISOString();
+      await dynamo.send(
+        new PutItemCommand({
+          TableName: pipeline.table,
+          Item: {
+            pk: { S: plan.key },
+            status: { S: 'IN_PROGRESS' },
+            executionArn: { S: executionArn },
+            snapshotIds: { SS: plan.snapshotIds },
+            rootSnapshotId: { S: plan.snapshotIds[0] as string },
+            imageName: { S: plan.request.Name },
+            attempts: { N: '1' },
+            startedAt: { S: startedAt },
+            createdAt: { S: startedAt },
+            claimUntil: { S: new Date(Date.now() + 3 * 3600_000).toISOString() },
+          },
+        }),
+      );
+    },
     async deliver() {
       for (let polls = 0; polls < 50 && (await messagesIn(sqs, queueUrl)) > 0; polls += 1) {
         await pollOnce(sqs, queueUrl, ingest);
