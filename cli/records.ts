@@ -8,13 +8,15 @@ import {
   type AttributeValue,
   type DynamoDBClient,
   GetItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { DescribeExecutionCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { startAttempt } from '../shared/aws/executions.ts';
 import { describeSnapshots } from '../shared/aws/snapshots.ts';
 import { planGroups } from '../shared/contract/plan.ts';
-import { executionInput } from '../shared/workflow.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
@@ -79,7 +81,15 @@ async function guard<T>(
   }
 }
 
-/** Records by key, or every record naming a snapshot. */
+/** The records table's index of records by status and start time (serverless.yml). */
+export const BY_STATUS_INDEX = 'byStatus';
+
+/**
+ * Records by key, or every record naming a snapshot. With a status, only that status's
+ * records are read (a Query of the byStatus index, bounded by --since and --until); without
+ * one, the table is scanned (`status <snapshot-id>`: a table has few records per snapshot,
+ * but no index by snapshot).
+ */
 export async function findRecords(
   context: RecordsContext,
   filter: { keys?: string[]; snapshotIds?: string[]; status?: string; since?: string; until?: string },
@@ -87,11 +97,14 @@ export async function findRecords(
   const records: RegistrationRecord[] = [];
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
+    const request = filter.status ? byStatus(context.table, filter) : { TableName: context.table };
     const page = await guard(
       context,
       () =>
         context.dynamo.send(
-          new ScanCommand({ TableName: context.table, ConsistentRead: true, ExclusiveStartKey }),
+          filter.status
+            ? new QueryCommand({ ...request, ExclusiveStartKey })
+            : new ScanCommand({ ...request, ConsistentRead: true, ExclusiveStartKey }),
         ),
       { service: 'DynamoDB', doing: `reading the records table ${context.table}`, resourceOption: '--table' },
     );
@@ -106,6 +119,32 @@ export async function findRecords(
       (!filter.since || (r.startedAt ?? '') >= filter.since) &&
       (!filter.until || (r.startedAt ?? '') <= filter.until),
   );
+}
+
+/** A Query of one status's records, started within the time range when one is given. */
+function byStatus(
+  table: string,
+  filter: { status?: string; since?: string; until?: string },
+): QueryCommandInput {
+  const range =
+    filter.since && filter.until
+      ? ' AND startedAt BETWEEN :since AND :until'
+      : filter.since
+        ? ' AND startedAt >= :since'
+        : filter.until
+          ? ' AND startedAt <= :until'
+          : '';
+  return {
+    TableName: table,
+    IndexName: BY_STATUS_INDEX,
+    KeyConditionExpression: `#status = :status${range}`,
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: {
+      ':status': { S: filter.status ?? '' },
+      ...(filter.since && { ':since': { S: filter.since } }),
+      ...(filter.until && { ':until': { S: filter.until } }),
+    },
+  };
 }
 
 export interface RedriveResult {
@@ -149,28 +188,33 @@ export async function redrive(
       results.push({ ...base, action: report.rejected.length ? 'still rejected' : 'skipped', detail: why });
       continue;
     }
-    const name = `${plan.key}-redrive-${record.attempts}`;
     if (options.dryRun) {
-      results.push({ ...base, action: 'would start', detail: `${name} (was ${record.error ?? 'FAILED'})` });
+      results.push({
+        ...base,
+        action: 'would start',
+        detail: `a new attempt (was ${record.error ?? 'FAILED'})`,
+      });
       continue;
     }
     try {
-      const input = executionInput(plan, { redriveOf: record.executionArn ?? '' }, new Date());
-      const started = await context.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: context.stateMachineArn,
-          name,
-          input: JSON.stringify(input),
-        }),
+      const result = await startAttempt(
+        context.sfn,
+        context.stateMachineArn,
+        plan,
+        { redriveOf: record.executionArn ?? '' },
+        new Date(),
       );
-      results.push({ ...base, action: 'started', detail: started.executionArn ?? name });
+      results.push(
+        result.outcome === 'started'
+          ? { ...base, action: 'started', detail: result.executionArn }
+          : {
+              ...base,
+              action: 'skipped',
+              detail: `${result.executionArn} is ${result.status?.toLowerCase()}`,
+            },
+      );
     } catch (error) {
-      const already = (error as Error).name === 'ExecutionAlreadyExists';
-      results.push({
-        ...base,
-        action: already ? 'skipped' : 'failed',
-        detail: already ? `${name} was started already` : String((error as Error).message),
-      });
+      results.push({ ...base, action: 'failed', detail: String((error as Error).message) });
     }
   }
   return results;

@@ -1,7 +1,8 @@
 /**
- * Faults the emulator cannot produce (throttling, 5xx, authorization, image states), injected
- * at the HTTP level: a loopback proxy in front of moto that answers chosen EC2 actions with a
- * scripted response a number of times, and forwards everything else.
+ * Faults the emulator does not produce by itself (5xx, authorization, image states, lost
+ * answers, throttling at a chosen call), injected at the HTTP level: a loopback proxy in front
+ * of moto that answers chosen EC2 actions with a scripted response a number of times, and
+ * forwards everything else.
  */
 import { createServer, type Server } from 'node:http';
 
@@ -16,10 +17,19 @@ export interface Fault {
   body: string;
   /** Answer only after this long: an operation still in progress. */
   delayMs?: number;
+  /** Let this many matching requests through first (the claim, say, before the write that should fail). */
+  skip?: number;
+  /** Send the request on to the emulator first, then answer with the fault: the call happened, its answer was lost. */
+  forward?: boolean;
 }
 
 export function ec2Error(code: string, message = code): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault-injected</RequestID></Response>`;
+}
+
+/** A DescribeImages answer that names no image: what an eventually consistent read may give at first. */
+export function noImagesBody(): string {
+  return '<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><imagesSet/></DescribeImagesResponse>';
 }
 
 /** A DescribeImages answer naming one image in `state`, with an optional state reason. */
@@ -37,6 +47,8 @@ export function describeImagesBody(
 export interface FaultProxy {
   endpoint: string;
   inject(fault: Fault): void;
+  /** Drops every fault not yet used up. */
+  clear(): void;
   /** How many requests of each API (`EC2.RegisterImage`, `DynamoDB.UpdateItem`, …) reached the proxy. */
   calls: Map<string, number>;
   close(): Promise<void>;
@@ -64,19 +76,23 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         (f.action === action || f.action === api) &&
         (f.dryRun === undefined || f.dryRun === dryRun),
     );
-    if (fault) {
+    const forward = () =>
+      fetch(`${target}${request.url ?? '/'}`, {
+        method: request.method ?? 'POST',
+        headers: Object.fromEntries(
+          Object.entries(request.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
+        ) as Record<string, string>,
+        body: request.method === 'GET' ? undefined : body,
+      });
+    if (fault && (fault.skip ?? 0) > 0) fault.skip = (fault.skip ?? 0) - 1;
+    else if (fault) {
       fault.times -= 1;
+      if (fault.forward) await (await forward()).arrayBuffer();
       if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       response.writeHead(fault.status, { 'content-type': 'text/xml' }).end(fault.body);
       return;
     }
-    const upstream = await fetch(`${target}${request.url ?? '/'}`, {
-      method: request.method ?? 'POST',
-      headers: Object.fromEntries(
-        Object.entries(request.headers).filter(([k]) => k !== 'host' && k !== 'content-length'),
-      ) as Record<string, string>,
-      body: request.method === 'GET' ? undefined : body,
-    });
+    const upstream = await forward();
     const headers = Object.fromEntries(
       [...upstream.headers].filter(
         ([k]) => k !== 'content-encoding' && k !== 'content-length' && k !== 'transfer-encoding',
@@ -90,6 +106,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     inject: (fault) => faults.push(fault),
+    clear: () => faults.splice(0),
     calls,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

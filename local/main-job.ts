@@ -62,7 +62,7 @@ export async function runLocal(
       refs: resources.refs,
       functions: {
         image: (input) =>
-          runImageTask(input as never, { ec2: new EC2Client({ maxAttempts: 1 }), prefix: settings.prefix }),
+          runImageTask(input as never, { ec2: new EC2Client({ maxAttempts: 1 }), ...settings }),
       },
     });
     const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;

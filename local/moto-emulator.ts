@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { type ThrottleUpdate, throttleControl } from './emulator-controls.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
 export const EMULATOR_ACCOUNT = '123456789012';
@@ -24,9 +25,17 @@ export interface EmulatorOptions {
   onLog?: (line: string) => void;
   /** How long to wait for the server to answer, in ms. */
   startTimeoutMs?: number;
+  /**
+   * EC2 throttling settings applied right after start (local/emulator-controls.ts); by default
+   * EC2's documented token buckets at time scale 1 with no competitor.
+   */
+  throttle?: ThrottleUpdate;
 }
 
-/** Starts moto and waits until it answers; Step Functions execution is switched on. */
+/**
+ * Starts moto and waits until it answers; Step Functions execution is switched on. The launcher
+ * (local/moto-server.py, local/emulator_ext) makes EC2 images and throttling behave as EC2's do.
+ */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const python = join(PROJECT_ROOT, '.venv', 'bin', 'python');
   if (!existsSync(join(PROJECT_ROOT, '.venv', 'bin', 'moto_server'))) {
@@ -34,7 +43,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  // moto's server app, with atomic DynamoDB conditional writes (local/moto-server.py).
+  // moto's server app with the project's extensions (local/moto-server.py, docs/adr/0004).
   const child = spawn(python, [join(PROJECT_ROOT, 'local', 'moto-server.py'), '127.0.0.1', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...awsEnvironment(endpoint) },
@@ -48,6 +57,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   try {
     await waitUntilReady(endpoint, child, options.startTimeoutMs ?? 30_000);
     await configure(endpoint);
+    if (options.throttle) await throttleControl(endpoint).configure(options.throttle);
   } catch (error) {
     await stop();
     throw error;

@@ -1,39 +1,26 @@
-"""The local AWS emulator: moto's server app (docs/adr/0001-local-aws.md), with changes that
-make it behave as AWS does where snap2ami depends on it.
+"""The local AWS emulator: moto's server app (docs/adr/0001-local-aws.md) with changes that
+make it behave as AWS does where snap2ami depends on it:
 
-SQS's message rules (size in bytes with the attributes, allowed characters): moto_sqs_rules.py.
+- EC2 images as EC2 makes them, EC2's request throttling (with its control endpoint) and
+  atomic DynamoDB conditional writes: local/emulator_ext (docs/adr/0004-emulator-fidelity.md);
+- SQS's message rules (size in bytes with the attributes, allowed characters): moto_sqs_rules.py.
 
-moto's server is threaded, and its DynamoDB backend checks a ConditionExpression and applies
-the write without a lock, so two concurrent conditional writes can both succeed; real
-DynamoDB makes each conditional write atomic, and snap2ami's idempotency claim relies on
-that. This launcher serves DynamoDB requests one at a time (everything else, SQS long polls
-included, stays concurrent). Usage: moto-server.py HOST PORT
+Usage: moto-server.py HOST PORT
 """
 
 import os
 import sys
-import threading
 
-from moto.moto_server.threaded_moto_server import MotoRequestHandler
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
-
-import moto_sqs_rules
-
-moto_sqs_rules.install()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 host, port = sys.argv[1], int(sys.argv[2])
 os.environ.setdefault("MOTO_PORT", str(port))
 
-app = DomainDispatcherApplication(create_backend_app)
-dynamodb = threading.Lock()
+import emulator_ext  # noqa: E402
+import moto_sqs_rules  # noqa: E402
+from moto.moto_server.threaded_moto_server import MotoRequestHandler  # noqa: E402
+from werkzeug.serving import run_simple  # noqa: E402
 
-
-def atomic_dynamodb(environ, start_response):
-    if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-        with dynamodb:
-            return list(app(environ, start_response))
-    return app(environ, start_response)
-
-
-run_simple(host, port, atomic_dynamodb, threaded=True, request_handler=MotoRequestHandler)
+emulator_ext.install()
+moto_sqs_rules.install()
+run_simple(host, port, emulator_ext.application(), threaded=True, request_handler=MotoRequestHandler)

@@ -28,7 +28,23 @@ export interface Pipeline {
   notifications(): Promise<{ message: Record<string, unknown>; attributes: Record<string, string> }[]>;
 }
 
-export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise<Pipeline> {
+export interface PipelineOptions {
+  /** The image function's EC2 client (by default one attempt per call, as deployed). */
+  ec2?: EC2Client;
+  /**
+   * The image function's own account (as its ARN would name it) and allowed source accounts;
+   * by default the emulator's account, whose snapshots it then registers, and none.
+   */
+  image?: { account?: string; allowedSourceAccounts?: string[] };
+  /** The workflow's DynamoDB and SNS integrations' clients (a fault proxy, say). */
+  dynamodb?: DynamoDBClient;
+  sns?: SNSClient;
+  /** Wraps the image function, as a test of a crash around it needs: `next` runs the real one. */
+  aroundImage?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+  executionTimeoutSeconds?: number;
+}
+
+export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
   const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const dynamo = new DynamoDBClient({});
   const sns = new SNSClient({});
@@ -48,9 +64,24 @@ export async function createPipeline(options: { ec2?: EC2Client } = {}): Promise
   ).Attributes?.QueueArn;
   await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
+  const image = (task: Record<string, unknown>) =>
+    runImageTask(task as never, {
+      ec2,
+      prefix: SETTINGS.prefix,
+      account: options.image?.account ?? SETTINGS.account,
+      allowedSourceAccounts: options.image?.allowedSourceAccounts ?? SETTINGS.allowedSourceAccounts,
+    });
+  const around = options.aroundImage;
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
-    functions: { image: (input) => runImageTask(input as never, { ec2, prefix: 'snap2ami:' }) },
+    functions: { image: around ? (task) => around(task, () => image(task)) : image },
+    clients: {
+      ...(options.dynamodb && { dynamodb: options.dynamodb }),
+      ...(options.sns && { sns: options.sns }),
+    },
+    ...(options.executionTimeoutSeconds !== undefined && {
+      executionTimeoutSeconds: options.executionTimeoutSeconds,
+    }),
   });
   return {
     table,
@@ -96,7 +127,7 @@ export const SETTINGS = {
   account: EMULATOR_ACCOUNT,
   region: EMULATOR_REGION,
   prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
+  allowedSourceAccounts: [] as string[],
 };
 
 /** Ingest's dependencies on the emulator, with quiet logs and counted metrics. */

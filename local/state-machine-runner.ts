@@ -7,9 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { PublishCommand } from '@aws-sdk/client-sns';
-import { StateMachine } from 'aws-local-stepfunctions';
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { dynamoDbClient, snsClient } from '../shared/aws/clients.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
@@ -23,6 +28,10 @@ export interface Bindings {
   refs: Record<string, string>;
   /** Lambda functions by the name serverless.yml gives them → in-process handler. */
   functions: Record<string, Handler>;
+  /** The clients the DynamoDB and SNS integrations use; by default the adapter's (shared/aws/clients.ts). */
+  clients?: { dynamodb?: DynamoDBClient; sns?: SNSClient };
+  /** For tests of what a timeout leaves behind: the definition's TimeoutSeconds, shortened. */
+  executionTimeoutSeconds?: number;
 }
 
 /** The definition file with `Ref` and `Fn::GetAtt` resolved, and the Lambda ARNs it names. */
@@ -64,18 +73,44 @@ function stepError(name: string, cause: string): Error {
   return error;
 }
 
-function serviceIntegration(resource: string): Handler | undefined {
-  // The adapter's clients: one per service for the process, as in a Lambda container.
-  const dynamo = dynamoDbClient();
-  const sns = snsClient();
+/**
+ * Step Functions names an optimized integration's errors after the AWS SDK for Java's
+ * exception classes, not the JavaScript SDK's error names: DynamoDB's HTTP 500 is
+ * `DynamoDB.InternalServerErrorException` (JS: `InternalServerError`), and an error the model
+ * does not name is the service's base class, `DynamoDB.AmazonDynamoDBException`.
+ */
+const JAVA_NAMES: Record<string, { renamed: Record<string, string>; unmodeled: string }> = {
+  DynamoDB: {
+    renamed: { InternalServerError: 'InternalServerErrorException' },
+    unmodeled: 'AmazonDynamoDBException',
+  },
+  SNS: { renamed: {}, unmodeled: 'SnsException' },
+};
+
+export function stepFunctionsErrorName(service: string, error: unknown): string {
+  const name = (error as Error).name ?? 'Error';
+  const names = JAVA_NAMES[service];
+  if (!names) return name;
+  if (names.renamed[name]) return names.renamed[name];
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+  // The SDK names an error it cannot match to its model after the HTTP status or `Unknown`.
+  const modeled = /Exception$|^RequestLimitExceeded$/.test(name);
+  return !modeled && status >= 500 ? names.unmodeled : name;
+}
+
+function serviceIntegration(resource: string, clients: Bindings['clients'] = {}): Handler | undefined {
+  // The adapter's clients (one per service for the process, as in a Lambda container), unless
+  // a test routes them elsewhere (a fault proxy).
+  const dynamo = clients.dynamodb ?? dynamoDbClient();
+  const sns = clients.sns ?? snsClient();
   const call = async (service: string, send: () => Promise<unknown>) => {
     try {
       return await send();
     } catch (error) {
-      const name = (error as Error).name;
+      const name = stepFunctionsErrorName(service, error);
       throw stepError(
         `${service}.${name}`,
-        `${(error as Error).message} (Service: ${service}; Error Code: ${name})`,
+        `${(error as Error).message} (Service: ${service}; Error Code: ${(error as Error).name})`,
       );
     }
   };
@@ -111,7 +146,7 @@ function serviceIntegration(resource: string): Handler | undefined {
 }
 
 export interface LocalExecution {
-  status: 'SUCCEEDED' | 'FAILED';
+  status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   output?: unknown;
   error?: string;
   cause?: string;
@@ -127,6 +162,8 @@ export class LocalWorkflow {
 
   constructor(bindings: Bindings) {
     const { definition, lambdaArns } = loadDefinition(bindings.refs);
+    if (bindings.executionTimeoutSeconds !== undefined)
+      definition.TimeoutSeconds = bindings.executionTimeoutSeconds;
     this.machine = new StateMachine(
       definition as never,
       { validationOptions: { checkArn: false, checkPaths: true } } as never,
@@ -136,17 +173,23 @@ export class LocalWorkflow {
       if (state.Type !== 'Task' || !state.Resource) continue;
       if (state.Retry) this.retryStates.push(name);
       const fn = lambdaArns.get(state.Resource);
-      const handler = fn ? bindings.functions[fn] : serviceIntegration(state.Resource);
+      const handler = fn ? bindings.functions[fn] : serviceIntegration(state.Resource, bindings.clients);
       if (!handler) throw new Error(`no local handler for the Task state ${name} (${state.Resource})`);
       this.handlers[name] = fn ? lambdaTask(handler) : handler;
     }
   }
 
-  async run(
+  /** Runs an execution to its end. */
+  run(input: unknown, executionArn: string, options: RunOptions = {}): Promise<LocalExecution> {
+    return this.start(input, executionArn, options).result;
+  }
+
+  /** Starts an execution; `abort()` stops it as StopExecution does (ABORTED). */
+  start(
     input: unknown,
     executionArn: string,
-    options: { realRetryIntervals?: boolean } = {},
-  ): Promise<LocalExecution> {
+    options: RunOptions = {},
+  ): { result: Promise<LocalExecution>; abort(): void } {
     const retryIntervalOverrides = options.realRetryIntervals
       ? {}
       : Object.fromEntries(this.retryStates.map((name) => [name, 0]));
@@ -170,22 +213,39 @@ export class LocalWorkflow {
     })();
     const retries = (stateName: string) =>
       events.filter((e) => e.type === 'StateRetried' && e.state?.name === stateName).length;
-    try {
-      const output = await execution.result;
-      await drain;
-      return { status: 'SUCCEEDED', output, events, retries };
-    } catch (error) {
-      await drain;
-      const cause = (error as { cause?: { name?: string; message?: string } }).cause;
-      return {
-        status: 'FAILED',
-        error: cause?.name ?? (error as Error).name,
-        cause: cause?.message ?? (error as Error).message,
-        events,
-        retries,
-      };
-    }
+    const result = (async (): Promise<LocalExecution> => {
+      try {
+        const output = await execution.result;
+        await drain;
+        return { status: 'SUCCEEDED', output, events, retries };
+      } catch (error) {
+        await drain;
+        if (error instanceof ExecutionAbortedError) return { status: 'ABORTED', events, retries };
+        if (error instanceof ExecutionTimeoutError)
+          return {
+            status: 'TIMED_OUT',
+            error: 'States.Timeout',
+            cause: 'the execution timed out',
+            events,
+            retries,
+          };
+        const cause = (error as { cause?: { name?: string; message?: string } }).cause;
+        return {
+          status: 'FAILED',
+          error: cause?.name ?? (error as Error).name,
+          cause: cause?.message ?? (error as Error).message,
+          events,
+          retries,
+        };
+      }
+    })();
+    return { result, abort: () => execution.abort() };
   }
+}
+
+export interface RunOptions {
+  /** Wait the definition's own retry intervals (by default retries come at once, to keep tests fast). */
+  realRetryIntervals?: boolean;
 }
 
 /** A Lambda task: errors reach the state machine as Lambda reports them (errorType, and a JSON Cause). */

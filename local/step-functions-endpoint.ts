@@ -2,7 +2,7 @@
  * A local Step Functions endpoint for the emulator setup (docs/adr/0002-workflow.md): moto
  * cannot run Lambda tasks without Docker, so StartExecution, DescribeExecution,
  * ListExecutions and GetExecutionHistory are served here (AWS JSON 1.0, as the SDK speaks
- * it) and executions run the deployed definition on LocalWorkflow. SDK clients reach it
+ * it) and executions run the deployed definition on LocalWorkflow. StopExecution aborts one. SDK clients reach it
  * through the standard setting AWS_ENDPOINT_URL_SFN.
  */
 import { createServer } from 'node:http';
@@ -12,7 +12,7 @@ interface Execution {
   executionArn: string;
   stateMachineArn: string;
   name: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  status: 'RUNNING' | LocalExecution['status'];
   input: string;
   startDate: number;
   stopDate?: number;
@@ -21,6 +21,7 @@ interface Execution {
   cause?: string;
   result?: LocalExecution;
   done: Promise<void>;
+  abort?: () => void;
 }
 
 export interface LocalStepFunctions {
@@ -48,7 +49,7 @@ export async function startLocalStepFunctions(
   const executionArn = (name: string) =>
     `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   const describe = (e: Execution) => {
-    const { result: _result, done: _done, ...rest } = e;
+    const { result: _result, done: _done, abort: _abort, ...rest } = e;
     return rest;
   };
   const find = (arn: unknown) => {
@@ -83,7 +84,9 @@ export async function startLocalStepFunctions(
         startDate: Date.now() / 1000,
         done: Promise.resolve(),
       };
-      execution.done = workflow.run(JSON.parse(input), arn).then((result) => {
+      const run = workflow.start(JSON.parse(input), arn);
+      execution.abort = run.abort;
+      execution.done = run.result.then((result) => {
         Object.assign(execution, {
           status: result.status,
           stopDate: Date.now() / 1000,
@@ -97,6 +100,11 @@ export async function startLocalStepFunctions(
       return { executionArn: arn, startDate: execution.startDate };
     },
     DescribeExecution: (body) => describe(find(body.executionArn)),
+    StopExecution(body) {
+      const execution = find(body.executionArn);
+      if (execution.status === 'RUNNING') execution.abort?.();
+      return { stopDate: Date.now() / 1000 };
+    },
     ListExecutions(body) {
       const all = [...executions.values()].filter(
         (e) => !body.statusFilter || e.status === body.statusFilter,

@@ -2,6 +2,11 @@
  * Bundles each Lambda handler (functions/<name>/handler.ts) with esbuild into
  * dist/<name>/index.js, an ES module (dist/<name>/package.json says so), for `serverless
  * package` and serverless-offline. Prints each bundle's size.
+ *
+ * Names are kept (`keepNames`): minified, a class would lose its name, and stack traces and
+ * `error.constructor.name` would say `e`. The source map is written beside the bundle
+ * (dist/<name>/index.js.map, four times its size) for reading stack traces, and is not
+ * deployed: serverless.yml leaves `*.map` out of the artifacts (README, Debugging).
  */
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +25,7 @@ export async function buildFunctions(names = functionNames()): Promise<Record<st
       target: 'node24',
       format: 'esm',
       minify: true,
+      keepNames: true,
       sourcemap: 'linked',
       legalComments: 'none',
       // Some dependencies are CommonJS and call require(): give the ES module one.

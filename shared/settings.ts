@@ -1,7 +1,11 @@
 /**
  * Deployment settings, read from an environment (the Lambda's, or the CLI's). Pure: the
- * caller passes the environment in.
+ * caller passes the environment in. Each setting is a deployment parameter (serverless.yml
+ * `params:`) that reaches the functions as an environment variable. What each accepts is
+ * defined here once: the functions refuse anything else at INIT, and so, before anything is
+ * deployed, do `npm run package` and `serverless deploy` (scripts/serverless-parameters.ts).
  */
+import { KEYS } from './contract/keys.ts';
 import { DEFAULT_PREFIX } from './contract/types.ts';
 
 export interface DeploymentSettings {
@@ -9,11 +13,45 @@ export interface DeploymentSettings {
   allowedSourceAccounts: string[];
 }
 
+/** EC2 tag keys have at most 128 characters: the prefix leaves room for the longest key of the contract. */
+export const MAX_PREFIX_LENGTH = 128 - Math.max(...Object.keys(KEYS).map((name) => name.length));
+
+/** The deployment parameters: the environment variable each sets, and what it accepts. */
+export const DEPLOYMENT_PARAMETERS = {
+  tagPrefix: {
+    variable: 'SNAP2AMI_TAG_PREFIX',
+    accepted: `a tag key prefix of at most ${MAX_PREFIX_LENGTH} characters that does not start with aws: (default ${DEFAULT_PREFIX})`,
+  },
+  allowedSourceAccounts: {
+    variable: 'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
+    accepted: 'AWS account IDs (12 digits) separated by commas, or none (the default)',
+  },
+  reconcileGraceMinutes: {
+    variable: 'RECONCILE_GRACE_MINUTES',
+    accepted: 'a whole number of minutes from 0 to 10080 (a week); 60 by default',
+  },
+} as const;
+
+/** The reconciler's grace period for snapshots when the deployment names none. */
+export const DEFAULT_RECONCILE_GRACE_MINUTES = 60;
+
+export type DeploymentParameter = keyof typeof DEPLOYMENT_PARAMETERS;
+
 export function deploymentSettings(env: Readonly<Record<string, string | undefined>>): DeploymentSettings {
   return {
-    prefix: env.SNAP2AMI_TAG_PREFIX || DEFAULT_PREFIX,
-    allowedSourceAccounts: splitAccounts(env.SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS),
+    prefix: tagPrefix(env[DEPLOYMENT_PARAMETERS.tagPrefix.variable]),
+    allowedSourceAccounts: splitAccounts(env[DEPLOYMENT_PARAMETERS.allowedSourceAccounts.variable]),
   };
+}
+
+/** The tag prefix, the default when unset or empty; throws on one EC2 would refuse in a tag key. */
+export function tagPrefix(value: string | undefined): string {
+  const prefix = value || DEFAULT_PREFIX;
+  if (prefix.length > MAX_PREFIX_LENGTH || prefix.toLowerCase().startsWith('aws:'))
+    throw new Error(
+      `"${prefix}" is not a usable tag prefix; accepted: ${DEPLOYMENT_PARAMETERS.tagPrefix.accepted}`,
+    );
+  return prefix;
 }
 
 /** A setting the deployment must give (serverless.yml sets it); its absence is a deployment error, said by name. */
@@ -30,6 +68,51 @@ export function splitAccounts(list: string | undefined): string[] {
     .map((account) => account.trim())
     .filter(Boolean);
   const bad = accounts.find((account) => !/^\d{12}$/.test(account));
-  if (bad !== undefined) throw new Error(`"${bad}" is not an AWS account ID (12 digits)`);
+  if (bad !== undefined)
+    throw new Error(
+      `"${bad}" is not an AWS account ID; accepted: ${DEPLOYMENT_PARAMETERS.allowedSourceAccounts.accepted}`,
+    );
   return accounts;
+}
+
+/**
+ * The reconciler's grace period (only its function has the variable: unset is the default).
+ * At most a week: a longer one would leave a snapshot whose event was lost without its AMI
+ * for longer than anyone waits for one.
+ */
+export function reconcileGraceMinutes(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_RECONCILE_GRACE_MINUTES;
+  if (!/^\d+$/.test(value) || Number(value) > 10_080)
+    throw new Error(
+      `"${value}" is not a grace period; accepted: ${DEPLOYMENT_PARAMETERS.reconcileGraceMinutes.accepted}`,
+    );
+  return Number(value);
+}
+
+const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknown> = {
+  tagPrefix,
+  allowedSourceAccounts: splitAccounts,
+  reconcileGraceMinutes,
+};
+
+/**
+ * Every parameter whose value in `env` `deploymentSettings` would refuse, with the value and
+ * why (what is accepted): for a check that names the parameter rather than failing at INIT.
+ */
+export function parameterProblems(
+  env: Readonly<Record<string, string | undefined>>,
+): { parameter: DeploymentParameter; value: string | undefined; problem: string }[] {
+  const problems: { parameter: DeploymentParameter; value: string | undefined; problem: string }[] = [];
+  for (const [parameter, parse] of Object.entries(PARSERS) as [
+    DeploymentParameter,
+    (value: string | undefined) => unknown,
+  ][]) {
+    const value = env[DEPLOYMENT_PARAMETERS[parameter].variable];
+    try {
+      parse(value);
+    } catch (error) {
+      problems.push({ parameter, value, problem: (error as Error).message });
+    }
+  }
+  return problems;
 }

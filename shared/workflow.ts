@@ -17,9 +17,22 @@ export interface ExecutionInput {
   claimUntil: string;
   expiresAt: number;
   source: Record<string, string>;
+  /**
+   * The execution of the key's earlier attempt, which its starter saw end without success
+   * (FAILED, TIMED_OUT, ABORTED): the claim may take over from it. `none` for a first attempt.
+   */
+  previousExecutionArn: string;
 }
 
-export function executionInput(plan: Plan, source: Record<string, string>, now: Date): ExecutionInput {
+/** No earlier attempt: matches no execution ARN. */
+export const NO_PREVIOUS_EXECUTION = 'none';
+
+export function executionInput(
+  plan: Plan,
+  source: Record<string, string>,
+  now: Date,
+  previousExecutionArn: string = NO_PREVIOUS_EXECUTION,
+): ExecutionInput {
   const rootSnapshotId = plan.request.BlockDeviceMappings[0]?.Ebs?.SnapshotId ?? plan.snapshotIds[0] ?? '';
   return {
     key: plan.key,
@@ -29,5 +42,14 @@ export function executionInput(plan: Plan, source: Record<string, string>, now: 
     claimUntil: new Date(now.getTime() + CLAIM_LEASE_SECONDS * 1000).toISOString(),
     expiresAt: Math.floor(now.getTime() / 1000) + RECORD_RETENTION_DAYS * 86400,
     source,
+    previousExecutionArn,
   };
 }
+
+/** Attempt n's execution name: the key for the first, `<key>-<n>` after it (at most 80 characters). */
+export function attemptName(key: string, attempt: number): string {
+  return attempt === 1 ? key : `${key}-${attempt}`;
+}
+
+/** How many attempts a key may have: past that, an operator looks (the record says why). */
+export const MAX_ATTEMPTS = 25;

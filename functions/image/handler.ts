@@ -3,6 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { workflowEc2Client } from '../../shared/aws/clients.ts';
 import { deploymentSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
@@ -13,13 +14,19 @@ const metrics = new Metrics();
 /** The typed errors (shared/errors.ts) are counted by name; anything else as UnexpectedError. */
 const COUNTED_ERRORS = new Set(['RetryableError', 'PermanentError', 'ImageNotAvailableYet']);
 const ec2 = workflowEc2Client();
-const { prefix } = deploymentSettings(process.env);
+const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
 
-export async function imageHandler(task: ImageTask & { key?: string; executionArn?: string }) {
+export async function imageHandler(
+  task: ImageTask & { key?: string; executionArn?: string },
+  context: Pick<Context, 'invokedFunctionArn'>,
+) {
   logger.appendKeys({ key: task.key, executionArn: task.executionArn, action: task.action });
+  // This account is the one in the function's own ARN: the snapshots it registers must be its
+  // own or an allowed source account's. Without an ARN, no snapshot passes that check.
+  const account = context.invokedFunctionArn?.split(':')[4] ?? '';
   let result: Record<string, unknown>;
   try {
-    result = await runImageTask(task, { ec2, prefix });
+    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account });
   } catch (error) {
     const name = (error as Error).name;
     count(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError');

@@ -1,7 +1,9 @@
 /**
  * The workflow's EC2 steps, one small function each: dry run, register (adopting our own
  * image on a duplicate name), check that the image is available, tag the source snapshots.
- * Errors are typed (shared/errors.ts) so the state machine retries only transient ones.
+ * Before every RegisterImage, dry or not, the request's snapshots are looked up again and
+ * checked (sources.ts): the workflow does not trust its input. Errors are typed
+ * (shared/errors.ts) so the state machine retries only transient ones.
  */
 import {
   CreateTagsCommand,
@@ -9,9 +11,10 @@ import {
   type EC2Client,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
-import { registerImageInput } from '../../shared/aws/snapshots.ts';
+import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
 import type { RegisterImageRequest } from '../../shared/contract/types.ts';
-import { classify, ImageNotAvailableYet, PermanentError } from '../../shared/errors.ts';
+import { classify, ImageNotAvailableYet, PermanentError, RetryableError } from '../../shared/errors.ts';
+import { requestSnapshotIds, type SourceSettings, sourceProblems } from './sources.ts';
 
 export type ImageTask =
   | { action: 'dryRun'; request: RegisterImageRequest }
@@ -19,9 +22,8 @@ export type ImageTask =
   | { action: 'checkImage'; imageId: string }
   | { action: 'tagSnapshots'; imageId: string; snapshotIds: string[] };
 
-export interface ImageDeps {
+export interface ImageDeps extends SourceSettings {
   ec2: EC2Client;
-  prefix: string;
 }
 
 export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Record<string, unknown>> {
@@ -37,9 +39,22 @@ export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Re
   }
 }
 
-async function dryRun(request: RegisterImageRequest, { ec2 }: ImageDeps) {
+/** Refuses, with every reason, a request whose snapshots this pipeline would not have planned. */
+async function checkSources(request: RegisterImageRequest, deps: ImageDeps, what: string) {
+  let found: Awaited<ReturnType<typeof describeSnapshots>>;
   try {
-    await ec2.send(new RegisterImageCommand(registerImageInput(request, true)));
+    found = await describeSnapshots(deps.ec2, requestSnapshotIds(request));
+  } catch (error) {
+    throw classify(error, `${what}: DescribeSnapshots`);
+  }
+  const problems = sourceProblems(request, found, deps);
+  if (problems.length > 0) throw new PermanentError(`${what} refused: ${problems.join('; ')}`);
+}
+
+async function dryRun(request: RegisterImageRequest, deps: ImageDeps) {
+  await checkSources(request, deps, 'RegisterImage dry run');
+  try {
+    await deps.ec2.send(new RegisterImageCommand(registerImageInput(request, true)));
   } catch (error) {
     if ((error as Error).name === 'DryRunOperation') return { dryRun: 'passed' };
     throw classify(error, 'RegisterImage dry run');
@@ -48,6 +63,7 @@ async function dryRun(request: RegisterImageRequest, { ec2 }: ImageDeps) {
 }
 
 async function register(key: string, request: RegisterImageRequest, deps: ImageDeps) {
+  await checkSources(request, deps, 'RegisterImage');
   try {
     const result = await deps.ec2.send(new RegisterImageCommand(registerImageInput(request)));
     if (!result.ImageId) throw new PermanentError('RegisterImage returned no ImageId');
@@ -73,6 +89,12 @@ async function adopt(key: string, name: string, { ec2, prefix }: ImageDeps) {
     image.Tags?.some((tag) => tag.Key === `${prefix}key` && tag.Value === key),
   );
   if (ours?.ImageId) return { imageId: ours.ImageId, adopted: true };
+  // EC2 is eventually consistent: the image that holds the name (ours, from an attempt whose
+  // answer was lost) may not be described yet. Look again; the workflow's retries bound it.
+  if (images.length === 0)
+    throw new RetryableError(
+      `RegisterImage: InvalidAMIName.Duplicate: the image named "${name}" is not described yet; looking again`,
+    );
   const other = images[0]?.ImageId ?? 'another image';
   throw new PermanentError(
     `RegisterImage: InvalidAMIName.Duplicate: the name "${name}" belongs to ${other}, which is not this registration's (no ${prefix}key=${key}); choose another ${prefix}name`,

@@ -4,9 +4,10 @@
  * reasons; transient failures come back as batch item failures; nothing is dropped.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { startAttempt } from '../../shared/aws/executions.ts';
 import { describeSnapshots } from '../../shared/aws/snapshots.ts';
 import { planGroups, type SnapshotGroup } from '../../shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
@@ -14,7 +15,6 @@ import { DLQ_ATTRIBUTES, deadLetterMessage } from '../../shared/dead-letter.ts';
 import { parseMessageBody } from '../../shared/events.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { isSnapshotId } from '../../shared/snapshot-ref.ts';
-import { executionInput } from '../../shared/workflow.ts';
 
 export interface IngestDeps {
   ec2: EC2Client;
@@ -114,26 +114,30 @@ async function lookUp(snapshotIds: string[], deps: IngestDeps): Promise<Map<stri
   return known;
 }
 
+/** Starts the plan's next attempt; an attempt that is running or succeeded already makes this a duplicate. */
 async function start(plan: Plan, record: SQSRecord, deps: IngestDeps): Promise<Disposition> {
   const context = { messageId: record.messageId, key: plan.key, snapshotIds: plan.snapshotIds };
   try {
-    const input = executionInput(plan, { messageId: record.messageId }, deps.now?.() ?? new Date());
-    const started = await deps.sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: deps.stateMachineArn,
-        name: plan.key,
-        input: JSON.stringify(input),
-      }),
+    const result = await startAttempt(
+      deps.sfn,
+      deps.stateMachineArn,
+      plan,
+      { messageId: record.messageId },
+      deps.now?.() ?? new Date(),
     );
-    deps.count('Started');
-    deps.log.info({ message: 'execution started', ...context, executionArn: started.executionArn });
+    if (result.outcome === 'duplicate') {
+      deps.count('Duplicate');
+      deps.log.info({
+        message: `duplicate: an attempt is ${result.status?.toLowerCase()}`,
+        ...context,
+        ...result,
+      });
+    } else {
+      deps.count('Started');
+      deps.log.info({ message: 'execution started', ...context, ...result });
+    }
     return { ok: true };
   } catch (error) {
-    if ((error as Error).name === 'ExecutionAlreadyExists') {
-      deps.count('Duplicate');
-      deps.log.info({ message: 'duplicate: an execution for this key exists already', ...context });
-      return { ok: true };
-    }
     deps.log.warn({
       message: 'StartExecution failed; the message will come back',
       ...context,

@@ -6,7 +6,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { dynamoDbClient, ec2Client, queueUrlOf, sfnClient, sqsClient } from '../../shared/aws/clients.ts';
-import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
+import { deploymentSettings, reconcileGraceMinutes, requiredSetting } from '../../shared/settings.ts';
 import { type ReconcileReport, reconcile } from './reconcile.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
@@ -15,19 +15,11 @@ const metrics = new Metrics();
 const deployment = deploymentSettings(process.env);
 const table = requiredSetting(process.env, 'RECORDS_TABLE_NAME');
 const queueUrl = queueUrlOf(requiredSetting(process.env, 'SNAPSHOT_EVENTS_QUEUE_NAME'));
-const graceSeconds = minutes(requiredSetting(process.env, 'RECONCILE_GRACE_MINUTES')) * 60;
+const graceSeconds = reconcileGraceMinutes(process.env.RECONCILE_GRACE_MINUTES) * 60;
 
 /** Some of the run's work failed (the rest was done): the invocation fails, so it shows in Lambda's Errors. */
 export class ReconcileIncompleteError extends Error {
   override readonly name = 'ReconcileIncompleteError';
-}
-
-function minutes(value: string): number {
-  if (!/^\d+$/.test(value))
-    throw new Error(
-      `RECONCILE_GRACE_MINUTES is "${value}": accepted, a whole number of minutes (60 by default)`,
-    );
-  return Number(value);
 }
 
 export async function reconcileHandler(_event: unknown, context: Context): Promise<ReconcileReport> {

@@ -3,7 +3,7 @@
  * emulator: its CloudWatch metrics (embedded metric format on stdout) count registered images
  * and the typed errors the workflow retries or fails on.
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/image/handler.ts';
@@ -17,7 +17,7 @@ const context = {
 } as Context;
 
 /** Runs the handler and returns its result (or error) and the metrics it published. */
-async function invoke(task: Record<string, unknown>) {
+async function invoke(task: Record<string, unknown>, on: Context = context) {
   const lines: string[] = [];
   const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     lines.push(String(chunk));
@@ -25,7 +25,7 @@ async function invoke(task: Record<string, unknown>) {
   });
   let outcome: { result?: Record<string, unknown>; error?: Error };
   try {
-    outcome = { result: await handler(task as never, context) };
+    outcome = { result: await handler(task as never, on) };
   } catch (error) {
     outcome = { error: error as Error };
   } finally {
@@ -56,6 +56,23 @@ describe('image handler metrics', () => {
     });
     expect(tagged.error).toBeUndefined();
     expect(tagged.metrics).toEqual({});
+  });
+
+  it('takes its account from its own ARN: from there, the snapshots are another account’s, and refused', async () => {
+    const name = `other-account-${Date.now()}`;
+    const plan = await planFor(ec2, { 'snap2ami:name': name });
+    const elsewhere = {
+      ...context,
+      invokedFunctionArn: 'arn:aws:lambda:us-east-1:210987654321:function:snap2ami-test-image',
+    } as Context;
+    const refused = await invoke({ action: 'register', key: plan.key, request: plan.request }, elsewhere);
+    expect(refused.error?.name).toBe('PermanentError');
+    expect(refused.error?.message).toBe(
+      `RegisterImage refused: snapshot ${plan.snapshotIds[0]} is owned by account 123456789012, which is neither this account (210987654321) nor an allowed source account`,
+    );
+    expect(refused.metrics).toEqual({ PermanentError: 1 });
+    const images = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }));
+    expect(images.Images).toEqual([]);
   });
 
   it('counts a typed error by name and rethrows it for the workflow', async () => {

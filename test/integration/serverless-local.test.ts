@@ -27,6 +27,7 @@ import {
   LocalWorkflow,
   PROJECT_ROOT,
   packagedTemplate,
+  SETTINGS,
   startFaultProxy,
   startLocalStepFunctions,
   stateMachineName,
@@ -50,8 +51,7 @@ beforeAll(async () => {
   const workflow = new LocalWorkflow({
     refs: resources.refs,
     functions: {
-      image: (input) =>
-        runImageTask(input as never, { ec2: new ImageEc2({ maxAttempts: 1 }), prefix: 'snap2ami:' }),
+      image: (input) => runImageTask(input as never, { ec2: new ImageEc2({ maxAttempts: 1 }), ...SETTINGS }),
     },
   });
   sfn = await startLocalStepFunctions(

@@ -103,13 +103,7 @@ describe('workflow under faults', () => {
     const name = `wf-duplicate-${Date.now()}`;
     await ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }));
     const plan = await planFor(name);
-    proxy.inject({
-      action: 'RegisterImage',
-      dryRun: false,
-      times: 1,
-      status: 400,
-      body: ec2Error('InvalidAMIName.Duplicate', `AMI name ${name} is already in use`),
-    });
+    // The emulator, like EC2, refuses the name in use (InvalidAMIName.Duplicate): nothing injected.
     const execution = await expectFailed(plan, 'PermanentError', 'InvalidAMIName.Duplicate');
     expect(execution.retries('Register')).toBe(0);
 
@@ -121,13 +115,6 @@ describe('workflow under faults', () => {
         Tags: [{ Key: 'snap2ami:key', Value: plan.key }],
       }),
     );
-    proxy.inject({
-      action: 'RegisterImage',
-      dryRun: false,
-      times: 1,
-      status: 400,
-      body: ec2Error('InvalidAMIName.Duplicate', `AMI name ${name} is already in use`),
-    });
     const adopted = await pipeline.workflow.run(
       executionInput(plan, {}, new Date()),
       arn(`${plan.key}-redrive`),
@@ -139,6 +126,32 @@ describe('workflow under faults', () => {
       imageId: existing?.ImageId,
       adopted: true,
       attempts: '2',
+    });
+  });
+
+  it('adopts its own image when the answer to RegisterImage is lost and the retry meets the name in use', async () => {
+    const name = `wf-lost-answer-${Date.now()}`;
+    const plan = await planFor(name);
+    // EC2 registers the image, then the answer is lost: the retry gets the emulator's real
+    // InvalidAMIName.Duplicate, and the image carries this registration's key (TagSpecifications).
+    proxy.inject({
+      action: 'RegisterImage',
+      dryRun: false,
+      times: 1,
+      forward: true,
+      status: 500,
+      body: ec2Error('InternalError', 'An internal error has occurred.'),
+    });
+    const execution = await pipeline.workflow.run(executionInput(plan, {}, new Date()), arn(plan.key));
+    expect(execution.status, execution.cause).toBe('SUCCEEDED');
+    expect(execution.retries('Register')).toBe(1);
+    const images = await imagesNamed(name);
+    expect(images).toHaveLength(1);
+    expect(execution.output).toMatchObject({ outcome: 'REGISTERED', imageId: images[0]?.ImageId });
+    expect(await pipeline.record(plan.key)).toMatchObject({
+      status: 'COMPLETED',
+      imageId: images[0]?.ImageId,
+      adopted: true,
     });
   });
 

@@ -1,4 +1,7 @@
-/** Runs `npm run package` (build + `serverless package`, offline) once and reads the template. */
+/**
+ * Runs `npm run package` (build + `serverless package`, offline) once and reads the template;
+ * runs packaging and deploying commands that are expected to fail.
+ */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,18 +22,39 @@ export function packageService(): Promise<{ template: Template; output: string; 
 }
 
 function packageNow(): { template: Template; output: string; isolated: boolean } {
-  const isolated = canIsolateNetwork();
-  const command = isolated ? ['unshare', '-n', 'npm', 'run', 'package'] : ['npm', 'run', 'package'];
-  const result = spawnSync(command[0] as string, command.slice(1), {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
-    timeout: 180_000,
-  });
-  const output = `${result.stdout}\n${result.stderr}`;
-  if (result.status !== 0) throw new Error(`npm run package failed (${result.status}):\n${output}`);
+  const { status, output, isolated } = runServerless(['npm', 'run', 'package']);
+  if (status !== 0) throw new Error(`npm run package failed (${status}):\n${output}`);
   const path = join(PROJECT_ROOT, '.serverless', 'cloudformation-template-update-stack.json');
   return { template: JSON.parse(readFileSync(path, 'utf8')) as Template, output, isolated };
+}
+
+/**
+ * Runs a packaging or deploying command in the project (holding the packaging lock), with no
+ * network where the machine allows it and with credentials that AWS refuses, so that not
+ * even a broken test can change an AWS account.
+ */
+export function runPackaging(command: string[]): Promise<{ status: number | null; output: string }> {
+  return withPackageLock(() => runServerless(command));
+}
+
+function runServerless(command: string[]): { status: number | null; output: string; isolated: boolean } {
+  const isolated = canIsolateNetwork();
+  const argv = isolated ? ['unshare', '-n', ...command] : command;
+  const { AWS_PROFILE: _profile, AWS_SESSION_TOKEN: _token, ...env } = process.env;
+  const result = spawnSync(argv[0] as string, argv.slice(1), {
+    cwd: PROJECT_ROOT,
+    encoding: 'utf8',
+    env: {
+      ...env,
+      AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+      AWS_CONFIG_FILE: '/dev/null',
+    },
+    timeout: 180_000,
+  });
+  return { status: result.status, output: `${result.stdout}\n${result.stderr}`, isolated };
 }
 
 /** Every IAM policy statement in the template, with where it stands. */

@@ -68,6 +68,7 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
   const sqs = new SQSClient({});
   const dynamo = new DynamoDBClient({});
   const pipeline = await createPipeline({ ec2 });
+  const settings = { ...SETTINGS, prefix };
   const held = new Map<string, Promise<void>>();
   const failing = new Set<string>();
   const workflow = new LocalWorkflow({
@@ -81,7 +82,7 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
           if (failing.has(name))
             throw new PermanentError(`RegisterImage dry run: refused for the test (${name})`);
         }
-        return runImageTask(task, { ec2, prefix });
+        return runImageTask(task, { ec2, ...settings });
       },
     },
   });
@@ -111,7 +112,6 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
       }),
     )
   ).QueueUrl as string;
-  const settings = { ...SETTINGS, prefix };
   const sfnClient = new SFNClient({ endpoint: sfn.endpoint, maxAttempts: 1 });
   const ingest = { ...ingestDeps({ ec2, sfn: sfnClient, sqs }, sfn.stateMachineArn, dlqUrl), settings };
   const snapshot = (name: string, tags: Record<string, string> = {}) =>

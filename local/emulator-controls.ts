@@ -1,0 +1,88 @@
+/**
+ * The emulator's own controls (docs/adr/0004-emulator-fidelity.md), for tests and the bench:
+ * EC2's request throttling (token buckets per account, Region and API, on by default with EC2's
+ * documented sizes and refill rates) and the snapshot tag that chooses an image's billing
+ * (PlatformDetails). Neither is AWS: real EC2 has no such endpoint and no such tag.
+ */
+
+/**
+ * The emulator-only snapshot tag: the PlatformDetails (billing) an image registered from this
+ * root snapshot gets, standing in for the billing metadata EC2 reads from a real snapshot
+ * ("Windows", "Red Hat Enterprise Linux", "SUSE Linux", …; empty: none). Untagged: "Linux/UNIX".
+ */
+export const PLATFORM_DETAILS_TAG = 'emulator:platform-details';
+
+export interface BucketLimits {
+  /** Bucket size (tokens). */
+  size: number;
+  /** Tokens added per second, before timeScale and competitorShare. */
+  refill: number;
+}
+
+export interface ThrottleSettings {
+  enabled: boolean;
+  /** Every refill is this many times faster (a benchmark can run time-scaled). */
+  timeScale: number;
+  /** Share (0..1) of every refill another client of the account consumes. */
+  competitorShare: number;
+  /** Overrides of the documented limits, by API (`RegisterImage`, `DescribeSnapshots (unfiltered)`). */
+  buckets: Record<string, BucketLimits>;
+}
+
+export interface ThrottleCounter {
+  calls: number;
+  throttled: number;
+  /** The bucket's size and its effective refill per second (after timeScale and competitorShare). */
+  size: number;
+  refill: number;
+}
+
+export interface ThrottleState extends ThrottleSettings {
+  /** Settings that apply to one Region only, over the global ones. */
+  regions: Record<string, Partial<ThrottleSettings>>;
+  documented: {
+    nonMutating: BucketLimits;
+    unfilteredNonMutating: BucketLimits;
+    mutating: BucketLimits;
+    uncategorized: Record<string, BucketLimits>;
+  };
+  /** Calls and throttled calls, by Region and API. */
+  counters: Record<string, Record<string, ThrottleCounter>>;
+}
+
+export interface ThrottleUpdate extends Partial<ThrottleSettings> {
+  /** Apply to this Region only (tests use a Region of their own); otherwise to every Region. */
+  region?: string;
+}
+
+export interface ThrottleControl {
+  state(): Promise<ThrottleState>;
+  configure(update: ThrottleUpdate): Promise<ThrottleState>;
+  /** Back to the defaults, counters zeroed and buckets full: for one Region, or everything. */
+  reset(region?: string): Promise<ThrottleState>;
+  /** The counter of one API in one Region (zeros when it was never called). */
+  counter(region: string, api: string): Promise<ThrottleCounter>;
+}
+
+const PATH = '/snap2ami-emulator/throttle';
+
+export function throttleControl(endpoint: string): ThrottleControl {
+  const call = async (path: string, body?: unknown): Promise<ThrottleState> => {
+    const response = await fetch(`${endpoint}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok)
+      throw new Error(`emulator throttle control: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as ThrottleState;
+  };
+  const control: ThrottleControl = {
+    state: () => call(PATH),
+    configure: (update) => call(PATH, update),
+    reset: (region) => call(`${PATH}/reset`, region === undefined ? {} : { region }),
+    counter: async (region, api) =>
+      (await control.state()).counters[region]?.[api] ?? { calls: 0, throttled: 0, size: 0, refill: 0 },
+  };
+  return control;
+}

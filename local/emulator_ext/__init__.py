@@ -1,0 +1,46 @@
+"""The project's extensions of moto, installed in-process by local/moto-server.py.
+
+Where snap2ami's design depends on an EC2 or AWS behaviour that moto 5.2.5 lacks, the launcher
+adds it here, so that every test meets it (docs/adr/0004-emulator-fidelity.md):
+
+- amis: unique AMI names, RegisterImage's request kept, PlatformDetails chosen by a snapshot
+  tag, image deprecation, deregistration protection, DeleteAssociatedSnapshots,
+  DescribeImageReferences, CopyImage idempotency and tags;
+- throttle: EC2's request token buckets (HTTP 503 RequestLimitExceeded), with a control
+  endpoint (/snap2ami-emulator/throttle);
+- atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
+
+A module here must not be named moto*: moto finds an error's service from the exception's
+module name when the module starts with "moto".
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from . import amis
+from .throttle import Throttle, middleware
+
+
+def install() -> None:
+    """Patches moto's EC2 backend and responses; call before the first request."""
+    amis.install()
+
+
+def application() -> Any:
+    """moto's server app, wrapped: EC2 throttling and its control endpoint, atomic DynamoDB."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    app = DomainDispatcherApplication(create_backend_app)
+    dynamodb = threading.Lock()
+
+    def atomic_dynamodb(environ: dict[str, Any], start_response: Any) -> Any:
+        # moto checks a ConditionExpression and writes without a lock; real DynamoDB makes each
+        # conditional write atomic, and the idempotency claim relies on that.
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with dynamodb:
+                return list(app(environ, start_response))
+        return app(environ, start_response)
+
+    return middleware(atomic_dynamodb, Throttle())

@@ -1,0 +1,133 @@
+/**
+ * A serverless plugin (serverless.yml `plugins:`) for snap2ami's deployment parameters.
+ *
+ * It makes `package`, `deploy` and `deploy function` refuse parameters that would break the
+ * deployed functions: a value the functions would refuse at INIT (checked with
+ * shared/settings.ts, the one definition of what each accepts, on the environment the
+ * functions get), and a `--param` that serverless.yml does not declare (a typo that would
+ * silently leave the default). Each problem is one line naming the parameter and what is
+ * accepted.
+ *
+ * It resolves two values for the image role's RegisterImage conditions that serverless
+ * variables alone cannot write (a list split from a parameter; a condition key made from one):
+ * - `${snap2ami:sourceAccounts}`: `ec2:Owner` values, this account then allowedSourceAccounts
+ *   parsed as the functions parse it;
+ * - `${snap2ami:keyTagCondition}`: the condition that the request tags the image with the
+ *   pipeline's key, `<tagPrefix>key` (`aws:RequestTag/<tagPrefix>key` present, and among
+ *   `aws:TagKeys`).
+ *
+ * TypeScript that Node 24 runs as it is; osls loads it through require().
+ */
+import { DEPLOYMENT_PARAMETERS, parameterProblems, splitAccounts } from '../shared/settings.ts';
+
+/** The parts of osls's Serverless instance this plugin reads. */
+export interface Serverless {
+  classes: { Error: new (message: string) => Error };
+  configurationInput?: { params?: Record<string, Record<string, unknown> | null> };
+  processedInput: { commands: string[]; options: { param?: string[] } };
+  service: {
+    provider: { environment?: Record<string, unknown> };
+    functions?: Record<string, { environment?: Record<string, unknown> }>;
+  };
+}
+
+export interface ParameterInput {
+  /** Each function's environment, as deployed (the provider's, merged with its own). */
+  environments: Record<string, unknown>[];
+  /** The parameter names serverless.yml declares, for any stage. */
+  declared: string[];
+  /** The `--param` options, `name=value` each. */
+  cliParams: string[];
+}
+
+/** One line per problem; none when the parameters are good. */
+export function parameterErrors({ environments, declared, cliParams }: ParameterInput): string[] {
+  const lines = new Set<string>();
+  for (const option of cliParams) {
+    const name = option.split('=')[0] ?? option;
+    if (!declared.includes(name))
+      lines.add(
+        `Parameter ${name} is not one of snap2ami's (serverless.yml params:); accepted: ${declared.join(', ')}.`,
+      );
+  }
+  for (const environment of environments) {
+    const env = Object.fromEntries(
+      Object.entries(environment).map(([name, value]) => [name, value == null ? undefined : String(value)]),
+    );
+    for (const { parameter, value, problem } of parameterProblems(env))
+      lines.add(`Parameter ${parameter}=${JSON.stringify(value ?? '')} is refused: ${problem}.`);
+  }
+  return [...lines];
+}
+
+/** An IAM condition: the request tags the new resource with `<prefix>key`. */
+export function keyTagCondition(prefix: string): Record<string, Record<string, unknown>> {
+  return {
+    Null: { [`aws:RequestTag/${prefix}key`]: 'false' },
+    'ForAnyValue:StringEquals': { 'aws:TagKeys': [`${prefix}key`] },
+  };
+}
+
+/** The commands that build or deploy what the parameters configure. */
+const CHECKED_COMMANDS = new Set(['package', 'deploy', 'deploy function']);
+
+interface VariableSource {
+  resolve(input: { address?: string; resolveVariable(variable: string): Promise<unknown> }): Promise<{
+    value: unknown;
+  }>;
+}
+
+export default class Snap2amiParameters {
+  readonly hooks: Record<string, () => void>;
+  readonly configurationVariablesSources: Record<string, VariableSource>;
+
+  constructor(serverless: Serverless) {
+    this.configurationVariablesSources = {
+      snap2ami: {
+        async resolve({ address, resolveVariable }) {
+          const param = async (name: string) => String((await resolveVariable(`param:${name}`)) ?? '');
+          switch (address) {
+            case 'sourceAccounts': {
+              let allowed: string[] = [];
+              try {
+                allowed = splitAccounts(await param('allowedSourceAccounts'));
+              } catch {
+                // A bad list is refused, naming the parameter, when package or deploy initializes.
+              }
+              return { value: [{ Ref: 'AWS::AccountId' }, ...allowed] };
+            }
+            case 'keyTagCondition':
+              return { value: keyTagCondition(await param('tagPrefix')) };
+            default:
+              throw new serverless.classes.Error(
+                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition.`,
+              );
+          }
+        },
+      },
+    };
+    // `initialize` runs before any command's own steps (and after every variable is
+    // resolved): deploy fails here, before it reads or changes anything in AWS.
+    this.hooks = {
+      initialize: () => {
+        if (!CHECKED_COMMANDS.has(serverless.processedInput.commands.join(' '))) return;
+        const { provider, functions = {} } = serverless.service;
+        const stages = Object.values(serverless.configurationInput?.params ?? {});
+        const errors = parameterErrors({
+          environments: Object.values(functions).map((fn) => ({
+            ...provider.environment,
+            ...fn.environment,
+          })),
+          declared: [
+            ...new Set([
+              ...Object.keys(DEPLOYMENT_PARAMETERS),
+              ...stages.flatMap((params) => Object.keys(params ?? {})),
+            ]),
+          ],
+          cliParams: serverless.processedInput.options.param ?? [],
+        });
+        if (errors.length > 0) throw new serverless.classes.Error(errors.join('\n'));
+      },
+    };
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Bad deployment parameters fail `npm run package` and `serverless deploy` with one line
+ * naming the parameter and what is accepted, instead of packaging functions that then fail
+ * at INIT.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../../local/index.ts';
+import { runPackaging } from '../../support/package.ts';
+
+const BAD = 'allowedSourceAccounts=1234,abc';
+const REFUSAL =
+  'Parameter allowedSourceAccounts="1234,abc" is refused: "1234" is not an AWS account ID; accepted: AWS account IDs (12 digits) separated by commas, or none (the default).';
+
+/** The lines of the output that mention the parameter, but for npm's echo of the command. */
+const naming = (output: string) =>
+  output.split('\n').filter((line) => line.includes('allowedSourceAccounts') && !line.startsWith('> '));
+
+describe('deployment parameters', () => {
+  it('npm run package refuses allowedSourceAccounts=1234,abc in one line', async () => {
+    const { status, output } = await runPackaging(['npm', 'run', 'package', '--', `--param=${BAD}`]);
+    expect(status, output).not.toBe(0);
+    expect(naming(output)).toEqual([REFUSAL]);
+    expect(output).not.toContain('Service packaged');
+  }, 180_000);
+
+  it('serverless deploy refuses it before reaching AWS', async () => {
+    const serverless = join(PROJECT_ROOT, 'node_modules', '.bin', 'serverless');
+    const { status, output } = await runPackaging([
+      serverless,
+      'deploy',
+      '--stage',
+      'test',
+      `--param=${BAD}`,
+    ]);
+    expect(status, output).not.toBe(0);
+    expect(naming(output)).toEqual([REFUSAL]);
+  }, 180_000);
+});
