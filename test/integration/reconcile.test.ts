@@ -69,13 +69,7 @@ async function imageOf(plan: Plan): Promise<string> {
       Name: plan.request.Name,
       RootDeviceName: '/dev/xvda',
       BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: plan.snapshotIds[0] } }],
-    }),
-  );
-  // The emulator keeps no TagSpecifications (ADR 0001): the key goes on afterwards.
-  await h.ec2.send(
-    new CreateTagsCommand({
-      Resources: [ImageId as string],
-      Tags: [{ Key: `${h.prefix}key`, Value: plan.key }],
+      TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: `${h.prefix}key`, Value: plan.key }] }],
     }),
   );
   return ImageId as string;
@@ -264,14 +258,15 @@ describe('the reconciler: opted-in snapshots with no AMI and no record', () => {
         Name: imaged.request.Name,
         RootDeviceName: '/dev/xvda',
         BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: imaged.snapshotIds[0] } }],
+        TagSpecifications: [
+          {
+            ResourceType: 'image',
+            Tags: [{ Key: `${h.prefix}source-snapshot`, Value: imaged.snapshotIds[0] as string }],
+          },
+        ],
       }),
     );
-    await h.ec2.send(
-      new CreateTagsCommand({
-        Resources: [ImageId as string],
-        Tags: [{ Key: `${h.prefix}source-snapshot`, Value: imaged.snapshotIds[0] as string }],
-      }),
-    );
+    expect(ImageId).toBeDefined();
     const failedName = `rec-has-record-${Date.now()}`;
     const failed = await planned(failedName);
     h.fail(failedName);
