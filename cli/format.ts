@@ -1,5 +1,5 @@
 /** The readable summary of a plan report, as `snap2ami plan` prints it without --json. */
-import type { BlockDeviceMapping, PlanReport } from '../shared/contract/types.ts';
+import type { BlockDeviceMapping, Lifecycle, PlanReport } from '../shared/contract/types.ts';
 
 export function formatReport(report: PlanReport): string {
   const lines: string[] = [];
@@ -23,6 +23,7 @@ export function formatReport(report: PlanReport): string {
       lines.push(`      ${describeMapping(mapping, r.RootDeviceName)}`);
     const tags = r.TagSpecifications.flatMap((spec) => spec.Tags).map((tag) => `${tag.Key}=${tag.Value}`);
     lines.push(`      tags: ${tags.join(', ')}`);
+    if (plan.lifecycle) for (const line of describeLifecycle(plan.lifecycle)) lines.push(`      ${line}`);
     for (const note of plan.notes) lines.push(`      note: ${note}`);
   }
   for (const skipped of report.skipped)
@@ -56,4 +57,35 @@ function describeMapping(mapping: BlockDeviceMapping, rootDevice: string): strin
     mapping.DeviceName === rootDevice && '(root)',
   ].filter(Boolean);
   return `${device} ${parts.join(', ')}`;
+}
+
+/** One line per lifecycle field that is set, as the workflow would carry it out. */
+function describeLifecycle(lifecycle: Lifecycle): string[] {
+  const lines: string[] = [];
+  const { copyTo, shareWith, retain } = lifecycle;
+  if (copyTo)
+    lines.push(
+      `copy to ${copyTo.map(({ region, kmsKeyId }) => (kmsKeyId ? `${region} (KMS ${kmsKeyId})` : region)).join(', ')}`,
+    );
+  if (shareWith) {
+    const grantees = [
+      ...(shareWith.userIds ?? []),
+      ...(shareWith.organizationArns ?? []),
+      ...(shareWith.organizationalUnitArns ?? []),
+    ];
+    lines.push(`share with ${grantees.join(', ')}`);
+  }
+  if (lifecycle.ssmParameter) lines.push(`SSM parameter ${lifecycle.ssmParameter}`);
+  if (lifecycle.deprecateAfterDays !== undefined)
+    lines.push(`deprecate ${lifecycle.deprecateAfterDays} days after registration`);
+  if (lifecycle.deregistrationProtection)
+    lines.push(
+      `deregistration protection ${lifecycle.deregistrationProtection === 'on' ? 'on' : 'on, with the 24-hour cooldown'}`,
+    );
+  if (lifecycle.family) lines.push(`family ${lifecycle.family}`);
+  if (retain)
+    lines.push(
+      `retain ${'count' in retain ? `the newest ${retain.count}` : `those within ${retain.days} days`}${lifecycle.retainDeleteSnapshots ? ', deleting their snapshots' : ''}`,
+    );
+  return lines.map((line) => `lifecycle: ${line}`);
 }

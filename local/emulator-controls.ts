@@ -1,5 +1,5 @@
 /**
- * The emulator's own controls (docs/adr/0004-emulator-fidelity.md), for tests and the bench:
+ * The emulator's own controls (docs/adr/0006-emulator-fidelity.md), for tests and the bench:
  * EC2's request throttling (token buckets per account, Region and API, on by default with EC2's
  * documented sizes and refill rates) and the snapshot tag that chooses an image's billing
  * (PlatformDetails). Neither is AWS: real EC2 has no such endpoint and no such tag.

@@ -1,9 +1,9 @@
 """The local AWS emulator: moto's server app (docs/adr/0001-local-aws.md) with changes that
 make it behave as AWS does where snap2ami depends on it:
 
-- EC2 images as EC2 makes them, EC2's request throttling (with its control endpoint) and
-  atomic DynamoDB conditional writes: local/emulator_ext (docs/adr/0004-emulator-fidelity.md);
-- SQS's message rules (size in bytes with the attributes, allowed characters): moto_sqs_rules.py.
+EC2 images as EC2 makes them, EC2's request throttling (with its control endpoint), SQS's
+message rules and atomic DynamoDB conditional writes: local/emulator_ext
+(docs/adr/0006-emulator-fidelity.md).
 
 Usage: moto-server.py HOST PORT
 """
@@ -17,10 +17,8 @@ host, port = sys.argv[1], int(sys.argv[2])
 os.environ.setdefault("MOTO_PORT", str(port))
 
 import emulator_ext  # noqa: E402
-import moto_sqs_rules  # noqa: E402
 from moto.moto_server.threaded_moto_server import MotoRequestHandler  # noqa: E402
 from werkzeug.serving import run_simple  # noqa: E402
 
 emulator_ext.install()
-moto_sqs_rules.install()
 run_simple(host, port, emulator_ext.application(), threaded=True, request_handler=MotoRequestHandler)

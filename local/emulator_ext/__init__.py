@@ -1,13 +1,15 @@
 """The project's extensions of moto, installed in-process by local/moto-server.py.
 
 Where snap2ami's design depends on an EC2 or AWS behaviour that moto 5.2.5 lacks, the launcher
-adds it here, so that every test meets it (docs/adr/0004-emulator-fidelity.md):
+adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
 
 - amis: unique AMI names, RegisterImage's request kept, PlatformDetails chosen by a snapshot
   tag, image deprecation, deregistration protection, DeleteAssociatedSnapshots,
   DescribeImageReferences, CopyImage idempotency and tags;
 - throttle: EC2's request token buckets (HTTP 503 RequestLimitExceeded), with a control
   endpoint (/snap2ami-emulator/throttle);
+- sqs_rules: SQS's message size (in bytes, with the attributes) and characters
+  (docs/adr/0001-local-aws.md);
 - atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
 
 A module here must not be named moto*: moto finds an error's service from the exception's
@@ -19,13 +21,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis
+from . import amis, sqs_rules
 from .throttle import Throttle, middleware
 
 
 def install() -> None:
     """Patches moto's EC2 backend and responses; call before the first request."""
     amis.install()
+    sqs_rules.install()
 
 
 def application() -> Any:

@@ -1,4 +1,4 @@
-"""EC2 images as EC2 makes them, where moto 5.2.5 differs (docs/adr/0004-emulator-fidelity.md).
+"""EC2 images as EC2 makes them, where moto 5.2.5 differs (docs/adr/0006-emulator-fidelity.md).
 
 - An AMI name is unique per owner and Region: RegisterImage, CopyImage and CreateImage with a
   name already in use answer InvalidAMIName.Duplicate (moto registered a second image).

@@ -1,4 +1,4 @@
-"""EC2's request token buckets, in front of moto (docs/adr/0004-emulator-fidelity.md).
+"""EC2's request token buckets, in front of moto (docs/adr/0006-emulator-fidelity.md).
 
 EC2 throttles each API per account and Region with a token bucket: a request takes one token,
 the bucket refills at a fixed rate up to its size, and a request that finds it empty is refused

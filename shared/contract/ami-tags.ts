@@ -1,6 +1,8 @@
 /**
- * The AMI's own tags, sent with RegisterImage: our provenance tags, tags copied from the root
- * snapshot (`<p>copy-tags`) and explicit ones (`<p>tag:<Key>`).
+ * The AMI's own tags, sent with RegisterImage: our provenance tags (source snapshot, key, and
+ * since v2 the snapshot's start time and the family, by which retention and the SSM parameter
+ * order a family's AMIs), tags copied from the root snapshot (`<p>copy-tags`) and explicit ones
+ * (`<p>tag:<Key>`).
  */
 import type { TagReader } from './reader.ts';
 
@@ -8,12 +10,24 @@ export const MAX_TAGS = 50;
 const MAX_KEY_LENGTH = 128;
 const MAX_VALUE_LENGTH = 256;
 
-export function amiTags(reader: TagReader, key: string, notes: string[]): { Key: string; Value: string }[] {
+export function amiTags(
+  reader: TagReader,
+  key: string,
+  family: string | undefined,
+  notes: string[],
+): { Key: string; Value: string }[] {
   const { prefix, snapshot } = reader;
   const tags = new Map<string, string>([
     [`${prefix}source-snapshot`, snapshot.snapshotId],
     [`${prefix}key`, key],
   ]);
+  if (snapshot.startTime) tags.set(`${prefix}snapshot-time`, snapshotTime(snapshot.startTime));
+  else
+    notes.push(
+      `${snapshot.snapshotId} has no StartTime, so the AMI gets no ${prefix}snapshot-time tag (retention and the SSM parameter order a family's AMIs by it).`,
+    );
+  if (family !== undefined) tags.set(`${prefix}family`, family);
+  const own = tags.size;
   const reserved = (tagKey: string) => tagKey.toLowerCase().startsWith('aws:') || tagKey.startsWith(prefix);
 
   const copyTags = reader.get('copy-tags');
@@ -71,8 +85,13 @@ export function amiTags(reader: TagReader, key: string, notes: string[]): { Key:
     reader.errors.push({
       ...(copyTags !== undefined && { tag: `${prefix}copy-tags` }),
       field: 'TagSpecifications',
-      message: `the AMI would get ${tags.size} tags (2 of them snap2ami's own); accepted: at most ${MAX_TAGS}: copy fewer tags or drop some ${prefix}tag: tags.`,
+      message: `the AMI would get ${tags.size} tags (${own} of them snap2ami's own); accepted: at most ${MAX_TAGS}: copy fewer tags or drop some ${prefix}tag: tags.`,
     });
   }
   return [...tags].map(([Key, Value]) => ({ Key, Value }));
+}
+
+/** `<p>snapshot-time`: the snapshot's StartTime in UTC, to the second (`YYYY-MM-DDTHH:MM:SSZ`). */
+export function snapshotTime(startTime: Date): string {
+  return `${startTime.toISOString().slice(0, 19)}Z`;
 }

@@ -8,11 +8,18 @@ import {
   BOOT_MODES,
   billingProducts,
   bool,
+  deprecateAfter,
+  deregistrationProtection,
   deviceName,
+  family,
   matching,
   oneOf,
   PLATFORMS,
   positiveInt,
+  regionList,
+  retain,
+  shareWith,
+  ssmParameterName,
   text,
   type ValueRule,
   VIRTUALIZATION_TYPES,
@@ -55,14 +62,35 @@ export const KEYS = {
   'delete-on-termination': key(`${ROOT_EBS}.DeleteOnTermination`, bool),
   'copy-tags': key('TagSpecifications', text(Number.MAX_SAFE_INTEGER)),
   'device-name': key('BlockDeviceMappings[].DeviceName', deviceName),
+  // Distribution and lifecycle (v2): what happens to the AMI once it is available.
+  'copy-to': key('lifecycle.copyTo', regionList),
+  'share-with': key('lifecycle.shareWith', shareWith),
+  'ssm-parameter': key('lifecycle.ssmParameter', ssmParameterName),
+  'deprecate-after': key('lifecycle.deprecateAfterDays', deprecateAfter),
+  'deregistration-protection': key('lifecycle.deregistrationProtection', deregistrationProtection),
+  family: key('lifecycle.family', family),
+  retain: key('lifecycle.retain', retain),
+  'retain-delete-snapshots': key('lifecycle.retainDeleteSnapshots', bool),
   /** Written by the pipeline on every source snapshot after registration. */
   'image-id': key('(written by snap2ami)', matching(/^ami-[0-9a-f]+$/, 'an AMI ID')),
 } as const;
 
 export type KeyName = keyof typeof KEYS;
 
-/** Keys with a suffix: `<p>device:<device-name>` and `<p>tag:<Key>`. */
-export const FAMILIES = ['device:', 'tag:'] as const;
+/** Keys with a suffix: `<p>device:<device-name>`, `<p>tag:<Key>` and `<p>copy-kms-key:<region>`. */
+export const FAMILIES = ['device:', 'tag:', 'copy-kms-key:'] as const;
+
+/** The distribution and lifecycle keys (v2), in the contract's order. */
+export const LIFECYCLE_KEYS = [
+  'copy-to',
+  'share-with',
+  'ssm-parameter',
+  'deprecate-after',
+  'deregistration-protection',
+  'family',
+  'retain',
+  'retain-delete-snapshots',
+] as const satisfies readonly KeyName[];
 
 /** Keys that only the root snapshot's tags configure; on a set member they are ignored. */
 export const IMAGE_ONLY_KEYS: readonly KeyName[] = [
@@ -82,6 +110,7 @@ export const IMAGE_ONLY_KEYS: readonly KeyName[] = [
   'platform',
   'allow-billing-code-loss',
   'copy-tags',
+  ...LIFECYCLE_KEYS,
 ];
 
 export function isKeyName(name: string): name is KeyName {

@@ -3,7 +3,7 @@
  * and an error for every key that is neither (a typo must never fall back to a default).
  */
 import type { Snapshot } from '../snapshot.ts';
-import { isKeyName, KEYS, type KeyName } from './keys.ts';
+import { FAMILIES, isKeyName, KEYS, type KeyName } from './keys.ts';
 import type { ContractError } from './types.ts';
 import type { ValueRule } from './values.ts';
 
@@ -17,6 +17,8 @@ export class TagReader {
   readonly devices = new Map<string, string>();
   /** `<p>tag:<Key>` tags: AMI tag key → value. */
   readonly amiTags = new Map<string, string>();
+  /** `<p>copy-kms-key:<region>` tags: Region → KMS key, in key order. */
+  readonly copyKmsKeys = new Map<string, string>();
   private readonly values = new Map<KeyName, string>();
 
   constructor(snapshot: Snapshot, prefix: string) {
@@ -39,11 +41,13 @@ export class TagReader {
     if (isKeyName(rest)) this.values.set(rest, value);
     else if (rest.startsWith('device:')) this.devices.set(rest.slice('device:'.length), value);
     else if (rest.startsWith('tag:')) this.amiTags.set(rest.slice('tag:'.length), value);
+    else if (rest.startsWith('copy-kms-key:'))
+      this.copyKmsKeys.set(rest.slice('copy-kms-key:'.length), value);
     else {
       const guess = nearestKey(rest);
       this.errors.push({
         tag: tagKey,
-        message: `${tagKey} is not a key of the tag contract${guess ? ` (did you mean ${this.prefix}${guess}?)` : ''}; accepted: the keys in the tag contract, ${this.prefix}device:<device-name> or ${this.prefix}tag:<Key>.`,
+        message: `${tagKey} is not a key of the tag contract${guess ? ` (did you mean ${this.prefix}${guess}?)` : ''}; accepted: the keys in the tag contract, ${this.prefix}device:<device-name>, ${this.prefix}tag:<Key> or ${this.prefix}copy-kms-key:<region>.`,
       });
     }
   }
@@ -68,7 +72,8 @@ export class TagReader {
     const definition = KEYS[name];
     const parsed = (definition.rule as ValueRule<ValueOf<K>>).parse(raw);
     if (parsed === undefined) {
-      this.errors.push(invalid(this.tagKey(name), definition.field, raw, definition.rule.accepted));
+      const why = definition.rule.why?.(raw);
+      this.errors.push(invalid(this.tagKey(name), definition.field, raw, definition.rule.accepted, why));
     }
     return parsed;
   }
@@ -79,14 +84,25 @@ export class TagReader {
   }
 }
 
-export function invalid(tag: string, field: string, raw: string, accepted: string): ContractError {
-  return { tag, field, message: `${tag}="${raw}" is not accepted for ${field}; accepted: ${accepted}.` };
+export function invalid(
+  tag: string,
+  field: string,
+  raw: string,
+  accepted: string,
+  why?: string,
+): ContractError {
+  const reason = why === undefined ? '' : ` (${why})`;
+  return {
+    tag,
+    field,
+    message: `${tag}="${raw}" is not accepted for ${field}${reason}; accepted: ${accepted}.`,
+  };
 }
 
 /** The contract key closest to a misspelt one (at most two edits away), to suggest it. */
 export function nearestKey(name: string): string | undefined {
   let best: { key: string; distance: number } | undefined;
-  for (const candidate of [...Object.keys(KEYS), 'device:', 'tag:']) {
+  for (const candidate of [...Object.keys(KEYS), ...FAMILIES]) {
     const distance = editDistance(name, candidate);
     if (distance <= 2 && (!best || distance < best.distance)) best = { key: candidate, distance };
   }

@@ -1,5 +1,5 @@
 /** Types of the tag contract's outputs: the RegisterImage request and the plan report. */
-import type { ARCHITECTURES, BOOT_MODES, VOLUME_TYPES } from './values.ts';
+import type { ARCHITECTURES, BOOT_MODES, Retain, ShareWith, VOLUME_TYPES } from './values.ts';
 
 /** One reason a snapshot (or set) was rejected: the tag, the RegisterImage field it feeds, and why. */
 export interface ContractError {
@@ -51,11 +51,32 @@ export interface RegisterImageRequest {
   TagSpecifications: { ResourceType: 'image'; Tags: { Key: string; Value: string }[] }[];
 }
 
+/**
+ * Distribution and lifecycle (v2), as `snap2ami plan --json` shows it: only the fields whose
+ * tags are set. The workflow carries it out after the image is available.
+ */
+export interface Lifecycle {
+  /** `<p>copy-to`, in the tag's order, with `<p>copy-kms-key:<region>` where given. */
+  copyTo?: { region: string; kmsKeyId?: string }[];
+  /** `<p>share-with`: only the lists that have entries. */
+  shareWith?: ShareWith;
+  ssmParameter?: string;
+  /** N for `<N>d`, 7N for `<N>w`, 365N for `<N>y`. */
+  deprecateAfterDays?: number;
+  /** `on` for `true`; absent for `false`. */
+  deregistrationProtection?: 'on' | 'with-cooldown';
+  family?: string;
+  retain?: Retain;
+  retainDeleteSnapshots?: boolean;
+}
+
 export interface Plan {
   key: string;
   snapshotIds: string[];
   request: RegisterImageRequest;
   notes: string[];
+  /** v2: only when the root uses a distribution or lifecycle tag. */
+  lifecycle?: Lifecycle;
 }
 
 export interface Skipped {

@@ -8,6 +8,8 @@ export interface ValueRule<T> {
   /** What would be accepted, as a user reads it in an error message. */
   accepted: string;
   parse(text: string): T | undefined;
+  /** For a value `parse` refuses: what exactly is wrong with it (the entry of a list at fault). */
+  why?(text: string): string | undefined;
 }
 
 export const bool: ValueRule<boolean> = {
@@ -69,3 +71,140 @@ export const deviceName = matching(
   DEVICE_NAME,
   '/dev/ followed by letters and digits (for example /dev/sdb)',
 );
+
+// ---------------------------------------------------------------------------------------------
+// Distribution and lifecycle (v2).
+
+/**
+ * A Region name: an area, a direction and a number (`us-west-2`, `us-gov-east-1`,
+ * `ap-southeast-7`). A pattern rather than a list, so that a new Region needs no release; the
+ * closed sets of areas and directions still catch a misspelt name (`us-wset-2`).
+ */
+export const REGION_NAME =
+  /^(?:af|ap|ca|cn|eu|il|me|mx|sa|us|us-gov|us-iso|us-isob|us-isof|eu-isoe|eusc-de)-(?:central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]\d?$/;
+export const MAX_COPY_REGIONS = 10;
+
+/** Comma-separated entries, trimmed; empty entries are kept, to be refused by the entry's rule. */
+function entries(text: string): string[] {
+  return text.split(',').map((entry) => entry.trim());
+}
+
+function regionListProblem(text: string): string | undefined {
+  const regions = entries(text);
+  const bad = regions.find((region) => !REGION_NAME.test(region));
+  if (bad !== undefined) return `"${bad}" is not a Region name`;
+  const twice = regions.find((region, index) => regions.indexOf(region) !== index);
+  if (twice !== undefined) return `${twice} is named twice`;
+  if (regions.length > MAX_COPY_REGIONS) return `${regions.length} Regions are more than ${MAX_COPY_REGIONS}`;
+  return undefined;
+}
+
+export const regionList: ValueRule<string[]> = {
+  accepted: `comma-separated Region names (such as us-west-2,eu-central-1), each once, at most ${MAX_COPY_REGIONS}`,
+  parse: (text) => (regionListProblem(text) === undefined ? entries(text) : undefined),
+  why: regionListProblem,
+};
+
+const KEY_ID = '(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})';
+const KMS_KEY = new RegExp(
+  `^(?:${KEY_ID}|arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]+:\\d{12}:key/${KEY_ID}|alias/[A-Za-z0-9/_-]{1,250})$`,
+);
+export const kmsKey = matching(
+  KMS_KEY,
+  'a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), a key ID or alias/<name>',
+);
+
+const ACCOUNT_ID = /^\d{12}$/;
+const ORGANIZATION_ARN = /^arn:aws(?:-[a-z]+)*:organizations::\d{12}:organization\/o-[a-z0-9]{10,32}$/;
+const OU_ARN =
+  /^arn:aws(?:-[a-z]+)*:organizations::\d{12}:ou\/o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/;
+
+/** Launch permissions, by kind, in the tag's order; only the kinds that have entries. */
+export interface ShareWith {
+  userIds?: string[];
+  organizationArns?: string[];
+  organizationalUnitArns?: string[];
+}
+
+export const shareWith: ValueRule<ShareWith> = {
+  accepted:
+    'comma-separated 12-digit account IDs, organization ARNs (arn:aws:organizations::<account>:organization/o-…) and OU ARNs (arn:aws:organizations::<account>:ou/o-…/ou-…)',
+  parse(text) {
+    if (shareWithProblem(text) !== undefined) return undefined;
+    const lists: Required<ShareWith> = { userIds: [], organizationArns: [], organizationalUnitArns: [] };
+    for (const entry of entries(text)) {
+      if (ACCOUNT_ID.test(entry)) lists.userIds.push(entry);
+      else if (ORGANIZATION_ARN.test(entry)) lists.organizationArns.push(entry);
+      else lists.organizationalUnitArns.push(entry);
+    }
+    const result: ShareWith = {};
+    for (const kind of ['userIds', 'organizationArns', 'organizationalUnitArns'] as const)
+      if (lists[kind].length > 0) result[kind] = lists[kind];
+    return result;
+  },
+  why: shareWithProblem,
+};
+
+function shareWithProblem(text: string): string | undefined {
+  const bad = entries(text).find(
+    (entry) => !ACCOUNT_ID.test(entry) && !ORGANIZATION_ARN.test(entry) && !OU_ARN.test(entry),
+  );
+  return bad === undefined ? undefined : `"${bad}" is none of these`;
+}
+
+export const MAX_SSM_NAME_LENGTH = 1011;
+function ssmParameterProblem(text: string): string | undefined {
+  if (text === '') return 'is empty';
+  if (text.length > MAX_SSM_NAME_LENGTH) return `has ${text.length} characters`;
+  if (!/^[A-Za-z0-9_.\-/]+$/.test(text)) return 'has a character other than letters, digits, _ . - /';
+  if (/^\/?(?:aws|ssm)/i.test(text)) return 'starts with a prefix SSM reserves (aws, ssm)';
+  return undefined;
+}
+
+export const ssmParameterName: ValueRule<string> = {
+  accepted: `an SSM parameter name such as /golden/web: letters, digits, _ . - and /, at most ${MAX_SSM_NAME_LENGTH} characters, not starting with aws or ssm (in any case, after an optional /)`,
+  parse: (text) => (ssmParameterProblem(text) === undefined ? text : undefined),
+  why: ssmParameterProblem,
+};
+
+/** Days in each unit of `<p>deprecate-after`; a year is 365 days. */
+const DAYS_PER: Record<string, number> = { d: 1, w: 7, y: 365 };
+export const MAX_DEPRECATE_DAYS = 3650;
+export const deprecateAfter: ValueRule<number> = {
+  accepted: `<N>d, <N>w or <N>y (days, weeks, years of 365 days), from 1 day to 10 years (${MAX_DEPRECATE_DAYS} days)`,
+  parse(text) {
+    const match = /^([1-9]\d{0,5})([dwy])$/.exec(text);
+    if (!match) return undefined;
+    const days = Number(match[1]) * (DAYS_PER[match[2] as string] as number);
+    return days <= MAX_DEPRECATE_DAYS ? days : undefined;
+  },
+};
+
+export const deregistrationProtection: ValueRule<'on' | 'with-cooldown' | 'off'> = {
+  accepted: 'true, with-cooldown or false',
+  parse(text) {
+    if (text === 'with-cooldown') return 'with-cooldown';
+    const value = bool.parse(text);
+    return value === undefined ? undefined : value ? 'on' : 'off';
+  },
+};
+
+/** The AMI name's alphabet, as the name template's check uses it. */
+export const family = matching(
+  /^[A-Za-z0-9()[\] ./\-'@_]{1,128}$/,
+  "1 to 128 characters of letters, digits, ( ) [ ] space . / - ' @ _",
+);
+
+export type Retain = { count: number } | { days: number };
+export const MAX_RETAIN_COUNT = 1000;
+export const MAX_RETAIN_DAYS = 36_500;
+export const retain: ValueRule<Retain> = {
+  accepted: `<N> (the newest N, 1 to ${MAX_RETAIN_COUNT}) or <N>d (those within N days, 1 to ${MAX_RETAIN_DAYS})`,
+  parse(text) {
+    const match = /^([1-9]\d{0,5})(d?)$/.exec(text);
+    if (!match) return undefined;
+    const n = Number(match[1]);
+    if (match[2] === 'd') return n <= MAX_RETAIN_DAYS ? { days: n } : undefined;
+    return n <= MAX_RETAIN_COUNT ? { count: n } : undefined;
+  },
+};

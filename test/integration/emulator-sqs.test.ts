@@ -1,5 +1,5 @@
 /**
- * The emulator applies SQS's message rules as SQS does (local/moto_sqs_rules.py): the size in
+ * The emulator applies SQS's message rules as SQS does (local/emulator_ext/sqs_rules.py): the size in
  * UTF-8 bytes of the body and every attribute against the queue's MaximumMessageSize, and
  * the characters SQS allows. The dead-letter path depends on both.
  */

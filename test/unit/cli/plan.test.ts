@@ -48,6 +48,7 @@ describe('snap2ami plan --json', () => {
               Tags: [
                 { Key: 'snap2ami:source-snapshot', Value: 'snap-1234567890abcdef0' },
                 { Key: 'snap2ami:key', Value: document.plans[0].key },
+                { Key: 'snap2ami:snapshot-time', Value: '2026-11-20T08:30:00Z' },
               ],
             },
           ],
@@ -238,6 +239,63 @@ describe('snap2ami plan --json', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('snap2ami plan: distribution and lifecycle (v2)', () => {
+  const web = {
+    Snapshots: [
+      {
+        SnapshotId: 'snap-0a1b2c3d4e5f60010',
+        State: 'completed',
+        OwnerId: '123456789012',
+        VolumeSize: 8,
+        StartTime: '2026-11-20T08:30:00.000Z',
+        Tags: [
+          { Key: 'snap2ami:register', Value: 'true' },
+          { Key: 'snap2ami:copy-to', Value: 'us-west-2,eu-central-1' },
+          { Key: 'snap2ami:copy-kms-key:eu-central-1', Value: 'alias/ami' },
+          { Key: 'snap2ami:share-with', Value: '210987654321' },
+          { Key: 'snap2ami:deprecate-after', Value: '2w' },
+          { Key: 'snap2ami:deregistration-protection', Value: 'with-cooldown' },
+          { Key: 'snap2ami:family', Value: 'web' },
+          { Key: 'snap2ami:retain', Value: '30d' },
+        ],
+      },
+    ],
+  };
+
+  it('puts the lifecycle object in the plan, and the family on the AMI', () => {
+    const files = jsonFiles({ 'snapshots.json': web });
+    const { status, document } = planJson(['--snapshots', files['snapshots.json'] as string]);
+    expect(status).toBe(0);
+    const [plan] = document.plans;
+    expect(plan.lifecycle).toEqual({
+      copyTo: [{ region: 'us-west-2' }, { region: 'eu-central-1', kmsKeyId: 'alias/ami' }],
+      shareWith: { userIds: ['210987654321'] },
+      deprecateAfterDays: 14,
+      deregistrationProtection: 'with-cooldown',
+      family: 'web',
+      retain: { days: 30 },
+    });
+    expect(plan.request.TagSpecifications[0].Tags).toContainEqual({ Key: 'snap2ami:family', Value: 'web' });
+    expect(plan.notes.join(' ')).toContain('planned but not yet carried out');
+  });
+
+  it('shows the lifecycle in the readable summary', () => {
+    const files = jsonFiles({ 'snapshots.json': web });
+    const result = snap2ami(['plan', '--snapshots', files['snapshots.json'] as string]);
+    expect(result.status).toBe(0);
+    for (const line of [
+      'lifecycle: copy to us-west-2, eu-central-1 (KMS alias/ami)',
+      'lifecycle: share with 210987654321',
+      'lifecycle: deprecate 14 days after registration',
+      'lifecycle: deregistration protection on, with the 24-hour cooldown',
+      'lifecycle: family web',
+      'lifecycle: retain those within 30 days',
+      'note: distribution and lifecycle are planned but not yet carried out',
+    ])
+      expect(result.stdout).toContain(line);
   });
 });
 

@@ -44,6 +44,7 @@ describe('conventions', () => {
     expect(plan.request.TagSpecifications[0]?.Tags.map((t) => t.Key)).toEqual([
       'acme/ami:source-snapshot',
       'acme/ami:key',
+      'acme/ami:snapshot-time',
     ]);
   });
 
@@ -114,8 +115,8 @@ describe('name template', () => {
 });
 
 describe('tags on the AMI', () => {
-  it('always carries the source snapshot and the idempotency key, in one image TagSpecification', () => {
-    const snap = root();
+  it('always carries the source snapshot, the idempotency key and the snapshot time, in one image TagSpecification', () => {
+    const snap = root({}, { StartTime: '2026-11-20T08:30:05.789Z' });
     const request = expectPlan(planOf(snap)).request;
     expect(request.TagSpecifications).toEqual([
       {
@@ -123,9 +124,27 @@ describe('tags on the AMI', () => {
         Tags: [
           { Key: 'snap2ami:source-snapshot', Value: snap.snapshotId },
           { Key: 'snap2ami:key', Value: idempotencyKey(ACCOUNT, REGION, [snap.snapshotId]) },
+          { Key: 'snap2ami:snapshot-time', Value: '2026-11-20T08:30:05Z' },
         ],
       },
     ]);
+  });
+
+  it('writes the snapshot time in UTC, whatever offset the StartTime was given in', () => {
+    expect(amiTags({}, { StartTime: '2026-11-20T23:30:05-02:00' })['snap2ami:snapshot-time']).toBe(
+      '2026-11-21T01:30:05Z',
+    );
+  });
+
+  it('tags the family when the snapshot sets it', () => {
+    expect(amiTags({ family: 'web' })).toMatchObject({ 'snap2ami:family': 'web' });
+    expect(amiTags({})).not.toHaveProperty('snap2ami:family');
+  });
+
+  it('omits the snapshot time of a snapshot without StartTime, and says so', () => {
+    const plan = expectPlan(planOf(root({}, { StartTime: undefined })));
+    expect(plan.request.TagSpecifications[0]?.Tags.map((t) => t.Key)).not.toContain('snap2ami:snapshot-time');
+    expect(plan.notes.join(' ')).toContain('no StartTime, so the AMI gets no snap2ami:snapshot-time tag');
   });
 
   it('copies the listed tags, or all but aws: and snap2ami: ones with *', () => {
@@ -137,6 +156,7 @@ describe('tags on the AMI', () => {
       'env',
       'other',
       'snap2ami:key',
+      'snap2ami:snapshot-time',
       'snap2ami:source-snapshot',
       'team',
     ]);
@@ -173,12 +193,13 @@ describe('tags on the AMI', () => {
     });
   });
 
-  it('rejects more than 50 tags in all', () => {
-    const many = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`tag:k${i}`, 'v']));
+  it("rejects more than 50 tags in all, snap2ami's own included", () => {
+    const many = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`tag:k${i}`, 'v']));
     const errors = errorsFor(many);
-    expect(errors[0]?.message).toContain('51 tags');
+    expect(errors[0]?.message).toContain("51 tags (3 of them snap2ami's own)");
+    expect(errorsFor({ ...many, family: 'web' })[0]?.message).toContain("52 tags (4 of them snap2ami's own)");
     expect(
-      requestFor(Object.fromEntries(Object.entries(many).slice(0, 48))).TagSpecifications[0]?.Tags,
+      requestFor(Object.fromEntries(Object.entries(many).slice(0, 47))).TagSpecifications[0]?.Tags,
     ).toHaveLength(50);
   });
 });

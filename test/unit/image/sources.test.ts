@@ -134,7 +134,9 @@ describe('property: the check agrees with the planner', () => {
           `snapshot ${moved} is owned by account 999999999999`,
         );
       }),
-      { numRuns: 300 },
+      // About one scenario in twelve plans (the rest are skipped or rejected by the contract's
+      // v2 limits): 1,000 runs give about 80 plans, far from the floor below.
+      { numRuns: 1000 },
     );
     expect(plans).toBeGreaterThan(20);
   });

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { SnapshotGroup } from '../../../shared/contract/plan.ts';
 import type { PlannerSettings } from '../../../shared/contract/types.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../../shared/snapshot.ts';
-import { CONTRACT_KEYS, VOLUME_TYPES } from './contract-checker.ts';
+import { CONTRACT_KEYS, LIMITS, type TypeLimits, VOLUME_TYPES } from './contract-checker.ts';
 
 export const ACCOUNT = '123456789012';
 export const OTHER_ACCOUNT = '210987654321';
@@ -76,11 +76,9 @@ const boolValue = (noise: Noise) =>
   valuesOf(noise, ['true', 'false', 'TRUE', 'False'], ['yes', 'no', '1', '0', '', ' true', 'true ', 'tru']);
 
 const BAD_WHOLE = ['0', '-1', '8.5', ' 8', '08', '1e3', '99999999999', '', '0x10', '٣'];
-const wholeValue = (noise: Noise, small = false) => {
-  const valid = fc.oneof(
-    fc.integer({ min: 1, max: small ? 64 : 100 }),
-    fc.integer({ min: 1, max: small ? 200 : 20_000 }),
-  );
+/** Whole numbers: mostly common ones, sometimes at or beside a limit of the EBS table. */
+const wholeOf = (noise: Noise, common: fc.Arbitrary<number>, limits: readonly number[]) => {
+  const valid = fc.oneof({ weight: 12, arbitrary: common }, { weight: 1, arbitrary: pick(...limits) });
   if (!noise) return valid.map(String);
   if (noise === 'fault') return pick(...BAD_WHOLE);
   return fc.oneof(
@@ -89,6 +87,39 @@ const wholeValue = (noise: Noise, small = false) => {
     { weight: 1, arbitrary: junk },
   );
 };
+const SIZE_LIMITS = [3, 4, 124, 125, 1024, 1025, 16_384, 16_385, 65_536, 65_537];
+const IOPS_LIMITS = [99, 100, 2999, 3000, 3001, 4000, 4001, 64_000, 64_001, 80_000, 80_001, 256_000, 256_001];
+const THROUGHPUT_LIMITS = [124, 125, 126, 750, 751, 1000, 1001, 2000, 2001];
+const sizeValue = (noise: Noise) =>
+  wholeOf(
+    noise,
+    fc.oneof(
+      { weight: 2, arbitrary: fc.integer({ min: 1, max: 64 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 200 }) },
+      { weight: 2, arbitrary: fc.integer({ min: 64, max: 1000 }) },
+    ),
+    SIZE_LIMITS,
+  );
+const iopsValue = (noise: Noise) =>
+  wholeOf(
+    noise,
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant(3000) },
+      { weight: 2, arbitrary: fc.integer({ min: 3000, max: 4000 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 100, max: 3200 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 3000, max: 32_000 }) },
+    ),
+    IOPS_LIMITS,
+  );
+const throughputValue = (noise: Noise) =>
+  wholeOf(
+    noise,
+    fc.oneof(
+      { weight: 8, arbitrary: fc.integer({ min: 125, max: 750 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 1, max: 2000 }) },
+    ),
+    THROUGHPUT_LIMITS,
+  );
 
 const volumeTypeValue = (noise: Noise) =>
   valuesOf(noise, VOLUME_TYPES, ['GP3', 'gp4', 'io3', 'magnetic', '']);
@@ -140,6 +171,34 @@ const nameTemplate = (noise: Noise): fc.Arbitrary<string> => {
     { weight: 1, arbitrary: junk },
   );
 };
+
+/** Regions other than any the properties use as the pipeline's own, for copy-to and copy-kms-key. */
+const COPY_REGIONS = [
+  'us-west-2',
+  'eu-central-1',
+  'sa-east-1',
+  'us-gov-east-1',
+  'ap-southeast-7',
+  'ca-west-1',
+];
+const ORG_ARN = 'arn:aws:organizations::123456789012:organization/o-a1b2c3d4e5';
+const OU_ARN = 'arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cd34ef56';
+const KMS_KEYS = [
+  'alias/ami',
+  'alias/aws/ebs',
+  '1234abcd-12ab-34cd-56ef-1234567890ab',
+  'mrk-1234abcd12ab34cd56ef1234567890ab',
+  'arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+];
+
+/** `<p>copy-kms-key:<region>`: mostly for a Region that copy-to may name, sometimes not. */
+const copyKmsKeyEntry = (noise: boolean) =>
+  fc
+    .tuple(
+      noise ? pick(...COPY_REGIONS, 'us-east-1', 'eu-west-9', '') : pick(...COPY_REGIONS),
+      valuesOf(noise, KMS_KEYS, ['ami', 'alias/', 'key/1234', 'arn:aws:kms:us-west-2:123:key/x', '']),
+    )
+    .map(([region, value]) => prefixed(`copy-kms-key:${region}`, value));
 
 /** Values of each contract key. */
 function contractValue(key: string, noise: Noise): fc.Arbitrary<string> {
@@ -196,10 +255,11 @@ function contractValue(key: string, noise: Noise): fc.Arbitrary<string> {
     case 'volume-type':
       return volumeTypeValue(noise);
     case 'volume-size':
-      return wholeValue(noise, true);
+      return sizeValue(noise);
     case 'iops':
+      return iopsValue(noise);
     case 'throughput':
-      return wholeValue(noise);
+      return throughputValue(noise);
     case 'copy-tags':
       return valuesOf(
         noise,
@@ -214,6 +274,80 @@ function contractValue(key: string, noise: Noise): fc.Arbitrary<string> {
       );
     case 'image-id':
       return valuesOf(noise, ['ami-0123abcd'], ['ami-', 'foo']);
+    case 'copy-to':
+      return valuesOf(
+        noise,
+        COPY_REGIONS.flatMap((region, i) => [
+          region,
+          `${region},${COPY_REGIONS[(i + 1) % COPY_REGIONS.length]}`,
+        ]),
+        [
+          'us-wset-2',
+          'US-WEST-2',
+          'us-west-2,us-west-2',
+          'us-west-2,',
+          '',
+          'eu-central',
+          'us-east-1',
+          'eu-west-1',
+          'ap-south-1,us-east-2,us-west-1,us-west-2,eu-central-1,eu-north-1,eu-west-2,eu-west-3,sa-east-1,ca-central-1,af-south-1',
+        ],
+      );
+    case 'share-with':
+      return valuesOf(
+        noise,
+        ['123456789012', '123456789012, 210987654321', ORG_ARN, OU_ARN, `210987654321,${OU_ARN},${ORG_ARN}`],
+        [
+          '12345678901',
+          'o-a1b2c3d4e5',
+          `${ORG_ARN}/x`,
+          '123456789012,,',
+          'all',
+          'arn:aws:organizations::123:ou/o-1/ou-1',
+        ],
+      );
+    case 'ssm-parameter':
+      return valuesOf(
+        noise,
+        ['/golden/web', 'golden-web', '/a/b.c_d-e', `/${'p'.repeat(1010)}`],
+        [
+          '/aws/x',
+          'ssm-param',
+          'AWS',
+          'SSM/x',
+          '/golden web',
+          '',
+          `/${'p'.repeat(1011)}`,
+          '/golden/wéb',
+          '/golden:web',
+        ],
+      );
+    case 'deprecate-after':
+      return valuesOf(
+        noise,
+        ['1d', '90d', '3650d', '1w', '521w', '1y', '10y'],
+        ['0d', '3651d', '522w', '11y', '90', '90D', '1m', ' 90d', '-1d', '0y'],
+      );
+    case 'deregistration-protection':
+      return valuesOf(
+        noise,
+        ['true', 'TRUE', 'false', 'with-cooldown'],
+        ['yes', 'on', 'With-Cooldown', 'cooldown', ''],
+      );
+    case 'family':
+      return valuesOf(
+        noise,
+        ['web', "web-server (prod) [x] ./-'@_", 'f'.repeat(128)],
+        ['', 'web#1', 'f'.repeat(129), 'wéb', 'web,app', 'web:1'],
+      );
+    case 'retain':
+      return valuesOf(
+        noise,
+        ['1', '3', '1000', '1d', '30d', '36500d'],
+        ['0', '1001', '0d', '36501d', '3w', '-1', '3 ', '03'],
+      );
+    case 'retain-delete-snapshots':
+      return boolValue(noise);
     default:
       return junk;
   }
@@ -228,7 +362,15 @@ const prefixed = (rest: string, value: string): Entry => ({ prefixed: true, rest
 const plain = (key: string, value: string): Entry => ({ prefixed: false, key, value });
 
 /** Keys that conflict with most others (or, for register, decide everything): drawn less often. */
-const RARE_KEYS = ['register', 'device-name', 'kernel-id', 'ramdisk-id', 'tpm-support', 'sriov-net-support'];
+const RARE_KEYS = [
+  'register',
+  'device-name',
+  'kernel-id',
+  'ramdisk-id',
+  'tpm-support',
+  'sriov-net-support',
+  'retain',
+];
 const COMMON_KEYS = CONTRACT_KEYS.filter((key) => !RARE_KEYS.includes(key));
 
 const contractEntry = (noise: Noise, keys?: readonly string[]) =>
@@ -253,10 +395,10 @@ const snapRef = (noise: boolean) =>
 
 const optionPiece = (noise: boolean): fc.Arbitrary<string> => {
   const valid = fc.oneof(
-    wholeValue(noise, true).map((v) => `size=${v}`),
+    sizeValue(noise).map((v) => `size=${v}`),
     volumeTypeValue(noise).map((v) => `type=${v}`),
-    wholeValue(noise).map((v) => `iops=${v}`),
-    wholeValue(noise).map((v) => `throughput=${v}`),
+    iopsValue(noise).map((v) => `iops=${v}`),
+    throughputValue(noise).map((v) => `throughput=${v}`),
     boolValue(noise).map((v) => `delete=${v}`),
   );
   if (!noise) return valid;
@@ -271,9 +413,7 @@ const deviceValue = (noise: boolean): fc.Arbitrary<string> => {
   const values = [
     pick('none', 'ephemeral0', 'ephemeral1', 'ephemeral23'),
     fc.tuple(snapRef(noise), options).map(([id, opts]) => [id, ...opts].join(':')),
-    fc
-      .tuple(wholeValue(noise, true), options)
-      .map(([size, opts]) => ['empty', `size=${size}`, ...opts].join(':')),
+    fc.tuple(sizeValue(noise), options).map(([size, opts]) => ['empty', `size=${size}`, ...opts].join(':')),
   ];
   if (!noise) return fc.oneof(...values);
   return fc.oneof(
@@ -341,11 +481,15 @@ const misspelledEntry = fc
         'kernel_id',
         'constructor',
         '__proto__',
+        'copyto',
+        'copy-kms:us-west-2',
+        'retention',
       ),
       fc
         .string({ minLength: 1, maxLength: 10 })
         .filter(
-          (rest) => !(CONTRACT_KEYS as readonly string[]).includes(rest) && !/^(device|tag):/.test(rest),
+          (rest) =>
+            !(CONTRACT_KEYS as readonly string[]).includes(rest) && !/^(device|tag|copy-kms-key):/.test(rest),
         ),
     ),
     junk,
@@ -435,6 +579,7 @@ export const rootEntries = (noise: boolean, fault = false): fc.Arbitrary<Entry[]
       fc.array(deviceEntry(noise), { maxLength: 3 }),
       fc.array(amiTagEntry(noise), { maxLength: 3 }),
       rarely(fc.array(misspelledEntry, { minLength: 1, maxLength: 2 }), noise),
+      rarely(fc.array(copyKmsKeyEntry(noise), { minLength: 1, maxLength: 2 }), noise),
       fc.array(plainEntry(noise), { maxLength: 5 }),
       bulkEntries,
       fault
@@ -612,30 +757,60 @@ export const scenario: fc.Arbitrary<Scenario> = fc.oneof(
 // ---------------------------------------------------------------------------------------------
 // Valid variations: tags whose values change, but not which snapshots are in the request.
 
-/** Volume options that satisfy the contract (sizes from 64 GiB, above any generated snapshot). */
+/**
+ * Volume options that satisfy the contract, limits included, for any generated snapshot (1 to
+ * 64 GiB): a given size is from 64 GiB, and a type or IOPS that need more than 1 GiB get one.
+ */
 export const validVolume = (root: boolean): fc.Arbitrary<Record<string, string>> =>
   fc
     .record({
       type: fc.option(pick(...(root ? ['standard', 'io1', 'io2', 'gp2', 'gp3'] : VOLUME_TYPES)), {
         nil: undefined,
       }),
-      size: fc.option(fc.integer({ min: 64, max: 2000 }).map(String), { nil: undefined }),
-      iops: fc.integer({ min: 100, max: 64_000 }).map(String),
-      throughput: fc.integer({ min: 125, max: 1000 }).map(String),
+      size: fc.option(fc.integer({ min: 64, max: 2000 }), { nil: undefined }),
       delete: fc.option(pick('true', 'false', 'TRUE', 'False'), { nil: undefined }),
       withIops: fc.boolean(),
       withThroughput: fc.boolean(),
     })
-    .map(({ type, size, iops, throughput, delete: del, withIops, withThroughput }) => {
-      const options: Record<string, string> = {};
-      if (type !== undefined) options.type = type;
-      if (size !== undefined) options.size = size;
+    .chain(({ type, size, delete: del, withIops, withThroughput }) => {
       const effective = type ?? 'gp3';
-      if (effective === 'io1' || effective === 'io2' || (effective === 'gp3' && withIops))
-        options.iops = iops;
-      if (effective === 'gp3' && withThroughput) options.throughput = throughput;
-      if (del !== undefined) options.delete = del;
-      return options;
+      const limits = LIMITS[effective] as TypeLimits;
+      // A size the type accepts, never below a snapshot (io1, io2, st1 and sc1 need more than 1 GiB).
+      let gib = size;
+      if (limits.size[0] > 1) gib = Math.max(gib ?? 64, limits.size[0]);
+      if (gib !== undefined) gib = Math.min(gib, limits.size[1]);
+      const iopsRule = limits.iops;
+      const needsIops = effective === 'io1' || effective === 'io2';
+      const iops =
+        iopsRule && (needsIops || withIops)
+          ? fc.integer({
+              min: iopsRule.range[0],
+              // Without a size, the smallest snapshot's: 1 GiB.
+              max: Math.min(iopsRule.range[1], Math.max(iopsRule.above, iopsRule.perGiB * (gib ?? 1))),
+            })
+          : fc.constant(undefined);
+      return iops.chain((iopsValue) => {
+        const rule = limits.throughput;
+        const throughput =
+          rule && withThroughput
+            ? fc.integer({
+                min: rule.range[0],
+                max: Math.min(
+                  rule.range[1],
+                  Math.max(rule.above, Math.floor(rule.perIops * (iopsValue ?? rule.defaultIops))),
+                ),
+              })
+            : fc.constant(undefined);
+        return throughput.map((throughputValue) => {
+          const options: Record<string, string> = {};
+          if (type !== undefined) options.type = type;
+          if (gib !== undefined) options.size = String(gib);
+          if (iopsValue !== undefined) options.iops = String(iopsValue);
+          if (throughputValue !== undefined) options.throughput = String(throughputValue);
+          if (del !== undefined) options.delete = del;
+          return options;
+        });
+      });
     });
 
 const VOLUME_TAG: Record<string, string> = {
@@ -749,6 +924,37 @@ const validNonSnapshotDevices: fc.Arbitrary<Entry[]> = fc
   )
   .map((devices) => devices.map(([device, value]) => prefixed(`device:${device}`, value)));
 
+/** Distribution and lifecycle tags that satisfy the contract together (copy-kms-key for copied Regions, retain with a family). */
+const validLifecycle: fc.Arbitrary<Entry[]> = fc
+  .record({
+    copyTo: fc.option(fc.shuffledSubarray(COPY_REGIONS, { minLength: 1, maxLength: 3 }), { nil: undefined }),
+    kms: fc.array(fc.option(pick(...KMS_KEYS), { nil: undefined }), { minLength: 3, maxLength: 3 }),
+    share: fc.option(contractValue('share-with', false), { nil: undefined }),
+    ssm: fc.option(contractValue('ssm-parameter', false), { nil: undefined }),
+    deprecate: fc.option(contractValue('deprecate-after', false), { nil: undefined }),
+    protection: fc.option(contractValue('deregistration-protection', false), { nil: undefined }),
+    family: fc.option(contractValue('family', false), { nil: undefined }),
+    retain: fc.option(contractValue('retain', false), { nil: undefined }),
+    deleteSnapshots: fc.option(boolValue(false), { nil: undefined }),
+  })
+  .map((lifecycle) => {
+    const entries: Entry[] = [];
+    const set = (key: string, value: string | undefined) => {
+      if (value !== undefined) entries.push(prefixed(key, value));
+    };
+    set('copy-to', lifecycle.copyTo?.join(','));
+    for (const [index, region] of (lifecycle.copyTo ?? []).entries())
+      set(`copy-kms-key:${region}`, lifecycle.kms[index]);
+    set('share-with', lifecycle.share);
+    set('ssm-parameter', lifecycle.ssm);
+    set('deprecate-after', lifecycle.deprecate);
+    set('deregistration-protection', lifecycle.protection);
+    set('family', lifecycle.family);
+    if (lifecycle.family !== undefined) set('retain', lifecycle.retain);
+    set('retain-delete-snapshots', lifecycle.deleteSnapshots);
+    return entries;
+  });
+
 export interface Variation {
   /** Entries for the root's tags (register=true included). */
   rootEntries: Entry[];
@@ -766,6 +972,7 @@ export const validVariation = (refs: readonly string[]): fc.Arbitrary<Variation>
   fc
     .record({
       image: validImage,
+      lifecycle: fc.oneof(fc.constant<Entry[]>([]), validLifecycle),
       rootVolume: validVolume(true),
       refOptions: fc.tuple(...refs.map(() => validVolume(false))),
       tags: validAmiTags,
@@ -775,10 +982,11 @@ export const validVariation = (refs: readonly string[]): fc.Arbitrary<Variation>
       volumeId: pick('vol-0123456789abcdef0', 'vol-0aa'),
       size: fc.integer({ min: 1, max: 64 }),
     })
-    .map(({ image, rootVolume, refOptions, tags, devices, prefix, start, volumeId, size }) => ({
+    .map(({ image, lifecycle, rootVolume, refOptions, tags, devices, prefix, start, volumeId, size }) => ({
       rootEntries: [
         prefixed('register', 'true'),
         ...image,
+        ...lifecycle,
         ...volumeEntries(rootVolume),
         ...refs.map((ref, index) =>
           prefixed(`device:/dev/sd${'bcdefghijk'[index]}`, `${ref}${deviceOptions(refOptions[index] ?? {})}`),

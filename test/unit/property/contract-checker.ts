@@ -47,7 +47,28 @@ export const CONTRACT_KEYS = [
   'copy-tags',
   'device-name',
   'image-id',
+  'copy-to',
+  'share-with',
+  'ssm-parameter',
+  'deprecate-after',
+  'deregistration-protection',
+  'family',
+  'retain',
+  'retain-delete-snapshots',
 ] as const;
+/** The distribution and lifecycle keys (v2). */
+export const LIFECYCLE_KEYS = [
+  'copy-to',
+  'share-with',
+  'ssm-parameter',
+  'deprecate-after',
+  'deregistration-protection',
+  'family',
+  'retain',
+  'retain-delete-snapshots',
+];
+/** Keys with a suffix. */
+const FAMILIES = ['device:', 'tag:', 'copy-kms-key:'];
 export const ARCHITECTURES = ['i386', 'x86_64', 'arm64', 'x86_64_mac', 'arm64_mac'];
 export const VIRTUALIZATION_TYPES = ['hvm', 'paravirtual'];
 export const BOOT_MODES = ['legacy-bios', 'uefi', 'uefi-preferred'];
@@ -81,6 +102,66 @@ const EBS_FIELDS = new Set([
   'DeleteOnTermination',
   'OutpostArn',
 ]);
+
+/**
+ * The spec's "EBS limits per volume type" table, copied as numbers: sizes in GiB; IOPS with the
+ * number always accepted ("above 3,000") and the most per GiB above it; throughput likewise per
+ * IOPS. A type without `iops` or `throughput` does not take them.
+ */
+export interface TypeLimits {
+  size: [min: number, max: number];
+  iops?: { range: [number, number]; above: number; perGiB: number };
+  throughput?: { range: [number, number]; above: number; perIops: number; defaultIops: number };
+}
+export const LIMITS: Record<string, TypeLimits> = {
+  gp3: {
+    size: [1, 65536],
+    iops: { range: [3000, 80000], above: 3000, perGiB: 500 },
+    throughput: { range: [125, 2000], above: 125, perIops: 0.25, defaultIops: 3000 },
+  },
+  gp2: { size: [1, 16384] },
+  io1: { size: [4, 16384], iops: { range: [100, 64000], above: 0, perGiB: 50 } },
+  io2: { size: [4, 65536], iops: { range: [100, 256000], above: 0, perGiB: 1000 } },
+  st1: { size: [125, 16384] },
+  sc1: { size: [125, 16384] },
+  standard: { size: [1, 1024] },
+};
+
+/**
+ * Every limit of the table that an EBS mapping breaks. "Size" is the mapping's VolumeSize, else
+ * the snapshot's; when neither is known, the size and the ratios that need it cannot be checked.
+ */
+export function limitViolations(ebs: EbsMapping, snapshotSize: number | undefined): string[] {
+  const out: string[] = [];
+  const type = ebs.VolumeType ?? 'gp3';
+  const limits = LIMITS[type];
+  if (!limits) return [`VolumeType ${type} has no limits in the table`];
+  const size = ebs.VolumeSize ?? snapshotSize;
+  if (size !== undefined && (size < limits.size[0] || size > limits.size[1]))
+    out.push(`${type} size ${size} GiB outside ${limits.size[0]}-${limits.size[1]}`);
+  const { Iops: iops, Throughput: throughput } = ebs;
+  if (iops !== undefined) {
+    if (!limits.iops) out.push(`${type} takes no IOPS`);
+    else {
+      const [min, max] = limits.iops.range;
+      if (iops < min || iops > max) out.push(`${type} IOPS ${iops} outside ${min}-${max}`);
+      if (size !== undefined && iops > limits.iops.above && iops > limits.iops.perGiB * size)
+        out.push(`${type} IOPS ${iops} above ${limits.iops.perGiB} per GiB of ${size} GiB`);
+    }
+  }
+  if (throughput !== undefined) {
+    if (!limits.throughput) out.push(`${type} takes no throughput`);
+    else {
+      const [min, max] = limits.throughput.range;
+      if (throughput < min || throughput > max)
+        out.push(`${type} throughput ${throughput} outside ${min}-${max}`);
+      const base = iops ?? limits.throughput.defaultIops;
+      if (throughput > limits.throughput.above && throughput > limits.throughput.perIops * base)
+        out.push(`${type} throughput ${throughput} above ${limits.throughput.perIops} per IOPS of ${base}`);
+    }
+  }
+  return out;
+}
 
 export function isValidName(name: string): boolean {
   if (name.length < 3 || name.length > 128) return false;
@@ -262,7 +343,7 @@ export function satisfiesContract(plan: Plan, context: PlanContext): string[] {
       if (!key.startsWith(prefix)) continue;
       const rest = key.slice(prefix.length);
       const isContractKey = (CONTRACT_KEYS as readonly string[]).includes(rest);
-      if (!isContractKey && !rest.startsWith('device:') && !rest.startsWith('tag:'))
+      if (!isContractKey && !FAMILIES.some((family) => rest.startsWith(family)))
         fail(`${snap.snapshotId} carries the unknown key ${key}, yet a plan was made`);
     }
   }
@@ -377,7 +458,176 @@ export function satisfiesContract(plan: Plan, context: PlanContext): string[] {
 
   checkMappings(plan, context, rootDevice, fail);
   checkTags(plan, context, fail);
+  checkLifecycle(plan, context, fail);
+  const planFields = [
+    'key',
+    'snapshotIds',
+    'request',
+    'notes',
+    'lifecycle',
+    'uefiDataSource',
+    'billingCheck',
+  ];
+  for (const key of Object.keys(plan)) if (!planFields.includes(key)) fail(`the plan has a field ${key}`);
   return out;
+}
+
+const AREAS = [
+  'af',
+  'ap',
+  'ca',
+  'cn',
+  'eu',
+  'il',
+  'me',
+  'mx',
+  'sa',
+  'us',
+  'us-gov',
+  'us-iso',
+  'us-isob',
+  'us-isof',
+];
+const DIRECTIONS = [
+  'central',
+  'north',
+  'south',
+  'east',
+  'west',
+  'northeast',
+  'northwest',
+  'southeast',
+  'southwest',
+];
+
+/** A Region name: area, direction, number (us-west-2, us-gov-east-1). */
+export function isRegionName(name: string): boolean {
+  const parts = name.split('-');
+  const number = parts.pop() ?? '';
+  const direction = parts.pop() ?? '';
+  return /^[1-9][0-9]?$/.test(number) && DIRECTIONS.includes(direction) && AREAS.includes(parts.join('-'));
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+function isKmsKey(value: string): boolean {
+  const keyId = new RegExp(`^(${UUID}|mrk-[0-9a-f]{32})$`);
+  if (keyId.test(value)) return true;
+  if (value.startsWith('alias/')) return /^[A-Za-z0-9/_-]{1,250}$/.test(value.slice('alias/'.length));
+  const arn = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:([0-9]{12}):key\/(.+)$/.exec(value);
+  return arn !== null && keyId.test(arn[2] ?? '');
+}
+
+/** The share-with entry's list, or undefined for an entry of none of the three forms. */
+function shareKind(entry: string): 'userIds' | 'organizationArns' | 'organizationalUnitArns' | undefined {
+  if (/^[0-9]{12}$/.test(entry)) return 'userIds';
+  const arn = /^arn:aws[a-z-]*:organizations::[0-9]{12}:(organization|ou)\/(.*)$/.exec(entry);
+  if (!arn) return undefined;
+  const [, kind, path = ''] = arn;
+  if (kind === 'organization') return /^o-[a-z0-9]{10,32}$/.test(path) ? 'organizationArns' : undefined;
+  return /^o-[a-z0-9]{10,32}\/ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}$/.test(path)
+    ? 'organizationalUnitArns'
+    : undefined;
+}
+
+/** The plan's lifecycle: present exactly when a lifecycle tag is, with the fields the spec's example names. */
+function checkLifecycle(plan: Plan, context: PlanContext, fail: (m: string) => void): void {
+  const { root, settings } = context;
+  const prefix = settings.prefix;
+  const tag = (name: string) => root.tags.get(`${prefix}${name}`);
+  const kmsKeys = new Map<string, string>();
+  for (const [key, value] of root.tags)
+    if (key.startsWith(`${prefix}copy-kms-key:`))
+      kmsKeys.set(key.slice(`${prefix}copy-kms-key:`.length), value);
+  const used = LIFECYCLE_KEYS.some((name) => tag(name) !== undefined) || kmsKeys.size > 0;
+  if (!used) {
+    if ('lifecycle' in plan) fail(`a lifecycle ${JSON.stringify(plan.lifecycle)} without lifecycle tags`);
+    return;
+  }
+  const expected: Record<string, unknown> = {};
+
+  const copyTo = tag('copy-to');
+  const regions = copyTo === undefined ? [] : copyTo.split(',').map((region) => region.trim());
+  if (copyTo !== undefined) {
+    for (const region of regions) if (!isRegionName(region)) fail(`copy-to names "${region}", not a Region`);
+    if (new Set(regions).size !== regions.length) fail(`copy-to names a Region twice: ${copyTo}`);
+    if (regions.length > 10) fail(`copy-to names ${regions.length} Regions`);
+    if (regions.includes(settings.region)) fail(`copy-to names the pipeline's own Region ${settings.region}`);
+    expected.copyTo = regions.map((region) => {
+      const kmsKeyId = kmsKeys.get(region);
+      return kmsKeyId === undefined ? { region } : { region, kmsKeyId };
+    });
+  }
+  for (const [region, value] of kmsKeys) {
+    if (!regions.includes(region)) fail(`copy-kms-key:${region} for a Region copy-to does not name`);
+    if (!isKmsKey(value)) fail(`copy-kms-key:${region}=${JSON.stringify(value)} is not a KMS key`);
+  }
+
+  const share = tag('share-with');
+  if (share !== undefined) {
+    const lists: Record<string, string[]> = {};
+    for (const entry of share.split(',').map((item) => item.trim())) {
+      const kind = shareKind(entry);
+      if (kind === undefined) fail(`share-with has "${entry}", none of the accepted forms`);
+      else lists[kind] = [...(lists[kind] ?? []), entry];
+    }
+    expected.shareWith = lists;
+  }
+
+  const ssm = tag('ssm-parameter');
+  if (ssm !== undefined) {
+    if (ssm.length < 1 || ssm.length > 1011 || !/^[a-zA-Z0-9_.\-/]+$/.test(ssm))
+      fail(`ssm-parameter ${JSON.stringify(ssm)} is not an SSM parameter name`);
+    const bare = ssm.startsWith('/') ? ssm.slice(1) : ssm;
+    if (['aws', 'ssm'].includes(bare.slice(0, 3).toLowerCase()))
+      fail(`ssm-parameter ${ssm} starts with aws or ssm`);
+    expected.ssmParameter = ssm;
+  }
+
+  const deprecate = tag('deprecate-after');
+  if (deprecate !== undefined) {
+    const match = /^([0-9]+)([dwy])$/.exec(deprecate);
+    const days = match ? Number(match[1]) * { d: 1, w: 7, y: 365 }[match[2] as 'd' | 'w' | 'y'] : Number.NaN;
+    if (!(days >= 1 && days <= 3650))
+      fail(`deprecate-after ${JSON.stringify(deprecate)} is not 1 day to 10 years`);
+    expected.deprecateAfterDays = days;
+  }
+
+  const protection = tag('deregistration-protection');
+  if (protection !== undefined) {
+    const on = protection === 'with-cooldown' ? 'with-cooldown' : parseBool(protection);
+    if (on === undefined) fail(`deregistration-protection=${JSON.stringify(protection)} accepted`);
+    if (on === true) expected.deregistrationProtection = 'on';
+    if (on === 'with-cooldown') expected.deregistrationProtection = 'with-cooldown';
+  }
+
+  const family = tag('family');
+  if (family !== undefined) {
+    if (family.length < 1 || family.length > 128 || !isValidName(family.padEnd(3, 'x')))
+      fail(`family ${JSON.stringify(family)} is not 1-128 characters of the name alphabet`);
+    expected.family = family;
+  }
+
+  const retain = tag('retain');
+  if (retain !== undefined) {
+    if (family === undefined) fail('retain without family');
+    const days = retain.endsWith('d');
+    const n = parseWhole(days ? retain.slice(0, -1) : retain);
+    if (n === undefined || n > (days ? 36500 : 1000))
+      fail(`retain ${JSON.stringify(retain)} is outside the forms`);
+    expected.retain = days ? { days: n } : { count: n };
+  }
+
+  const deleteSnapshots = tag('retain-delete-snapshots');
+  if (deleteSnapshots !== undefined) {
+    const value = parseBool(deleteSnapshots);
+    if (value === undefined) fail(`retain-delete-snapshots=${JSON.stringify(deleteSnapshots)} accepted`);
+    expected.retainDeleteSnapshots = value;
+  }
+
+  if (!isDeepStrictEqual(plan.lifecycle, expected))
+    fail(`lifecycle ${JSON.stringify(plan.lifecycle)}, expected ${JSON.stringify(expected)}`);
+  if (!plan.notes.some((note) => note.includes('not yet carried out')))
+    fail('a plan with a lifecycle has no note that the workflow does not carry it out yet');
 }
 
 function checkMappings(
@@ -425,6 +675,7 @@ function checkMappings(
       fail(`${at} DeleteOnTermination ${ebs.DeleteOnTermination}`);
     if (ebs.SnapshotId === undefined) {
       if (ebs.VolumeSize === undefined) fail(`${at} is an empty volume without VolumeSize`);
+      for (const violation of limitViolations(ebs, undefined)) fail(`${at}: ${violation}`);
       continue;
     }
     const source = known.get(ebs.SnapshotId);
@@ -432,6 +683,7 @@ function checkMappings(
       fail(`${at} names ${ebs.SnapshotId}, which is not known`);
       continue;
     }
+    for (const violation of limitViolations(ebs, source.volumeSize)) fail(`${at}: ${violation}`);
     if (source.state !== 'completed') fail(`${at} names ${source.snapshotId}, which is ${source.state}`);
     const owner = source.ownerId;
     if (
@@ -522,6 +774,16 @@ function checkTags(plan: Plan, context: PlanContext, fail: (m: string) => void):
   if (values.get(`${prefix}source-snapshot`) !== root.snapshotId)
     fail(`${prefix}source-snapshot is not the root`);
   if (values.get(`${prefix}key`) !== plan.key) fail(`${prefix}key is not plan.key`);
+  // v2: the snapshot's start time (to the second, UTC) and the family.
+  const t = root.startTime;
+  const time =
+    t &&
+    `${pad(t.getUTCFullYear(), 4)}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())}T${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())}Z`;
+  if (values.get(`${prefix}snapshot-time`) !== time)
+    fail(`${prefix}snapshot-time is ${values.get(`${prefix}snapshot-time`)}, expected ${time}`);
+  const familyTag = root.tags.get(`${prefix}family`);
+  if (values.get(`${prefix}family`) !== familyTag)
+    fail(`${prefix}family is ${values.get(`${prefix}family`)}, expected ${familyTag}`);
 
   // Where each tag may come from: <p>tag:<Key>, or <p>copy-tags.
   const explicit = new Map<string, string>();
@@ -553,7 +815,8 @@ function checkTags(plan: Plan, context: PlanContext, fail: (m: string) => void):
     if (!candidates.includes(values.get(key))) fail(`copy-tags: ${key} is not copied`);
   }
   for (const [key, value] of values) {
-    if (key === `${prefix}source-snapshot` || key === `${prefix}key`) continue;
+    if (['source-snapshot', 'key', 'snapshot-time', 'family'].some((name) => key === `${prefix}${name}`))
+      continue;
     const fromTag = explicit.get(key) === value;
     const fromCopy = (mustCopy.has(key) || mayCopy.has(key)) && root.tags.get(key) === value;
     if (!fromTag && !fromCopy) fail(`the AMI tag ${key}=${JSON.stringify(value)} comes from nowhere`);

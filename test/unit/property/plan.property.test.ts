@@ -63,7 +63,7 @@ describe('property: any tags give a rejection, a skip, or a request that satisfi
           );
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 1500 },
     );
     // The generators must reach every outcome, plans above all.
     expect(seen.plan).toBeGreaterThan(25);
