@@ -26,7 +26,14 @@ export const DEPLOYMENT_PARAMETERS = {
     variable: 'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
     accepted: 'AWS account IDs (12 digits) separated by commas, or none (the default)',
   },
+  reconcileGraceMinutes: {
+    variable: 'RECONCILE_GRACE_MINUTES',
+    accepted: 'a whole number of minutes from 0 to 10080 (a week); 60 by default',
+  },
 } as const;
+
+/** The reconciler's grace period for snapshots when the deployment names none. */
+export const DEFAULT_RECONCILE_GRACE_MINUTES = 60;
 
 export type DeploymentParameter = keyof typeof DEPLOYMENT_PARAMETERS;
 
@@ -68,9 +75,24 @@ export function splitAccounts(list: string | undefined): string[] {
   return accounts;
 }
 
+/**
+ * The reconciler's grace period (only its function has the variable: unset is the default).
+ * At most a week: a longer one would leave a snapshot whose event was lost without its AMI
+ * for longer than anyone waits for one.
+ */
+export function reconcileGraceMinutes(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_RECONCILE_GRACE_MINUTES;
+  if (!/^\d+$/.test(value) || Number(value) > 10_080)
+    throw new Error(
+      `"${value}" is not a grace period; accepted: ${DEPLOYMENT_PARAMETERS.reconcileGraceMinutes.accepted}`,
+    );
+  return Number(value);
+}
+
 const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknown> = {
   tagPrefix,
   allowedSourceAccounts: splitAccounts,
+  reconcileGraceMinutes,
 };
 
 /**

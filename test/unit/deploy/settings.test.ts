@@ -8,7 +8,12 @@ import Snap2amiParameters, {
   parameterErrors,
   type Serverless,
 } from '../../../scripts/serverless-parameters.ts';
-import { deploymentSettings, MAX_PREFIX_LENGTH, parameterProblems } from '../../../shared/settings.ts';
+import {
+  deploymentSettings,
+  MAX_PREFIX_LENGTH,
+  parameterProblems,
+  reconcileGraceMinutes,
+} from '../../../shared/settings.ts';
 
 const env = (prefix: string | undefined, accounts: string | undefined) => ({
   SNAP2AMI_TAG_PREFIX: prefix,
@@ -56,6 +61,28 @@ describe('deployment settings', () => {
       },
     ]);
     expect(problems[0]?.problem).toMatch(/; accepted: .+/);
+  });
+});
+
+describe("the reconciler's grace period (reconcileGraceMinutes)", () => {
+  it.each([
+    [undefined, 60],
+    ['', 60],
+    ['0', 0],
+    ['60', 60],
+    ['10080', 10080],
+  ])('accepts %j as %i minutes', (value, minutes) => {
+    expect(reconcileGraceMinutes(value)).toBe(minutes);
+    expect(parameterProblems({ RECONCILE_GRACE_MINUTES: value })).toEqual([]);
+  });
+
+  it.each(['-1', '1.5', '1h', 'sixty', '10081', ' 60'])('refuses %j, saying what is accepted', (value) => {
+    expect(() => reconcileGraceMinutes(value)).toThrow(
+      /is not a grace period; accepted: a whole number of minutes/,
+    );
+    expect(parameterProblems({ RECONCILE_GRACE_MINUTES: value })).toEqual([
+      { parameter: 'reconcileGraceMinutes', value, problem: expect.stringContaining('from 0 to 10080') },
+    ]);
   });
 });
 
