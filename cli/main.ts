@@ -11,6 +11,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, Option } from 'commander';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
+import { HTTP_TIMEOUTS } from '../shared/aws/clients.ts';
 import { deploymentSettings } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
 import {
@@ -120,7 +121,9 @@ const awsOptions = (command: Command) =>
     .addOption(
       new Option('--profile <name>', 'the AWS profile to use (default: AWS_PROFILE, or the default profile)'),
     );
+/** The operator commands' clients: the same timeouts as the functions' (shared/aws/clients.ts), and these options. */
 const clientConfig = (options: AwsOptions) => ({
+  requestHandler: HTTP_TIMEOUTS,
   ...(options.region && { region: options.region }),
   ...(options.profile && { profile: options.profile }),
 });
