@@ -181,6 +181,32 @@ describe('serverless package', () => {
     expect(resourceOf('sqs:SendMessage')).toContain('SnapshotEventsQueue');
   });
 
+  it('gives ingest the actions its code calls: StartExecution, and DescribeExecution of the attempts it finds (startAttempt)', () => {
+    const statements = iamStatements(template).filter(({ resource }) => resource === 'IngestRole');
+    const actions = statements.flatMap(({ statement }) => [statement.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'ec2:DescribeSnapshots',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'states:DescribeExecution',
+        'states:StartExecution',
+      ].sort(),
+    );
+    const describe = statements.find(({ statement }) =>
+      [statement.Action].flat().includes('states:DescribeExecution'),
+    );
+    expect(JSON.stringify(describe?.statement.Resource)).toContain(
+      ':execution:snap2ami-dev-register-image:*',
+    );
+  });
+
   it('grants ec2:RegisterImage only under a condition: the key tag on the image, our accounts for the snapshots', () => {
     const grants = iamStatements(template).filter(({ statement }) =>
       [statement.Action].flat().includes('ec2:RegisterImage'),
