@@ -441,8 +441,12 @@ async function snapshotPage(deps: ReconcileDeps, options: ReconcileOptions, toke
   try {
     return await describe(token);
   } catch (error) {
-    // A token EC2 no longer takes (expired, or from another filter): start the pass again.
-    if (token === undefined || !/NextToken|InvalidParameterValue/.test((error as Error).name)) throw error;
+    // A token EC2 no longer takes (expired, or from another filter; EC2 says so with a client
+    // error whose code varies: InvalidPaginationToken, InvalidParameterValue, …): start the pass
+    // again. Throttling and server errors are not the token's fault: they are thrown.
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+    const throttled = /Throttl|RequestLimitExceeded/.test((error as Error).name);
+    if (token === undefined || status < 400 || status >= 500 || throttled) throw error;
     deps.log.warn({
       message: 'the saved DescribeSnapshots token was refused; starting a new pass',
       error: String(error),

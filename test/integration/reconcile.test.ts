@@ -332,7 +332,7 @@ describe('the reconciler: opted-in snapshots with no AMI and no record', () => {
         action: 'DescribeSnapshots',
         times: 1,
         status: 400,
-        body: '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidParameterValue</Code><Message>Invalid value for NextToken</Message></Error></Errors><RequestID>x</RequestID></Response>',
+        body: '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidPaginationToken</Code><Message>The pagination token is invalid or expired.</Message></Error></Errors><RequestID>x</RequestID></Response>',
       });
       const second = await run({}, { ...h.reconcile, ec2 });
       expect(second.errors).toEqual([]);
