@@ -375,6 +375,7 @@ async function straySnapshots(
       !snapshot.tags.has(`${prefix}image-id`),
   );
   const imaged = await snapshotsWithImages(deps, candidates);
+  const inOpenRecords = candidates.length > 0 ? await snapshotsOfOpenRecords(deps) : new Set<string>();
   const known = new Map<string, Snapshot>(snapshots.map((snapshot) => [snapshot.snapshotId, snapshot]));
   const referenced = referencedSnapshotIds(candidates, prefix, known);
   if (referenced.size > 0)
@@ -384,6 +385,9 @@ async function straySnapshots(
   for (const snapshot of candidates) {
     const id = snapshot.snapshotId;
     if (imaged.has(id)) continue;
+    // A member (or the root) of a registration that failed or is under way: planned alone, it
+    // would get another key and an AMI of its own. Redrive, or the next event, decides it.
+    if (inOpenRecords.has(id)) continue;
     const planned = planGroups([{ snapshotIds: [id], multiVolume: false }], known, deps.settings);
     const rejected = planned.rejected[0];
     if (rejected) {
@@ -418,6 +422,34 @@ async function straySnapshots(
   const allSent = toSend.every((stray) => stray.action === 'sent');
   // A page whose requests did not all go is done again next run (sending twice is harmless).
   if (!options.dryRun && allSent) await writeCursor(deps, { snapshotsToken: page.NextToken });
+}
+
+/**
+ * Every snapshot a FAILED or IN_PROGRESS record names (a COMPLETED registration's snapshots
+ * carry `<p>image-id` already). Read through the byStatus index, snapshot IDs only: failed and
+ * unfinished registrations are few, and their records expire (TTL).
+ */
+async function snapshotsOfOpenRecords(deps: ReconcileDeps): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const status of ['FAILED', 'IN_PROGRESS']) {
+    let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await deps.dynamo.send(
+        new QueryCommand({
+          TableName: deps.table,
+          IndexName: RECORDS_BY_STATUS_INDEX,
+          KeyConditionExpression: '#status = :status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': { S: status } },
+          ProjectionExpression: 'snapshotIds',
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) for (const id of item.snapshotIds?.SS ?? []) ids.add(id);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+  return ids;
 }
 
 /**
