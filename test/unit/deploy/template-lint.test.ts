@@ -95,8 +95,8 @@ describe('checkov', () => {
 
   it('does find a fault: the deployment bucket without its public access block', () => {
     const path = faulty((t) => {
-      delete (t.Resources.ServerlessDeploymentBucket?.Properties as Record<string, unknown>)
-        .PublicAccessBlockConfiguration;
+      const bucket = t.Resources.ServerlessDeploymentBucket?.Properties as Record<string, unknown>;
+      delete bucket.PublicAccessBlockConfiguration;
     });
     const { output } = lint('checkov', path);
     const report = JSON.parse(output.slice(output.indexOf('{'))) as CheckovReport;
