@@ -3,9 +3,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { dynamoDbClient, ec2Client, queueUrlOf, sfnClient, sqsClient } from '../../shared/aws/clients.ts';
+import { tracer } from '../../shared/aws/tracer.ts';
 import { deploymentSettings, reconcileGraceMinutes, requiredSetting } from '../../shared/settings.ts';
 import { type ReconcileReport, reconcile } from './reconcile.ts';
 
@@ -55,5 +57,6 @@ export async function reconcileHandler(_event: unknown, context: Context): Promi
 }
 
 export const handler = middy(reconcileHandler)
+  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics));
