@@ -148,6 +148,17 @@ const NEEDS: Record<string, Need[]> = {
     ...each(ARN.function, ['lambda:PublishVersion', 'lambda:ListVersionsByFunction']),
     ['lambda:DeleteFunction', ARN.version],
   ],
+  'AWS::Lambda::Permission': each(ARN.function, [
+    'lambda:AddPermission',
+    'lambda:GetPolicy',
+    'lambda:RemovePermission',
+  ]),
+  'AWS::Lambda::EventInvokeConfig': each(ARN.function, [
+    'lambda:PutFunctionEventInvokeConfig',
+    'lambda:GetFunctionEventInvokeConfig',
+    'lambda:UpdateFunctionEventInvokeConfig',
+    'lambda:DeleteFunctionEventInvokeConfig',
+  ]),
   'AWS::Lambda::EventSourceMapping': each(
     ARN.mapping,
     [
@@ -293,7 +304,10 @@ describe('the deployer policy', () => {
       ).toBe(true);
       expect(statement.Sid, where).toMatch(/^[A-Za-z0-9]+$/);
       expect(statement.Effect, where).toBe('Allow');
-      for (const action of list(statement.Action)) expect(action, where).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
+      // An action by name, or every read action of a kind (Get*, List*, Describe*) on the
+      // statement's own resources; never a whole service.
+      for (const action of list(statement.Action))
+        expect(action, where).toMatch(/^[a-z0-9-]+:([A-Z][A-Za-z0-9]+|(Get|List|Describe)\*)$/);
       for (const resource of list(statement.Resource))
         expect(resource, where).toMatch(/^(\*|arn:aws:[a-z0-9-]+:[a-z0-9-*]*:[0-9*]*:.+)$/);
       for (const operator of Object.keys(statement.Condition ?? {}))
