@@ -18,9 +18,10 @@ import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollOnce } from './sqs-event-source.ts';
-import { createResources, packagedTemplate, stateMachineName } from './stack-resources.ts';
+import { createResources, deploymentParams, packagedTemplate, stateMachineName } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 import { startLocalStepFunctions } from './step-functions-endpoint.ts';
+import { localLifecycleFunction } from './workflow-functions.ts';
 
 export interface LocalOptions {
   snapshots: string;
@@ -58,11 +59,18 @@ export async function runLocal(
     const queueUrl = resources.refs.SnapshotEventsQueue as string;
     const dlqUrl = resources.refs.DeadLetterQueue as string;
     progress(`created the pipeline's queues, table and topic from the packaged template`);
+    const params = deploymentParams(template);
     const workflow = new LocalWorkflow({
       refs: resources.refs,
+      params,
       functions: {
         image: (input) =>
           runImageTask(input as never, { ec2: new EC2Client({ maxAttempts: 1 }), ...settings }),
+        lifecycle: localLifecycleFunction({
+          table: resources.refs.RecordsTable as string,
+          prefix: settings.prefix,
+          parameterPath: params.ssmParameterPath,
+        }),
       },
     });
     const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;
