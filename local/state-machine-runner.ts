@@ -71,7 +71,17 @@ export function loadDefinition(
         lambdaArns.set(arn, name);
         return arn;
       }
-      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, resolve(value)]));
+      return Object.fromEntries(
+        Object.entries(node).map(([key, value]) => {
+          // aws-local-stepfunctions 3.0.0 removes every backslash from an intrinsic function's
+          // string result, so States.JsonToString of a value holding a quote (an error's Cause)
+          // is not JSON any more. A DynamoDB string attribute made that way is left to the
+          // DynamoDB integration, which serializes it as Step Functions does (JSON_STRING_VALUE).
+          const path =
+            key === 'S.$' && typeof value === 'string' ? JSON_TO_STRING.exec(value)?.[1] : undefined;
+          return path === undefined ? [key, resolve(value)] : [key, path];
+        }),
+      );
     }
     return node;
   };
@@ -79,6 +89,20 @@ export function loadDefinition(
     definition: resolve(JSON.parse(readFileSync(DEFINITION_PATH, 'utf8'))) as Record<string, Json>,
     lambdaArns,
   };
+}
+
+const JSON_TO_STRING = /^States\.JsonToString\((\$[^)]*)\)$/;
+
+/** A DynamoDB request with every string attribute that holds a JSON value (see loadDefinition) serialized. */
+function serializeJsonStrings(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(serializeJsonStrings);
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [
+      key,
+      key === 'S' && typeof value !== 'string' ? JSON.stringify(value) : serializeJsonStrings(value),
+    ]),
+  );
 }
 
 /** An error as Step Functions reports it: `name` is matched by Retry/Catch, `message` is the Cause. */
@@ -138,10 +162,16 @@ function serviceIntegration(resource: string, clients: Bindings['clients'] = {})
   switch (resource) {
     case 'arn:aws:states:::dynamodb:updateItem':
       return async (input) =>
-        strip(await call('DynamoDB', () => dynamo.send(new UpdateItemCommand(input as never))));
+        strip(
+          await call('DynamoDB', () =>
+            dynamo.send(new UpdateItemCommand(serializeJsonStrings(input) as never)),
+          ),
+        );
     case 'arn:aws:states:::dynamodb:putItem':
       return async (input) =>
-        strip(await call('DynamoDB', () => dynamo.send(new PutItemCommand(input as never))));
+        strip(
+          await call('DynamoDB', () => dynamo.send(new PutItemCommand(serializeJsonStrings(input) as never))),
+        );
     case 'arn:aws:states:::dynamodb:getItem':
       return async (input) =>
         strip(await call('DynamoDB', () => dynamo.send(new GetItemCommand(input as never))));
