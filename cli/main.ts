@@ -13,6 +13,7 @@ import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { deploymentSettings } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
+import { distributionLines } from './format.ts';
 import {
   accountId,
   accountList,
@@ -279,6 +280,7 @@ awsOptions(program.command('status'))
         `execution  ${record.executionArn ?? '-'}${execution?.status ? ` (${execution.status})` : ''}`,
       ];
       if (record.error) lines.push(`error      ${record.error}: ${record.cause ?? ''}`);
+      lines.push(...distributionLines(record.distribution));
       process.stdout.write(`${lines.join('\n')}\n\n`);
     }
   });

@@ -91,3 +91,46 @@ export function mayReplace(
   if (ours.snapshotTime !== current.snapshotTime) return ours.snapshotTime > current.snapshotTime;
   return ours.key >= current.key;
 }
+
+/** The records table's items that are not registrations: each SSM parameter's lock and newest AMI. */
+export const PARAMETER_ITEM_PREFIX = 'ssm-parameter#';
+
+/** What a registration's distribution did, as `local --json` and `status` show it. */
+export interface DistributionOutcome {
+  copies: { region: string; imageId: string }[];
+  /** The account IDs and organization and OU ARNs granted launch permission. */
+  launchPermissions: string[];
+  /** Each Region's parameter and the AMI it names after the registration (ours, or a newer one). */
+  ssmParameters: { region: string; name: string; value: string }[];
+  deprecationTime?: string;
+  deregistrationProtection?: 'on' | 'with-cooldown';
+  /** The AMI IDs retention deregistered. */
+  deregistered: string[];
+  /** Why retention did not run to its end (it is applied again on the family's next success). */
+  retentionError?: string;
+}
+
+/** The outcome from the record's `distribution` (the workflow's JSON); undefined without one or for an empty one. */
+export function distributionOutcome(json: string | undefined): DistributionOutcome | undefined {
+  if (!json) return undefined;
+  const d = JSON.parse(json) as {
+    copies?: { region: string; imageId: string }[];
+    launchPermissions?: string[];
+    ssmParameters?: { region: string; name: string; value: string }[];
+    protection?: { deprecationTime?: string; deregistrationProtection?: 'on' | 'with-cooldown' };
+    retention?: { deregistered?: { imageId: string }[]; Error?: string; Cause?: string };
+  };
+  if (d.copies === undefined) return undefined;
+  const retentionError = d.retention?.Error ? `${d.retention.Error}: ${d.retention.Cause ?? ''}` : undefined;
+  return {
+    copies: d.copies,
+    launchPermissions: d.launchPermissions ?? [],
+    ssmParameters: (d.ssmParameters ?? []).map(({ region, name, value }) => ({ region, name, value })),
+    ...(d.protection?.deprecationTime && { deprecationTime: d.protection.deprecationTime }),
+    ...(d.protection?.deregistrationProtection && {
+      deregistrationProtection: d.protection.deregistrationProtection,
+    }),
+    deregistered: (d.retention?.deregistered ?? []).map(({ imageId }) => imageId),
+    ...(retentionError && { retentionError }),
+  };
+}
