@@ -20,13 +20,20 @@ export const MAX_PREFIX_LENGTH = 128 - Math.max(...Object.keys(KEYS).map((name) 
 export const DEPLOYMENT_PARAMETERS = {
   tagPrefix: {
     variable: 'SNAP2AMI_TAG_PREFIX',
-    accepted: `a tag key prefix of at most ${MAX_PREFIX_LENGTH} characters that does not start with aws: (default ${DEFAULT_PREFIX})`,
+    accepted: `a tag key prefix of 1 to ${MAX_PREFIX_LENGTH} characters that does not start with aws: (default ${DEFAULT_PREFIX})`,
   },
   allowedSourceAccounts: {
     variable: 'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
     accepted: 'AWS account IDs (12 digits) separated by commas, or none (the default)',
   },
+  reconcileGraceMinutes: {
+    variable: 'RECONCILE_GRACE_MINUTES',
+    accepted: 'a whole number of minutes from 0 to 10080 (a week); 60 by default',
+  },
 } as const;
+
+/** The reconciler's grace period for snapshots when the deployment names none. */
+export const DEFAULT_RECONCILE_GRACE_MINUTES = 60;
 
 export type DeploymentParameter = keyof typeof DEPLOYMENT_PARAMETERS;
 
@@ -37,10 +44,14 @@ export function deploymentSettings(env: Readonly<Record<string, string | undefin
   };
 }
 
-/** The tag prefix, the default when unset or empty; throws on one EC2 would refuse in a tag key. */
+/**
+ * The tag prefix, the default when unset; throws on one EC2 would refuse in a tag key, and on
+ * an empty one (the template's IAM conditions and CloudTrail rule would then name keys without
+ * a prefix while the functions fell back to the default).
+ */
 export function tagPrefix(value: string | undefined): string {
-  const prefix = value || DEFAULT_PREFIX;
-  if (prefix.length > MAX_PREFIX_LENGTH || prefix.toLowerCase().startsWith('aws:'))
+  const prefix = value ?? DEFAULT_PREFIX;
+  if (prefix === '' || prefix.length > MAX_PREFIX_LENGTH || prefix.toLowerCase().startsWith('aws:'))
     throw new Error(
       `"${prefix}" is not a usable tag prefix; accepted: ${DEPLOYMENT_PARAMETERS.tagPrefix.accepted}`,
     );
@@ -68,9 +79,24 @@ export function splitAccounts(list: string | undefined): string[] {
   return accounts;
 }
 
+/**
+ * The reconciler's grace period (only its function has the variable: unset is the default).
+ * At most a week: a longer one would leave a snapshot whose event was lost without its AMI
+ * for longer than anyone waits for one.
+ */
+export function reconcileGraceMinutes(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_RECONCILE_GRACE_MINUTES;
+  if (!/^\d+$/.test(value) || Number(value) > 10_080)
+    throw new Error(
+      `"${value}" is not a grace period; accepted: ${DEPLOYMENT_PARAMETERS.reconcileGraceMinutes.accepted}`,
+    );
+  return Number(value);
+}
+
 const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknown> = {
   tagPrefix,
   allowedSourceAccounts: splitAccounts,
+  reconcileGraceMinutes,
 };
 
 /**

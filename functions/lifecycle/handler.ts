@@ -21,7 +21,7 @@ const deps = {
   ec2In: workflowEc2ClientIn,
   ssmIn: workflowSsmClientIn,
   dynamo: dynamoDbClient(),
-  table: requiredSetting(process.env, 'RECORDS_TABLE'),
+  table: requiredSetting(process.env, 'RECORDS_TABLE_NAME'),
   prefix,
   region: requiredSetting(process.env, 'AWS_REGION'),
   parameterPath: requiredSetting(process.env, 'SNAP2AMI_SSM_PARAMETER_PATH'),

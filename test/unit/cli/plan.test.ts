@@ -90,6 +90,7 @@ describe('snap2ami plan --json', () => {
       'snap-1234567890abcdef0',
       'snap-0a1b2c3d4e5f60001',
       'snap-0a1b2c3d4e5f60003',
+      'snap-0a1b2c3d4e5f60007',
     ]);
     const rejected = Object.fromEntries(
       document.rejected.map((r: { snapshotIds: string[]; errors: unknown[] }) => [
@@ -307,7 +308,7 @@ describe('snap2ami plan (readable)', () => {
     expect(result.stdout).toContain('/dev/sdc   empty volume, gp3, 100 GiB');
     expect(result.stdout).toContain('SKIP  snap-0a1b2c3d4e5f60006: not opted in');
     expect(result.stdout).toContain('REJECT snap-0a1b2c3d4e5f60005');
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('3 planned, 2 skipped, 2 rejected.');
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('4 planned, 2 skipped, 2 rejected.');
   });
 
   it('has --help describing every option', () => {

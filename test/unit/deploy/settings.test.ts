@@ -8,7 +8,12 @@ import Snap2amiParameters, {
   parameterErrors,
   type Serverless,
 } from '../../../scripts/serverless-parameters.ts';
-import { deploymentSettings, MAX_PREFIX_LENGTH, parameterProblems } from '../../../shared/settings.ts';
+import {
+  deploymentSettings,
+  MAX_PREFIX_LENGTH,
+  parameterProblems,
+  reconcileGraceMinutes,
+} from '../../../shared/settings.ts';
 
 const env = (prefix: string | undefined, accounts: string | undefined) => ({
   SNAP2AMI_TAG_PREFIX: prefix,
@@ -23,7 +28,7 @@ describe('deployment settings', () => {
     { prefix: string; allowedSourceAccounts: string[] },
   ][] = [
     [undefined, undefined, { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
-    ['', '', { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
+    [undefined, '', { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
     ['acme/', '111122223333', { prefix: 'acme/', allowedSourceAccounts: ['111122223333'] }],
     [
       'x'.repeat(MAX_PREFIX_LENGTH),
@@ -41,6 +46,9 @@ describe('deployment settings', () => {
     [undefined, '1234,abc', 'allowedSourceAccounts', '"1234" is not an AWS account ID'],
     [undefined, '111122223333,abc', 'allowedSourceAccounts', '"abc" is not an AWS account ID'],
     [undefined, '1111-2222-3333', 'allowedSourceAccounts', '"1111-2222-3333" is not an AWS account ID'],
+    // Empty: the functions would fall back to the default while the template's IAM conditions
+    // and CloudTrail rule used no prefix at all.
+    ['', undefined, 'tagPrefix', '"" is not a usable tag prefix'],
     ['aws:', undefined, 'tagPrefix', '"aws:" is not a usable tag prefix'],
     ['AWS:snap2ami:', undefined, 'tagPrefix', '"AWS:snap2ami:" is not a usable tag prefix'],
     ['x'.repeat(MAX_PREFIX_LENGTH + 1), undefined, 'tagPrefix', 'is not a usable tag prefix'],
@@ -56,6 +64,28 @@ describe('deployment settings', () => {
       },
     ]);
     expect(problems[0]?.problem).toMatch(/; accepted: .+/);
+  });
+});
+
+describe("the reconciler's grace period (reconcileGraceMinutes)", () => {
+  it.each([
+    [undefined, 60],
+    ['', 60],
+    ['0', 0],
+    ['60', 60],
+    ['10080', 10080],
+  ])('accepts %j as %i minutes', (value, minutes) => {
+    expect(reconcileGraceMinutes(value)).toBe(minutes);
+    expect(parameterProblems({ RECONCILE_GRACE_MINUTES: value })).toEqual([]);
+  });
+
+  it.each(['-1', '1.5', '1h', 'sixty', '10081', ' 60'])('refuses %j, saying what is accepted', (value) => {
+    expect(() => reconcileGraceMinutes(value)).toThrow(
+      /is not a grace period; accepted: a whole number of minutes/,
+    );
+    expect(parameterProblems({ RECONCILE_GRACE_MINUTES: value })).toEqual([
+      { parameter: 'reconcileGraceMinutes', value, problem: expect.stringContaining('from 0 to 10080') },
+    ]);
   });
 });
 
