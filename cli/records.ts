@@ -22,6 +22,7 @@ import {
   distributionOutcome,
   PARAMETER_ITEM_PREFIX,
 } from '../shared/distribution.ts';
+import { RECORD_STATUS, RECORDS_BY_STATUS_INDEX } from '../shared/records.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
@@ -94,9 +95,6 @@ async function guard<T>(
   }
 }
 
-/** The records table's index of records by status and start time (serverless.yml). */
-export const BY_STATUS_INDEX = 'byStatus';
-
 /**
  * Records by key, or every record naming a snapshot. With a status, only that status's
  * records are read (a Query of the byStatus index, bounded by --since and --until); without
@@ -150,7 +148,7 @@ function byStatus(
           : '';
   return {
     TableName: table,
-    IndexName: BY_STATUS_INDEX,
+    IndexName: RECORDS_BY_STATUS_INDEX,
     KeyConditionExpression: `#status = :status${range}`,
     ExpressionAttributeNames: { '#status': 'status' },
     ExpressionAttributeValues: {
@@ -173,7 +171,7 @@ export async function redrive(
   filter: { keys?: string[]; snapshotIds?: string[]; since?: string; until?: string },
   options: { dryRun?: boolean },
 ): Promise<RedriveResult[]> {
-  const failed = await findRecords(context, { ...filter, status: 'FAILED' });
+  const failed = await findRecords(context, { ...filter, status: RECORD_STATUS.failed });
   const [, , , region = '', account = ''] = context.stateMachineArn.split(':');
   const settings = {
     account,

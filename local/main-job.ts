@@ -22,6 +22,7 @@ import {
 } from '../shared/distribution.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
+import { SETTINGS } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollOnce } from './sqs-event-source.ts';
 import { createResources, deploymentParams, packagedTemplate, stateMachineName } from './stack-resources.ts';
@@ -45,12 +46,7 @@ interface Row extends Partial<DistributionOutcome> {
   imageId?: string;
 }
 
-const settings = {
-  account: EMULATOR_ACCOUNT,
-  region: EMULATOR_REGION,
-  prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
-};
+const settings = SETTINGS;
 
 export async function runLocal(
   options: LocalOptions,

@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { runImageTask } from '../functions/image/image.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
+import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 import { createTable, recordsTableProperties } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
@@ -188,10 +189,11 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   };
 }
 
+/** The planner's settings on the emulator: its account and Region, the default prefix, no other accounts. */
 export const SETTINGS = {
   account: EMULATOR_ACCOUNT,
   region: EMULATOR_REGION,
-  prefix: 'snap2ami:',
+  prefix: DEFAULT_PREFIX,
   allowedSourceAccounts: [] as string[],
 };
 

@@ -35,12 +35,12 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { PlannerSettings } from '../../shared/contract/types.ts';
+import { RECORD_STATUS, RECORDS_BY_STATUS_INDEX } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
 
 /** The records table's item that keeps the reconciler's place between runs (not a record: no status). */
 export const CURSOR_KEY = '#reconciler-cursor';
-export const RECORDS_BY_STATUS_INDEX = 'byStatus';
 /** Records examined per run. */
 export const MAX_RECORDS = 50;
 /** Snapshots per DescribeSnapshots page: EC2 takes at most 200 values in the image filter that follows. */
@@ -181,7 +181,10 @@ async function stuckRecords(
       IndexName: RECORDS_BY_STATUS_INDEX,
       KeyConditionExpression: '#status = :inProgress AND startedAt <= :settled',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':inProgress': { S: 'IN_PROGRESS' }, ':settled': { S: settled } },
+      ExpressionAttributeValues: {
+        ':inProgress': { S: RECORD_STATUS.inProgress },
+        ':settled': { S: settled },
+      },
       Limit: options.maxRecords ?? MAX_RECORDS,
       ...(cursor.recordsStartKey && { ExclusiveStartKey: cursor.recordsStartKey }),
     }),
@@ -312,7 +315,7 @@ async function finish(
   if (options.dryRun) return { ...outcome, action: completed ? 'would complete' : 'would fail' };
 
   const values: Item = {
-    ':inProgress': { S: 'IN_PROGRESS' },
+    ':inProgress': { S: RECORD_STATUS.inProgress },
     ':execution': { S: executionArn },
     ':now': { S: now.toISOString() },
     ...(imageId && { ':image': { S: imageId } }),
@@ -375,6 +378,7 @@ async function straySnapshots(
       !snapshot.tags.has(`${prefix}image-id`),
   );
   const imaged = await snapshotsWithImages(deps, candidates);
+  const inOpenRecords = candidates.length > 0 ? await snapshotsOfOpenRecords(deps) : new Set<string>();
   const known = new Map<string, Snapshot>(snapshots.map((snapshot) => [snapshot.snapshotId, snapshot]));
   const referenced = referencedSnapshotIds(candidates, prefix, known);
   if (referenced.size > 0)
@@ -384,6 +388,9 @@ async function straySnapshots(
   for (const snapshot of candidates) {
     const id = snapshot.snapshotId;
     if (imaged.has(id)) continue;
+    // A member (or the root) of a registration that failed or is under way: planned alone, it
+    // would get another key and an AMI of its own. Redrive, or the next event, decides it.
+    if (inOpenRecords.has(id)) continue;
     const planned = planGroups([{ snapshotIds: [id], multiVolume: false }], known, deps.settings);
     const rejected = planned.rejected[0];
     if (rejected) {
@@ -418,6 +425,34 @@ async function straySnapshots(
   const allSent = toSend.every((stray) => stray.action === 'sent');
   // A page whose requests did not all go is done again next run (sending twice is harmless).
   if (!options.dryRun && allSent) await writeCursor(deps, { snapshotsToken: page.NextToken });
+}
+
+/**
+ * Every snapshot a FAILED or IN_PROGRESS record names (a COMPLETED registration's snapshots
+ * carry `<p>image-id` already). Read through the byStatus index, snapshot IDs only: failed and
+ * unfinished registrations are few, and their records expire (TTL).
+ */
+async function snapshotsOfOpenRecords(deps: ReconcileDeps): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const status of [RECORD_STATUS.failed, RECORD_STATUS.inProgress]) {
+    let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await deps.dynamo.send(
+        new QueryCommand({
+          TableName: deps.table,
+          IndexName: RECORDS_BY_STATUS_INDEX,
+          KeyConditionExpression: '#status = :status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': { S: status } },
+          ProjectionExpression: 'snapshotIds',
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) for (const id of item.snapshotIds?.SS ?? []) ids.add(id);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+  return ids;
 }
 
 /**
