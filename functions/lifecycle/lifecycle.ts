@@ -545,12 +545,27 @@ async function referenced(ec2: EC2Client, region: string, imageIds: string[]): P
   const inUse = new Map<string, string>();
   for (let i = 0; i < imageIds.length; i += 50) {
     const ImageIds = imageIds.slice(i, i + 50);
-    const result = await call(`DescribeImageReferences in ${region}`, () =>
-      ec2.send(new DescribeImageReferencesCommand({ ImageIds, IncludeAllResourceTypes: true })),
-    );
-    for (const reference of result.ImageReferences ?? [])
-      if (reference.ImageId && !inUse.has(reference.ImageId))
-        inUse.set(reference.ImageId, `in use by ${reference.Arn ?? reference.ResourceType ?? 'a resource'}`);
+    // Every page: a reference missed on a later page would let retention remove an AMI in use.
+    let NextToken: string | undefined;
+    do {
+      const token = NextToken;
+      const page = await call(`DescribeImageReferences in ${region}`, () =>
+        ec2.send(
+          new DescribeImageReferencesCommand({
+            ImageIds,
+            IncludeAllResourceTypes: true,
+            ...(token && { NextToken: token }),
+          }),
+        ),
+      );
+      for (const reference of page.ImageReferences ?? [])
+        if (reference.ImageId && !inUse.has(reference.ImageId))
+          inUse.set(
+            reference.ImageId,
+            `in use by ${reference.Arn ?? reference.ResourceType ?? 'a resource'}`,
+          );
+      NextToken = page.NextToken;
+    } while (NextToken);
   }
   return inUse;
 }
