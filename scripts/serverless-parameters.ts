@@ -15,7 +15,10 @@
  *   parsed as the functions parse it;
  * - `${snap2ami:keyTagCondition}`: the condition that the request tags the image with the
  *   pipeline's key, `<tagPrefix>key` (`aws:RequestTag/<tagPrefix>key` present, and among
- *   `aws:TagKeys`).
+ *   `aws:TagKeys`);
+ * - `${snap2ami:resourceTagCondition.<name>}`: the condition that the resource acted on
+ *   carries `<tagPrefix><name>` (`aws:ResourceTag/<tagPrefix><name>` present): the lifecycle
+ *   role acts only on AMIs (`key`) and snapshots (`image-id`) snap2ami made or tagged.
  *
  * TypeScript that Node 24 runs as it is; osls loads it through require().
  */
@@ -70,6 +73,11 @@ export function keyTagCondition(prefix: string): Record<string, Record<string, u
   };
 }
 
+/** An IAM condition: the resource acted on carries `<prefix><name>`. */
+export function resourceTagCondition(prefix: string, name: string): Record<string, Record<string, unknown>> {
+  return { Null: { [`aws:ResourceTag/${prefix}${name}`]: 'false' } };
+}
+
 /** The commands that build or deploy what the parameters configure. */
 const CHECKED_COMMANDS = new Set(['package', 'deploy', 'deploy function']);
 
@@ -100,9 +108,17 @@ export default class Snap2amiParameters {
             }
             case 'keyTagCondition':
               return { value: keyTagCondition(await param('tagPrefix')) };
+            case 'resourceTagCondition.key':
+            case 'resourceTagCondition.image-id':
+              return {
+                value: resourceTagCondition(
+                  await param('tagPrefix'),
+                  address.slice('resourceTagCondition.'.length),
+                ),
+              };
             default:
               throw new serverless.classes.Error(
-                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition.`,
+                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id.`,
               );
           }
         },

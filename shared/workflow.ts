@@ -2,7 +2,7 @@
  * The state machine's input, built by whoever starts an execution (ingest, redrive). The
  * workflow cannot do date arithmetic, so the claim's lease and the record's expiry come in.
  */
-import type { Plan, RegisterImageRequest } from './contract/types.ts';
+import type { Lifecycle, Plan, RegisterImageRequest } from './contract/types.ts';
 
 /** How long a claim holds: longer than the state machine's own timeout (2 hours). */
 export const CLAIM_LEASE_SECONDS = 3 * 3600;
@@ -22,6 +22,8 @@ export interface ExecutionInput {
    * (FAILED, TIMED_OUT, ABORTED): the claim may take over from it. `none` for a first attempt.
    */
   previousExecutionArn: string;
+  /** The plan's distribution and lifecycle (tag contract v2), only when it has one. */
+  lifecycle?: Lifecycle;
 }
 
 /** No earlier attempt: matches no execution ARN. */
@@ -43,6 +45,7 @@ export function executionInput(
     expiresAt: Math.floor(now.getTime() / 1000) + RECORD_RETENTION_DAYS * 86400,
     source,
     previousExecutionArn,
+    ...(plan.lifecycle && { lifecycle: plan.lifecycle }),
   };
 }
 

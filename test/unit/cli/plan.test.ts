@@ -90,6 +90,7 @@ describe('snap2ami plan --json', () => {
       'snap-1234567890abcdef0',
       'snap-0a1b2c3d4e5f60001',
       'snap-0a1b2c3d4e5f60003',
+      'snap-0a1b2c3d4e5f60007',
     ]);
     const rejected = Object.fromEntries(
       document.rejected.map((r: { snapshotIds: string[]; errors: unknown[] }) => [
@@ -279,7 +280,7 @@ describe('snap2ami plan: distribution and lifecycle (v2)', () => {
       retain: { days: 30 },
     });
     expect(plan.request.TagSpecifications[0].Tags).toContainEqual({ Key: 'snap2ami:family', Value: 'web' });
-    expect(plan.notes.join(' ')).toContain('planned but not yet carried out');
+    expect(plan.notes.join(' ')).not.toContain('not yet carried out');
   });
 
   it('shows the lifecycle in the readable summary', () => {
@@ -293,9 +294,9 @@ describe('snap2ami plan: distribution and lifecycle (v2)', () => {
       'lifecycle: deregistration protection on, with the 24-hour cooldown',
       'lifecycle: family web',
       'lifecycle: retain those within 30 days',
-      'note: distribution and lifecycle are planned but not yet carried out',
     ])
       expect(result.stdout).toContain(line);
+    expect(result.stdout).not.toContain('not yet carried out');
   });
 });
 
@@ -307,7 +308,7 @@ describe('snap2ami plan (readable)', () => {
     expect(result.stdout).toContain('/dev/sdc   empty volume, gp3, 100 GiB');
     expect(result.stdout).toContain('SKIP  snap-0a1b2c3d4e5f60006: not opted in');
     expect(result.stdout).toContain('REJECT snap-0a1b2c3d4e5f60005');
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('3 planned, 2 skipped, 2 rejected.');
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('4 planned, 2 skipped, 2 rejected.');
   });
 
   it('has --help describing every option', () => {

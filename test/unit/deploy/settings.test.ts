@@ -152,9 +152,19 @@ describe('the IAM condition values made from the parameters', () => {
     });
   });
 
+  it('resourceTagCondition.<name>: the resource carries the tag under the deployment prefix', async () => {
+    expect(await resolve('resourceTagCondition.key', { tagPrefix: 'acme:' })).toEqual({
+      value: { Null: { 'aws:ResourceTag/acme:key': 'false' } },
+    });
+    expect(await resolve('resourceTagCondition.image-id', { tagPrefix: 'acme:' })).toEqual({
+      value: { Null: { 'aws:ResourceTag/acme:image-id': 'false' } },
+    });
+  });
+
   it('refuses a variable it does not define', async () => {
     await expect(resolve('keyTag', {})).rejects.toThrow(
-      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition.',
+      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id.',
     );
+    await expect(resolve('resourceTagCondition.family', {})).rejects.toThrow('is not a snap2ami variable');
   });
 });
