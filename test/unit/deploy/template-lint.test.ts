@@ -32,13 +32,14 @@ function lint(tool: 'cfn-lint' | 'checkov', path: string): { status: number | nu
   const args =
     tool === 'cfn-lint'
       ? [path]
-      : ['-f', path, '--framework', 'cloudformation', '-o', 'json', '--skip-download'];
+      : ['-f', path, '--framework', 'cloudformation', '-o', 'json', '--compact', '--skip-download'];
   const isolated = spawnSync('unshare', ['-n', 'true']).status === 0;
   const argv = isolated ? ['unshare', '-n', join(TOOLS, tool), ...args] : [join(TOOLS, tool), ...args];
   const result = spawnSync(argv[0] as string, argv.slice(1), {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, HOME: mkdtempSync(join(tmpdir(), 'snap2ami-lint-home-')) },
     timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024, // checkov's JSON report names every check it ran
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
