@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
@@ -92,7 +92,12 @@ describe('alarms', () => {
   it('watches every function for errors and throttles', () => {
     const functions = resources('AWS::Lambda::Function').map(([name]) => name);
     expect(functions).toEqual(
-      expect.arrayContaining(['IngestLambdaFunction', 'ImageLambdaFunction', 'ReconcileLambdaFunction']),
+      expect.arrayContaining([
+        'IngestLambdaFunction',
+        'ImageLambdaFunction',
+        'LifecycleLambdaFunction',
+        'ReconcileLambdaFunction',
+      ]),
     );
     const watched = (metric: string) =>
       resources('AWS::CloudWatch::Alarm').flatMap(([, { Properties }]) =>
@@ -104,14 +109,25 @@ describe('alarms', () => {
     expect(watched('Throttles').sort()).toEqual([...functions].sort());
   });
 
-  it("counts only the image function's unexpected errors: Lambda's Errors less its typed errors", () => {
-    const properties = alarm('ImageErrorsAlarm');
+  it("counts only the workflow functions' unexpected errors: Lambda's Errors less their typed errors", () => {
+    const properties = alarm('WorkflowErrorsAlarm');
     const typed = alarmMetrics(properties).filter((m) => m.Namespace === NAMESPACE);
     expect(typed.map((m) => m.MetricName).sort()).toEqual([...TYPED_ERRORS].sort());
     for (const metric of typed) expect(metric.Dimensions).toEqual([SERVICE]);
+    // Exactly the functions that count the typed errors (under the same names) are in it.
+    const counting = readdirSync(join(PROJECT_ROOT, 'functions'))
+      .filter((name) =>
+        readFileSync(join(PROJECT_ROOT, 'functions', name, 'handler.ts'), 'utf8').includes('TYPED_ERRORS'),
+      )
+      .map((name) => `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`);
+    expect(counting).toEqual(expect.arrayContaining(['ImageLambdaFunction', 'LifecycleLambdaFunction']));
+    const errorsOf = alarmMetrics(properties)
+      .filter((m) => m.Namespace === 'AWS/Lambda')
+      .map((m) => (m.Dimensions as { Value: { Ref: string } }[])[0]?.Value.Ref);
+    expect(errorsOf.sort()).toEqual(counting.sort());
     const [expression] = properties.Metrics as { Expression: string }[];
     expect(expression?.Expression).toBe(
-      'FILL(errors, 0) - FILL(retryable, 0) - FILL(permanent, 0) - FILL(pending, 0)',
+      'FILL(image, 0) + FILL(lifecycle, 0) - FILL(retryable, 0) - FILL(permanent, 0) - FILL(pending, 0)',
     );
   });
 
@@ -210,6 +226,7 @@ describe('the dashboard', () => {
       'functions/image/handler.ts',
       'functions/image/timing.ts',
       'functions/reconcile/handler.ts',
+      'functions/lifecycle/handler.ts',
     ]
       .map((path) => readFileSync(join(PROJECT_ROOT, path), 'utf8'))
       .join('\n');
