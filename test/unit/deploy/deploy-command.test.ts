@@ -4,12 +4,18 @@
  * Region (shown by --dry-run, which runs nothing).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
 import { deployCommands, parseDeployArgs } from '../../../scripts/deploy.ts';
 
+/**
+ * `npm run deploy -- <args>` without npm: the script it runs (checked below), so that npm's and
+ * the predeploy bootstrap's own output (an install, when the lock changed) stay out of it.
+ */
 const deploy = (...args: string[]) => {
-  const result = spawnSync('npm', ['run', '--silent', 'deploy', '--', ...args], {
+  const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts', 'deploy.ts'), ...args], {
     cwd: PROJECT_ROOT,
     encoding: 'utf8',
     timeout: 60_000,
@@ -18,6 +24,14 @@ const deploy = (...args: string[]) => {
 };
 
 describe('npm run deploy', () => {
+  it('installs what it needs first, then runs scripts/deploy.ts', () => {
+    const { scripts } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(scripts.predeploy).toBe('scripts/bootstrap');
+    expect(scripts.deploy).toBe('node scripts/deploy.ts');
+  });
+
   it('prints its usage on --help', () => {
     const { status, stdout } = deploy('--help');
     expect(status).toBe(0);
