@@ -22,6 +22,8 @@ export interface ImageParameters {
   platform: (typeof PLATFORMS)[number];
   allowBillingCodeLoss: boolean;
   description: string | undefined;
+  /** v2: `s3://…` or `ssm:…`, where the workflow reads `UefiData`. */
+  uefiData: string | undefined;
 }
 
 /**
@@ -44,6 +46,7 @@ export function readImageParameters(root: TagReader): ImageParameters {
     platform: root.get('platform') ?? 'linux',
     allowBillingCodeLoss: root.get('allow-billing-code-loss') ?? false,
     description: root.get('description'),
+    uefiData: root.get('uefi-data'),
   };
 }
 
@@ -73,6 +76,12 @@ export function checkParameterConflicts(root: TagReader, image: ImageParameters)
     root.conflict(
       'tpm-support',
       `${root.tagKey('tpm-support')}=v2.0 needs ${root.tagKey('boot-mode')} uefi or uefi-preferred (it is ${bootMode ?? 'not set'}).`,
+    );
+  }
+  if (image.uefiData !== undefined && bootMode !== 'uefi' && bootMode !== 'uefi-preferred') {
+    root.conflict(
+      'uefi-data',
+      `${root.tagKey('uefi-data')} needs ${root.tagKey('boot-mode')} uefi or uefi-preferred (it is ${bootMode ?? 'not set'}): UEFI variables are only read by a UEFI boot; accepted: set the boot mode, or remove ${root.tagKey('uefi-data')}.`,
     );
   }
   for (const [name, value] of [

@@ -146,9 +146,23 @@ function buildPlan(
   errors.unshift(...root.errors);
   if (errors.length > 0 || name === undefined) return { rejected: { snapshotIds, errors } };
 
-  notes.push(...alreadyRegisteredNotes(root), ...lifecycleNotes(root, lifecycle));
+  const uefiDataSource = image.uefiData;
+  notes.push(
+    ...alreadyRegisteredNotes(root),
+    ...uefiDataNotes(root, uefiDataSource),
+    ...lifecycleNotes(root, lifecycle),
+  );
   const request = registerImageRequest(image, name, devices.mappings, tags);
-  return { plan: { key, snapshotIds, request, notes, ...(lifecycle && { lifecycle }) } };
+  return {
+    plan: {
+      key,
+      snapshotIds,
+      request,
+      notes,
+      ...(uefiDataSource !== undefined && { uefiDataSource }),
+      ...(lifecycle && { lifecycle }),
+    },
+  };
 }
 
 /** The AMI name from the `<p>name` template; undefined (with an error) when it cannot be rendered. */
@@ -172,6 +186,18 @@ function alreadyRegisteredNotes(root: TagReader): string[] {
         `${root.snapshot.snapshotId} is already tagged ${root.tagKey('image-id')}=${existing}; the pipeline registers at most one AMI per key.`,
       ]
     : [];
+}
+
+/**
+ * Until the workflow reads `uefiDataSource` before its dry run, an image planned with it would be
+ * registered without `UefiData`: say so.
+ */
+function uefiDataNotes(root: TagReader, source: string | undefined): string[] {
+  return source === undefined
+    ? []
+    : [
+        `${root.tagKey('uefi-data')}=${source} is planned as uefiDataSource but not yet read by the workflow: until it is, the image is registered without UefiData.`,
+      ];
 }
 
 /** The RegisterImage input: defaults that avoid EC2's traps, everything unset left out (never null). */

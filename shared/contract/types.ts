@@ -75,6 +75,11 @@ export interface Plan {
   snapshotIds: string[];
   request: RegisterImageRequest;
   notes: string[];
+  /**
+   * v2: `<p>uefi-data` as given (`s3://<bucket>/<key>` or `ssm:<parameter-name>`): the workflow
+   * reads `UefiData` from there right before the dry run; `request` has no `UefiData`.
+   */
+  uefiDataSource?: string;
   /** v2: only when the root uses a distribution or lifecycle tag. */
   lifecycle?: Lifecycle;
 }
