@@ -4,6 +4,7 @@
  * request has no `UefiData` (the workflow reads it right before the dry run).
  */
 import { describe, expect, it } from 'vitest';
+import { formatReport } from '../../../cli/format.ts';
 import { errorsFor, expectPlan, p, planOf, root, snapshot } from '../../support/factories.ts';
 
 const planFor = (tags: Record<string, string>) => expectPlan(planOf(root(tags)));
@@ -89,5 +90,12 @@ describe('uefi-data', () => {
     );
     expect(plan).not.toHaveProperty('uefiDataSource');
     expect(plan.notes.join(' ')).toContain('snap2ami:uefi-data ignored');
+  });
+
+  it('is shown in the readable summary of snap2ami plan', () => {
+    const plan = planFor({ 'boot-mode': 'uefi', 'uefi-data': 's3://my-bucket/uefi/web.b64' });
+    expect(formatReport({ plans: [plan], skipped: [], rejected: [] })).toContain(
+      '      UEFI data from s3://my-bucket/uefi/web.b64\n',
+    );
   });
 });
