@@ -56,6 +56,7 @@ export const KEYS = {
   'billing-products': key('BillingProducts', billingProducts),
   /** v2: where the workflow reads `UefiData`; the plan carries it as `uefiDataSource`. */
   'uefi-data': key('UefiData', uefiDataSource),
+  /** Decides the plan's billingCheck (v2); the contract's table still calls the field (guard). */
   platform: key('(guard)', oneOf(PLATFORMS)),
   'allow-billing-code-loss': key('(guard)', bool),
   'volume-type': key(`${ROOT_EBS}.VolumeType`, oneOf(VOLUME_TYPES)),

@@ -6,7 +6,13 @@
 import { idempotencyKey } from '../idempotency.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { amiTags } from './ami-tags.ts';
-import { checkParameterConflicts, type ImageParameters, readImageParameters } from './image-parameters.ts';
+import {
+  billingCheck,
+  billingCheckNotes,
+  checkParameterConflicts,
+  type ImageParameters,
+  readImageParameters,
+} from './image-parameters.ts';
 import { lifecycleNotes, readLifecycle } from './lifecycle.ts';
 import { BlockDevices, checkSources, deviceMappings, memberMappings, rootMapping } from './mappings.ts';
 import { DEFAULT_NAME_TEMPLATE, renderName } from './name-template.ts';
@@ -118,8 +124,9 @@ export function planGroup(
 
 /**
  * One root (and the other members of its set) → a plan, or every reason it is rejected. The
- * errors come in this order: the root's tags (unknown keys, values, combinations, lifecycle, AMI tags),
- * the name, then the mappings in device order, then the snapshots' owners and Outposts.
+ * errors come in this order: the root's tags (unknown keys, values, combinations, lifecycle,
+ * AMI tags), the name, then the mappings in device order, then the snapshots' owners and
+ * Outposts.
  */
 function buildPlan(
   root: TagReader,
@@ -147,8 +154,10 @@ function buildPlan(
   if (errors.length > 0 || name === undefined) return { rejected: { snapshotIds, errors } };
 
   const uefiDataSource = image.uefiData;
+  const check = billingCheck(image);
   notes.push(
     ...alreadyRegisteredNotes(root),
+    ...billingCheckNotes(root, check),
     ...uefiDataNotes(root, uefiDataSource),
     ...lifecycleNotes(root, lifecycle),
   );
@@ -161,6 +170,7 @@ function buildPlan(
       notes,
       ...(uefiDataSource !== undefined && { uefiDataSource }),
       ...(lifecycle && { lifecycle }),
+      ...(check && { billingCheck: check }),
     },
   };
 }

@@ -70,6 +70,16 @@ export interface Lifecycle {
   retainDeleteSnapshots?: boolean;
 }
 
+/**
+ * v2: after the image is available, the workflow reads its `PlatformDetails`; when they do not
+ * contain `expect`, it deregisters the image (`deregister`) or keeps it tagged
+ * `<p>billing-check=missing` (`keep`, with `<p>allow-billing-code-loss=true`).
+ */
+export interface BillingCheck {
+  expect: 'Windows' | 'Red Hat' | 'SUSE';
+  onMissing: 'deregister' | 'keep';
+}
+
 export interface Plan {
   key: string;
   snapshotIds: string[];
@@ -82,6 +92,8 @@ export interface Plan {
   uefiDataSource?: string;
   /** v2: only when the root uses a distribution or lifecycle tag. */
   lifecycle?: Lifecycle;
+  /** v2: only for `<p>platform` windows, rhel or sles. */
+  billingCheck?: BillingCheck;
 }
 
 export interface Skipped {

@@ -893,6 +893,7 @@ const validImage: fc.Arbitrary<Entry[]> = fc
     ramdisk: fc.option(pick('ari-a51cf9cc'), { nil: undefined }),
     platform: fc.option(pick('linux', 'other', 'windows', 'rhel', 'sles'), { nil: undefined }),
     billing: fc.option(pick('bp-6ba54002', 'bp-6ba54002, bp-63a5400a'), { nil: undefined }),
+    allowLoss: fc.option(pick('true', 'false', 'TRUE'), { nil: undefined }),
     name: fc.option(safeName, { nil: undefined }),
     description: fc.option(fc.string({ maxLength: 60 }), { nil: undefined }),
   })
@@ -918,9 +919,8 @@ const validImage: fc.Arbitrary<Entry[]> = fc
       set('ramdisk-id', image.ramdisk);
     }
     set('platform', image.platform);
-    if (image.platform === 'windows' || image.platform === 'rhel' || image.platform === 'sles')
-      set('billing-products', image.billing ?? 'bp-6ba54002');
-    else set('billing-products', image.billing);
+    set('allow-billing-code-loss', image.allowLoss);
+    set('billing-products', image.billing);
     set('name', image.name);
     set('description', image.description);
     return entries;

@@ -430,18 +430,24 @@ export function satisfiesContract(plan: Plan, context: PlanContext): string[] {
       fail(`billing-products=${JSON.stringify(billing)} is not comma-separated bp- codes`);
   }
 
-  // The billing guard.
+  // The billing check (v2; v1's guard rejected these platforms).
   const platform = tag('platform') ?? 'linux';
   if (!PLATFORMS.includes(platform)) fail(`platform=${JSON.stringify(platform)} accepted`);
   const allow = tag('allow-billing-code-loss');
   if (allow !== undefined && parseBool(allow) === undefined)
     fail(`allow-billing-code-loss=${JSON.stringify(allow)} accepted`);
+  const expectText: Record<string, string> = { windows: 'Windows', rhel: 'Red Hat', sles: 'SUSE' };
+  const expectedCheck =
+    platform in expectText
+      ? { expect: expectText[platform], onMissing: parseBool(allow ?? '') === true ? 'keep' : 'deregister' }
+      : undefined;
+  if (!isDeepStrictEqual(plan.billingCheck, expectedCheck))
+    fail(`billingCheck ${JSON.stringify(plan.billingCheck)}, expected ${JSON.stringify(expectedCheck)}`);
   if (
-    ['windows', 'rhel', 'sles'].includes(platform) &&
-    request.BillingProducts === undefined &&
-    parseBool(allow ?? '') !== true
+    expectedCheck &&
+    !plan.notes.some((note) => note.includes(`PlatformDetails contains "${expectedCheck.expect}"`))
   )
-    fail(`platform=${platform} without billing products nor allow-billing-code-loss=true`);
+    fail('a plan with a billing check has no note about it');
 
   // Combinations.
   if (request.BootMode === 'legacy-bios' && ['arm64', 'arm64_mac'].includes(request.Architecture))
