@@ -8,17 +8,29 @@
  * silently leave the default). Each problem is one line naming the parameter and what is
  * accepted.
  *
- * It resolves two values for the image role's RegisterImage conditions that serverless
- * variables alone cannot write (a list split from a parameter; a condition key made from one):
+ * It resolves values for the image role's conditions and resources that serverless variables
+ * alone cannot write (a list split from a parameter; a condition key made from one; a
+ * parameter's default applied as the functions apply it):
  * - `${snap2ami:sourceAccounts}`: `ec2:Owner` values, this account then allowedSourceAccounts
  *   parsed as the functions parse it;
  * - `${snap2ami:keyTagCondition}`: the condition that the request tags the image with the
  *   pipeline's key, `<tagPrefix>key` (`aws:RequestTag/<tagPrefix>key` present, and among
- *   `aws:TagKeys`).
+ *   `aws:TagKeys`);
+ * - `${snap2ami:ownImageCondition}`: the image already carries `<tagPrefix>key`
+ *   (`aws:ResourceTag/<tagPrefix>key` present): the billing check deregisters only those;
+ * - `${snap2ami:billingCheckTagCondition}`: the same, and the request's tag keys are only
+ *   `<tagPrefix>billing-check`;
+ * - `${snap2ami:uefiDataParameterPath}`: the SSM path ReadUefiData may read under, with the
+ *   default the image function applies when the parameter is empty (never `parameter*`).
  *
  * TypeScript that Node 24 runs as it is; osls loads it through require().
  */
-import { DEPLOYMENT_PARAMETERS, parameterProblems, splitAccounts } from '../shared/settings.ts';
+import {
+  DEPLOYMENT_PARAMETERS,
+  parameterProblems,
+  splitAccounts,
+  uefiDataParameterPath,
+} from '../shared/settings.ts';
 
 /** The parts of osls's Serverless instance this plugin reads. */
 export interface Serverless {
@@ -68,6 +80,27 @@ export function keyTagCondition(prefix: string): Record<string, Record<string, u
   };
 }
 
+/** An IAM condition: the image already carries `<prefix>key`, so it is one this pipeline registered. */
+export function ownImageCondition(prefix: string): Record<string, Record<string, unknown>> {
+  return { Null: { [`aws:ResourceTag/${prefix}key`]: 'false' } };
+}
+
+/** An IAM condition: one of this pipeline's images, tagged with `<prefix>billing-check` and nothing else. */
+export function billingCheckTagCondition(prefix: string): Record<string, Record<string, unknown>> {
+  return {
+    ...ownImageCondition(prefix),
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [`${prefix}billing-check`] },
+  };
+}
+
+const VARIABLES = [
+  'sourceAccounts',
+  'keyTagCondition',
+  'ownImageCondition',
+  'billingCheckTagCondition',
+  'uefiDataParameterPath',
+];
+
 /** The commands that build or deploy what the parameters configure. */
 const CHECKED_COMMANDS = new Set(['package', 'deploy', 'deploy function']);
 
@@ -98,9 +131,22 @@ export default class Snap2amiParameters {
             }
             case 'keyTagCondition':
               return { value: keyTagCondition(await param('tagPrefix')) };
+            case 'ownImageCondition':
+              return { value: ownImageCondition(await param('tagPrefix')) };
+            case 'billingCheckTagCondition':
+              return { value: billingCheckTagCondition(await param('tagPrefix')) };
+            case 'uefiDataParameterPath': {
+              const raw = await param('uefiDataParameterPath');
+              try {
+                return { value: uefiDataParameterPath(raw) };
+              } catch {
+                // A bad path is refused, naming the parameter, when package or deploy initializes.
+                return { value: raw };
+              }
+            }
             default:
               throw new serverless.classes.Error(
-                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition.`,
+                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: ${VARIABLES.join(', ')}.`,
               );
           }
         },

@@ -215,12 +215,17 @@ export const retain: ValueRule<Retain> = {
 /** An S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens, a letter or digit at each end. */
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
+/** Whether `name` is an S3 bucket name as `<p>uefi-data` accepts it (and the uefiDataBucket setting). */
+export function isBucketName(name: string): boolean {
+  return BUCKET.test(name) && !name.includes('..');
+}
+
 function uefiDataProblem(text: string): string | undefined {
   if (text.startsWith('s3://')) {
     const rest = text.slice('s3://'.length);
     const slash = rest.indexOf('/');
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
-    if (!BUCKET.test(bucket) || bucket.includes('..')) return `"${bucket}" is not an S3 bucket name`;
+    if (!isBucketName(bucket)) return `"${bucket}" is not an S3 bucket name`;
     if (slash < 0 || slash === rest.length - 1) return 'names no object key after the bucket';
     return undefined;
   }
