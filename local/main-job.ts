@@ -16,6 +16,7 @@ import { ec2Client } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
+import { localUefiData } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollOnce } from './sqs-event-source.ts';
 import { createResources, packagedTemplate, stateMachineName } from './stack-resources.ts';
@@ -62,7 +63,11 @@ export async function runLocal(
       refs: resources.refs,
       functions: {
         image: (input) =>
-          runImageTask(input as never, { ec2: new EC2Client({ maxAttempts: 1 }), ...settings }),
+          runImageTask(input as never, {
+            ec2: new EC2Client({ maxAttempts: 1 }),
+            uefiData: localUefiData(),
+            ...settings,
+          }),
       },
     });
     const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;

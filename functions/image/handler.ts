@@ -5,7 +5,8 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { workflowEc2Client } from '../../shared/aws/clients.ts';
-import { deploymentSettings } from '../../shared/settings.ts';
+import { workflowS3Client, workflowSsmClient } from '../../shared/aws/workflow-clients.ts';
+import { deploymentSettings, uefiDataSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
@@ -15,6 +16,11 @@ const metrics = new Metrics();
 const COUNTED_ERRORS = new Set(['RetryableError', 'PermanentError', 'ImageNotAvailableYet']);
 const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
+const uefiData = {
+  s3: workflowS3Client(),
+  ssm: workflowSsmClient(),
+  settings: uefiDataSettings(process.env),
+};
 
 export async function imageHandler(
   task: ImageTask & { key?: string; executionArn?: string },
@@ -26,15 +32,20 @@ export async function imageHandler(
   const account = context.invokedFunctionArn?.split(':')[4] ?? '';
   let result: Record<string, unknown>;
   try {
-    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account });
+    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account, uefiData });
   } catch (error) {
     const name = (error as Error).name;
     count(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError');
     throw error;
   }
   if (task.action === 'register') count(result.adopted ? 'ImagesAdopted' : 'ImagesRegistered');
-  logger.info({ message: `${task.action} done`, ...result });
+  logger.info({ message: `${task.action} done`, ...loggable(result) });
   return result;
+}
+
+/** A result as logged: UefiData (up to 64,000 characters) by its length only. */
+function loggable({ UefiData, ...rest }: Record<string, unknown>): Record<string, unknown> {
+  return typeof UefiData === 'string' ? { ...rest, uefiDataCharacters: UefiData.length } : rest;
 }
 
 /** Publishes one count at once: most steps have nothing to count, and need no empty flush. */

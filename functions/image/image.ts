@@ -1,6 +1,7 @@
 /**
- * The workflow's EC2 steps, one small function each: dry run, register (adopting our own
- * image on a duplicate name), check that the image is available, tag the source snapshots.
+ * The workflow's EC2 steps, one small function each: read UefiData (uefi-data.ts), dry run,
+ * register (adopting our own image on a duplicate name), check that the image is available,
+ * tag the source snapshots.
  * Before every RegisterImage, dry or not, the request's snapshots are looked up again and
  * checked (sources.ts): the workflow does not trust its input. Errors are typed
  * (shared/errors.ts) so the state machine retries only transient ones.
@@ -15,8 +16,10 @@ import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshot
 import type { RegisterImageRequest } from '../../shared/contract/types.ts';
 import { classify, ImageNotAvailableYet, PermanentError, RetryableError } from '../../shared/errors.ts';
 import { requestSnapshotIds, type SourceSettings, sourceProblems } from './sources.ts';
+import { readUefiData, type UefiDataDeps } from './uefi-data.ts';
 
 export type ImageTask =
+  | { action: 'uefiData'; source: string; request: RegisterImageRequest }
   | { action: 'dryRun'; request: RegisterImageRequest }
   | { action: 'register'; key: string; request: RegisterImageRequest }
   | { action: 'checkImage'; imageId: string }
@@ -24,10 +27,14 @@ export type ImageTask =
 
 export interface ImageDeps extends SourceSettings {
   ec2: EC2Client;
+  uefiData: UefiDataDeps;
 }
 
 export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Record<string, unknown>> {
   switch (task.action) {
+    case 'uefiData':
+      // The whole request back, UefiData set: the state machine puts it in place of its own.
+      return { ...(await readUefiData(task.source, task.request, deps.uefiData)) };
     case 'dryRun':
       return dryRun(task.request, deps);
     case 'register':

@@ -4,7 +4,8 @@
  * AWS_ENDPOINT_URL_<SERVICE>, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE), with timeouts of our own: a
  * connection that does not open, or a call that hangs, fails as a TimeoutError (retried as
  * transient) instead of holding the function until Lambda's timeout. The only place in
- * shared/ that creates SDK clients; both handlers and the CLI's ingest path use it.
+ * shared/ that creates SDK clients (with workflow-clients.ts, which uses its timeouts); both
+ * handlers and the CLI's ingest path use it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -18,7 +19,8 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
  */
 export const HTTP_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
 
-function once<T>(make: () => T): () => T {
+/** One value per container, made on first use. */
+export function once<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => {
     value ??= make();

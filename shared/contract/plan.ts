@@ -158,7 +158,6 @@ function buildPlan(
   notes.push(
     ...alreadyRegisteredNotes(root),
     ...billingCheckNotes(root, check),
-    ...uefiDataNotes(root, uefiDataSource),
     ...lifecycleNotes(root, lifecycle),
   );
   const request = registerImageRequest(image, name, devices.mappings, tags);
@@ -196,18 +195,6 @@ function alreadyRegisteredNotes(root: TagReader): string[] {
         `${root.snapshot.snapshotId} is already tagged ${root.tagKey('image-id')}=${existing}; the pipeline registers at most one AMI per key.`,
       ]
     : [];
-}
-
-/**
- * Until the workflow reads `uefiDataSource` before its dry run, an image planned with it would be
- * registered without `UefiData`: say so.
- */
-function uefiDataNotes(root: TagReader, source: string | undefined): string[] {
-  return source === undefined
-    ? []
-    : [
-        `${root.tagKey('uefi-data')}=${source} is planned as uefiDataSource but not yet read by the workflow: until it is, the image is registered without UefiData.`,
-      ];
 }
 
 /** The RegisterImage input: defaults that avoid EC2's traps, everything unset left out (never null). */

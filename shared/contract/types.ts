@@ -49,6 +49,11 @@ export interface RegisterImageRequest {
   BillingProducts?: string[];
   BlockDeviceMappings: BlockDeviceMapping[];
   TagSpecifications: { ResourceType: 'image'; Tags: { Key: string; Value: string }[] }[];
+  /**
+   * v2: never in a plan (the planner does no I/O; the plan names the source as
+   * `uefiDataSource`): the workflow's ReadUefiData step sets it before the dry run.
+   */
+  UefiData?: string;
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   freePort,
   type LocalStepFunctions,
   LocalWorkflow,
+  localUefiData,
   PROJECT_ROOT,
   packagedTemplate,
   SETTINGS,
@@ -51,7 +52,12 @@ beforeAll(async () => {
   const workflow = new LocalWorkflow({
     refs: resources.refs,
     functions: {
-      image: (input) => runImageTask(input as never, { ec2: new ImageEc2({ maxAttempts: 1 }), ...SETTINGS }),
+      image: (input) =>
+        runImageTask(input as never, {
+          ec2: new ImageEc2({ maxAttempts: 1 }),
+          uefiData: localUefiData(),
+          ...SETTINGS,
+        }),
     },
   });
   sfn = await startLocalStepFunctions(

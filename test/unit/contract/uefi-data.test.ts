@@ -26,13 +26,9 @@ describe('uefi-data', () => {
     }
   });
 
-  it('says that the workflow does not read it yet, so the image would have no UefiData', () => {
+  it('needs no note: the workflow reads it before the dry run (ReadUefiData)', () => {
     const plan = planFor({ 'boot-mode': 'uefi', 'uefi-data': 'ssm:/golden/uefi' });
-    expect(plan.notes).toContainEqual(
-      expect.stringContaining(
-        'snap2ami:uefi-data=ssm:/golden/uefi is planned as uefiDataSource but not yet read',
-      ),
-    );
+    expect(plan.notes.filter((note) => note.includes('uefi-data'))).toEqual([]);
   });
 
   it('is absent from a plan without the tag', () => {

@@ -507,8 +507,6 @@ function checkUefiData(plan: Plan, context: PlanContext, fail: (m: string) => vo
     if (name.length > 1011 || !/^[a-zA-Z0-9_.\-/]+$/.test(name))
       fail(`uefi-data names the parameter ${name}`);
   } else fail(`uefi-data ${source} is neither s3://<bucket>/<key> nor ssm:<name>`);
-  if (!plan.notes.some((note) => note.includes('not yet read by the workflow')))
-    fail('a plan with uefiDataSource has no note that the workflow does not read it yet');
 }
 
 const AREAS = [
