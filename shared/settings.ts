@@ -36,7 +36,14 @@ export const DEPLOYMENT_PARAMETERS = {
     variable: 'SNAP2AMI_UEFI_DATA_PARAMETER_PATH',
     accepted: `the SSM parameter path under which <prefix>uefi-data=ssm:… may name parameters: / then one or more names of letters, digits, _ . - each followed by /, at most ${MAX_SSM_NAME_LENGTH} characters, not starting with /aws or /ssm in any case (default /snap2ami/uefi-data/)`,
   },
+  reconcileGraceMinutes: {
+    variable: 'RECONCILE_GRACE_MINUTES',
+    accepted: 'a whole number of minutes from 0 to 10080 (a week); 60 by default',
+  },
 } as const;
+
+/** The reconciler's grace period for snapshots when the deployment names none. */
+export const DEFAULT_RECONCILE_GRACE_MINUTES = 60;
 
 /** Where `<p>uefi-data` may point when the deployment names nothing else: one path of its own. */
 export const DEFAULT_UEFI_DATA_PARAMETER_PATH = '/snap2ami/uefi-data/';
@@ -127,11 +134,26 @@ export function splitAccounts(list: string | undefined): string[] {
   return accounts;
 }
 
+/**
+ * The reconciler's grace period (only its function has the variable: unset is the default).
+ * At most a week: a longer one would leave a snapshot whose event was lost without its AMI
+ * for longer than anyone waits for one.
+ */
+export function reconcileGraceMinutes(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_RECONCILE_GRACE_MINUTES;
+  if (!/^\d+$/.test(value) || Number(value) > 10_080)
+    throw new Error(
+      `"${value}" is not a grace period; accepted: ${DEPLOYMENT_PARAMETERS.reconcileGraceMinutes.accepted}`,
+    );
+  return Number(value);
+}
+
 const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknown> = {
   tagPrefix,
   allowedSourceAccounts: splitAccounts,
   uefiDataBucket,
   uefiDataParameterPath,
+  reconcileGraceMinutes,
 };
 
 /**

@@ -9,7 +9,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { startAttempt } from '../../shared/aws/executions.ts';
 import { describeSnapshots } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
+import { planGroups, type SnapshotGroup } from '../../shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
 import { DLQ_ATTRIBUTES, deadLetterMessage } from '../../shared/dead-letter.ts';
 import { parseMessageBody } from '../../shared/events.ts';
@@ -33,7 +33,7 @@ type Disposition = { ok: true } | { ok: false; error: unknown };
 
 export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): Promise<SQSBatchResponse> {
   const failures: string[] = [];
-  const pending: { record: SQSRecord; snapshotIds: string[]; multiVolume: boolean }[] = [];
+  const pending: { record: SQSRecord; groups: SnapshotGroup[] }[] = [];
 
   for (const record of records) {
     const outcome = parseMessageBody(record.body, deps.settings);
@@ -49,14 +49,14 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
       const result = await reject(record, outcome.category, [{ message: outcome.reason }], [], deps);
       if (!result.ok) failures.push(record.messageId);
     } else {
-      pending.push({ record, ...outcome.group });
+      pending.push({ record, groups: outcome.groups });
     }
   }
 
   let known: Map<string, Snapshot>;
   try {
     known = await lookUp(
-      pending.flatMap((item) => item.snapshotIds),
+      pending.flatMap((item) => item.groups.flatMap((group) => group.snapshotIds)),
       deps,
     );
   } catch (error) {
@@ -69,12 +69,13 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
   }
 
   for (const item of pending) {
-    const report = planGroups(
-      [{ snapshotIds: item.snapshotIds, multiVolume: item.multiVolume }],
-      known,
-      deps.settings,
-    );
+    const report = planGroups(item.groups, known, deps.settings);
+    // One message may hold several plans (a CreateTags record of several snapshots): it comes
+    // back if any of them could not be started or rejected, not only the last one.
     let result: Disposition = { ok: true };
+    const keep = (next: Disposition) => {
+      if (result.ok) result = next;
+    };
     for (const skipped of report.skipped) {
       deps.count('Skipped');
       deps.log.info({
@@ -85,11 +86,11 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
       });
     }
     for (const rejected of report.rejected) {
-      result = await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps);
+      keep(await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps));
     }
     for (const plan of report.plans) {
       deps.count('Planned');
-      result = await start(plan, item.record, deps);
+      keep(await start(plan, item.record, deps));
     }
     if (!result.ok) failures.push(item.record.messageId);
   }

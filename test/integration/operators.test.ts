@@ -7,12 +7,12 @@ import {
   describeImagesBody,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
-  ec2Error,
   type FaultProxy,
   type LocalStepFunctions,
   type Pipeline,
   startFaultProxy,
   startLocalStepFunctions,
+  unauthorized,
 } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
@@ -59,13 +59,7 @@ describe('operators: status and redrive', () => {
     const name = `ops-redrive-${Date.now()}`;
     const plan = await planFor(ec2, { 'snap2ami:name': name });
     const snapshotId = plan.snapshotIds[0] as string;
-    proxy.inject({
-      action: 'RegisterImage',
-      dryRun: true,
-      times: 1,
-      status: 403,
-      body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
-    });
+    proxy.inject(unauthorized('RegisterImage', { dryRun: true }));
     await start(plan);
     await sfn.idle();
 

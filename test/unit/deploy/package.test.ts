@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
+import { functionNames } from '../../../scripts/build.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
 import { zipEntries } from '../../support/zip.ts';
 
@@ -49,7 +50,12 @@ describe('serverless package', () => {
     expect(type('SnapshotEventsQueue')).toBe('AWS::SQS::Queue');
     expect(r.SnapshotEventsQueue?.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
     expect(r.DeadLetterQueue?.Properties.MessageRetentionPeriod).toBe(1209600);
-    for (const rule of ['EbsSnapshotRule', 'EbsMultiVolumeSnapshotRule', 'BackupRule']) {
+    for (const rule of [
+      'EbsSnapshotRule',
+      'EbsMultiVolumeSnapshotRule',
+      'BackupRule',
+      'SnapshotTaggedRule',
+    ]) {
       expect(type(rule)).toBe('AWS::Events::Rule');
       expect(JSON.stringify(r[rule]?.Properties.Targets)).toContain('SnapshotEventsQueue');
     }
@@ -69,10 +75,45 @@ describe('serverless package', () => {
     expect(type('NotificationsTopic')).toBe('AWS::SNS::Topic');
   });
 
+  it("lets every rule that targets the queue send to it, and only those (the queue policy's SourceArn)", () => {
+    const r = template.Resources;
+    const rules = Object.entries(r)
+      .filter(([, res]) => res.Type === 'AWS::Events::Rule')
+      .filter(([, res]) => JSON.stringify(res.Properties.Targets).includes('SnapshotEventsQueue'))
+      .map(([name]) => ({ 'Fn::GetAtt': [name, 'Arn'] }));
+    expect(rules.length).toBeGreaterThanOrEqual(4);
+    const statement = (
+      r.SnapshotEventsQueuePolicy?.Properties.PolicyDocument as unknown as
+        | {
+            Statement: { Condition: { ArnEquals: { 'aws:SourceArn': unknown[] } } }[];
+          }
+        | undefined
+    )?.Statement[0];
+    expect(statement?.Condition.ArnEquals['aws:SourceArn']).toEqual(expect.arrayContaining(rules));
+    expect(statement?.Condition.ArnEquals['aws:SourceArn']).toHaveLength(rules.length);
+  });
+
+  it('catches snapshots tagged <prefix>register after they completed: CloudTrail CreateTags, not failed calls', () => {
+    expect(template.Resources.SnapshotTaggedRule?.Properties.EventPattern).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['ec2.amazonaws.com'],
+        eventName: ['CreateTags'],
+        errorCode: [{ exists: false }],
+        requestParameters: {
+          resourcesSet: { items: { resourceId: [{ prefix: 'snap-' }] } },
+          tagSet: { items: { key: ['snap2ami:register'] } },
+        },
+      },
+    });
+  });
+
   it('gives each function and the state machine a role of its own', () => {
     const r = template.Resources;
     expect(r.IngestLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['IngestRole', 'Arn'] });
     expect(r.ImageLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ImageRole', 'Arn'] });
+    expect(r.ReconcileLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ReconcileRole', 'Arn'] });
     expect(r.RegisterImageStateMachine?.Properties.RoleArn).toEqual({
       'Fn::GetAtt': ['StateMachineRole', 'Arn'],
     });
@@ -86,6 +127,90 @@ describe('serverless package', () => {
     expect(definition).toContain('ImageLambdaFunction');
     expect(definition).toContain('RecordsTable');
     expect(definition).toContain('NotificationsTopic');
+  });
+
+  it('runs the reconciler on a schedule', () => {
+    const r = template.Resources;
+    expect(r.ReconcileLambdaFunction?.Properties).toMatchObject({
+      Handler: 'dist/reconcile/index.handler',
+      Timeout: 120,
+      Environment: {
+        Variables: expect.objectContaining({
+          RECORDS_TABLE_NAME: expect.stringMatching(/-records$/),
+          SNAPSHOT_EVENTS_QUEUE_NAME: expect.stringMatching(/-snapshot-events$/),
+          RECONCILE_GRACE_MINUTES: '60',
+        }),
+      },
+    });
+    const schedules = Object.values(r).filter(
+      (res) =>
+        res.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(res.Properties.Targets).includes('ReconcileLambdaFunction'),
+    );
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+    });
+    const permission = Object.values(r).find(
+      (res) =>
+        res.Type === 'AWS::Lambda::Permission' &&
+        JSON.stringify(res.Properties.FunctionName).includes('ReconcileLambdaFunction'),
+    );
+    expect(permission?.Properties).toMatchObject({ Principal: 'events.amazonaws.com' });
+  });
+
+  it("gives the reconciler only the actions it uses, and the table's actions only on the table and its index", () => {
+    const statements = iamStatements(template).filter(({ resource }) => resource === 'ReconcileRole');
+    const actions = statements.flatMap(({ statement }) => [statement.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'ec2:DescribeImages',
+        'ec2:DescribeSnapshots',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'states:DescribeExecution',
+      ].sort(),
+    );
+    const resourceOf = (action: string) =>
+      JSON.stringify(
+        statements.find(({ statement }) => [statement.Action].flat().includes(action))?.statement.Resource,
+      );
+    expect(resourceOf('dynamodb:Query')).toContain('/index/byStatus');
+    expect(resourceOf('dynamodb:UpdateItem')).toContain('RecordsTable');
+    expect(resourceOf('states:DescribeExecution')).toContain(':execution:snap2ami-dev-register-image:*');
+    expect(resourceOf('sqs:SendMessage')).toContain('SnapshotEventsQueue');
+  });
+
+  it('gives ingest the actions its code calls: StartExecution, and DescribeExecution of the attempts it finds (startAttempt)', () => {
+    const statements = iamStatements(template).filter(({ resource }) => resource === 'IngestRole');
+    const actions = statements.flatMap(({ statement }) => [statement.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'ec2:DescribeSnapshots',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'states:DescribeExecution',
+        'states:StartExecution',
+      ].sort(),
+    );
+    const describe = statements.find(({ statement }) =>
+      [statement.Action].flat().includes('states:DescribeExecution'),
+    );
+    expect(JSON.stringify(describe?.statement.Resource)).toContain(
+      ':execution:snap2ami-dev-register-image:*',
+    );
   });
 
   it('grants ec2:RegisterImage only under a condition: the key tag on the image, our accounts for the snapshots', () => {
@@ -184,7 +309,8 @@ describe('serverless package', () => {
 
 describe('deployment artifacts', () => {
   it('hold each bundle, and no source map larger than its code', () => {
-    for (const name of ['image', 'ingest']) {
+    // Every function the build bundles (functions/<name>), so that a new one cannot ship its maps.
+    for (const name of functionNames()) {
       const entries = zipEntries(join(PROJECT_ROOT, '.serverless', `${name}.zip`));
       const code = entries.find((entry) => entry.name === `dist/${name}/index.js`);
       expect(code?.size, `${name}.zip: ${JSON.stringify(entries)}`).toBeGreaterThan(0);

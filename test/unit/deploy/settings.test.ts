@@ -13,6 +13,7 @@ import {
   deploymentSettings,
   MAX_PREFIX_LENGTH,
   parameterProblems,
+  reconcileGraceMinutes,
   uefiDataSettings,
 } from '../../../shared/settings.ts';
 
@@ -107,6 +108,28 @@ describe('where the workflow may read UefiData', () => {
         value: parameter === 'uefiDataBucket' ? bucket : path,
         problem: expect.stringMatching(/; accepted: .+/),
       },
+    ]);
+  });
+});
+
+describe("the reconciler's grace period (reconcileGraceMinutes)", () => {
+  it.each([
+    [undefined, 60],
+    ['', 60],
+    ['0', 0],
+    ['60', 60],
+    ['10080', 10080],
+  ])('accepts %j as %i minutes', (value, minutes) => {
+    expect(reconcileGraceMinutes(value)).toBe(minutes);
+    expect(parameterProblems({ RECONCILE_GRACE_MINUTES: value })).toEqual([]);
+  });
+
+  it.each(['-1', '1.5', '1h', 'sixty', '10081', ' 60'])('refuses %j, saying what is accepted', (value) => {
+    expect(() => reconcileGraceMinutes(value)).toThrow(
+      /is not a grace period; accepted: a whole number of minutes/,
+    );
+    expect(parameterProblems({ RECONCILE_GRACE_MINUTES: value })).toEqual([
+      { parameter: 'reconcileGraceMinutes', value, problem: expect.stringContaining('from 0 to 10080') },
     ]);
   });
 });
