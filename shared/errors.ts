@@ -16,6 +16,15 @@ export class ImageNotAvailableYet extends Error {
   override readonly name = 'ImageNotAvailableYet';
 }
 
+/**
+ * The billing check (tag contract v2) found the image without the expected billing
+ * information and deregistered it: permanent, and the workflow records the failure without
+ * the image, which no longer exists.
+ */
+export class BillingInformationMissing extends Error {
+  override readonly name = 'BillingInformationMissing';
+}
+
 const THROTTLING =
   /^(RequestLimitExceeded|Throttling.*|ThrottlingException|RequestThrottled|TooManyRequestsException|SlowDown)$/;
 const SERVER =

@@ -13,7 +13,12 @@ import { type ImageTask, runImageTask } from './image.ts';
 const logger = new Logger();
 const metrics = new Metrics();
 /** The typed errors (shared/errors.ts) are counted by name; anything else as UnexpectedError. */
-const COUNTED_ERRORS = new Set(['RetryableError', 'PermanentError', 'ImageNotAvailableYet']);
+const COUNTED_ERRORS = new Set([
+  'RetryableError',
+  'PermanentError',
+  'ImageNotAvailableYet',
+  'BillingInformationMissing',
+]);
 const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
 const uefiData = {

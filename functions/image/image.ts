@@ -1,7 +1,7 @@
 /**
  * The workflow's EC2 steps, one small function each: read UefiData (uefi-data.ts), dry run,
  * register (adopting our own image on a duplicate name), check that the image is available,
- * tag the source snapshots.
+ * check its billing (billing.ts), tag the source snapshots.
  * Before every RegisterImage, dry or not, the request's snapshots are looked up again and
  * checked (sources.ts): the workflow does not trust its input. Errors are typed
  * (shared/errors.ts) so the state machine retries only transient ones.
@@ -13,8 +13,9 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
-import type { RegisterImageRequest } from '../../shared/contract/types.ts';
+import type { BillingCheck, RegisterImageRequest } from '../../shared/contract/types.ts';
 import { classify, ImageNotAvailableYet, PermanentError, RetryableError } from '../../shared/errors.ts';
+import { checkBilling, type WorkflowImage } from './billing.ts';
 import { requestSnapshotIds, type SourceSettings, sourceProblems } from './sources.ts';
 import { readUefiData, type UefiDataDeps } from './uefi-data.ts';
 
@@ -23,6 +24,7 @@ export type ImageTask =
   | { action: 'dryRun'; request: RegisterImageRequest }
   | { action: 'register'; key: string; request: RegisterImageRequest }
   | { action: 'checkImage'; imageId: string }
+  | { action: 'checkBilling'; image: WorkflowImage; billingCheck: BillingCheck }
   | { action: 'tagSnapshots'; imageId: string; snapshotIds: string[] };
 
 export interface ImageDeps extends SourceSettings {
@@ -41,6 +43,8 @@ export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Re
       return register(task.key, task.request, deps);
     case 'checkImage':
       return checkImage(task.imageId, deps);
+    case 'checkBilling':
+      return { ...(await checkBilling(task.image, task.billingCheck, deps)) };
     case 'tagSnapshots':
       return tagSnapshots(task.imageId, task.snapshotIds, deps);
   }
