@@ -167,7 +167,7 @@ export async function runLocal(
       else if (record)
         Object.assign(row, {
           outcome: record.status === 'FAILED' ? 'failed' : 'in progress',
-          detail: `${record.error ?? ''} ${record.cause ?? ''}`.trim(),
+          detail: failureDetail(record),
         });
       else if (rejected.has(snapshotId))
         Object.assign(row, { outcome: 'rejected', detail: rejected.get(snapshotId) });
@@ -195,6 +195,22 @@ export async function runLocal(
     await stopSfn();
     await emulator.stop();
   }
+}
+
+/**
+ * A record's failure as one line: the step, the error, and the cause; a Lambda error's cause
+ * is JSON (`{"errorType", "errorMessage"}`), of which its message says it all.
+ */
+function failureDetail(record: Record<string, string>): string {
+  let cause = record.cause ?? '';
+  try {
+    const message = (JSON.parse(cause) as { errorMessage?: unknown }).errorMessage;
+    if (typeof message === 'string') cause = message;
+  } catch {
+    // Not JSON: a DynamoDB or SNS error's cause, shown as it is.
+  }
+  const error = [record.error, cause].filter(Boolean).join(': ');
+  return record.failedStep ? `at ${record.failedStep}: ${error}` : error;
 }
 
 /** The documented event formats, in turn: createSnapshot, the same wrapped in SNS, an AWS Backup job. */

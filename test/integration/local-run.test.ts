@@ -15,7 +15,9 @@ describe('snap2ami local', () => {
       'skipped',
       'planned',
       'rejected',
-      'rejected',
+      // Windows: planned with the billing check (contract v2); its image comes back Linux/UNIX
+      // (the emulator's billing for a snapshot without billing metadata), so it is deregistered.
+      'failed',
       'skipped',
     ]);
     expect(rows.every((row) => row.outcome === row.expected)).toBe(true);
@@ -26,6 +28,9 @@ describe('snap2ami local', () => {
     expect(result.stderr).toContain('sent 7 events');
     expect(result.stderr).toContain('workflows done: 3 succeeded');
     expect(rows[4]?.detail).toContain('snap2ami:architecture="amd64"');
+    expect(rows[5]?.detail).toMatch(
+      /^at CheckBilling: BillingInformationMissing: Billing check: the image ami-[0-9a-f]+ has PlatformDetails "Linux\/UNIX", not Windows: .* The image was deregistered\. Create the AMI from an instance instead/,
+    );
   });
 
   it('exits 1 and marks the row when an outcome differs from what its sample expects', () => {
