@@ -21,7 +21,7 @@ export const MAX_PREFIX_LENGTH = 128 - Math.max(...Object.keys(KEYS).map((name) 
 export const DEPLOYMENT_PARAMETERS = {
   tagPrefix: {
     variable: 'SNAP2AMI_TAG_PREFIX',
-    accepted: `a tag key prefix of at most ${MAX_PREFIX_LENGTH} characters that does not start with aws: (default ${DEFAULT_PREFIX})`,
+    accepted: `a tag key prefix of 1 to ${MAX_PREFIX_LENGTH} characters that does not start with aws: (default ${DEFAULT_PREFIX})`,
   },
   allowedSourceAccounts: {
     variable: 'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
@@ -68,10 +68,14 @@ export function deploymentSettings(env: Readonly<Record<string, string | undefin
   };
 }
 
-/** The tag prefix, the default when unset or empty; throws on one EC2 would refuse in a tag key. */
+/**
+ * The tag prefix, the default when unset; throws on one EC2 would refuse in a tag key, and on
+ * an empty one (the template's IAM conditions and CloudTrail rule would then name keys without
+ * a prefix while the functions fell back to the default).
+ */
 export function tagPrefix(value: string | undefined): string {
-  const prefix = value || DEFAULT_PREFIX;
-  if (prefix.length > MAX_PREFIX_LENGTH || prefix.toLowerCase().startsWith('aws:'))
+  const prefix = value ?? DEFAULT_PREFIX;
+  if (prefix === '' || prefix.length > MAX_PREFIX_LENGTH || prefix.toLowerCase().startsWith('aws:'))
     throw new Error(
       `"${prefix}" is not a usable tag prefix; accepted: ${DEPLOYMENT_PARAMETERS.tagPrefix.accepted}`,
     );

@@ -375,6 +375,7 @@ async function straySnapshots(
       !snapshot.tags.has(`${prefix}image-id`),
   );
   const imaged = await snapshotsWithImages(deps, candidates);
+  const inOpenRecords = candidates.length > 0 ? await snapshotsOfOpenRecords(deps) : new Set<string>();
   const known = new Map<string, Snapshot>(snapshots.map((snapshot) => [snapshot.snapshotId, snapshot]));
   const referenced = referencedSnapshotIds(candidates, prefix, known);
   if (referenced.size > 0)
@@ -384,6 +385,9 @@ async function straySnapshots(
   for (const snapshot of candidates) {
     const id = snapshot.snapshotId;
     if (imaged.has(id)) continue;
+    // A member (or the root) of a registration that failed or is under way: planned alone, it
+    // would get another key and an AMI of its own. Redrive, or the next event, decides it.
+    if (inOpenRecords.has(id)) continue;
     const planned = planGroups([{ snapshotIds: [id], multiVolume: false }], known, deps.settings);
     const rejected = planned.rejected[0];
     if (rejected) {
@@ -421,6 +425,34 @@ async function straySnapshots(
 }
 
 /**
+ * Every snapshot a FAILED or IN_PROGRESS record names (a COMPLETED registration's snapshots
+ * carry `<p>image-id` already). Read through the byStatus index, snapshot IDs only: failed and
+ * unfinished registrations are few, and their records expire (TTL).
+ */
+async function snapshotsOfOpenRecords(deps: ReconcileDeps): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const status of ['FAILED', 'IN_PROGRESS']) {
+    let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await deps.dynamo.send(
+        new QueryCommand({
+          TableName: deps.table,
+          IndexName: RECORDS_BY_STATUS_INDEX,
+          KeyConditionExpression: '#status = :status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': { S: status } },
+          ProjectionExpression: 'snapshotIds',
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) for (const id of item.snapshotIds?.SS ?? []) ids.add(id);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+  return ids;
+}
+
+/**
  * One page of the account's opted-in, completed snapshots. `tag-key`, not `tag:<p>register`
  * with values: EC2's filter values are case-sensitive, and the contract takes `true` in any
  * case; the planner then reads the value (and skips `false`).
@@ -441,8 +473,12 @@ async function snapshotPage(deps: ReconcileDeps, options: ReconcileOptions, toke
   try {
     return await describe(token);
   } catch (error) {
-    // A token EC2 no longer takes (expired, or from another filter): start the pass again.
-    if (token === undefined || !/NextToken|InvalidParameterValue/.test((error as Error).name)) throw error;
+    // A token EC2 no longer takes (expired, or from another filter; EC2 says so with a client
+    // error whose code varies: InvalidPaginationToken, InvalidParameterValue, …): start the pass
+    // again. Throttling and server errors are not the token's fault: they are thrown.
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+    const throttled = /Throttl|RequestLimitExceeded/.test((error as Error).name);
+    if (token === undefined || status < 400 || status >= 500 || throttled) throw error;
     deps.log.warn({
       message: 'the saved DescribeSnapshots token was refused; starting a new pass',
       error: String(error),

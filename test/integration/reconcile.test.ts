@@ -6,7 +6,7 @@
  * the tag contract rejects), keeps its place between runs, and can run twice, at once too,
  * with the same end state. `snap2ami reconcile` runs the same code; --dry-run changes nothing.
  */
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -280,6 +280,29 @@ describe('the reconciler: opted-in snapshots with no AMI and no record', () => {
     expect(await messagesIn(h.sqs, h.queueUrl)).toBe(0);
   });
 
+  it('sends no member of a multi-volume set whose registration failed: alone, each would get an AMI of its own', async () => {
+    const root = await planned(`rec-set-root-${Date.now()}`);
+    const member = await planned(`rec-set-member-${Date.now()}`);
+    const snapshotIds = [...root.snapshotIds, ...member.snapshotIds];
+    // What a failed createSnapshots registration leaves: a FAILED record naming the whole set.
+    await h.dynamo.send(
+      new PutItemCommand({
+        TableName: h.pipeline.table,
+        Item: {
+          pk: { S: 'v1-0123456789abcdef0123456789abcdef' },
+          status: { S: 'FAILED' },
+          snapshotIds: { SS: snapshotIds },
+          rootSnapshotId: { S: snapshotIds[0] as string },
+          startedAt: { S: new Date().toISOString() },
+          error: { S: 'RetryableError' },
+        },
+      }),
+    );
+    const report = await run();
+    for (const id of snapshotIds) expect(strayEntry(report, id), id).toBeUndefined();
+    expect(await messagesIn(h.sqs, h.queueUrl)).toBe(0);
+  });
+
   it('counts and names a stray the tag contract rejects, and sends nothing for it (the DLQ stays empty)', async () => {
     const name = `rec-rejected-${Date.now()}`;
     const plan = await planned(name);
@@ -332,7 +355,7 @@ describe('the reconciler: opted-in snapshots with no AMI and no record', () => {
         action: 'DescribeSnapshots',
         times: 1,
         status: 400,
-        body: '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidParameterValue</Code><Message>Invalid value for NextToken</Message></Error></Errors><RequestID>x</RequestID></Response>',
+        body: '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>InvalidPaginationToken</Code><Message>The pagination token is invalid or expired.</Message></Error></Errors><RequestID>x</RequestID></Response>',
       });
       const second = await run({}, { ...h.reconcile, ec2 });
       expect(second.errors).toEqual([]);

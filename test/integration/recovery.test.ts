@@ -123,6 +123,24 @@ describe('recovery: every execution ends in a record that says what happened', (
     expect(executionsFor(sfn, snapshotId).map((e) => e.status)).toEqual(['FAILED', 'SUCCEEDED']);
   });
 
+  it('a claim whose write landed but whose answer was lost, then throttled past its retries, ends FAILED, not as a duplicate of itself', async () => {
+    const { plan, snapshotId, name } = await registration();
+    proxy.inject({
+      action: 'DynamoDB.UpdateItem',
+      forward: true,
+      times: 1,
+      status: 500,
+      body: dynamoError('InternalServerError', 'injected: the answer was lost'),
+    });
+    proxy.inject({ action: 'DynamoDB.UpdateItem', times: 5, status: 400, body: throttled });
+    await deliver(snapshotId);
+    expect(await pipeline.record(plan.key)).toMatchObject({ status: 'FAILED', failedStep: 'Claim' });
+
+    await deliver(snapshotId);
+    expect(await pipeline.record(plan.key)).toMatchObject({ status: 'COMPLETED' });
+    expect(await imagesNamed(name)).toHaveLength(1);
+  });
+
   it('when RecordFailure fails, the failure is still announced, and a new event takes over the stuck claim', async () => {
     const { plan, snapshotId, name } = await registration();
     proxy.inject(unauthorized('RegisterImage', { dryRun: true }));

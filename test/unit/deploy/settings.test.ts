@@ -30,7 +30,7 @@ describe('deployment settings', () => {
     { prefix: string; allowedSourceAccounts: string[] },
   ][] = [
     [undefined, undefined, { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
-    ['', '', { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
+    [undefined, '', { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
     ['acme/', '111122223333', { prefix: 'acme/', allowedSourceAccounts: ['111122223333'] }],
     [
       'x'.repeat(MAX_PREFIX_LENGTH),
@@ -48,6 +48,9 @@ describe('deployment settings', () => {
     [undefined, '1234,abc', 'allowedSourceAccounts', '"1234" is not an AWS account ID'],
     [undefined, '111122223333,abc', 'allowedSourceAccounts', '"abc" is not an AWS account ID'],
     [undefined, '1111-2222-3333', 'allowedSourceAccounts', '"1111-2222-3333" is not an AWS account ID'],
+    // Empty: the functions would fall back to the default while the template's IAM conditions
+    // and CloudTrail rule used no prefix at all.
+    ['', undefined, 'tagPrefix', '"" is not a usable tag prefix'],
     ['aws:', undefined, 'tagPrefix', '"aws:" is not a usable tag prefix'],
     ['AWS:snap2ami:', undefined, 'tagPrefix', '"AWS:snap2ami:" is not a usable tag prefix'],
     ['x'.repeat(MAX_PREFIX_LENGTH + 1), undefined, 'tagPrefix', 'is not a usable tag prefix'],
