@@ -12,7 +12,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { HTTP_TIMEOUTS } from '../shared/aws/clients.ts';
-import { deploymentSettings } from '../shared/settings.ts';
+import { DEFAULT_RECONCILE_GRACE_MINUTES, deploymentSettings } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
 import {
   accountId,
@@ -319,7 +319,12 @@ awsOptions(program.command('reconcile'))
       'only snapshots started at least this long ago (their events normally take minutes): 0, 90m, 1h, 2d',
     )
       .argParser(duration)
-      .default(3600, '1h'),
+      .default(
+        DEFAULT_RECONCILE_GRACE_MINUTES * 60,
+        DEFAULT_RECONCILE_GRACE_MINUTES % 60 === 0
+          ? `${DEFAULT_RECONCILE_GRACE_MINUTES / 60}h`
+          : `${DEFAULT_RECONCILE_GRACE_MINUTES}m`,
+      ),
   )
   .option('--dry-run', 'show what it would finish and send; change nothing')
   .option('--json', 'print the report as JSON')

@@ -9,8 +9,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { type ReconcileReport, reconcile } from '../functions/reconcile/reconcile.ts';
-import { describeQueue } from '../shared/aws/queues.ts';
-import { CliError, explainAwsError } from './errors.ts';
+import { explainAwsError, queueNamedBy } from './errors.ts';
 
 export interface ReconcileContext {
   dynamo: DynamoDBClient;
@@ -27,12 +26,7 @@ export async function runReconcile(
   context: ReconcileContext,
   options: { dryRun?: boolean; graceSeconds: number },
 ): Promise<ReconcileReport> {
-  const queue = await describeQueue(context.sqs, context.queueUrl).catch((error: unknown) => {
-    const name = (error as Error).name;
-    if (name.includes('NonExistentQueue') || name === 'QueueDoesNotExist')
-      throw new CliError(`--queue-url ${context.queueUrl}: no such queue`);
-    throw explainAwsError(error, { service: 'SQS', what: `--queue-url ${context.queueUrl}` });
-  });
+  const queue = await queueNamedBy(context.sqs, context.queueUrl, '--queue-url');
   try {
     return await reconcile(
       {

@@ -17,6 +17,7 @@ import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { startAttempt } from '../shared/aws/executions.ts';
 import { describeSnapshots } from '../shared/aws/snapshots.ts';
 import { planGroups } from '../shared/contract/plan.ts';
+import { RECORD_STATUS, RECORDS_BY_STATUS_INDEX } from '../shared/records.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
@@ -81,9 +82,6 @@ async function guard<T>(
   }
 }
 
-/** The records table's index of records by status and start time (serverless.yml). */
-export const BY_STATUS_INDEX = 'byStatus';
-
 /**
  * Records by key, or every record naming a snapshot. With a status, only that status's
  * records are read (a Query of the byStatus index, bounded by --since and --until); without
@@ -136,7 +134,7 @@ function byStatus(
           : '';
   return {
     TableName: table,
-    IndexName: BY_STATUS_INDEX,
+    IndexName: RECORDS_BY_STATUS_INDEX,
     KeyConditionExpression: `#status = :status${range}`,
     ExpressionAttributeNames: { '#status': 'status' },
     ExpressionAttributeValues: {
@@ -159,7 +157,7 @@ export async function redrive(
   filter: { keys?: string[]; snapshotIds?: string[]; since?: string; until?: string },
   options: { dryRun?: boolean },
 ): Promise<RedriveResult[]> {
-  const failed = await findRecords(context, { ...filter, status: 'FAILED' });
+  const failed = await findRecords(context, { ...filter, status: RECORD_STATUS.failed });
   const [, , , region = '', account = ''] = context.stateMachineArn.split(':');
   const settings = {
     account,

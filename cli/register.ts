@@ -7,9 +7,8 @@
  * trusts.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { describeQueue } from '../shared/aws/queues.ts';
 import { type RegisterSnapshotsEvent, registerSnapshotsRequests } from '../shared/register-request.ts';
-import { CliError, explainAwsError } from './errors.ts';
+import { CliError, explainAwsError, queueNamedBy } from './errors.ts';
 
 export interface RegisterOptions {
   queueUrl: string;
@@ -32,12 +31,7 @@ export async function register(
   now = new Date(),
   newId: () => string = () => crypto.randomUUID(),
 ): Promise<RegisterResult[]> {
-  const queue = await describeQueue(sqs, options.queueUrl).catch((error: unknown) => {
-    const name = (error as Error).name;
-    if (name.includes('NonExistentQueue') || name === 'QueueDoesNotExist')
-      throw new CliError(`--queue-url ${options.queueUrl}: no such queue`);
-    throw explainAwsError(error, { service: 'SQS', what: `--queue-url ${options.queueUrl}` });
-  });
+  const queue = await queueNamedBy(sqs, options.queueUrl, '--queue-url');
   let requests: RegisterSnapshotsEvent[];
   try {
     requests = registerSnapshotsRequests(

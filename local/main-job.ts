@@ -16,7 +16,7 @@ import { ec2Client } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
-import { localUefiData } from './pipeline-fixture.ts';
+import { localUefiData, SETTINGS } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollOnce } from './sqs-event-source.ts';
 import { createResources, packagedTemplate, stateMachineName } from './stack-resources.ts';
@@ -37,12 +37,7 @@ interface Row {
   detail: string;
 }
 
-const settings = {
-  account: EMULATOR_ACCOUNT,
-  region: EMULATOR_REGION,
-  prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
-};
+const settings = SETTINGS;
 
 export async function runLocal(
   options: LocalOptions,

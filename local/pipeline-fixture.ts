@@ -18,6 +18,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { runImageTask } from '../functions/image/image.ts';
 import type { UefiDataDeps } from '../functions/image/uefi-data.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
+import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shared/settings.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 import { createTable, recordsTableProperties } from './stack-resources.ts';
@@ -130,10 +131,11 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   };
 }
 
+/** The planner's settings on the emulator: its account and Region, the default prefix, no other accounts. */
 export const SETTINGS = {
   account: EMULATOR_ACCOUNT,
   region: EMULATOR_REGION,
-  prefix: 'snap2ami:',
+  prefix: DEFAULT_PREFIX,
   allowedSourceAccounts: [] as string[],
 };
 

@@ -8,13 +8,12 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { startAttempt } from '../../shared/aws/executions.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
+import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups, type SnapshotGroup } from '../../shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
 import { DLQ_ATTRIBUTES, deadLetterMessage } from '../../shared/dead-letter.ts';
 import { parseMessageBody } from '../../shared/events.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
-import { isSnapshotId } from '../../shared/snapshot-ref.ts';
 
 export interface IngestDeps {
   ec2: EC2Client;
@@ -101,14 +100,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
 async function lookUp(snapshotIds: string[], deps: IngestDeps): Promise<Map<string, Snapshot>> {
   if (snapshotIds.length === 0) return new Map();
   const known = await describeSnapshots(deps.ec2, snapshotIds);
-  const referenced = new Set<string>();
-  for (const snapshot of known.values()) {
-    for (const [key, value] of snapshot.tags) {
-      const id = value.split(':')[0] ?? '';
-      if (key.startsWith(`${deps.settings.prefix}device:`) && isSnapshotId(id) && !known.has(id))
-        referenced.add(id);
-    }
-  }
+  const referenced = referencedSnapshotIds(known.values(), deps.settings.prefix, known);
   if (referenced.size > 0)
     for (const [id, snapshot] of await describeSnapshots(deps.ec2, referenced)) known.set(id, snapshot);
   return known;

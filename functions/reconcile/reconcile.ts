@@ -35,12 +35,12 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { PlannerSettings } from '../../shared/contract/types.ts';
+import { RECORD_STATUS, RECORDS_BY_STATUS_INDEX } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
 
 /** The records table's item that keeps the reconciler's place between runs (not a record: no status). */
 export const CURSOR_KEY = '#reconciler-cursor';
-export const RECORDS_BY_STATUS_INDEX = 'byStatus';
 /** Records examined per run. */
 export const MAX_RECORDS = 50;
 /** Snapshots per DescribeSnapshots page: EC2 takes at most 200 values in the image filter that follows. */
@@ -181,7 +181,10 @@ async function stuckRecords(
       IndexName: RECORDS_BY_STATUS_INDEX,
       KeyConditionExpression: '#status = :inProgress AND startedAt <= :settled',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':inProgress': { S: 'IN_PROGRESS' }, ':settled': { S: settled } },
+      ExpressionAttributeValues: {
+        ':inProgress': { S: RECORD_STATUS.inProgress },
+        ':settled': { S: settled },
+      },
       Limit: options.maxRecords ?? MAX_RECORDS,
       ...(cursor.recordsStartKey && { ExclusiveStartKey: cursor.recordsStartKey }),
     }),
@@ -312,7 +315,7 @@ async function finish(
   if (options.dryRun) return { ...outcome, action: completed ? 'would complete' : 'would fail' };
 
   const values: Item = {
-    ':inProgress': { S: 'IN_PROGRESS' },
+    ':inProgress': { S: RECORD_STATUS.inProgress },
     ':execution': { S: executionArn },
     ':now': { S: now.toISOString() },
     ...(imageId && { ':image': { S: imageId } }),
@@ -431,7 +434,7 @@ async function straySnapshots(
  */
 async function snapshotsOfOpenRecords(deps: ReconcileDeps): Promise<Set<string>> {
   const ids = new Set<string>();
-  for (const status of ['FAILED', 'IN_PROGRESS']) {
+  for (const status of [RECORD_STATUS.failed, RECORD_STATUS.inProgress]) {
     let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
     do {
       const page = await deps.dynamo.send(

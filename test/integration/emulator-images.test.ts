@@ -1,5 +1,5 @@
 /**
- * The emulator makes images as EC2 does where snap2ami depends on it (docs/adr/0004): AMI names
+ * The emulator makes images as EC2 does where snap2ami depends on it (docs/adr/0006): AMI names
  * unique per account and Region, RegisterImage's tags and block devices kept, and the image's
  * billing (PlatformDetails) chosen by the emulator-only tag on its root snapshot. Real SDK calls.
  */

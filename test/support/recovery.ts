@@ -6,6 +6,7 @@
  * opted-in snapshots, so a prefix of their own keeps other files' snapshots out of its sight.
  * The image step can be held (an execution that stays RUNNING) or failed, by AMI name.
  */
+
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -32,6 +33,7 @@ import { planGroups } from '../../shared/contract/plan.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { SQS_MESSAGE_LIMIT_BYTES } from '../../shared/dead-letter.ts';
 import { PermanentError } from '../../shared/errors.ts';
+import { CLAIM_LEASE_SECONDS } from '../../shared/workflow.ts';
 import { messagesIn } from './sqs.ts';
 
 export interface RecoveryHarness {
@@ -171,7 +173,7 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
             attempts: { N: '1' },
             startedAt: { S: startedAt },
             createdAt: { S: startedAt },
-            claimUntil: { S: new Date(Date.now() + 3 * 3600_000).toISOString() },
+            claimUntil: { S: new Date(Date.now() + CLAIM_LEASE_SECONDS * 1000).toISOString() },
           },
         }),
       );

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
 import { functionNames } from '../../../scripts/build.ts';
+import { RECORDS_BY_STATUS_INDEX } from '../../../shared/records.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
 import { zipEntries } from '../../support/zip.ts';
 
@@ -185,6 +186,13 @@ describe('serverless package', () => {
     expect(resourceOf('dynamodb:UpdateItem')).toContain('RecordsTable');
     expect(resourceOf('states:DescribeExecution')).toContain(':execution:snap2ami-dev-register-image:*');
     expect(resourceOf('sqs:SendMessage')).toContain('SnapshotEventsQueue');
+  });
+
+  it("declares the records table's status index under the name its readers query (shared/records.ts)", () => {
+    const indexes = template.Resources.RecordsTable?.Properties.GlobalSecondaryIndexes as {
+      IndexName: string;
+    }[];
+    expect(indexes.map((index) => index.IndexName)).toContain(RECORDS_BY_STATUS_INDEX);
   });
 
   it('gives ingest the actions its code calls: StartExecution, and DescribeExecution of the attempts it finds (startAttempt)', () => {
