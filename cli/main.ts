@@ -14,6 +14,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { HTTP_TIMEOUTS } from '../shared/aws/clients.ts';
 import { DEFAULT_RECONCILE_GRACE_MINUTES, deploymentSettings } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
+import { distributionLines } from './format.ts';
 import {
   accountId,
   accountList,
@@ -371,6 +372,7 @@ awsOptions(program.command('status'))
         `execution  ${record.executionArn ?? '-'}${execution?.status ? ` (${execution.status})` : ''}`,
       ];
       if (record.error) lines.push(`error      ${record.error}: ${record.cause ?? ''}`);
+      lines.push(...distributionLines(record.distribution));
       process.stdout.write(`${lines.join('\n')}\n\n`);
     }
   });

@@ -19,3 +19,4 @@ export * from './sqs-event-source.ts';
 export * from './stack-resources.ts';
 export * from './state-machine-runner.ts';
 export * from './step-functions-endpoint.ts';
+export * from './workflow-functions.ts';

@@ -11,17 +11,24 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { distributionLines } from '../cli/format.ts';
 import { runImageTask } from '../functions/image/image.ts';
 import { ec2Client } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
+import {
+  type DistributionOutcome,
+  distributionOutcome,
+  PARAMETER_ITEM_PREFIX,
+} from '../shared/distribution.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { localUefiData, SETTINGS } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollOnce } from './sqs-event-source.ts';
-import { createResources, packagedTemplate, stateMachineName } from './stack-resources.ts';
+import { createResources, deploymentParams, packagedTemplate, stateMachineName } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 import { startLocalStepFunctions } from './step-functions-endpoint.ts';
+import { localLifecycleFunction } from './workflow-functions.ts';
 
 export interface LocalOptions {
   snapshots: string;
@@ -29,12 +36,14 @@ export interface LocalOptions {
   json?: boolean;
 }
 
-interface Row {
+interface Row extends Partial<DistributionOutcome> {
   sample: string;
   snapshotId: string;
   expected: string;
   outcome: string;
   detail: string;
+  /** The AMI, for a planned (registered) sample; with its distribution when it had lifecycle tags. */
+  imageId?: string;
 }
 
 const settings = SETTINGS;
@@ -54,8 +63,10 @@ export async function runLocal(
     const queueUrl = resources.refs.SnapshotEventsQueue as string;
     const dlqUrl = resources.refs.DeadLetterQueue as string;
     progress(`created the pipeline's queues, table and topic from the packaged template`);
+    const params = deploymentParams(template);
     const workflow = new LocalWorkflow({
       refs: resources.refs,
+      params,
       functions: {
         image: (input) =>
           runImageTask(input as never, {
@@ -63,6 +74,11 @@ export async function runLocal(
             uefiData: localUefiData(),
             ...settings,
           }),
+        lifecycle: localLifecycleFunction({
+          table: resources.refs.RecordsTable as string,
+          prefix: settings.prefix,
+          parameterPath: params.ssmParameterPath,
+        }),
       },
     });
     const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;
@@ -123,6 +139,7 @@ export async function runLocal(
         )
       ).Items ?? [];
     for (const item of items) {
+      if (item.pk?.S?.startsWith(PARAMETER_ITEM_PREFIX)) continue;
       const flat = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, String(Object.values(v)[0])]));
       records.set(flat.rootSnapshotId as string, flat);
     }
@@ -158,7 +175,12 @@ export async function runLocal(
       };
       const record = records.get(snapshotId);
       if (record?.status === 'COMPLETED')
-        Object.assign(row, { outcome: 'planned', detail: `${record.imageId} "${record.imageName}"` });
+        Object.assign(row, {
+          outcome: 'planned',
+          detail: `${record.imageId} "${record.imageName}"`,
+          imageId: record.imageId,
+          ...distributionOutcome(record.distribution),
+        });
       else if (record)
         Object.assign(row, {
           outcome: record.status === 'FAILED' ? 'failed' : 'in progress',
@@ -254,6 +276,8 @@ export function formatRows(rows: Row[]): string {
   for (const row of rows) {
     const mark = row.outcome === row.expected ? '' : `   ✗ expected ${row.expected}`;
     lines.push(`${row.snapshotId.padEnd(w1)}  ${row.outcome.padEnd(w2)}  ${row.detail}${mark}`);
+    const distribution = row.copies && (row as DistributionOutcome);
+    lines.push(...distributionLines(distribution, ' '.repeat(w1 + w2 + 4)));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -1,10 +1,17 @@
 /**
  * The workflow's resources on the emulator for tests and the bench: a records table, the
- * notifications topic with a subscribed queue to read them, and the deployed definition
- * bound to them (LocalWorkflow); and ingest's dependencies with quiet logs and counted metrics.
+ * notifications topic with a subscribed queue to read them, an event bus of its own with a
+ * rule that sends snap2ami's events to a queue, and the deployed definition bound to them
+ * (LocalWorkflow); and ingest's dependencies with quiet logs and counted metrics.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
@@ -23,14 +30,18 @@ import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shar
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 import { createTable, recordsTableProperties } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
+import { type LocalLifecycleOptions, localLifecycleFunction } from './workflow-functions.ts';
 
 export interface Pipeline {
   table: string;
   topicArn: string;
   notificationsQueueUrl: string;
+  eventBusName: string;
   workflow: LocalWorkflow;
   record(key: string): Promise<Record<string, unknown> | undefined>;
   notifications(): Promise<{ message: Record<string, unknown>; attributes: Record<string, string> }[]>;
+  /** The events the workflow put on the pipeline's bus since the last call. */
+  events(): Promise<{ source: string; 'detail-type': string; detail: Record<string, unknown> }[]>;
 }
 
 export interface PipelineOptions {
@@ -48,6 +59,10 @@ export interface PipelineOptions {
   sns?: SNSClient;
   /** Wraps the image function, as a test of a crash around it needs: `next` runs the real one. */
   aroundImage?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+  /** The lifecycle function's clients and settings (by default on the emulator, any parameter path). */
+  lifecycle?: Partial<Omit<LocalLifecycleOptions, 'table' | 'prefix'>>;
+  /** Wraps the lifecycle function, as a test of a fault in one of its steps needs. */
+  aroundLifecycle?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   executionTimeoutSeconds?: number;
 }
 
@@ -70,6 +85,30 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     )
   ).Attributes?.QueueArn;
   await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
+  // The workflow's events go to a bus of this pipeline's own; a rule sends snap2ami's to a queue.
+  const eventBridge = new EventBridgeClient({});
+  const eventBusName = `snap2ami-events-${suffix}`;
+  await eventBridge.send(new CreateEventBusCommand({ Name: eventBusName }));
+  const eventsQueue = await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-events-${suffix}` }));
+  const eventsQueueArn = (
+    await reader.send(
+      new GetQueueAttributesCommand({ QueueUrl: eventsQueue.QueueUrl, AttributeNames: ['QueueArn'] }),
+    )
+  ).Attributes?.QueueArn;
+  await eventBridge.send(
+    new PutRuleCommand({
+      Name: `snap2ami-events-${suffix}`,
+      EventBusName: eventBusName,
+      EventPattern: JSON.stringify({ source: ['snap2ami'] }),
+    }),
+  );
+  await eventBridge.send(
+    new PutTargetsCommand({
+      Rule: `snap2ami-events-${suffix}`,
+      EventBusName: eventBusName,
+      Targets: [{ Id: 'queue', Arn: eventsQueueArn }],
+    }),
+  );
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
   const image = (task: Record<string, unknown>) =>
     runImageTask(task as never, {
@@ -80,9 +119,20 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       uefiData: localUefiData(options.uefiData),
     });
   const around = options.aroundImage;
+  const lifecycle = localLifecycleFunction({
+    table,
+    prefix: SETTINGS.prefix,
+    parameterPath: '/',
+    ...options.lifecycle,
+  });
+  const aroundLifecycle = options.aroundLifecycle;
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
-    functions: { image: around ? (task) => around(task, () => image(task)) : image },
+    params: { eventBusName },
+    functions: {
+      image: around ? (task) => around(task, () => image(task)) : image,
+      lifecycle: aroundLifecycle ? (task) => aroundLifecycle(task, () => lifecycle(task)) : lifecycle,
+    },
     clients: {
       ...(options.dynamodb && { dynamodb: options.dynamodb }),
       ...(options.sns && { sns: options.sns }),
@@ -95,6 +145,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     table,
     topicArn: topic.TopicArn as string,
     notificationsQueueUrl: queue.QueueUrl as string,
+    eventBusName,
     workflow,
     async record(key) {
       const item = (
@@ -126,6 +177,20 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
           );
           out.push({ message: JSON.parse(envelope.Message), attributes });
         }
+      }
+    },
+    async events() {
+      const out: { source: string; 'detail-type': string; detail: Record<string, unknown> }[] = [];
+      for (;;) {
+        const batch = await reader.send(
+          new ReceiveMessageCommand({
+            QueueUrl: eventsQueue.QueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+          }),
+        );
+        if (!batch.Messages?.length) return out;
+        for (const message of batch.Messages) out.push(JSON.parse(message.Body ?? '{}'));
       }
     },
   };

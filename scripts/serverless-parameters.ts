@@ -16,10 +16,11 @@
  * - `${snap2ami:keyTagCondition}`: the condition that the request tags the image with the
  *   pipeline's key, `<tagPrefix>key` (`aws:RequestTag/<tagPrefix>key` present, and among
  *   `aws:TagKeys`);
- * - `${snap2ami:ownImageCondition}`: the image already carries `<tagPrefix>key`
- *   (`aws:ResourceTag/<tagPrefix>key` present): the billing check deregisters only those;
- * - `${snap2ami:billingCheckTagCondition}`: the same, and the request's tag keys are only
- *   `<tagPrefix>billing-check`;
+ * - `${snap2ami:resourceTagCondition.<name>}`: the condition that the resource acted on
+ *   carries `<tagPrefix><name>` (`aws:ResourceTag/<tagPrefix><name>` present): the lifecycle
+ *   role acts only on AMIs (`key`) and snapshots (`image-id`) snap2ami made or tagged.
+ * - `${snap2ami:billingCheckTagCondition}`: the image carries `<tagPrefix>key`, and the
+ *   request's tag keys are only `<tagPrefix>billing-check`: the billing check's tag;
  * - `${snap2ami:uefiDataParameterPath}`: the SSM path ReadUefiData may read under, with the
  *   default the image function applies when the parameter is empty (never `parameter*`).
  *
@@ -80,15 +81,15 @@ export function keyTagCondition(prefix: string): Record<string, Record<string, u
   };
 }
 
-/** An IAM condition: the image already carries `<prefix>key`, so it is one this pipeline registered. */
-export function ownImageCondition(prefix: string): Record<string, Record<string, unknown>> {
-  return { Null: { [`aws:ResourceTag/${prefix}key`]: 'false' } };
+/** An IAM condition: the resource acted on carries `<prefix><name>`. */
+export function resourceTagCondition(prefix: string, name: string): Record<string, Record<string, unknown>> {
+  return { Null: { [`aws:ResourceTag/${prefix}${name}`]: 'false' } };
 }
 
 /** An IAM condition: one of this pipeline's images, tagged with `<prefix>billing-check` and nothing else. */
 export function billingCheckTagCondition(prefix: string): Record<string, Record<string, unknown>> {
   return {
-    ...ownImageCondition(prefix),
+    ...resourceTagCondition(prefix, 'key'),
     'ForAllValues:StringEquals': { 'aws:TagKeys': [`${prefix}billing-check`] },
   };
 }
@@ -96,7 +97,8 @@ export function billingCheckTagCondition(prefix: string): Record<string, Record<
 const VARIABLES = [
   'sourceAccounts',
   'keyTagCondition',
-  'ownImageCondition',
+  'resourceTagCondition.key',
+  'resourceTagCondition.image-id',
   'billingCheckTagCondition',
   'uefiDataParameterPath',
 ];
@@ -131,8 +133,14 @@ export default class Snap2amiParameters {
             }
             case 'keyTagCondition':
               return { value: keyTagCondition(await param('tagPrefix')) };
-            case 'ownImageCondition':
-              return { value: ownImageCondition(await param('tagPrefix')) };
+            case 'resourceTagCondition.key':
+            case 'resourceTagCondition.image-id':
+              return {
+                value: resourceTagCondition(
+                  await param('tagPrefix'),
+                  address.slice('resourceTagCondition.'.length),
+                ),
+              };
             case 'billingCheckTagCondition':
               return { value: billingCheckTagCondition(await param('tagPrefix')) };
             case 'uefiDataParameterPath': {

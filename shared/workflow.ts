@@ -2,10 +2,10 @@
  * The state machine's input, built by whoever starts an execution (ingest, redrive). The
  * workflow cannot do date arithmetic, so the claim's lease and the record's expiry come in.
  * The contract's v2 workflow steps come in only with the plans that need them
- * (`uefiDataSource`, `billingCheck`): every other input stays as it was, so an execution a
+ * (`uefiDataSource`, `billingCheck`, `lifecycle`): every other input stays as it was, so an execution a
  * starter retries with the same name meets the same input (StartExecution's idempotency).
  */
-import type { BillingCheck, Plan, RegisterImageRequest } from './contract/types.ts';
+import type { BillingCheck, Lifecycle, Plan, RegisterImageRequest } from './contract/types.ts';
 
 /** How long a claim holds: longer than the state machine's own timeout (2 hours). */
 export const CLAIM_LEASE_SECONDS = 3 * 3600;
@@ -29,6 +29,8 @@ export interface ExecutionInput {
   uefiDataSource?: string;
   /** v2: what CheckBilling expects in the image's PlatformDetails once it is available, and what it does without. */
   billingCheck?: BillingCheck;
+  /** The plan's distribution and lifecycle (tag contract v2), only when it has one. */
+  lifecycle?: Lifecycle;
 }
 
 /** No earlier attempt: matches no execution ARN. */
@@ -52,6 +54,7 @@ export function executionInput(
     previousExecutionArn,
     ...(plan.uefiDataSource !== undefined && { uefiDataSource: plan.uefiDataSource }),
     ...(plan.billingCheck !== undefined && { billingCheck: plan.billingCheck }),
+    ...(plan.lifecycle && { lifecycle: plan.lifecycle }),
   };
 }
 

@@ -4,8 +4,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { workflowEc2Client } from '../../shared/aws/clients.ts';
-import { workflowS3Client, workflowSsmClient } from '../../shared/aws/workflow-clients.ts';
+import { workflowEc2Client, workflowSsmClientIn } from '../../shared/aws/clients.ts';
+import { workflowS3Client } from '../../shared/aws/workflow-clients.ts';
 import { deploymentSettings, uefiDataSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 
@@ -23,7 +23,7 @@ const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
 const uefiData = {
   s3: workflowS3Client(),
-  ssm: workflowSsmClient(),
+  ssm: workflowSsmClientIn(),
   settings: uefiDataSettings(process.env),
 };
 

@@ -15,7 +15,8 @@
   (DeregisterImage refused while on), DeregisterImage's DeleteAssociatedSnapshots, and
   DescribeImageReferences (instances, launch templates and SSM parameters that use an image).
 - CopyImage: ClientToken idempotency, TagSpecifications, CopyImageTags, the source's block
-  devices (as new snapshots), platform details, SourceImageId and SourceImageRegion.
+  devices (as new snapshots), Encrypted and KmsKeyId (the copy's snapshots encrypted with the
+  key), platform details, SourceImageId and SourceImageRegion.
 """
 
 from __future__ import annotations
@@ -269,6 +270,13 @@ def copy_image(
             copy = self.create_snapshot(volume.id, f"Copied for DestinationAmi from {snapshot_id}")
             self.delete_volume(volume.id)
             mapping["Ebs"]["SnapshotId"] = copy.id
+            # Encrypted with the request's KMS key (EC2: KmsKeyId needs Encrypted), else as the source.
+            if request.get("Encrypted"):
+                mapping["Ebs"]["Encrypted"] = True
+                copy.encrypted = True
+                if request.get("KmsKeyId"):
+                    mapping["Ebs"]["KmsKeyId"] = request["KmsKeyId"]
+                    copy.kms_key_id = request["KmsKeyId"]
         mappings.append(mapping)
     with _names:
         if token and key in _copy_tokens and _copy_tokens[key] in self.amis:
@@ -463,7 +471,10 @@ def register_image_response(self: Any) -> ActionResult:
 
 
 def copy_image_response(self: Any) -> ActionResult:
-    request = {field: self._get_param(field) for field in ("ClientToken", "CopyImageTags", "TagSpecifications")}
+    fields = ("ClientToken", "CopyImageTags", "TagSpecifications", "Encrypted", "KmsKeyId")
+    request = {field: self._get_param(field) for field in fields}
+    if request.get("KmsKeyId") and not request.get("Encrypted"):
+        raise EC2ClientError("InvalidParameterCombination", "KmsKeyId requires Encrypted to be true.")
     self.error_on_dryrun()
     image = self.ec2_backend.copy_image(
         self._get_param("SourceImageId"),

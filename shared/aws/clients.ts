@@ -12,6 +12,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 
 /**
  * Milliseconds. EC2's slowest call here (RegisterImage) answers in seconds; 10 s without an
@@ -46,6 +47,34 @@ export function onceSucceeded<T>(lookup: () => Promise<T>): () => Promise<T> {
 export const ec2Client = once(() => new EC2Client({ requestHandler: HTTP_TIMEOUTS }));
 /** The workflow's EC2 client: one attempt per call; Step Functions owns the retries, so each shows in the history. */
 export const workflowEc2Client = once(() => new EC2Client({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1 }));
+/**
+ * One client per Region, created on first use: the lifecycle steps copy, share, protect and
+ * retain in other Regions (tag contract v2). Without a Region, the container's own
+ * (AWS_REGION). Same settings as the client of the container's Region.
+ */
+function perRegion<T>(make: (region: string | undefined) => T): (region?: string) => T {
+  const clients = new Map<string, T>();
+  return (region) => {
+    const name = region ?? '';
+    let client = clients.get(name);
+    if (client === undefined) {
+      client = make(region);
+      clients.set(name, client);
+    }
+    return client;
+  };
+}
+
+/** The workflow's EC2 client in a Region: one attempt per call, as workflowEc2Client. */
+export const workflowEc2ClientIn = perRegion(
+  (region) =>
+    new EC2Client({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1, ...(region !== undefined && { region }) }),
+);
+/** SSM in a Region, for the lifecycle's parameters: one attempt per call, the workflow retries. */
+export const workflowSsmClientIn = perRegion(
+  (region) =>
+    new SSMClient({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1, ...(region !== undefined && { region }) }),
+);
 export const sfnClient = once(() => new SFNClient({ requestHandler: HTTP_TIMEOUTS }));
 export const sqsClient = once(() => new SQSClient({ requestHandler: HTTP_TIMEOUTS }));
 export const dynamoDbClient = once(() => new DynamoDBClient({ requestHandler: HTTP_TIMEOUTS }));

@@ -20,11 +20,13 @@ import {
   createResources,
   createSnapshotEvent,
   createTaggedSnapshot,
+  deploymentParams,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   freePort,
   type LocalStepFunctions,
   LocalWorkflow,
+  localLifecycleFunction,
   localUefiData,
   PROJECT_ROOT,
   packagedTemplate,
@@ -49,8 +51,10 @@ beforeAll(async () => {
   await withPackageLock(() => buildFunctions());
   const resources = await createResources(template);
   queueUrl = resources.refs.SnapshotEventsQueue as string;
+  const params = deploymentParams(template);
   const workflow = new LocalWorkflow({
     refs: resources.refs,
+    params,
     functions: {
       image: (input) =>
         runImageTask(input as never, {
@@ -58,6 +62,11 @@ beforeAll(async () => {
           uefiData: localUefiData(),
           ...SETTINGS,
         }),
+      lifecycle: localLifecycleFunction({
+        table: resources.refs.RecordsTable as string,
+        prefix: SETTINGS.prefix,
+        parameterPath: params.ssmParameterPath,
+      }),
     },
   });
   sfn = await startLocalStepFunctions(

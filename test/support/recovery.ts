@@ -22,6 +22,7 @@ import {
   ingestDeps,
   type LocalStepFunctions,
   LocalWorkflow,
+  localLifecycleFunction,
   localUefiData,
   type Pipeline,
   pollOnce,
@@ -76,7 +77,9 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
   const failing = new Set<string>();
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: pipeline.table, NotificationsTopic: pipeline.topicArn },
+    params: { eventBusName: pipeline.eventBusName },
     functions: {
+      lifecycle: localLifecycleFunction({ table: pipeline.table, prefix, parameterPath: '/' }),
       image: async (input) => {
         const task = input as ImageTask;
         const name = 'request' in task ? task.request.Name : undefined;

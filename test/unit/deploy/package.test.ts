@@ -32,7 +32,7 @@ describe('serverless package', () => {
   });
 
   it("gives every function the parameters' documented defaults (serverless.yml params:)", () => {
-    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction']) {
+    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction', 'LifecycleLambdaFunction']) {
       expect(template.Resources[name]?.Properties.Environment).toMatchObject({
         Variables: { SNAP2AMI_TAG_PREFIX: 'snap2ami:', SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '' },
       });
@@ -114,6 +114,7 @@ describe('serverless package', () => {
     const r = template.Resources;
     expect(r.IngestLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['IngestRole', 'Arn'] });
     expect(r.ImageLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ImageRole', 'Arn'] });
+    expect(r.LifecycleLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['LifecycleRole', 'Arn'] });
     expect(r.ReconcileLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ReconcileRole', 'Arn'] });
     expect(r.RegisterImageStateMachine?.Properties.RoleArn).toEqual({
       'Fn::GetAtt': ['StateMachineRole', 'Arn'],
@@ -246,7 +247,8 @@ describe('serverless package', () => {
   it('lets the billing check deregister and tag only the images that carry the key tag', () => {
     const image = (action: string) =>
       iamStatements(template).filter(
-        ({ statement }) =>
+        ({ resource, statement }) =>
+          resource === 'ImageRole' &&
           [statement.Action].flat().includes(action) &&
           JSON.stringify(statement.Resource).includes('::image/*'),
       );
@@ -269,8 +271,9 @@ describe('serverless package', () => {
 
   it('lets the image function read UefiData under the parameter path, and from S3 only when a bucket is named', () => {
     const statements = iamStatements(template);
-    const ssm = statements.filter(({ statement }) =>
-      [statement.Action].flat().some((a) => String(a).startsWith('ssm:')),
+    const ssm = statements.filter(
+      ({ resource, statement }) =>
+        resource === 'ImageRole' && [statement.Action].flat().some((a) => String(a).startsWith('ssm:')),
     );
     expect(ssm.map(({ resource, statement }) => [resource, statement.Action])).toEqual([
       ['ImageRole', 'ssm:GetParameter'],
@@ -289,7 +292,7 @@ describe('serverless package', () => {
     // The image role decrypts nothing itself (README: customer managed keys).
     const kms = statements.filter(
       ({ resource, statement }) =>
-        resource !== 'StateMachineRole' &&
+        ['ImageRole', 'ImageUefiDataBucketPolicy'].includes(resource) &&
         [statement.Action].flat().some((a) => String(a).startsWith('kms:')),
     );
     expect(kms).toEqual([]);
@@ -300,6 +303,59 @@ describe('serverless package', () => {
     const machine = iamStatements(template).filter(({ resource }) => resource === 'StateMachineRole');
     const actions = machine.flatMap(({ statement }) => [statement.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey', 'kms:Decrypt']));
+  });
+
+  it('scopes every lifecycle call: no PutParameter or DeregisterImage on everything (ADR 0008)', () => {
+    const statements = iamStatements(template);
+    const granting = (action: string) =>
+      statements.filter(({ statement }) => [statement.Action].flat().includes(action));
+    // Only the lifecycle role removes, shares or protects AMIs (and the image role deregisters,
+    // for the billing check), and only AMIs with the key tag.
+    for (const action of [
+      'ec2:DeregisterImage',
+      'ec2:ModifyImageAttribute',
+      'ec2:EnableImageDeprecation',
+      'ec2:EnableImageDeregistrationProtection',
+    ]) {
+      const grants = granting(action);
+      expect(
+        grants.map(({ resource }) => resource),
+        action,
+      ).toEqual(action === 'ec2:DeregisterImage' ? ['ImageRole', 'LifecycleRole'] : ['LifecycleRole']);
+      for (const { statement } of grants)
+        expect(statement.Condition).toEqual({ Null: { 'aws:ResourceTag/snap2ami:key': 'false' } });
+    }
+    const [copy] = granting('ec2:CopyImage');
+    expect(copy?.statement.Condition).toEqual({
+      Null: { 'aws:RequestTag/snap2ami:key': 'false' },
+      'ForAnyValue:StringEquals': { 'aws:TagKeys': ['snap2ami:key'] },
+    });
+    const [deleteSnapshot] = granting('ec2:DeleteSnapshot');
+    expect(deleteSnapshot?.statement.Condition).toEqual({
+      Null: { 'aws:ResourceTag/snap2ami:image-id': 'false' },
+    });
+    // SSM parameters under the deployment's path (serverless.yml params: ssmParameterPath).
+    const [ssm] = granting('ssm:PutParameter');
+    expect(JSON.stringify(ssm?.statement.Resource)).toContain(':parameter/snap2ami/*');
+    expect(ssm?.statement.Resource).not.toBe('*');
+    expect(template.Resources.LifecycleLambdaFunction?.Properties.Environment).toMatchObject({
+      Variables: { SNAP2AMI_SSM_PARAMETER_PATH: '/snap2ami/', RECORDS_TABLE_NAME: 'snap2ami-dev-records' },
+    });
+    // The lifecycle role writes only the parameters' lock items of the records table.
+    const [locks] = granting('dynamodb:UpdateItem').filter(({ resource }) => resource === 'LifecycleRole');
+    expect(locks?.statement.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ssm-parameter#*'] },
+    });
+    // The workflow puts its events on the deployment's bus (default: the account's default bus) only.
+    const [events] = granting('events:PutEvents');
+    expect(events?.resource).toBe('StateMachineRole');
+    expect(JSON.stringify(events?.statement.Resource)).toContain(':event-bus/default');
+    const definition = JSON.stringify(
+      template.Resources.RegisterImageStateMachine?.Properties.DefinitionString,
+    );
+    expect(definition).toContain('LifecycleLambdaFunction');
+    expect(definition).toContain('arn:aws:states:::events:putEvents');
+    expect(definition).toMatch(/EventBusName\\+": \\+"default/);
   });
 
   it('has no IAM statement with a wildcard action', () => {

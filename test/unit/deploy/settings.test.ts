@@ -200,9 +200,12 @@ describe('the IAM condition values made from the parameters', () => {
     });
   });
 
-  it('ownImageCondition: the image already carries the key tag under the deployment prefix', async () => {
-    expect(await resolve('ownImageCondition', { tagPrefix: 'acme:' })).toEqual({
+  it('resourceTagCondition.<name>: the resource carries the tag under the deployment prefix', async () => {
+    expect(await resolve('resourceTagCondition.key', { tagPrefix: 'acme:' })).toEqual({
       value: { Null: { 'aws:ResourceTag/acme:key': 'false' } },
+    });
+    expect(await resolve('resourceTagCondition.image-id', { tagPrefix: 'acme:' })).toEqual({
+      value: { Null: { 'aws:ResourceTag/acme:image-id': 'false' } },
     });
   });
 
@@ -227,7 +230,8 @@ describe('the IAM condition values made from the parameters', () => {
 
   it('refuses a variable it does not define', async () => {
     await expect(resolve('keyTag', {})).rejects.toThrow(
-      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, ownImageCondition, billingCheckTagCondition, uefiDataParameterPath.',
+      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, uefiDataParameterPath.',
     );
+    await expect(resolve('resourceTagCondition.family', {})).rejects.toThrow('is not a snap2ami variable');
   });
 });
