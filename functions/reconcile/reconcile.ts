@@ -219,6 +219,8 @@ interface Execution {
   status: string;
   error?: string;
   cause?: string;
+  /** Its input had a lifecycle (copies, parameters, retention) to carry out after the image. */
+  hadLifecycle?: boolean;
 }
 
 async function describeExecution(sfn: SFNClient, executionArn: string): Promise<Execution> {
@@ -228,11 +230,21 @@ async function describeExecution(sfn: SFNClient, executionArn: string): Promise<
       status: e.status ?? 'UNKNOWN',
       ...(e.error && { error: e.error }),
       ...(e.cause && { cause: e.cause }),
+      hadLifecycle: hasLifecycle(e.input),
     };
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'ExecutionDoesNotExist' || name === 'InvalidArn') return { status: 'NOT_FOUND' };
     throw error;
+  }
+}
+
+/** Whether an execution's input asked for distribution and lifecycle (copies, parameters, retention). */
+function hasLifecycle(input: string | undefined): boolean {
+  try {
+    return Boolean((JSON.parse(input ?? '{}') as { lifecycle?: unknown }).lifecycle);
+  } catch {
+    return false;
   }
 }
 
@@ -304,8 +316,18 @@ async function finish(
   const imageId = image?.ImageId;
   if (image?.State === 'pending') return { ...base, action: 'image pending', ...(imageId && { imageId }) };
 
-  const completed = image?.State === 'available' && imageId !== undefined;
-  const failure = completed ? undefined : executionFailure(executionArn, execution);
+  // An image is not the whole registration when the plan had a lifecycle: copies, sharing,
+  // parameters and retention never ran. FAILED with the image kept, a redrive finishes them.
+  const lifecycleUndone = execution.hadLifecycle === true;
+  const completed = image?.State === 'available' && imageId !== undefined && !lifecycleUndone;
+  const failure = completed
+    ? undefined
+    : image?.State === 'available' && lifecycleUndone
+      ? {
+          error: 'LifecycleNotCarriedOut',
+          cause: `${imageId} is registered, but its execution ended before its distribution and lifecycle; redrive to finish them`,
+        }
+      : executionFailure(executionArn, execution);
   const outcome: StuckRecord = {
     ...base,
     action: completed ? 'completed' : 'failed',
