@@ -24,6 +24,11 @@ export function formatReport(report: PlanReport): string {
       lines.push(`      ${describeMapping(mapping, r.RootDeviceName)}`);
     const tags = r.TagSpecifications.flatMap((spec) => spec.Tags).map((tag) => `${tag.Key}=${tag.Value}`);
     lines.push(`      tags: ${tags.join(', ')}`);
+    if (plan.uefiDataSource) lines.push(`      UEFI data from ${plan.uefiDataSource}`);
+    if (plan.billingCheck)
+      lines.push(
+        `      billing check: PlatformDetails must contain "${plan.billingCheck.expect}", else ${plan.billingCheck.onMissing === 'deregister' ? 'deregister' : 'keep, tagged billing-check=missing'}`,
+      );
     if (plan.lifecycle) for (const line of describeLifecycle(plan.lifecycle)) lines.push(`      ${line}`);
     for (const note of plan.notes) lines.push(`      note: ${note}`);
   }

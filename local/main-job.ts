@@ -22,7 +22,7 @@ import {
 } from '../shared/distribution.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
-import { SETTINGS } from './pipeline-fixture.ts';
+import { localUefiData, SETTINGS } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollOnce } from './sqs-event-source.ts';
 import { createResources, deploymentParams, packagedTemplate, stateMachineName } from './stack-resources.ts';
@@ -69,7 +69,11 @@ export async function runLocal(
       params,
       functions: {
         image: (input) =>
-          runImageTask(input as never, { ec2: new EC2Client({ maxAttempts: 1 }), ...settings }),
+          runImageTask(input as never, {
+            ec2: new EC2Client({ maxAttempts: 1 }),
+            uefiData: localUefiData(),
+            ...settings,
+          }),
         lifecycle: localLifecycleFunction({
           table: resources.refs.RecordsTable as string,
           prefix: settings.prefix,
@@ -180,7 +184,7 @@ export async function runLocal(
       else if (record)
         Object.assign(row, {
           outcome: record.status === 'FAILED' ? 'failed' : 'in progress',
-          detail: `${record.error ?? ''} ${record.cause ?? ''}`.trim(),
+          detail: failureDetail(record),
         });
       else if (rejected.has(snapshotId))
         Object.assign(row, { outcome: 'rejected', detail: rejected.get(snapshotId) });
@@ -208,6 +212,22 @@ export async function runLocal(
     await stopSfn();
     await emulator.stop();
   }
+}
+
+/**
+ * A record's failure as one line: the step, the error, and the cause; a Lambda error's cause
+ * is JSON (`{"errorType", "errorMessage"}`), of which its message says it all.
+ */
+function failureDetail(record: Record<string, string>): string {
+  let cause = record.cause ?? '';
+  try {
+    const message = (JSON.parse(cause) as { errorMessage?: unknown }).errorMessage;
+    if (typeof message === 'string') cause = message;
+  } catch {
+    // Not JSON: a DynamoDB or SNS error's cause, shown as it is.
+  }
+  const error = [record.error, cause].filter(Boolean).join(': ');
+  return record.failedStep ? `at ${record.failedStep}: ${error}` : error;
 }
 
 /** The documented event formats, in turn: createSnapshot, the same wrapped in SNS, an AWS Backup job. */

@@ -12,6 +12,7 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -20,9 +21,12 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { runImageTask } from '../functions/image/image.ts';
+import type { UefiDataDeps } from '../functions/image/uefi-data.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
+import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shared/settings.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 import { createTable, recordsTableProperties } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
@@ -48,6 +52,8 @@ export interface PipelineOptions {
    * by default the emulator's account, whose snapshots it then registers, and none.
    */
   image?: { account?: string; allowedSourceAccounts?: string[] };
+  /** Where ReadUefiData may read; by default LOCAL_UEFI_DATA_BUCKET and the deployed default path. */
+  uefiData?: Partial<UefiDataSettings>;
   /** The workflow's DynamoDB and SNS integrations' clients (a fault proxy, say). */
   dynamodb?: DynamoDBClient;
   sns?: SNSClient;
@@ -110,6 +116,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       prefix: SETTINGS.prefix,
       account: options.image?.account ?? SETTINGS.account,
       allowedSourceAccounts: options.image?.allowedSourceAccounts ?? SETTINGS.allowedSourceAccounts,
+      uefiData: localUefiData(options.uefiData),
     });
   const around = options.aroundImage;
   const lifecycle = localLifecycleFunction({
@@ -196,6 +203,22 @@ export const SETTINGS = {
   prefix: DEFAULT_PREFIX,
   allowedSourceAccounts: [] as string[],
 };
+
+/** The S3 bucket the local pipeline reads UefiData from (the deployed default names none; tests create it). */
+export const LOCAL_UEFI_DATA_BUCKET = 'snap2ami-uefi-data';
+
+/** ReadUefiData's clients on the emulator (one attempt per call, as deployed) and where it may read. */
+export function localUefiData(settings: Partial<UefiDataSettings> = {}): UefiDataDeps {
+  return {
+    s3: new S3Client({ maxAttempts: 1 }),
+    ssm: new SSMClient({ maxAttempts: 1 }),
+    settings: {
+      bucket: LOCAL_UEFI_DATA_BUCKET,
+      parameterPath: DEFAULT_UEFI_DATA_PARAMETER_PATH,
+      ...settings,
+    },
+  };
+}
 
 /** Ingest's dependencies on the emulator, with quiet logs and counted metrics. */
 export function ingestDeps(

@@ -9,8 +9,9 @@
  * serverless.yml does not declare (a typo that would silently leave the default). Each problem
  * is one line naming the parameter and what is accepted.
  *
- * It resolves two values for the image role's RegisterImage conditions that serverless
- * variables alone cannot write (a list split from a parameter; a condition key made from one):
+ * It resolves values for the image role's conditions and resources that serverless variables
+ * alone cannot write (a list split from a parameter; a condition key made from one; a
+ * parameter's default applied as the functions apply it):
  * - `${snap2ami:sourceAccounts}`: `ec2:Owner` values, this account then allowedSourceAccounts
  *   parsed as the functions parse it;
  * - `${snap2ami:keyTagCondition}`: the condition that the request tags the image with the
@@ -19,10 +20,19 @@
  * - `${snap2ami:resourceTagCondition.<name>}`: the condition that the resource acted on
  *   carries `<tagPrefix><name>` (`aws:ResourceTag/<tagPrefix><name>` present): the lifecycle
  *   role acts only on AMIs (`key`) and snapshots (`image-id`) snap2ami made or tagged.
+ * - `${snap2ami:billingCheckTagCondition}`: the image carries `<tagPrefix>key`, and the
+ *   request's tag keys are only `<tagPrefix>billing-check`: the billing check's tag;
+ * - `${snap2ami:uefiDataParameterPath}`: the SSM path ReadUefiData may read under, with the
+ *   default the image function applies when the parameter is empty (never `parameter*`).
  *
  * TypeScript that Node 24 runs as it is; osls loads it through require().
  */
-import { DEPLOYMENT_PARAMETERS, parameterProblems, splitAccounts } from '../shared/settings.ts';
+import {
+  DEPLOYMENT_PARAMETERS,
+  parameterProblems,
+  splitAccounts,
+  uefiDataParameterPath,
+} from '../shared/settings.ts';
 import { observabilityProblems, resolvedParameters } from './observability-parameters.ts';
 
 /** The parts of osls's Serverless instance this plugin reads. */
@@ -78,6 +88,23 @@ export function resourceTagCondition(prefix: string, name: string): Record<strin
   return { Null: { [`aws:ResourceTag/${prefix}${name}`]: 'false' } };
 }
 
+/** An IAM condition: one of this pipeline's images, tagged with `<prefix>billing-check` and nothing else. */
+export function billingCheckTagCondition(prefix: string): Record<string, Record<string, unknown>> {
+  return {
+    ...resourceTagCondition(prefix, 'key'),
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [`${prefix}billing-check`] },
+  };
+}
+
+const VARIABLES = [
+  'sourceAccounts',
+  'keyTagCondition',
+  'resourceTagCondition.key',
+  'resourceTagCondition.image-id',
+  'billingCheckTagCondition',
+  'uefiDataParameterPath',
+];
+
 /** The commands that build or deploy what the parameters configure. */
 const CHECKED_COMMANDS = new Set(['package', 'deploy', 'deploy function']);
 
@@ -116,9 +143,20 @@ export default class Snap2amiParameters {
                   address.slice('resourceTagCondition.'.length),
                 ),
               };
+            case 'billingCheckTagCondition':
+              return { value: billingCheckTagCondition(await param('tagPrefix')) };
+            case 'uefiDataParameterPath': {
+              const raw = await param('uefiDataParameterPath');
+              try {
+                return { value: uefiDataParameterPath(raw) };
+              } catch {
+                // A bad path is refused, naming the parameter, when package or deploy initializes.
+                return { value: raw };
+              }
+            }
             default:
               throw new serverless.classes.Error(
-                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id.`,
+                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: ${VARIABLES.join(', ')}.`,
               );
           }
         },

@@ -50,9 +50,13 @@ export function retentionCandidates(
   now: Date,
 ): { candidates: FamilyImage[]; kept: { image: FamilyImage; reason: RetentionReason }[] } {
   const dated = images.filter((image) => image.snapshotTime !== undefined);
+  // Newest first. `<p>snapshot-time` is to the second, so two snapshots of a family can tie:
+  // then the image this registration made counts as the newer (it is), then the image ID.
+  const ours = (image: FamilyImage) => Number(image.imageId === thisImageId);
   const sorted = [...dated].sort(
     (a, b) =>
       (b.snapshotTime as string).localeCompare(a.snapshotTime as string) ||
+      ours(b) - ours(a) ||
       b.imageId.localeCompare(a.imageId),
   );
   const kept: { image: FamilyImage; reason: RetentionReason }[] = images

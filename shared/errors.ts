@@ -17,10 +17,24 @@ export class ImageNotAvailableYet extends Error {
 }
 
 /**
- * The typed errors' names, once: the image function counts each by name, and the image errors
- * alarm (resources/observability.yml) takes these counts away from Lambda's Errors.
+ * The billing check (tag contract v2) found the image without the expected billing
+ * information and deregistered it: permanent, and the workflow records the failure without
+ * the image, which no longer exists.
  */
-export const TYPED_ERRORS = ['RetryableError', 'PermanentError', 'ImageNotAvailableYet'] as const;
+export class BillingInformationMissing extends Error {
+  override readonly name = 'BillingInformationMissing';
+}
+
+/**
+ * The typed errors' names, once: the workflow functions count each by name, and the workflow
+ * errors alarm (resources/observability.yml) takes these counts away from Lambda's Errors.
+ */
+export const TYPED_ERRORS = [
+  'RetryableError',
+  'PermanentError',
+  'ImageNotAvailableYet',
+  'BillingInformationMissing',
+] as const;
 
 const THROTTLING =
   /^(RequestLimitExceeded|Throttling.*|ThrottlingException|RequestThrottled|TooManyRequestsException|SlowDown)$/;

@@ -7,6 +7,7 @@
  */
 import { KEYS } from './contract/keys.ts';
 import { DEFAULT_PREFIX } from './contract/types.ts';
+import { isBucketName, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
 
 export interface DeploymentSettings {
   prefix: string;
@@ -26,6 +27,15 @@ export const DEPLOYMENT_PARAMETERS = {
     variable: 'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
     accepted: 'AWS account IDs (12 digits) separated by commas, or none (the default)',
   },
+  uefiDataBucket: {
+    variable: 'SNAP2AMI_UEFI_DATA_BUCKET',
+    accepted:
+      'the S3 bucket whose objects <prefix>uefi-data=s3://… may name (3 to 63 lowercase letters, digits, dots and hyphens), or none (the default: s3:// sources are refused)',
+  },
+  uefiDataParameterPath: {
+    variable: 'SNAP2AMI_UEFI_DATA_PARAMETER_PATH',
+    accepted: `the SSM parameter path under which <prefix>uefi-data=ssm:… may name parameters: / then one or more names of letters, digits, _ . - each followed by /, at most ${MAX_SSM_NAME_LENGTH} characters, not starting with /aws or /ssm in any case (default /snap2ami/uefi-data/)`,
+  },
   reconcileGraceMinutes: {
     variable: 'RECONCILE_GRACE_MINUTES',
     accepted: 'a whole number of minutes from 0 to 10080 (a week); 60 by default',
@@ -34,6 +44,20 @@ export const DEPLOYMENT_PARAMETERS = {
 
 /** The reconciler's grace period for snapshots when the deployment names none. */
 export const DEFAULT_RECONCILE_GRACE_MINUTES = 60;
+
+/** Where `<p>uefi-data` may point when the deployment names nothing else: one path of its own. */
+export const DEFAULT_UEFI_DATA_PARAMETER_PATH = '/snap2ami/uefi-data/';
+
+/**
+ * Where the workflow may read `UefiData` from (the image function's settings; only its function
+ * has the variables, so unset is the default). IAM grants the same and no more.
+ */
+export interface UefiDataSettings {
+  /** The one bucket s3:// sources may name; none: s3:// sources are refused. */
+  bucket: string | undefined;
+  /** The path every ssm: source must start with (`/…/`). */
+  parameterPath: string;
+}
 
 export type DeploymentParameter = keyof typeof DEPLOYMENT_PARAMETERS;
 
@@ -56,6 +80,41 @@ export function tagPrefix(value: string | undefined): string {
       `"${prefix}" is not a usable tag prefix; accepted: ${DEPLOYMENT_PARAMETERS.tagPrefix.accepted}`,
     );
   return prefix;
+}
+
+export function uefiDataSettings(env: Readonly<Record<string, string | undefined>>): UefiDataSettings {
+  return {
+    bucket: uefiDataBucket(env[DEPLOYMENT_PARAMETERS.uefiDataBucket.variable]),
+    parameterPath: uefiDataParameterPath(env[DEPLOYMENT_PARAMETERS.uefiDataParameterPath.variable]),
+  };
+}
+
+/** The bucket `<p>uefi-data` may name, none when unset or empty; throws on a name S3 would refuse. */
+export function uefiDataBucket(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (!isBucketName(value))
+    throw new Error(
+      `"${value}" is not an S3 bucket name; accepted: ${DEPLOYMENT_PARAMETERS.uefiDataBucket.accepted}`,
+    );
+  return value;
+}
+
+/**
+ * The SSM path `<p>uefi-data` may name parameters under, the default when unset or empty.
+ * At least one name deep, so that IAM never grants every parameter of the account (`/`), and
+ * never AWS's reserved /aws and /ssm trees.
+ */
+export function uefiDataParameterPath(value: string | undefined): string {
+  const path = value || DEFAULT_UEFI_DATA_PARAMETER_PATH;
+  if (
+    path.length > MAX_SSM_NAME_LENGTH ||
+    !/^\/([A-Za-z0-9_.-]+\/)+$/.test(path) ||
+    /^\/(aws|ssm)/i.test(path)
+  )
+    throw new Error(
+      `"${path}" is not an SSM parameter path; accepted: ${DEPLOYMENT_PARAMETERS.uefiDataParameterPath.accepted}`,
+    );
+  return path;
 }
 
 /** A setting the deployment must give (serverless.yml sets it); its absence is a deployment error, said by name. */
@@ -96,6 +155,8 @@ export function reconcileGraceMinutes(value: string | undefined): number {
 const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknown> = {
   tagPrefix,
   allowedSourceAccounts: splitAccounts,
+  uefiDataBucket,
+  uefiDataParameterPath,
   reconcileGraceMinutes,
 };
 

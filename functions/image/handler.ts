@@ -5,10 +5,11 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { workflowEc2Client } from '../../shared/aws/clients.ts';
+import { workflowEc2Client, workflowSsmClientIn } from '../../shared/aws/clients.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
+import { workflowS3Client } from '../../shared/aws/workflow-clients.ts';
 import { isEc2Throttling, TYPED_ERRORS } from '../../shared/errors.ts';
-import { deploymentSettings } from '../../shared/settings.ts';
+import { deploymentSettings, uefiDataSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 import { availabilityTimes } from './timing.ts';
 
@@ -19,6 +20,11 @@ const metrics = new Metrics();
 const COUNTED_ERRORS = new Set<string>(TYPED_ERRORS);
 const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
+const uefiData = {
+  s3: workflowS3Client(),
+  ssm: workflowSsmClientIn(),
+  settings: uefiDataSettings(process.env),
+};
 
 export async function imageHandler(
   task: ImageTask & { key?: string; executionArn?: string },
@@ -30,7 +36,7 @@ export async function imageHandler(
   const account = context.invokedFunctionArn?.split(':')[4] ?? '';
   let result: Record<string, unknown>;
   try {
-    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account });
+    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account, uefiData });
   } catch (error) {
     const name = (error as Error).name;
     metrics.addMetric(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError', MetricUnit.Count, 1);
@@ -45,8 +51,13 @@ export async function imageHandler(
   const times = task.action === 'checkImage' ? availabilityTimes(task, new Date()) : {};
   for (const [name, ms] of Object.entries(times)) metrics.addMetric(name, MetricUnit.Milliseconds, ms);
   if (Object.keys(times).length > 0) metrics.publishStoredMetrics();
-  logger.info({ message: `${task.action} done`, ...result, ...times });
+  logger.info({ message: `${task.action} done`, ...loggable(result), ...times });
   return result;
+}
+
+/** A result as logged: UefiData (up to 64,000 characters) by its length only. */
+function loggable({ UefiData, ...rest }: Record<string, unknown>): Record<string, unknown> {
+  return typeof UefiData === 'string' ? { ...rest, uefiDataCharacters: UefiData.length } : rest;
 }
 
 /** Publishes one count at once: most steps have nothing to count, and need no empty flush. */

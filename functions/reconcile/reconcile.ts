@@ -221,6 +221,8 @@ interface Execution {
   cause?: string;
   /** Its input had a lifecycle (copies, parameters, retention) to carry out after the image. */
   hadLifecycle?: boolean;
+  /** Its input had a billing check (tag contract v2) to make once the image was available. */
+  hadBillingCheck?: boolean;
 }
 
 async function describeExecution(sfn: SFNClient, executionArn: string): Promise<Execution> {
@@ -230,7 +232,8 @@ async function describeExecution(sfn: SFNClient, executionArn: string): Promise<
       status: e.status ?? 'UNKNOWN',
       ...(e.error && { error: e.error }),
       ...(e.cause && { cause: e.cause }),
-      hadLifecycle: hasLifecycle(e.input),
+      hadLifecycle: inputHas(e.input, 'lifecycle'),
+      hadBillingCheck: inputHas(e.input, 'billingCheck'),
     };
   } catch (error) {
     const name = (error as Error).name;
@@ -239,10 +242,10 @@ async function describeExecution(sfn: SFNClient, executionArn: string): Promise<
   }
 }
 
-/** Whether an execution's input asked for distribution and lifecycle (copies, parameters, retention). */
-function hasLifecycle(input: string | undefined): boolean {
+/** Whether an execution's input asked for a step after the image: `lifecycle`, `billingCheck`. */
+function inputHas(input: string | undefined, field: 'lifecycle' | 'billingCheck'): boolean {
   try {
-    return Boolean((JSON.parse(input ?? '{}') as { lifecycle?: unknown }).lifecycle);
+    return Boolean((JSON.parse(input ?? '{}') as Record<string, unknown>)[field]);
   } catch {
     return false;
   }
@@ -318,16 +321,25 @@ async function finish(
 
   // An image is not the whole registration when the plan had a lifecycle: copies, sharing,
   // parameters and retention never ran. FAILED with the image kept, a redrive finishes them.
+  // Nor when it had a billing check: the image may lack the billing it must have, and a
+  // redrive adopts it and checks it (deregistering it when the billing is missing).
   const lifecycleUndone = execution.hadLifecycle === true;
-  const completed = image?.State === 'available' && imageId !== undefined && !lifecycleUndone;
+  const billingUnchecked = execution.hadBillingCheck === true;
+  const available = image?.State === 'available' && imageId !== undefined;
+  const completed = available && !lifecycleUndone && !billingUnchecked;
   const failure = completed
     ? undefined
-    : image?.State === 'available' && lifecycleUndone
+    : available && billingUnchecked
       ? {
-          error: 'LifecycleNotCarriedOut',
-          cause: `${imageId} is registered, but its execution ended before its distribution and lifecycle; redrive to finish them`,
+          error: 'BillingNotChecked',
+          cause: `${imageId} is registered, but its execution ended before its billing check could be trusted to have run; redrive to check its PlatformDetails`,
         }
-      : executionFailure(executionArn, execution);
+      : available && lifecycleUndone
+        ? {
+            error: 'LifecycleNotCarriedOut',
+            cause: `${imageId} is registered, but its execution ended before its distribution and lifecycle; redrive to finish them`,
+          }
+        : executionFailure(executionArn, execution);
   const outcome: StuckRecord = {
     ...base,
     action: completed ? 'completed' : 'failed',

@@ -5,7 +5,8 @@
 - RegisterImage keeps its request: TagSpecifications (image tags), BlockDeviceMappings (the
   snapshots given, not a made-up 15 GiB one), RootDeviceName, Architecture, BootMode, ENA,
   SR-IOV, TPM, IMDS, kernel and ramdisk; DescribeImages returns them (moto kept Name and
-  Description only). A snapshot that does not exist is refused (InvalidSnapshot.NotFound), and a
+  Description only). UefiData too, returned as EC2 returns it: by DescribeImageAttribute
+  (attribute uefiData), never by DescribeImages (moto's DescribeImageAttribute failed on it). A snapshot that does not exist is refused (InvalidSnapshot.NotFound), and a
   snapshot an image uses cannot be deleted (InvalidSnapshot.InUse).
 - PlatformDetails and UsageOperation: "Linux/UNIX" and "RunInstances" unless the root snapshot
   carries the emulator-only tag `emulator:platform-details` (see PLATFORM_TAG); an emulator
@@ -118,6 +119,11 @@ class Image(Ami):
     @property
     def block_device_mappings(self) -> list[dict[str, Any]]:  # type: ignore[override]
         return self.mappings
+
+    @property
+    def uefi(self) -> str | None:
+        # moto's DescribeImageAttribute reads the attribute uefiData from `uefi`.
+        return self.uefi_data
 
     @property
     def snapshot_ids(self) -> list[str]:

@@ -4,8 +4,9 @@
  * AWS_ENDPOINT_URL_<SERVICE>, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE), with timeouts of our own: a
  * connection that does not open, or a call that hangs, fails as a TimeoutError (retried as
  * transient) instead of holding the function until Lambda's timeout. The only place in
- * shared/ that creates SDK clients; both handlers and the CLI's ingest path use it. In Lambda,
- * each client is traced (X-Ray subsegments per call, tracer.ts); elsewhere it is left as made.
+ * shared/ that creates SDK clients (with workflow-clients.ts, which uses its timeouts and
+ * tracing); both handlers and the CLI's ingest path use it. In Lambda, each client is traced
+ * (X-Ray subsegments per call, tracer.ts); elsewhere it is left as made.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -21,7 +22,8 @@ import { traced } from './tracer.ts';
  */
 export const HTTP_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
 
-function once<T>(make: () => T): () => T {
+/** One value per container, made on first use. */
+export function once<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => {
     value ??= make();

@@ -148,6 +148,30 @@ describe('the reconciler: records stuck IN_PROGRESS', () => {
     });
   });
 
+  it('fails, keeping its image, a record whose execution ended before the billing check its plan asked for', async () => {
+    const name = `rec-billing-${Date.now()}`;
+    const plan = await planned(name, { [`${h.prefix}platform`]: 'windows' });
+    expect(plan.billingCheck).toBeDefined();
+    h.fail(name);
+    await start(plan);
+    await h.sfn.idle();
+    await loseRecordFailure(plan.key);
+    // What an attempt that registered and then died left: its image, with the key, unchecked.
+    const imageId = await imageOf(plan);
+
+    const report = await run();
+    expect(stuckEntry(report, plan.key)).toMatchObject({
+      action: 'failed',
+      error: 'BillingNotChecked',
+      imageId,
+    });
+    expect(await h.pipeline.record(plan.key)).toMatchObject({
+      status: 'FAILED',
+      error: 'BillingNotChecked',
+      imageId,
+    });
+  });
+
   it('fails a record whose execution never existed and left no image, saying so', async () => {
     const plan = await planned(`rec-noexec-${Date.now()}`);
     const execution = executionArn(`never-ran-${Date.now()}`);

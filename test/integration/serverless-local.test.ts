@@ -27,6 +27,7 @@ import {
   type LocalStepFunctions,
   LocalWorkflow,
   localLifecycleFunction,
+  localUefiData,
   PROJECT_ROOT,
   packagedTemplate,
   SETTINGS,
@@ -55,7 +56,12 @@ beforeAll(async () => {
     refs: resources.refs,
     params,
     functions: {
-      image: (input) => runImageTask(input as never, { ec2: new ImageEc2({ maxAttempts: 1 }), ...SETTINGS }),
+      image: (input) =>
+        runImageTask(input as never, {
+          ec2: new ImageEc2({ maxAttempts: 1 }),
+          uefiData: localUefiData(),
+          ...SETTINGS,
+        }),
       lifecycle: localLifecycleFunction({
         table: resources.refs.RecordsTable as string,
         prefix: SETTINGS.prefix,

@@ -23,6 +23,7 @@ import {
   type LocalStepFunctions,
   LocalWorkflow,
   localLifecycleFunction,
+  localUefiData,
   type Pipeline,
   pollOnce,
   SETTINGS,
@@ -87,7 +88,7 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
           if (failing.has(name))
             throw new PermanentError(`RegisterImage dry run: refused for the test (${name})`);
         }
-        return runImageTask(task, { ec2, ...settings });
+        return runImageTask(task, { ec2, uefiData: localUefiData(), ...settings });
       },
     },
   });

@@ -55,6 +55,15 @@ describe('retentionCandidates', () => {
     ]);
   });
 
+  it('on a tie in snapshot time (to the second), counts the image this registration made as the newest', () => {
+    const tied = [image('ami-9', '2026-06-05T00:00:00Z'), image('ami-0', '2026-06-05T00:00:00Z')];
+    for (const ours of ['ami-9', 'ami-0']) {
+      const { candidates, kept } = retentionCandidates(tied, { count: 1 }, ours, NOW);
+      expect(kept.map((k) => [k.image.imageId, k.reason])).toEqual([[ours, 'newest']]);
+      expect(ids(candidates)).toEqual([ours === 'ami-9' ? 'ami-0' : 'ami-9']);
+    }
+  });
+
   it('by age keeps those within N days', () => {
     const { candidates } = retentionCandidates(family, { days: 28 }, 'ami-5', NOW);
     expect(ids(candidates)).toEqual(['ami-2', 'ami-1']);

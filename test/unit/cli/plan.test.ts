@@ -90,6 +90,7 @@ describe('snap2ami plan --json', () => {
       'snap-1234567890abcdef0',
       'snap-0a1b2c3d4e5f60001',
       'snap-0a1b2c3d4e5f60003',
+      'snap-0a1b2c3d4e5f60005',
       'snap-0a1b2c3d4e5f60007',
     ]);
     const rejected = Object.fromEntries(
@@ -111,13 +112,16 @@ describe('snap2ami plan --json', () => {
         message: expect.stringContaining('not bootable'),
       },
     ]);
-    expect(rejected['snap-0a1b2c3d4e5f60005']).toEqual([
-      {
-        tag: 'snap2ami:platform',
-        field: '(guard)',
-        message: expect.stringContaining('billing product code'),
-      },
-    ]);
+    expect(Object.keys(rejected)).toEqual(['snap-0a1b2c3d4e5f60004']);
+  });
+
+  it('plans the Windows sample with a billing check (v2), where v1 rejected it', () => {
+    const { document } = planJson(['--snapshots', EXAMPLES]);
+    const windows = document.plans.find(
+      (plan: { snapshotIds: string[] }) => plan.snapshotIds[0] === 'snap-0a1b2c3d4e5f60005',
+    );
+    expect(windows.billingCheck).toEqual({ expect: 'Windows', onMissing: 'deregister' });
+    expect(windows.notes.join(' ')).toContain('PlatformDetails contains "Windows"');
   });
 
   it('plans the snapshots an event delivers: a createSnapshots set becomes one AMI', () => {
@@ -307,8 +311,10 @@ describe('snap2ami plan (readable)', () => {
     expect(result.stdout).toContain('PLAN  snap-1234567890abcdef0  →  "MyImage"');
     expect(result.stdout).toContain('/dev/sdc   empty volume, gp3, 100 GiB');
     expect(result.stdout).toContain('SKIP  snap-0a1b2c3d4e5f60006: not opted in');
-    expect(result.stdout).toContain('REJECT snap-0a1b2c3d4e5f60005');
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('4 planned, 2 skipped, 2 rejected.');
+    expect(result.stdout).toContain('REJECT snap-0a1b2c3d4e5f60004');
+    expect(result.stdout).toContain('PLAN  snap-0a1b2c3d4e5f60005');
+    expect(result.stdout).toContain('billing check: PlatformDetails must contain "Windows", else deregister');
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('5 planned, 2 skipped, 1 rejected.');
   });
 
   it('has --help describing every option', () => {

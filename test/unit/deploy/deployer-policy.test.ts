@@ -121,6 +121,8 @@ const NEEDS: Record<string, Need[]> = {
       'iam:DeleteRole',
     ]),
   ],
+  // An inline policy of one of the stack's roles (ImageUefiDataBucketPolicy, when a bucket is named).
+  'AWS::IAM::Policy': each(ARN.role, ['iam:PutRolePolicy', 'iam:GetRolePolicy', 'iam:DeleteRolePolicy']),
   'AWS::IAM::ManagedPolicy': each(ARN.managedPolicy, [
     'iam:CreatePolicy',
     'iam:GetPolicy',

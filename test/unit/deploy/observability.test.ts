@@ -127,8 +127,13 @@ describe('alarms', () => {
     expect(errorsOf.sort()).toEqual(counting.sort());
     const [expression] = properties.Metrics as { Expression: string }[];
     expect(expression?.Expression).toBe(
-      'FILL(image, 0) + FILL(lifecycle, 0) - FILL(retryable, 0) - FILL(permanent, 0) - FILL(pending, 0)',
+      'FILL(image, 0) + FILL(lifecycle, 0) - FILL(retryable, 0) - FILL(permanent, 0) - FILL(pending, 0) - FILL(billing, 0)',
     );
+    // Every typed error is taken away, whichever the list holds (shared/errors.ts).
+    const subtracted = alarmMetrics(properties)
+      .filter((m) => m.Namespace !== 'AWS/Lambda')
+      .map((m) => m.MetricName);
+    expect([...subtracted].sort()).toEqual([...TYPED_ERRORS].sort());
   });
 
   it("watches EC2 throttling and the reconciler's strays in the stack's namespace", () => {

@@ -39,6 +39,12 @@ describe('serverless package', () => {
     }
   });
 
+  it('tells the image function where it may read UefiData: no bucket, and /snap2ami/uefi-data/ by default', () => {
+    expect(template.Resources.ImageLambdaFunction?.Properties.Environment).toMatchObject({
+      Variables: { SNAP2AMI_UEFI_DATA_BUCKET: '', SNAP2AMI_UEFI_DATA_PARAMETER_PATH: '/snap2ami/uefi-data/' },
+    });
+  });
+
   it('declares the pipeline: rules → queue with a DLQ → ingest → state machine, table, topic', () => {
     const r = template.Resources;
     const type = (name: string) => r[name]?.Type;
@@ -238,6 +244,60 @@ describe('serverless package', () => {
     expect(describes).toHaveLength(1);
   });
 
+  it('lets the billing check deregister and tag only the images that carry the key tag', () => {
+    const image = (action: string) =>
+      iamStatements(template).filter(
+        ({ resource, statement }) =>
+          resource === 'ImageRole' &&
+          [statement.Action].flat().includes(action) &&
+          JSON.stringify(statement.Resource).includes('::image/*'),
+      );
+    expect(image('ec2:DeregisterImage')).toEqual([
+      {
+        resource: 'ImageRole',
+        statement: expect.objectContaining({
+          Condition: { Null: { 'aws:ResourceTag/snap2ami:key': 'false' } },
+        }),
+      },
+    ]);
+    expect(image('ec2:CreateTags').map(({ statement }) => statement.Condition)).toEqual([
+      { StringEquals: { 'ec2:CreateAction': 'RegisterImage' } },
+      {
+        Null: { 'aws:ResourceTag/snap2ami:key': 'false' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['snap2ami:billing-check'] },
+      },
+    ]);
+  });
+
+  it('lets the image function read UefiData under the parameter path, and from S3 only when a bucket is named', () => {
+    const statements = iamStatements(template);
+    const ssm = statements.filter(
+      ({ resource, statement }) =>
+        resource === 'ImageRole' && [statement.Action].flat().some((a) => String(a).startsWith('ssm:')),
+    );
+    expect(ssm.map(({ resource, statement }) => [resource, statement.Action])).toEqual([
+      ['ImageRole', 'ssm:GetParameter'],
+    ]);
+    expect(JSON.stringify(ssm[0]?.statement.Resource)).toMatch(/:parameter\/snap2ami\/uefi-data\/\*"}$/);
+    const s3 = statements.filter(({ statement }) =>
+      [statement.Action].flat().some((a) => String(a).startsWith('s3:')),
+    );
+    expect(s3.map(({ resource }) => resource)).toEqual(['ImageUefiDataBucketPolicy']);
+    const policy = template.Resources.ImageUefiDataBucketPolicy as unknown as { Condition?: string };
+    expect(policy.Condition).toBe('UefiDataBucketNamed');
+    // No bucket by default: the condition is false, and the policy is not created.
+    expect((template as unknown as { Conditions: unknown }).Conditions).toMatchObject({
+      UefiDataBucketNamed: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+    });
+    // The image role decrypts nothing itself (README: customer managed keys).
+    const kms = statements.filter(
+      ({ resource, statement }) =>
+        ['ImageRole', 'ImageUefiDataBucketPolicy'].includes(resource) &&
+        [statement.Action].flat().some((a) => String(a).startsWith('kms:')),
+    );
+    expect(kms).toEqual([]);
+  });
+
   it('encrypts the notifications topic with KMS, and lets the workflow publish to it', () => {
     expect(template.Resources.NotificationsTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
     const machine = iamStatements(template).filter(({ resource }) => resource === 'StateMachineRole');
@@ -249,7 +309,8 @@ describe('serverless package', () => {
     const statements = iamStatements(template);
     const granting = (action: string) =>
       statements.filter(({ statement }) => [statement.Action].flat().includes(action));
-    // Only the lifecycle role removes, shares or protects AMIs, and only AMIs with the key tag.
+    // Only the lifecycle role removes, shares or protects AMIs (and the image role deregisters,
+    // for the billing check), and only AMIs with the key tag.
     for (const action of [
       'ec2:DeregisterImage',
       'ec2:ModifyImageAttribute',
@@ -260,8 +321,9 @@ describe('serverless package', () => {
       expect(
         grants.map(({ resource }) => resource),
         action,
-      ).toEqual(['LifecycleRole']);
-      expect(grants[0]?.statement.Condition).toEqual({ Null: { 'aws:ResourceTag/snap2ami:key': 'false' } });
+      ).toEqual(action === 'ec2:DeregisterImage' ? ['ImageRole', 'LifecycleRole'] : ['LifecycleRole']);
+      for (const { statement } of grants)
+        expect(statement.Condition).toEqual({ Null: { 'aws:ResourceTag/snap2ami:key': 'false' } });
     }
     const [copy] = granting('ec2:CopyImage');
     expect(copy?.statement.Condition).toEqual({

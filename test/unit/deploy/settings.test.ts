@@ -9,10 +9,12 @@ import Snap2amiParameters, {
   type Serverless,
 } from '../../../scripts/serverless-parameters.ts';
 import {
+  DEFAULT_UEFI_DATA_PARAMETER_PATH,
   deploymentSettings,
   MAX_PREFIX_LENGTH,
   parameterProblems,
   reconcileGraceMinutes,
+  uefiDataSettings,
 } from '../../../shared/settings.ts';
 
 const env = (prefix: string | undefined, accounts: string | undefined) => ({
@@ -67,6 +69,52 @@ describe('deployment settings', () => {
   });
 });
 
+describe('where the workflow may read UefiData', () => {
+  const env = (bucket: string | undefined, path: string | undefined) => ({
+    SNAP2AMI_UEFI_DATA_BUCKET: bucket,
+    SNAP2AMI_UEFI_DATA_PARAMETER_PATH: path,
+  });
+
+  // [uefiDataBucket, uefiDataParameterPath, settings]
+  const accepted: [string | undefined, string | undefined, { bucket?: string; parameterPath: string }][] = [
+    [undefined, undefined, { parameterPath: DEFAULT_UEFI_DATA_PARAMETER_PATH }],
+    ['', '', { parameterPath: '/snap2ami/uefi-data/' }],
+    ['uefi-store', '/golden/uefi/', { bucket: 'uefi-store', parameterPath: '/golden/uefi/' }],
+    ['a.b-c', '/a/', { bucket: 'a.b-c', parameterPath: '/a/' }],
+    [`${'b'.repeat(63)}`, '/x_1.y-z/w/', { bucket: 'b'.repeat(63), parameterPath: '/x_1.y-z/w/' }],
+  ];
+  it.each(accepted)('accepts uefiDataBucket=%j uefiDataParameterPath=%j', (bucket, path, settings) => {
+    expect(uefiDataSettings(env(bucket, path))).toEqual({ bucket: undefined, ...settings });
+    expect(parameterProblems(env(bucket, path))).toEqual([]);
+  });
+
+  // [uefiDataBucket, uefiDataParameterPath, the parameter refused, why]
+  const refused: [string | undefined, string | undefined, string, string][] = [
+    ['Uefi-Store', undefined, 'uefiDataBucket', '"Uefi-Store" is not an S3 bucket name'],
+    ['ab', undefined, 'uefiDataBucket', '"ab" is not an S3 bucket name'],
+    ['a..b', undefined, 'uefiDataBucket', '"a..b" is not an S3 bucket name'],
+    ['s3://uefi-store', undefined, 'uefiDataBucket', 'is not an S3 bucket name'],
+    [undefined, '/', 'uefiDataParameterPath', '"/" is not an SSM parameter path'],
+    [undefined, '/golden/uefi', 'uefiDataParameterPath', '"/golden/uefi" is not an SSM parameter path'],
+    [undefined, 'golden/uefi/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, '/golden//uefi/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, '/golden/*/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, '/aws/service/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, '/SSM/x/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, `/${'p'.repeat(1010)}/`, 'uefiDataParameterPath', 'is not an SSM parameter path'],
+  ];
+  it.each(refused)('refuses uefiDataBucket=%j uefiDataParameterPath=%j', (bucket, path, parameter, why) => {
+    expect(() => uefiDataSettings(env(bucket, path))).toThrow(why);
+    expect(parameterProblems(env(bucket, path))).toEqual([
+      {
+        parameter,
+        value: parameter === 'uefiDataBucket' ? bucket : path,
+        problem: expect.stringMatching(/; accepted: .+/),
+      },
+    ]);
+  });
+});
+
 describe("the reconciler's grace period (reconcileGraceMinutes)", () => {
   it.each([
     [undefined, 60],
@@ -90,7 +138,7 @@ describe("the reconciler's grace period (reconcileGraceMinutes)", () => {
 });
 
 describe('the package and deploy check', () => {
-  const declared = ['tagPrefix', 'allowedSourceAccounts'];
+  const declared = ['tagPrefix', 'allowedSourceAccounts', 'uefiDataBucket', 'uefiDataParameterPath'];
   const good = { SNAP2AMI_TAG_PREFIX: 'snap2ami:', SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '' };
 
   it('passes the defaults and good --param values', () => {
@@ -115,7 +163,7 @@ describe('the package and deploy check', () => {
     expect(
       parameterErrors({ environments: [good], declared, cliParams: ['allowedSourceAcounts=111122223333'] }),
     ).toEqual([
-      "Parameter allowedSourceAcounts is not one of snap2ami's (serverless.yml params:); accepted: tagPrefix, allowedSourceAccounts.",
+      "Parameter allowedSourceAcounts is not one of snap2ami's (serverless.yml params:); accepted: tagPrefix, allowedSourceAccounts, uefiDataBucket, uefiDataParameterPath.",
     ]);
   });
 });
@@ -161,9 +209,28 @@ describe('the IAM condition values made from the parameters', () => {
     });
   });
 
+  it('billingCheckTagCondition: one of our images, and the billing-check tag only', async () => {
+    expect(await resolve('billingCheckTagCondition', { tagPrefix: 'acme:' })).toEqual({
+      value: {
+        Null: { 'aws:ResourceTag/acme:key': 'false' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['acme:billing-check'] },
+      },
+    });
+  });
+
+  it('uefiDataParameterPath: the path as the image function reads it, the default for an empty one', async () => {
+    expect(await resolve('uefiDataParameterPath', { uefiDataParameterPath: '/golden/uefi/' })).toEqual({
+      value: '/golden/uefi/',
+    });
+    // Never `parameter*` (every parameter of the account) in the image role's grant.
+    expect(await resolve('uefiDataParameterPath', { uefiDataParameterPath: '' })).toEqual({
+      value: '/snap2ami/uefi-data/',
+    });
+  });
+
   it('refuses a variable it does not define', async () => {
     await expect(resolve('keyTag', {})).rejects.toThrow(
-      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id.',
+      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, uefiDataParameterPath.',
     );
     await expect(resolve('resourceTagCondition.family', {})).rejects.toThrow('is not a snap2ami variable');
   });
