@@ -8,16 +8,14 @@ import type { Context } from 'aws-lambda';
 import { workflowEc2Client, workflowSsmClientIn } from '../../shared/aws/clients.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
 import { workflowS3Client } from '../../shared/aws/workflow-clients.ts';
-import { isEc2Throttling, TYPED_ERRORS } from '../../shared/errors.ts';
 import { deploymentSettings, uefiDataSettings } from '../../shared/settings.ts';
+import { countTaskError } from '../workflow-errors.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 import { availabilityTimes } from './timing.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
 const logger = new Logger();
 const metrics = new Metrics();
-/** The typed errors (shared/errors.ts) are counted by name; anything else as UnexpectedError. */
-const COUNTED_ERRORS = new Set<string>(TYPED_ERRORS);
 const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
 const uefiData = {
@@ -38,11 +36,7 @@ export async function imageHandler(
   try {
     result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account, uefiData });
   } catch (error) {
-    const name = (error as Error).name;
-    metrics.addMetric(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError', MetricUnit.Count, 1);
-    // EC2 refused a call for want of request tokens: the alarm on EC2 throttling counts these.
-    if (isEc2Throttling(error)) metrics.addMetric('Ec2Throttled', MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
+    countTaskError(metrics, error);
     throw error;
   }
   if (task.action === 'register') count(result.adopted ? 'ImagesAdopted' : 'ImagesRegistered');

@@ -6,10 +6,11 @@
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
+import { functionNames } from '../../../scripts/build.ts';
 import { TYPED_ERRORS } from '../../../shared/errors.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
 
@@ -115,9 +116,9 @@ describe('alarms', () => {
     expect(typed.map((m) => m.MetricName).sort()).toEqual([...TYPED_ERRORS].sort());
     for (const metric of typed) expect(metric.Dimensions).toEqual([SERVICE]);
     // Exactly the functions that count the typed errors (under the same names) are in it.
-    const counting = readdirSync(join(PROJECT_ROOT, 'functions'))
+    const counting = functionNames()
       .filter((name) =>
-        readFileSync(join(PROJECT_ROOT, 'functions', name, 'handler.ts'), 'utf8').includes('TYPED_ERRORS'),
+        readFileSync(join(PROJECT_ROOT, 'functions', name, 'handler.ts'), 'utf8').includes('countTaskError('),
       )
       .map((name) => `${name[0]?.toUpperCase()}${name.slice(1)}LambdaFunction`);
     expect(counting).toEqual(expect.arrayContaining(['ImageLambdaFunction', 'LifecycleLambdaFunction']));
@@ -232,6 +233,7 @@ describe('the dashboard', () => {
       'functions/image/timing.ts',
       'functions/reconcile/handler.ts',
       'functions/lifecycle/handler.ts',
+      'functions/workflow-errors.ts',
     ]
       .map((path) => readFileSync(join(PROJECT_ROOT, path), 'utf8'))
       .join('\n');
