@@ -4,17 +4,42 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { workflowEc2Client } from '../../shared/aws/clients.ts';
-import { deploymentSettings } from '../../shared/settings.ts';
+import { budgetBuckets } from '../../shared/admission.ts';
+import { AdmissionStore, reportThrottledCalls } from '../../shared/aws/admission.ts';
+import { dynamoDbClient, workflowEc2Client } from '../../shared/aws/clients.ts';
+import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
 const logger = new Logger();
 const metrics = new Metrics();
 /** The typed errors (shared/errors.ts) are counted by name; anything else as UnexpectedError. */
-const COUNTED_ERRORS = new Set(['RetryableError', 'PermanentError', 'ImageNotAvailableYet']);
+const COUNTED_ERRORS = new Set([
+  'RetryableError',
+  'ThrottledError',
+  'PermanentError',
+  'ImageNotAvailableYet',
+]);
 const ec2 = workflowEc2Client();
-const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
+const { prefix, allowedSourceAccounts, ec2RateShare, ec2BucketOverrides } = deploymentSettings(process.env);
+// A call EC2 throttled although ingest admitted it: another client took more than its share.
+// Admission control's rate for that API is cut (docs/adr/0007-admission-control.md).
+const admission = new AdmissionStore({
+  client: dynamoDbClient(),
+  table: requiredSetting(process.env, 'ADMISSION_TABLE_NAME'),
+  buckets: budgetBuckets(ec2RateShare, ec2BucketOverrides),
+});
+reportThrottledCalls(
+  ec2,
+  async (api) => {
+    if (await admission.reportThrottled(api)) {
+      count('AdmissionRateCut');
+      logger.warn({ message: `EC2 throttled ${api}: admission control's rate for it is cut`, api });
+    }
+  },
+  (error) =>
+    logger.warn({ message: 'could not report a throttled call to admission control', error: String(error) }),
+);
 
 export async function imageHandler(
   task: ImageTask & { key?: string; executionArn?: string },

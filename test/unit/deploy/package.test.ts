@@ -32,7 +32,13 @@ describe('serverless package', () => {
   it("gives every function the parameters' documented defaults (serverless.yml params:)", () => {
     for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction']) {
       expect(template.Resources[name]?.Properties.Environment).toMatchObject({
-        Variables: { SNAP2AMI_TAG_PREFIX: 'snap2ami:', SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '' },
+        Variables: {
+          SNAP2AMI_TAG_PREFIX: 'snap2ami:',
+          SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '',
+          SNAP2AMI_EC2_RATE_SHARE: '0.5',
+          SNAP2AMI_EC2_BUCKET_OVERRIDES: '',
+          ADMISSION_TABLE_NAME: expect.stringMatching(/-admission$/),
+        },
       });
     }
   });
@@ -104,6 +110,26 @@ describe('serverless package', () => {
     expect(describes).toHaveLength(1);
   });
 
+  it("gives admission control's table to ingest and image only, to read and update its item; ingest may send deferred messages back to its queue", () => {
+    expect(template.Resources.AdmissionTable?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    });
+    const onTable = iamStatements(template).filter(({ statement }) =>
+      JSON.stringify(statement.Resource).includes('AdmissionTable'),
+    );
+    expect(onTable.map(({ resource }) => resource).sort()).toEqual(['ImageRole', 'IngestRole']);
+    for (const { statement } of onTable)
+      expect([statement.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    const sends = iamStatements(template).filter(
+      ({ resource, statement }) =>
+        resource === 'IngestRole' && [statement.Action].flat().includes('sqs:SendMessage'),
+    );
+    expect(sends.map(({ statement }) => statement.Resource)).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': ['SnapshotEventsQueue', 'Arn'] }]),
+    );
+  });
+
   it('encrypts the notifications topic with KMS, and lets the workflow publish to it', () => {
     expect(template.Resources.NotificationsTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
     const machine = iamStatements(template).filter(({ resource }) => resource === 'StateMachineRole');
@@ -148,6 +174,7 @@ describe('deployment artifacts', () => {
         PATH: process.env.PATH,
         AWS_REGION: 'us-east-1',
         AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+        ADMISSION_TABLE_NAME: 'snap2ami-test-admission',
         AWS_ACCESS_KEY_ID: 'testing',
         AWS_SECRET_ACCESS_KEY: 'testing',
       },
@@ -158,7 +185,7 @@ describe('deployment artifacts', () => {
     const { thrown } = JSON.parse(line as string) as {
       thrown: { name: string; constructor: string; stack: string };
     };
-    expect(thrown.name).toMatch(/^(RetryableError|PermanentError)$/);
+    expect(thrown.name).toMatch(/^(RetryableError|ThrottledError|PermanentError)$/);
     expect(thrown.constructor).toBe(thrown.name);
     // Stack frames name the functions they ran.
     expect(thrown.stack).toContain('checkImage');
