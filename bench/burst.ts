@@ -90,9 +90,16 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
             summary.stateTransitionsPerAmi,
             result.deferred,
             result.started,
-            `${result.bottleneck.api}: ${result.bottleneck.calls} calls at ${result.bottleneck.refillPerSecond}/s`,
+            `${result.bottleneck.api}: ${result.bottleneck.calls} calls at ${Number(result.bottleneck.refillPerSecond.toFixed(2))}/s`,
           ],
-        ])}\n\nEC2 calls (the emulator's counters)\n${table([
+        ])}${
+          Object.keys(result.failures).length > 0
+            ? `\n\nFAILED registrations by step and error\n${table([
+                ['step: error', 'registrations'],
+                ...Object.entries(result.failures).sort((a, b) => b[1] - a[1]),
+              ])}`
+            : ''
+        }\n\nEC2 calls (the emulator's counters)\n${table([
           ['API', 'calls', 'throttled', 'per AMI'],
           ...Object.entries(result.ec2).map(([api, c]) => [
             api,

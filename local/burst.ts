@@ -87,6 +87,8 @@ export interface BurstResult {
   /** Messages ingest sent back to wait, and the executions started. */
   deferred: number;
   started: number;
+  /** What FAILED registrations failed with: `<step>: <error>` → how many. */
+  failures: Record<string, number>;
   /** The slowest API's lower bound, and the refill per second the bound assumes for it. */
   bottleneck: { api: Ec2Api; calls: number; refillPerSecond: number };
 }
@@ -293,13 +295,25 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
           .Images ?? [];
       for (const image of images) names.set(image.Name ?? '', (names.get(image.Name ?? '') ?? 0) + 1);
     }
-    const amis = names.size;
     const duplicates = [...names.values()].reduce((n, count) => n + count - 1, 0);
-    const failedNames = new Set(
+    // Each set's executions by status, and what failed ones failed with (their records say).
+    const nameOf = (e: { input: string }) =>
+      (JSON.parse(e.input) as { request: { Name: string } }).request.Name;
+    const succeededNames = new Set(
       executions()
-        .filter((e) => e.status === 'FAILED' || e.status === 'TIMED_OUT' || e.status === 'ABORTED')
-        .map((e) => (JSON.parse(e.input) as { request: { Name: string } }).request.Name),
+        .filter((e) => e.status === 'SUCCEEDED')
+        .map(nameOf),
     );
+    const failedExecutions = executions().filter(
+      (e) => e.status === 'FAILED' || e.status === 'TIMED_OUT' || e.status === 'ABORTED',
+    );
+    const failedNames = new Set(failedExecutions.map(nameOf));
+    const failures: Record<string, number> = {};
+    for (const e of failedExecutions) {
+      const record = await pipeline.record((JSON.parse(e.input) as { key: string }).key);
+      const reason = `${String(record?.failedStep ?? e.status)}: ${String(record?.error ?? e.error)}`;
+      failures[reason] = (failures[reason] ?? 0) + 1;
+    }
     const deadBodies: string[] = [];
     for (;;) {
       const batch = await sqs.send(
@@ -308,11 +322,15 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       if (!batch.Messages?.length) break;
       deadBodies.push(...batch.Messages.map((m) => m.Body ?? ''));
     }
+    // A set counts as an AMI when its registration succeeded and the image is there; as failed
+    // when a registration of it ended otherwise and none succeeded; as lost when neither, and
+    // no message of it is in the dead-letter queue.
+    let amis = 0;
     let lost = 0;
     let failed = 0;
     for (const set of sets) {
-      if (names.has(set.name)) continue;
-      if (failedNames.has(set.name)) failed += 1;
+      if (succeededNames.has(set.name) && names.has(set.name)) amis += 1;
+      else if (failedNames.has(set.name)) failed += 1;
       else if (!deadBodies.some((body) => set.snapshotIds.some((id) => body.includes(id)))) lost += 1;
     }
     const transitions = executions().reduce(
@@ -344,6 +362,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       ec2: ec2Calls,
       deferred: counts.Deferred ?? 0,
       started: counts.Started ?? 0,
+      failures,
       bottleneck: { api: ideal.api, calls: ideal.calls, refillPerSecond: ideal.refillPerSecond },
     };
   } finally {

@@ -15,8 +15,9 @@
  * per real one: the budget's refill rate is `f` × the configured rate. When EC2 throttles a
  * call anyway (another client of the account took more than its share), the image function
  * reports it and `f` is cut multiplicatively; `f` then recovers additively over time back to
- * 1 (AIMD, bounded by `floor` and 1). Reservations are made in virtual time, so a cut
- * postpones every outstanding reservation too, not only the next ones.
+ * 1 (AIMD, bounded by `floor` and 1). Turns are given in virtual time, so a cut postpones every
+ * outstanding turn too, not only the next ones. Each throttled call also takes one call's tokens
+ * from the bucket: its retry will need them.
  */
 import { z } from 'zod';
 
@@ -69,7 +70,7 @@ export const DEFAULT_RATE_SHARE = 0.5;
  *   empty bucket, and are one signal, not many;
  * - `f` then grows by `recoveryPerSecond` each second, back to 1 (the configured budget).
  */
-export const AIMD = { decrease: 0.7, floor: 0.05, recoveryPerSecond: 0.01, cooldownMs: 5_000 } as const;
+export const AIMD = { decrease: 0.7, floor: 0.05, recoveryPerSecond: 0.002, cooldownMs: 5_000 } as const;
 
 /** A reservation counts as due this long (virtual ms) before its time: clocks of two Lambdas differ a little. */
 export const DUE_TOLERANCE_MS = 250;
@@ -303,6 +304,15 @@ export function refundAmounts(buckets: Record<Ec2Api, Bucket>, amis: number): Re
   return Object.fromEntries(
     EC2_APIS.map((api) => [api, amis * CALLS_PER_AMI[api] * cell(buckets[api]).interval]),
   ) as Record<Ec2Api, number>;
+}
+
+/**
+ * What a throttled call takes from its API's bucket (virtual ms): one call's tokens. Its retry
+ * will need a token that admission did not count on; the bucket pays for it, so that what
+ * admission lets start next leaves room for the retries of what it let start before.
+ */
+export function throttledCallCharge(buckets: Record<Ec2Api, Bucket>, api: Ec2Api): number {
+  return cell(buckets[api]).interval;
 }
 
 /** The API a throttled SDK command belongs to, when it is one admission control budgets. */

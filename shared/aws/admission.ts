@@ -27,6 +27,8 @@ import {
   type Reservation,
   refundAmounts,
   STEADY_CLOCK,
+  throttledCallCharge,
+  virtualAt,
   waitFor,
 } from '../admission.ts';
 import { isThrottling } from '../errors.ts';
@@ -214,12 +216,30 @@ export class AdmissionStore implements Admission {
 
   /**
    * EC2 throttled a call of `api` although admission had let it through: another client took
-   * more than its share. Cuts the API's clock (at most once per cooldown); true when it did.
+   * more than its share. Takes the call's retry's tokens from the bucket, and cuts the API's
+   * clock (at most once per cooldown); true when it cut.
    */
   async reportThrottled(api: Ec2Api): Promise<boolean> {
     const { state, cutBefore } = await this.read();
+    const now = this.clock();
     const old = state[api].clock;
-    const cut = cutClock(old, this.clock());
+    // The retry's tokens, from the bucket (atomically: admissions may be writing it too).
+    await this.options.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.table,
+        Key: KEY,
+        UpdateExpression:
+          'SET #tat = if_not_exists(#tat, :now) + :call, #version = if_not_exists(#version, :zero) + :one',
+        ExpressionAttributeNames: { '#tat': tatName(api), '#version': 'version' },
+        ExpressionAttributeValues: {
+          ':now': n(Math.ceil(virtualAt(old, now))),
+          ':call': n(Math.ceil(throttledCallCharge(this.options.buckets, api))),
+          ':zero': n(0),
+          ':one': n(1),
+        },
+      }),
+    );
+    const cut = cutClock(old, now);
     if (!cut) return false;
     const first = !cutBefore.has(api);
     try {

@@ -4,7 +4,8 @@
  * set by the test (no wall-clock luck): a batch larger than the budget starts what the bucket
  * holds and sends the rest back to the queue, delayed, as new messages (waiting never counts
  * toward maxReceiveCount); a message back before its turn goes back again without an EC2 call;
- * a duplicate gives its tokens back; EC2 throttling cuts the API's rate, once per cooldown.
+ * a duplicate gives its tokens back; EC2 throttling cuts the API's rate, once per cooldown, and
+ * takes the retries' tokens from the bucket.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
@@ -238,7 +239,7 @@ describe('admission control in ingest', () => {
 });
 
 describe('admission control in the image function', () => {
-  it("cuts a throttled API's rate by its decrease factor, once per cooldown", async () => {
+  it("cuts a throttled API's rate by its decrease factor, once per cooldown, and takes each throttled call's retry from its bucket", async () => {
     const t = await setup({});
     const region = 'sa-east-1';
     const control = throttleControl(inject('awsEndpoint'));
@@ -258,9 +259,11 @@ describe('admission control in the image function', () => {
       expect(await rate()).toBeCloseTo(AIMD.decrease);
       t.clock.now = T0 + AIMD.cooldownMs;
       expect(await dryRun()).toBe('RequestLimitExceeded');
-      // Recovered by 5 s × 0.01 before the second cut.
-      expect(await rate()).toBeCloseTo((AIMD.decrease + 0.05) * AIMD.decrease);
-      expect((await t.store.read()).state.CreateTags.clock.f0).toBe(1);
+      // Recovered for 5 s before the second cut.
+      expect(await rate()).toBeCloseTo((AIMD.decrease + 5 * AIMD.recoveryPerSecond) * AIMD.decrease);
+      // Three throttled calls, one call's tokens each: 200 ms of RegisterImage's refill (5 per second) each.
+      expect((await t.store.read()).state.RegisterImage.tat).toBe(T0 + 600);
+      expect((await t.store.read()).state.CreateTags).toEqual({ clock: { v0: 0, t0: 0, f0: 1, cut: 0 } });
     } finally {
       await control.reset(region);
     }

@@ -124,14 +124,15 @@ describe('the AIMD clock', () => {
     expect(realTimeOf(STEADY_CLOCK, T0 + 5)).toBe(T0 + 5);
   });
 
-  it('is cut to 0.7 of its rate by a throttled call, at most once per cooldown, and recovers by 0.01 a second', () => {
+  it('is cut to 0.7 of its rate by a throttled call, at most once per 5 s, and recovers by 0.002 a second', () => {
+    expect(AIMD).toMatchObject({ decrease: 0.7, recoveryPerSecond: 0.002, cooldownMs: 5_000 });
     const cut = cutClock(STEADY_CLOCK, T0) as Clock;
-    expect(rateAt(cut, T0)).toBeCloseTo(AIMD.decrease);
-    expect(cutClock(cut, T0 + AIMD.cooldownMs - 1)).toBeUndefined();
-    expect(rateAt(cut, T0 + 10_000)).toBeCloseTo(0.8);
-    expect(rateAt(cut, T0 + 60_000)).toBe(1);
-    const again = cutClock(cut, T0 + 10_000) as Clock;
-    expect(rateAt(again, T0 + 10_000)).toBeCloseTo(0.56);
+    expect(rateAt(cut, T0)).toBeCloseTo(0.7);
+    expect(cutClock(cut, T0 + 4_999)).toBeUndefined();
+    expect(rateAt(cut, T0 + 50_000)).toBeCloseTo(0.8);
+    expect(rateAt(cut, T0 + 150_000)).toBe(1);
+    const again = cutClock(cut, T0 + 50_000) as Clock;
+    expect(rateAt(again, T0 + 50_000)).toBeCloseTo(0.56);
   });
 
   it('never cuts below its floor', () => {
