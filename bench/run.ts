@@ -2,7 +2,7 @@
  * `npm run bench [-- --scenario bundles|burst|idle …]`: numbers, not assertions.
  *   bundles (the default): each function's bundle size and load time in a fresh process;
  *   burst: a burst of snapshot events through the whole pipeline on the throttled emulator
- *     (docs/adr/0007-admission-control.md; `--json` prints the summary as the last line);
+ *     (docs/adr/0009-admission-control.md; `--json` prints the summary as the last line);
  *   idle: how fast one snapshot registers on an idle pipeline, with and without admission control.
  */
 import { parseArgs } from 'node:util';

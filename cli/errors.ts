@@ -3,6 +3,9 @@
  * do. `explainAwsError` turns an SDK error into that line, the same way for every command.
  */
 
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { describeQueue, type QueueIdentity } from '../shared/aws/queues.ts';
+
 /** An error the CLI reports as one line on stderr, exiting with `exitCode`. */
 export class CliError extends Error {
   readonly exitCode: number;
@@ -61,4 +64,16 @@ export function explainAwsError(
       `${what}: not found${context.region ? ` in ${context.region}` : ''} (check ${context.resourceOption} and --region)`,
     );
   return new CliError(`${what}: ${name}: ${message}`);
+}
+
+/** The queue an option names (its account and Region from its ARN), or one line saying why not. */
+export async function queueNamedBy(sqs: SQSClient, url: string, option: string): Promise<QueueIdentity> {
+  try {
+    return await describeQueue(sqs, url);
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name.includes('NonExistentQueue') || name === 'QueueDoesNotExist')
+      throw new CliError(`${option} ${url}: no such queue`);
+    throw explainAwsError(error, { service: 'SQS', what: `${option} ${url}` });
+  }
 }

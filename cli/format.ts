@@ -1,5 +1,6 @@
-/** The readable summary of a plan report, as `snap2ami plan` prints it without --json. */
+/** The readable summary of a plan report, as `snap2ami plan` prints it without --json; a registration's distribution. */
 import type { BlockDeviceMapping, Lifecycle, PlanReport } from '../shared/contract/types.ts';
+import type { DistributionOutcome } from '../shared/distribution.ts';
 
 export function formatReport(report: PlanReport): string {
   const lines: string[] = [];
@@ -23,6 +24,11 @@ export function formatReport(report: PlanReport): string {
       lines.push(`      ${describeMapping(mapping, r.RootDeviceName)}`);
     const tags = r.TagSpecifications.flatMap((spec) => spec.Tags).map((tag) => `${tag.Key}=${tag.Value}`);
     lines.push(`      tags: ${tags.join(', ')}`);
+    if (plan.uefiDataSource) lines.push(`      UEFI data from ${plan.uefiDataSource}`);
+    if (plan.billingCheck)
+      lines.push(
+        `      billing check: PlatformDetails must contain "${plan.billingCheck.expect}", else ${plan.billingCheck.onMissing === 'deregister' ? 'deregister' : 'keep, tagged billing-check=missing'}`,
+      );
     if (plan.lifecycle) for (const line of describeLifecycle(plan.lifecycle)) lines.push(`      ${line}`);
     for (const note of plan.notes) lines.push(`      note: ${note}`);
   }
@@ -88,4 +94,23 @@ function describeLifecycle(lifecycle: Lifecycle): string[] {
       `retain ${'count' in retain ? `the newest ${retain.count}` : `those within ${retain.days} days`}${lifecycle.retainDeleteSnapshots ? ', deleting their snapshots' : ''}`,
     );
   return lines.map((line) => `lifecycle: ${line}`);
+}
+
+/**
+ * A registration's distribution (ADR 0008) as `status` and the local job's table show it:
+ * copies, grants, parameters, deprecation, protection, retention; none without one.
+ */
+export function distributionLines(d: DistributionOutcome | undefined, indent = ''): string[] {
+  if (d === undefined) return [];
+  const lines: string[] = [];
+  const row = (label: string, text: string) => lines.push(`${indent}${label.padEnd(11)}${text}`);
+  if (d.copies.length > 0) row('copies', d.copies.map((c) => `${c.region} ${c.imageId}`).join(', '));
+  if (d.launchPermissions.length > 0) row('shared', d.launchPermissions.join(', '));
+  for (const p of d.ssmParameters) row('parameter', `${p.name} (${p.region}) → ${p.value}`);
+  if (d.deprecationTime) row('deprecates', d.deprecationTime);
+  if (d.deregistrationProtection) row('protection', d.deregistrationProtection);
+  if (d.deregistered.length > 0) row('retention', `deregistered ${d.deregistered.join(', ')}`);
+  if (d.retentionError)
+    row('retention', `failed (retried on the family's next success): ${d.retentionError}`);
+  return lines;
 }

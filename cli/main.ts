@@ -11,11 +11,14 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Command, Option } from 'commander';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
-import { deploymentSettings } from '../shared/settings.ts';
+import { HTTP_TIMEOUTS } from '../shared/aws/clients.ts';
+import { DEFAULT_RECONCILE_GRACE_MINUTES, deploymentSettings } from '../shared/settings.ts';
 import { CliError } from './errors.ts';
+import { distributionLines } from './format.ts';
 import {
   accountId,
   accountList,
+  duration,
   keys,
   pointInTime,
   positiveNumber,
@@ -24,7 +27,9 @@ import {
   snapshotIds,
 } from './options.ts';
 import { runPlan } from './plan.ts';
+import { formatReconcile, runReconcile } from './reconcile.ts';
 import { type RecordsContext, redrive, status } from './records.ts';
+import { register } from './register.ts';
 import { replay } from './replay.ts';
 
 const program = new Command('snap2ami')
@@ -117,7 +122,9 @@ const awsOptions = (command: Command) =>
     .addOption(
       new Option('--profile <name>', 'the AWS profile to use (default: AWS_PROFILE, or the default profile)'),
     );
+/** The operator commands' clients: the same timeouts as the functions' (shared/aws/clients.ts), and these options. */
 const clientConfig = (options: AwsOptions) => ({
+  requestHandler: HTTP_TIMEOUTS,
   ...(options.region && { region: options.region }),
   ...(options.profile && { profile: options.profile }),
 });
@@ -189,6 +196,49 @@ awsOptions(program.command('replay'))
     if (summary.failed > 0) process.exitCode = 1;
   });
 
+const queueOption = () =>
+  new Option('--queue-url <url>', "the pipeline's queue (stack output SnapshotEventsQueueUrl)")
+    .env('SNAP2AMI_QUEUE_URL')
+    .makeOptionMandatory();
+
+awsOptions(program.command('register'))
+  .description(
+    'Register snapshots now, through the pipeline: for snapshots tagged after they completed, or whose event never ' +
+      "came. Sends a Register Snapshots request to the pipeline's queue (in the queue's account and Region); the " +
+      'snapshots are planned as from their completion event (completed, opted in, trusted) under the same key, so one ' +
+      'that has its AMI gets no second one. Follow with `snap2ami status <snapshot-id>`.',
+  )
+  .argument(
+    '<snapshot-id...>',
+    'the snapshots (snap-…): each a root of its own, unless --multi-volume',
+    snapshotIds,
+  )
+  .option(
+    '--multi-volume',
+    'the snapshots are one multi-volume set: one AMI, whose root is the member tagged <prefix>register=true',
+  )
+  .addOption(queueOption())
+  .option(
+    '--dry-run',
+    'print each request as one line of JSON (an event for `snap2ami plan --event`); send nothing',
+  )
+  .action(async (ids: string[], options) => {
+    const results = await register(new SQSClient(clientConfig(options)), {
+      queueUrl: options.queueUrl,
+      snapshotIds: ids,
+      multiVolume: options.multiVolume,
+      dryRun: options.dryRun,
+    });
+    for (const { request, messageId } of results) {
+      const ids = request.detail.snapshotIds.join(', ');
+      process.stdout.write(
+        options.dryRun
+          ? `${JSON.stringify(request)}\n`
+          : `sent Register Snapshots for ${ids}${request.detail.multiVolume ? ' (one multi-volume set)' : ''}: message ${messageId}\n`,
+      );
+    }
+  });
+
 const tableOption = () =>
   new Option('--table <name>', 'the records table (stack output RecordsTableName)')
     .env('SNAP2AMI_TABLE')
@@ -255,6 +305,49 @@ awsOptions(program.command('redrive'))
     if (results.some((r) => r.action === 'failed')) process.exitCode = 1;
   });
 
+awsOptions(program.command('reconcile'))
+  .description(
+    "Run the pipeline's reconciler once (it also runs on a schedule in the stack): finish records stuck IN_PROGRESS " +
+      'after their execution ended (COMPLETED when an available image carries the key, else FAILED with the reason), ' +
+      "and send opted-in, completed snapshots with no AMI and no record through the pipeline's queue. Bounded work per " +
+      'run; safe to repeat. Exit status 1 when some of the work failed.',
+  )
+  .addOption(tableOption())
+  .addOption(queueOption())
+  .addOption(
+    new Option(
+      '--grace <age>',
+      'only snapshots started at least this long ago (their events normally take minutes): 0, 90m, 1h, 2d',
+    )
+      .argParser(duration)
+      .default(
+        DEFAULT_RECONCILE_GRACE_MINUTES * 60,
+        DEFAULT_RECONCILE_GRACE_MINUTES % 60 === 0
+          ? `${DEFAULT_RECONCILE_GRACE_MINUTES / 60}h`
+          : `${DEFAULT_RECONCILE_GRACE_MINUTES}m`,
+      ),
+  )
+  .option('--dry-run', 'show what it would finish and send; change nothing')
+  .option('--json', 'print the report as JSON')
+  .action(async (options) => {
+    const config = clientConfig(options);
+    const report = await runReconcile(
+      {
+        dynamo: new DynamoDBClient(config),
+        sfn: new SFNClient(config),
+        ec2: new EC2Client(config),
+        sqs: new SQSClient(config),
+        table: options.table,
+        queueUrl: options.queueUrl,
+        prefix: defaults.prefix,
+        allowedSourceAccounts: defaults.allowedSourceAccounts,
+      },
+      { dryRun: options.dryRun, graceSeconds: options.grace },
+    );
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReconcile(report));
+    if (report.errors.length > 0) process.exitCode = 1;
+  });
+
 awsOptions(program.command('status'))
   .description(
     'Show the record, the execution and the image of a registration, by snapshot ID or idempotency key.',
@@ -279,6 +372,7 @@ awsOptions(program.command('status'))
         `execution  ${record.executionArn ?? '-'}${execution?.status ? ` (${execution.status})` : ''}`,
       ];
       if (record.error) lines.push(`error      ${record.error}: ${record.cause ?? ''}`);
+      lines.push(...distributionLines(record.distribution));
       process.stdout.write(`${lines.join('\n')}\n\n`);
     }
   });

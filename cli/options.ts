@@ -54,6 +54,17 @@ export function pointInTime(value: string): string {
   return time.toISOString();
 }
 
+/** A length of time as an age (`0`, `90m`, `1h`, `2d`, `1w`), in seconds. */
+export function duration(value: string): number {
+  if (value === '0') return 0;
+  const age = AGE.exec(value);
+  if (!age)
+    throw new InvalidArgumentError(
+      `"${value}" is not a length of time; accepted: 0, or an age (90m, 12h, 7d, 2w).`,
+    );
+  return (Number(age[1]) * AGE_UNITS_MS[age[2] as keyof typeof AGE_UNITS_MS]) / 1000;
+}
+
 export function positiveNumber(value: string): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.');

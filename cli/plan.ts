@@ -87,7 +87,7 @@ export function plan(
         rejected: [],
       };
     case 'snapshots':
-      return planGroups([outcome.group], known, settings);
+      return planGroups(outcome.groups, known, settings);
   }
 }
 

@@ -17,6 +17,12 @@ import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { startAttempt } from '../shared/aws/executions.ts';
 import { describeSnapshots } from '../shared/aws/snapshots.ts';
 import { planGroups } from '../shared/contract/plan.ts';
+import {
+  type DistributionOutcome,
+  distributionOutcome,
+  PARAMETER_ITEM_PREFIX,
+} from '../shared/distribution.ts';
+import { RECORD_STATUS, RECORDS_BY_STATUS_INDEX } from '../shared/records.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
@@ -43,6 +49,8 @@ export interface RegistrationRecord {
   cause?: string;
   attempts: number;
   startedAt?: string;
+  /** Copies, grants, parameters, deprecation, protection and retention (ADR 0008), when the plan had a lifecycle. */
+  distribution?: DistributionOutcome;
 }
 
 type Item = Record<string, { S?: string; N?: string; SS?: string[]; BOOL?: boolean }>;
@@ -60,7 +68,13 @@ function toRecord(item: Item): RegistrationRecord {
     ...(item.cause?.S && { cause: item.cause.S }),
     attempts: Number(item.attempts?.N ?? 0),
     ...(item.startedAt?.S && { startedAt: item.startedAt.S }),
+    ...outcome(item.distribution?.S),
   };
+}
+
+function outcome(json: string | undefined): { distribution?: DistributionOutcome } {
+  const distribution = distributionOutcome(json);
+  return distribution ? { distribution } : {};
 }
 
 /** Runs an AWS call, turning its failure into one line that says what to do (cli/errors.ts). */
@@ -80,9 +94,6 @@ async function guard<T>(
     });
   }
 }
-
-/** The records table's index of records by status and start time (serverless.yml). */
-export const BY_STATUS_INDEX = 'byStatus';
 
 /**
  * Records by key, or every record naming a snapshot. With a status, only that status's
@@ -108,7 +119,8 @@ export async function findRecords(
         ),
       { service: 'DynamoDB', doing: `reading the records table ${context.table}`, resourceOption: '--table' },
     );
-    for (const item of (page.Items ?? []) as Item[]) records.push(toRecord(item));
+    for (const item of (page.Items ?? []) as Item[])
+      if (!item.pk?.S?.startsWith(PARAMETER_ITEM_PREFIX)) records.push(toRecord(item));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return records.filter(
@@ -136,7 +148,7 @@ function byStatus(
           : '';
   return {
     TableName: table,
-    IndexName: BY_STATUS_INDEX,
+    IndexName: RECORDS_BY_STATUS_INDEX,
     KeyConditionExpression: `#status = :status${range}`,
     ExpressionAttributeNames: { '#status': 'status' },
     ExpressionAttributeValues: {
@@ -159,7 +171,7 @@ export async function redrive(
   filter: { keys?: string[]; snapshotIds?: string[]; since?: string; until?: string },
   options: { dryRun?: boolean },
 ): Promise<RedriveResult[]> {
-  const failed = await findRecords(context, { ...filter, status: 'FAILED' });
+  const failed = await findRecords(context, { ...filter, status: RECORD_STATUS.failed });
   const [, , , region = '', account = ''] = context.stateMachineArn.split(':');
   const settings = {
     account,

@@ -16,7 +16,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
-import { CliError, explainAwsError } from './errors.ts';
+import { CliError, queueNamedBy } from './errors.ts';
 
 export interface ReplayOptions {
   dlqUrl: string;
@@ -78,8 +78,8 @@ export async function replay(
   progress: (done: number, max: number | undefined) => void = () => {},
 ): Promise<ReplaySummary> {
   if (options.moveTask) checkMoveTask(options);
-  await checkQueue(sqs, options.dlqUrl, '--dlq-url');
-  await checkQueue(sqs, options.queueUrl, '--queue-url');
+  await queueNamedBy(sqs, options.dlqUrl, '--dlq-url');
+  await queueNamedBy(sqs, options.queueUrl, '--queue-url');
   if (options.moveTask) return moveTask(sqs, options);
 
   const summary: ReplaySummary = { moved: 0, wouldMove: 0, failed: 0, leftInDlq: 0, messages: [] };
@@ -210,15 +210,4 @@ async function moveTask(sqs: SQSClient, options: ReplayOptions): Promise<ReplayS
     }),
   );
   return { moved: 0, wouldMove: 0, failed: 0, leftInDlq: 0, messages: [] };
-}
-
-async function checkQueue(sqs: SQSClient, url: string, option: string): Promise<void> {
-  try {
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-  } catch (error) {
-    const name = (error as Error).name;
-    if (name.includes('NonExistentQueue') || name === 'QueueDoesNotExist')
-      throw new CliError(`${option} ${url}: no such queue`);
-    throw explainAwsError(error, { service: 'SQS', what: `${option} ${url}` });
-  }
 }

@@ -2,7 +2,7 @@
  * A burst of snapshot events through the whole local pipeline (queue → ingest → workflow → EC2
  * on the emulator, whose throttle enforces EC2's token buckets), for the bench
  * (`npm run bench -- --scenario burst`) and the integration test of admission control
- * (docs/adr/0007-admission-control.md). The events mix single-volume snapshots, multi-volume
+ * (docs/adr/0009-admission-control.md). The events mix single-volume snapshots, multi-volume
  * sets (a third; createSnapshots events) and duplicates (an AWS Backup event for a snapshot that
  * also has an EBS event, a tenth). The run may be time-scaled: the emulator's refill, the
  * workflow's Retry intervals and admission control's clock all run `timeScale` times faster,

@@ -27,6 +27,28 @@ export function ec2Error(code: string, message = code): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault-injected</RequestID></Response>`;
 }
 
+/** EC2 refusing an action for want of permission: a permanent fault, never retried. */
+export function unauthorized(action: string, extra: Partial<Fault> = {}): Fault {
+  return {
+    action,
+    times: 1,
+    status: 403,
+    body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
+    ...extra,
+  };
+}
+
+/** DescribeImages answering, slowly, that an image is still pending: a registration that waits. */
+export function stillPending(times: number, delayMs = 100): Fault {
+  return {
+    action: 'DescribeImages',
+    times,
+    delayMs,
+    status: 200,
+    body: describeImagesBody('ami-0000000000000abcd', 'pending'),
+  };
+}
+
 /** A DescribeImages answer that names no image: what an eventually consistent read may give at first. */
 export function noImagesBody(): string {
   return '<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>x</requestId><imagesSet/></DescribeImagesResponse>';

@@ -20,3 +20,4 @@ export * from './sqs-event-source.ts';
 export * from './stack-resources.ts';
 export * from './state-machine-runner.ts';
 export * from './step-functions-endpoint.ts';
+export * from './workflow-functions.ts';

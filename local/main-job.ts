@@ -11,19 +11,27 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { distributionLines } from '../cli/format.ts';
 import { runImageTask } from '../functions/image/image.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { AdmissionStore } from '../shared/aws/admission.ts';
 import { dynamoDbClient, ec2Client, queueUrlOfArn } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
+import {
+  type DistributionOutcome,
+  distributionOutcome,
+  PARAMETER_ITEM_PREFIX,
+} from '../shared/distribution.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
+import { localUefiData, SETTINGS } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollUntilIdle } from './sqs-event-source.ts';
-import { createResources, packagedTemplate, stateMachineName } from './stack-resources.ts';
+import { createResources, deploymentParams, packagedTemplate, stateMachineName } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 import { startLocalStepFunctions } from './step-functions-endpoint.ts';
+import { localLifecycleFunction } from './workflow-functions.ts';
 
 export interface LocalOptions {
   snapshots: string;
@@ -31,20 +39,17 @@ export interface LocalOptions {
   json?: boolean;
 }
 
-interface Row {
+interface Row extends Partial<DistributionOutcome> {
   sample: string;
   snapshotId: string;
   expected: string;
   outcome: string;
   detail: string;
+  /** The AMI, for a planned (registered) sample; with its distribution when it had lifecycle tags. */
+  imageId?: string;
 }
 
-const settings = {
-  account: EMULATOR_ACCOUNT,
-  region: EMULATOR_REGION,
-  prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
-};
+const settings = SETTINGS;
 
 export async function runLocal(
   options: LocalOptions,
@@ -61,11 +66,22 @@ export async function runLocal(
     const queueUrl = resources.refs.SnapshotEventsQueue as string;
     const dlqUrl = resources.refs.DeadLetterQueue as string;
     progress(`created the pipeline's queues, table and topic from the packaged template`);
+    const params = deploymentParams(template);
     const workflow = new LocalWorkflow({
       refs: resources.refs,
+      params,
       functions: {
         image: (input) =>
-          runImageTask(input as never, { ec2: new EC2Client({ maxAttempts: 1 }), ...settings }),
+          runImageTask(input as never, {
+            ec2: new EC2Client({ maxAttempts: 1 }),
+            uefiData: localUefiData(),
+            ...settings,
+          }),
+        lifecycle: localLifecycleFunction({
+          table: resources.refs.RecordsTable as string,
+          prefix: settings.prefix,
+          parameterPath: params.ssmParameterPath,
+        }),
       },
     });
     const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;
@@ -105,7 +121,7 @@ export async function runLocal(
       stateMachineArn,
       deadLetterQueueUrl: async () => dlqUrl,
       queueUrl: queueUrlOfArn,
-      // The deployed budget, on the template's admission table (docs/adr/0007-admission-control.md).
+      // The deployed budget, on the template's admission table (docs/adr/0009-admission-control.md).
       admission: new AdmissionStore({
         client: dynamoDbClient(),
         table: resources.refs.AdmissionTable as string,
@@ -137,6 +153,7 @@ export async function runLocal(
         )
       ).Items ?? [];
     for (const item of items) {
+      if (item.pk?.S?.startsWith(PARAMETER_ITEM_PREFIX)) continue;
       const flat = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, String(Object.values(v)[0])]));
       records.set(flat.rootSnapshotId as string, flat);
     }
@@ -172,11 +189,16 @@ export async function runLocal(
       };
       const record = records.get(snapshotId);
       if (record?.status === 'COMPLETED')
-        Object.assign(row, { outcome: 'planned', detail: `${record.imageId} "${record.imageName}"` });
+        Object.assign(row, {
+          outcome: 'planned',
+          detail: `${record.imageId} "${record.imageName}"`,
+          imageId: record.imageId,
+          ...distributionOutcome(record.distribution),
+        });
       else if (record)
         Object.assign(row, {
           outcome: record.status === 'FAILED' ? 'failed' : 'in progress',
-          detail: `${record.error ?? ''} ${record.cause ?? ''}`.trim(),
+          detail: failureDetail(record),
         });
       else if (rejected.has(snapshotId))
         Object.assign(row, { outcome: 'rejected', detail: rejected.get(snapshotId) });
@@ -204,6 +226,22 @@ export async function runLocal(
     await stopSfn();
     await emulator.stop();
   }
+}
+
+/**
+ * A record's failure as one line: the step, the error, and the cause; a Lambda error's cause
+ * is JSON (`{"errorType", "errorMessage"}`), of which its message says it all.
+ */
+function failureDetail(record: Record<string, string>): string {
+  let cause = record.cause ?? '';
+  try {
+    const message = (JSON.parse(cause) as { errorMessage?: unknown }).errorMessage;
+    if (typeof message === 'string') cause = message;
+  } catch {
+    // Not JSON: a DynamoDB or SNS error's cause, shown as it is.
+  }
+  const error = [record.error, cause].filter(Boolean).join(': ');
+  return record.failedStep ? `at ${record.failedStep}: ${error}` : error;
 }
 
 /** The documented event formats, in turn: createSnapshot, the same wrapped in SNS, an AWS Backup job. */
@@ -252,6 +290,8 @@ export function formatRows(rows: Row[]): string {
   for (const row of rows) {
     const mark = row.outcome === row.expected ? '' : `   ✗ expected ${row.expected}`;
     lines.push(`${row.snapshotId.padEnd(w1)}  ${row.outcome.padEnd(w2)}  ${row.detail}${mark}`);
+    const distribution = row.copies && (row as DistributionOutcome);
+    lines.push(...distributionLines(distribution, ' '.repeat(w1 + w2 + 4)));
   }
   return `${lines.join('\n')}\n`;
 }

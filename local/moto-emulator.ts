@@ -43,7 +43,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  // moto's server app with the project's extensions (local/moto-server.py, docs/adr/0004).
+  // moto's server app with the project's extensions (local/moto-server.py, docs/adr/0006).
   const child = spawn(python, [join(PROJECT_ROOT, 'local', 'moto-server.py'), '127.0.0.1', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...awsEnvironment(endpoint) },

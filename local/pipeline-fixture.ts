@@ -1,10 +1,18 @@
 /**
  * The workflow's resources on the emulator for tests and the bench: a records table, the
- * notifications topic with a subscribed queue to read them, and the deployed definition
- * bound to them (LocalWorkflow); and ingest's dependencies with quiet logs and counted metrics.
+ * notifications topic with a subscribed queue to read them, an event bus of its own with a
+ * rule that sends snap2ami's events to a queue, and the deployed definition bound to them
+ * (LocalWorkflow); and ingest's dependencies with quiet logs and counted metrics.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
@@ -14,23 +22,31 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { runImageTask } from '../functions/image/image.ts';
+import type { UefiDataDeps } from '../functions/image/uefi-data.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { EC2_APIS, type Reservation } from '../shared/admission.ts';
 import type { Admission } from '../shared/aws/admission.ts';
+import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
+import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shared/settings.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 import { createTable, recordsTableProperties, tableProperties } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
+import { type LocalLifecycleOptions, localLifecycleFunction } from './workflow-functions.ts';
 
 export interface Pipeline {
   table: string;
-  /** Admission control's table (docs/adr/0007-admission-control.md), as it deploys, under a name of its own. */
+  /** Admission control's table (docs/adr/0009-admission-control.md), as it deploys, under a name of its own. */
   admissionTable: string;
   topicArn: string;
   notificationsQueueUrl: string;
+  eventBusName: string;
   workflow: LocalWorkflow;
   record(key: string): Promise<Record<string, unknown> | undefined>;
   notifications(): Promise<{ message: Record<string, unknown>; attributes: Record<string, string> }[]>;
+  /** The events the workflow put on the pipeline's bus since the last call. */
+  events(): Promise<{ source: string; 'detail-type': string; detail: Record<string, unknown> }[]>;
 }
 
 export interface PipelineOptions {
@@ -41,11 +57,17 @@ export interface PipelineOptions {
    * by default the emulator's account, whose snapshots it then registers, and none.
    */
   image?: { account?: string; allowedSourceAccounts?: string[] };
+  /** Where ReadUefiData may read; by default LOCAL_UEFI_DATA_BUCKET and the deployed default path. */
+  uefiData?: Partial<UefiDataSettings>;
   /** The workflow's DynamoDB and SNS integrations' clients (a fault proxy, say). */
   dynamodb?: DynamoDBClient;
   sns?: SNSClient;
   /** Wraps the image function, as a test of a crash around it needs: `next` runs the real one. */
   aroundImage?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+  /** The lifecycle function's clients and settings (by default on the emulator, any parameter path). */
+  lifecycle?: Partial<Omit<LocalLifecycleOptions, 'table' | 'prefix'>>;
+  /** Wraps the lifecycle function, as a test of a fault in one of its steps needs. */
+  aroundLifecycle?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   executionTimeoutSeconds?: number;
   /** Executions wait the definition's retry intervals (by default: none), divided by `timeScale`. */
   realRetryIntervals?: boolean;
@@ -76,6 +98,30 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     )
   ).Attributes?.QueueArn;
   await sns.send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: 'sqs', Endpoint: queueArn }));
+  // The workflow's events go to a bus of this pipeline's own; a rule sends snap2ami's to a queue.
+  const eventBridge = new EventBridgeClient({});
+  const eventBusName = `snap2ami-events-${suffix}`;
+  await eventBridge.send(new CreateEventBusCommand({ Name: eventBusName }));
+  const eventsQueue = await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-events-${suffix}` }));
+  const eventsQueueArn = (
+    await reader.send(
+      new GetQueueAttributesCommand({ QueueUrl: eventsQueue.QueueUrl, AttributeNames: ['QueueArn'] }),
+    )
+  ).Attributes?.QueueArn;
+  await eventBridge.send(
+    new PutRuleCommand({
+      Name: `snap2ami-events-${suffix}`,
+      EventBusName: eventBusName,
+      EventPattern: JSON.stringify({ source: ['snap2ami'] }),
+    }),
+  );
+  await eventBridge.send(
+    new PutTargetsCommand({
+      Rule: `snap2ami-events-${suffix}`,
+      EventBusName: eventBusName,
+      Targets: [{ Id: 'queue', Arn: eventsQueueArn }],
+    }),
+  );
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
   const image = (task: Record<string, unknown>) =>
     runImageTask(task as never, {
@@ -83,11 +129,23 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       prefix: SETTINGS.prefix,
       account: options.image?.account ?? SETTINGS.account,
       allowedSourceAccounts: options.image?.allowedSourceAccounts ?? SETTINGS.allowedSourceAccounts,
+      uefiData: localUefiData(options.uefiData),
     });
   const around = options.aroundImage;
+  const lifecycle = localLifecycleFunction({
+    table,
+    prefix: SETTINGS.prefix,
+    parameterPath: '/',
+    ...options.lifecycle,
+  });
+  const aroundLifecycle = options.aroundLifecycle;
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
-    functions: { image: around ? (task) => around(task, () => image(task)) : image },
+    params: { eventBusName },
+    functions: {
+      image: around ? (task) => around(task, () => image(task)) : image,
+      lifecycle: aroundLifecycle ? (task) => aroundLifecycle(task, () => lifecycle(task)) : lifecycle,
+    },
     clients: {
       ...(options.dynamodb && { dynamodb: options.dynamodb }),
       ...(options.sns && { sns: options.sns }),
@@ -103,6 +161,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     admissionTable,
     topicArn: topic.TopicArn as string,
     notificationsQueueUrl: queue.QueueUrl as string,
+    eventBusName,
     workflow,
     async record(key) {
       const item = (
@@ -136,19 +195,50 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
         }
       }
     },
+    async events() {
+      const out: { source: string; 'detail-type': string; detail: Record<string, unknown> }[] = [];
+      for (;;) {
+        const batch = await reader.send(
+          new ReceiveMessageCommand({
+            QueueUrl: eventsQueue.QueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 0,
+          }),
+        );
+        if (!batch.Messages?.length) return out;
+        for (const message of batch.Messages) out.push(JSON.parse(message.Body ?? '{}'));
+      }
+    },
   };
 }
 
+/** The planner's settings on the emulator: its account and Region, the default prefix, no other accounts. */
 export const SETTINGS = {
   account: EMULATOR_ACCOUNT,
   region: EMULATOR_REGION,
-  prefix: 'snap2ami:',
+  prefix: DEFAULT_PREFIX,
   allowedSourceAccounts: [] as string[],
 };
 
+/** The S3 bucket the local pipeline reads UefiData from (the deployed default names none; tests create it). */
+export const LOCAL_UEFI_DATA_BUCKET = 'snap2ami-uefi-data';
+
+/** ReadUefiData's clients on the emulator (one attempt per call, as deployed) and where it may read. */
+export function localUefiData(settings: Partial<UefiDataSettings> = {}): UefiDataDeps {
+  return {
+    s3: new S3Client({ maxAttempts: 1 }),
+    ssm: new SSMClient({ maxAttempts: 1 }),
+    settings: {
+      bucket: LOCAL_UEFI_DATA_BUCKET,
+      parameterPath: DEFAULT_UEFI_DATA_PARAMETER_PATH,
+      ...settings,
+    },
+  };
+}
+
 /**
  * Admission control that admits everything at once: the pipeline as it was before admission
- * control (docs/adr/0007-admission-control.md), for tests of other things and the bench's baseline.
+ * control (docs/adr/0009-admission-control.md), for tests of other things and the bench's baseline.
  */
 export const UNLIMITED_ADMISSION: Admission = {
   admit: async (requests) =>

@@ -1,7 +1,8 @@
 /**
  * Events in the documented formats for the emulator's account and Region (events.md), for
  * the local run, tests and the bench: an EBS createSnapshot result, the same wrapped in an
- * SNS notification, an EBS createSnapshots (multi-volume) completion, and an AWS Backup job.
+ * SNS notification, an EBS createSnapshots (multi-volume) completion, an AWS Backup job, and
+ * (v2) CloudTrail's record of EC2 CreateTags.
  */
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 
@@ -69,6 +70,49 @@ export function backupJobEvent(snapshotId: string): Record<string, unknown> {
       resourceType: 'EBS',
       state: 'COMPLETED',
       percentDone: 100,
+    },
+  };
+}
+
+/** CloudTrail's record of EC2 CreateTags, as EventBridge delivers it (test/fixtures/aws-docs-events/ebs-createTags-cloudtrail.json). */
+export function createTagsEvent(
+  resourceIds: string[],
+  tags: Record<string, string>,
+): Record<string, unknown> {
+  const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    ...envelope(),
+    time,
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.ec2',
+    resources: [],
+    detail: {
+      eventVersion: '1.09',
+      userIdentity: {
+        type: 'IAMUser',
+        principalId: 'AIDAJT12345SQ2EXAMPLE',
+        arn: `arn:aws:iam::${EMULATOR_ACCOUNT}:user/administrator`,
+        accountId: EMULATOR_ACCOUNT,
+        userName: 'administrator',
+      },
+      eventTime: time,
+      eventSource: 'ec2.amazonaws.com',
+      eventName: 'CreateTags',
+      awsRegion: EMULATOR_REGION,
+      sourceIPAddress: '192.0.2.10',
+      userAgent: 'aws-cli/2.7.12 command/ec2.create-tags',
+      requestParameters: {
+        resourcesSet: { items: resourceIds.map((resourceId) => ({ resourceId })) },
+        tagSet: { items: Object.entries(tags).map(([key, value]) => ({ key, value })) },
+      },
+      responseElements: { requestId: crypto.randomUUID(), _return: true },
+      requestID: crypto.randomUUID(),
+      eventID: crypto.randomUUID(),
+      readOnly: false,
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      recipientAccountId: EMULATOR_ACCOUNT,
+      eventCategory: 'Management',
     },
   };
 }

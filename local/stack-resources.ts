@@ -170,3 +170,25 @@ export function stateMachineName(template: Template): string {
   if (typeof name !== 'string') throw new Error('the template has no state machine with a name');
   return name;
 }
+
+/**
+ * The deployment parameters the workflow's local run needs, as the packaged template resolved
+ * them: the event bus the definition's putEvents names, and the SSM parameter path the
+ * lifecycle function is given. Not a second list of defaults: serverless.yml's `params:`.
+ */
+export function deploymentParams(template: Template): { eventBusName: string; ssmParameterPath: string } {
+  const machine = Object.values(template.Resources).find(
+    (r) => r.Type === 'AWS::StepFunctions::StateMachine',
+  );
+  const definition = JSON.stringify(machine?.Properties.DefinitionString ?? '');
+  const eventBusName = /EventBusName\\+"\s*:\s*\\+"([^"\\]+)\\+"/.exec(definition)?.[1];
+  const environment = template.Resources.LifecycleLambdaFunction?.Properties.Environment as
+    | { Variables?: Record<string, string> }
+    | undefined;
+  const ssmParameterPath = environment?.Variables?.SNAP2AMI_SSM_PARAMETER_PATH;
+  if (eventBusName === undefined || ssmParameterPath === undefined)
+    throw new Error(
+      'the packaged template names no event bus or SSM parameter path (serverless.yml params:)',
+    );
+  return { eventBusName, ssmParameterPath };
+}

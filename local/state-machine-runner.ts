@@ -1,9 +1,10 @@
 /**
  * Runs the deployed state machine definition (statemachine/register-image.asl.json) locally
  * on aws-local-stepfunctions (docs/adr/0002-workflow.md): CloudFormation references become
- * local names, Lambda tasks run the real handler in-process, and the optimized DynamoDB and
- * SNS integrations are sent to the emulator through the SDK, their errors named as Step
- * Functions names them (`DynamoDB.ConditionalCheckFailedException`, …).
+ * local names, `${param:…}` (what serverless resolves at package) the deployment parameters
+ * given, Lambda tasks run the real handler in-process, and the optimized DynamoDB, SNS and
+ * EventBridge integrations are sent to the emulator through the SDK, their errors named as
+ * Step Functions names them (`DynamoDB.ConditionalCheckFailedException`, …).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import {
   PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { dynamoDbClient, snsClient } from '../shared/aws/clients.ts';
@@ -28,8 +30,10 @@ export interface Bindings {
   refs: Record<string, string>;
   /** Lambda functions by the name serverless.yml gives them → in-process handler. */
   functions: Record<string, Handler>;
-  /** The clients the DynamoDB and SNS integrations use; by default the adapter's (shared/aws/clients.ts). */
-  clients?: { dynamodb?: DynamoDBClient; sns?: SNSClient };
+  /** `${param:name}` values (serverless.yml params:), e.g. `eventBusName`. */
+  params?: Record<string, string>;
+  /** The clients the DynamoDB, SNS and EventBridge integrations use; by default the adapter's (shared/aws/clients.ts). */
+  clients?: { dynamodb?: DynamoDBClient; sns?: SNSClient; events?: EventBridgeClient };
   /** For tests of what a timeout leaves behind: the definition's TimeoutSeconds, shortened. */
   executionTimeoutSeconds?: number;
   /**
@@ -69,12 +73,23 @@ export function scaleDurations(node: Json, scale: number): Json {
 }
 
 /** The definition file with `Ref` and `Fn::GetAtt` resolved, and the Lambda ARNs it names. */
-export function loadDefinition(refs: Record<string, string>): {
+export function loadDefinition(
+  refs: Record<string, string>,
+  params: Record<string, string> = {},
+): {
   definition: Record<string, Json>;
   lambdaArns: Map<string, string>;
 } {
   const lambdaArns = new Map<string, string>();
   const resolve = (node: Json): Json => {
+    if (typeof node === 'string') {
+      const param = /^\$\{param:(\w+)\}$/.exec(node)?.[1];
+      if (param === undefined) return node;
+      const value = params[param];
+      if (value === undefined)
+        throw new Error(`the definition uses \${param:${param}}, which has no local binding`);
+      return value;
+    }
     if (Array.isArray(node)) return node.map(resolve);
     if (node && typeof node === 'object') {
       if (typeof node.Ref === 'string') {
@@ -90,7 +105,17 @@ export function loadDefinition(refs: Record<string, string>): {
         lambdaArns.set(arn, name);
         return arn;
       }
-      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, resolve(value)]));
+      return Object.fromEntries(
+        Object.entries(node).map(([key, value]) => {
+          // aws-local-stepfunctions 3.0.0 removes every backslash from an intrinsic function's
+          // string result, so States.JsonToString of a value holding a quote (an error's Cause)
+          // is not JSON any more. A DynamoDB string attribute made that way is left to the
+          // DynamoDB integration, which serializes it as Step Functions does (JSON_STRING_VALUE).
+          const path =
+            key === 'S.$' && typeof value === 'string' ? JSON_TO_STRING.exec(value)?.[1] : undefined;
+          return path === undefined ? [key, resolve(value)] : [key, path];
+        }),
+      );
     }
     return node;
   };
@@ -98,6 +123,20 @@ export function loadDefinition(refs: Record<string, string>): {
     definition: resolve(JSON.parse(readFileSync(DEFINITION_PATH, 'utf8'))) as Record<string, Json>,
     lambdaArns,
   };
+}
+
+const JSON_TO_STRING = /^States\.JsonToString\((\$[^)]*)\)$/;
+
+/** A DynamoDB request with every string attribute that holds a JSON value (see loadDefinition) serialized. */
+function serializeJsonStrings(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(serializeJsonStrings);
+  if (!node || typeof node !== 'object') return node;
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [
+      key,
+      key === 'S' && typeof value !== 'string' ? JSON.stringify(value) : serializeJsonStrings(value),
+    ]),
+  );
 }
 
 /** An error as Step Functions reports it: `name` is matched by Retry/Catch, `message` is the Cause. */
@@ -119,6 +158,7 @@ const JAVA_NAMES: Record<string, { renamed: Record<string, string>; unmodeled: s
     unmodeled: 'AmazonDynamoDBException',
   },
   SNS: { renamed: {}, unmodeled: 'SnsException' },
+  EventBridge: { renamed: {}, unmodeled: 'EventBridgeException' },
 };
 
 export function stepFunctionsErrorName(service: string, error: unknown): string {
@@ -137,6 +177,7 @@ function serviceIntegration(resource: string, clients: Bindings['clients'] = {})
   // a test routes them elsewhere (a fault proxy).
   const dynamo = clients.dynamodb ?? dynamoDbClient();
   const sns = clients.sns ?? snsClient();
+  const events = clients.events ?? eventBridgeClient();
   const call = async (service: string, send: () => Promise<unknown>) => {
     try {
       return await send();
@@ -155,10 +196,16 @@ function serviceIntegration(resource: string, clients: Bindings['clients'] = {})
   switch (resource) {
     case 'arn:aws:states:::dynamodb:updateItem':
       return async (input) =>
-        strip(await call('DynamoDB', () => dynamo.send(new UpdateItemCommand(input as never))));
+        strip(
+          await call('DynamoDB', () =>
+            dynamo.send(new UpdateItemCommand(serializeJsonStrings(input) as never)),
+          ),
+        );
     case 'arn:aws:states:::dynamodb:putItem':
       return async (input) =>
-        strip(await call('DynamoDB', () => dynamo.send(new PutItemCommand(input as never))));
+        strip(
+          await call('DynamoDB', () => dynamo.send(new PutItemCommand(serializeJsonStrings(input) as never))),
+        );
     case 'arn:aws:states:::dynamodb:getItem':
       return async (input) =>
         strip(await call('DynamoDB', () => dynamo.send(new GetItemCommand(input as never))));
@@ -174,9 +221,33 @@ function serviceIntegration(resource: string, clients: Bindings['clients'] = {})
           ),
         );
       };
+    case 'arn:aws:states:::events:putEvents':
+      return async (input) => {
+        // Like Step Functions, a JSON Detail is sent as its serialization, and an entry
+        // EventBridge refused fails the task (EventBridge.FailedEntry).
+        const entries = (input.Entries as Record<string, unknown>[]).map((entry) => ({
+          ...entry,
+          Detail: typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail),
+        }));
+        const output = strip(
+          await call('EventBridge', () => events.send(new PutEventsCommand({ Entries: entries } as never))),
+        ) as { FailedEntryCount?: number; Entries?: { ErrorCode?: string; ErrorMessage?: string }[] };
+        if (output.FailedEntryCount) {
+          const failed = output.Entries?.find((entry) => entry.ErrorCode);
+          throw stepError('EventBridge.FailedEntry', `${failed?.ErrorCode}: ${failed?.ErrorMessage}`);
+        }
+        return output;
+      };
     default:
       return undefined;
   }
+}
+
+/** The EventBridge client of the putEvents integration: one for the process. */
+let events: EventBridgeClient | undefined;
+function eventBridgeClient(): EventBridgeClient {
+  events ??= new EventBridgeClient({});
+  return events;
 }
 
 export interface LocalExecution {
@@ -196,7 +267,7 @@ export class LocalWorkflow {
   private readonly realRetryIntervals: boolean;
 
   constructor(bindings: Bindings) {
-    const loaded = loadDefinition(bindings.refs);
+    const loaded = loadDefinition(bindings.refs, bindings.params);
     const lambdaArns = loaded.lambdaArns;
     if (bindings.executionTimeoutSeconds !== undefined)
       loaded.definition.TimeoutSeconds = bindings.executionTimeoutSeconds;

@@ -4,29 +4,44 @@
  * It makes `package`, `deploy` and `deploy function` refuse parameters that would break the
  * deployed functions: a value the functions would refuse at INIT (checked with
  * shared/settings.ts, the one definition of what each accepts, on the environment the
- * functions get), and a `--param` that serverless.yml does not declare (a typo that would
- * silently leave the default). Each problem is one line naming the parameter and what is
- * accepted.
+ * functions get), a value the operations parameters refuse (alarm thresholds, the operations
+ * topic, the state machine's log: scripts/observability-parameters.ts), and a `--param` that
+ * serverless.yml does not declare (a typo that would silently leave the default). Each problem
+ * is one line naming the parameter and what is accepted.
  *
- * It resolves two values for the image role's RegisterImage conditions that serverless
- * variables alone cannot write (a list split from a parameter; a condition key made from one):
+ * It resolves values for the image role's conditions and resources that serverless variables
+ * alone cannot write (a list split from a parameter; a condition key made from one; a
+ * parameter's default applied as the functions apply it):
  * - `${snap2ami:sourceAccounts}`: `ec2:Owner` values, this account then allowedSourceAccounts
  *   parsed as the functions parse it;
  * - `${snap2ami:keyTagCondition}`: the condition that the request tags the image with the
  *   pipeline's key, `<tagPrefix>key` (`aws:RequestTag/<tagPrefix>key` present, and among
- *   `aws:TagKeys`).
+ *   `aws:TagKeys`);
+ * - `${snap2ami:resourceTagCondition.<name>}`: the condition that the resource acted on
+ *   carries `<tagPrefix><name>` (`aws:ResourceTag/<tagPrefix><name>` present): the lifecycle
+ *   role acts only on AMIs (`key`) and snapshots (`image-id`) snap2ami made or tagged.
+ * - `${snap2ami:billingCheckTagCondition}`: the image carries `<tagPrefix>key`, and the
+ *   request's tag keys are only `<tagPrefix>billing-check`: the billing check's tag;
+ * - `${snap2ami:uefiDataParameterPath}`: the SSM path ReadUefiData may read under, with the
+ *   default the image function applies when the parameter is empty (never `parameter*`).
  *
  * TypeScript that Node 24 runs as it is; osls loads it through require().
  */
-import { DEPLOYMENT_PARAMETERS, parameterProblems, splitAccounts } from '../shared/settings.ts';
+import {
+  DEPLOYMENT_PARAMETERS,
+  parameterProblems,
+  splitAccounts,
+  uefiDataParameterPath,
+} from '../shared/settings.ts';
+import { observabilityProblems, resolvedParameters } from './observability-parameters.ts';
 
 /** The parts of osls's Serverless instance this plugin reads. */
 export interface Serverless {
   classes: { Error: new (message: string) => Error };
   configurationInput?: { params?: Record<string, Record<string, unknown> | null> };
-  processedInput: { commands: string[]; options: { param?: string[] } };
+  processedInput: { commands: string[]; options: { param?: string[]; stage?: string } };
   service: {
-    provider: { environment?: Record<string, unknown> };
+    provider: { environment?: Record<string, unknown>; stage?: string; region?: string };
     functions?: Record<string, { environment?: Record<string, unknown> }>;
   };
 }
@@ -68,6 +83,28 @@ export function keyTagCondition(prefix: string): Record<string, Record<string, u
   };
 }
 
+/** An IAM condition: the resource acted on carries `<prefix><name>`. */
+export function resourceTagCondition(prefix: string, name: string): Record<string, Record<string, unknown>> {
+  return { Null: { [`aws:ResourceTag/${prefix}${name}`]: 'false' } };
+}
+
+/** An IAM condition: one of this pipeline's images, tagged with `<prefix>billing-check` and nothing else. */
+export function billingCheckTagCondition(prefix: string): Record<string, Record<string, unknown>> {
+  return {
+    ...resourceTagCondition(prefix, 'key'),
+    'ForAllValues:StringEquals': { 'aws:TagKeys': [`${prefix}billing-check`] },
+  };
+}
+
+const VARIABLES = [
+  'sourceAccounts',
+  'keyTagCondition',
+  'resourceTagCondition.key',
+  'resourceTagCondition.image-id',
+  'billingCheckTagCondition',
+  'uefiDataParameterPath',
+];
+
 /** The commands that build or deploy what the parameters configure. */
 const CHECKED_COMMANDS = new Set(['package', 'deploy', 'deploy function']);
 
@@ -98,9 +135,28 @@ export default class Snap2amiParameters {
             }
             case 'keyTagCondition':
               return { value: keyTagCondition(await param('tagPrefix')) };
+            case 'resourceTagCondition.key':
+            case 'resourceTagCondition.image-id':
+              return {
+                value: resourceTagCondition(
+                  await param('tagPrefix'),
+                  address.slice('resourceTagCondition.'.length),
+                ),
+              };
+            case 'billingCheckTagCondition':
+              return { value: billingCheckTagCondition(await param('tagPrefix')) };
+            case 'uefiDataParameterPath': {
+              const raw = await param('uefiDataParameterPath');
+              try {
+                return { value: uefiDataParameterPath(raw) };
+              } catch {
+                // A bad path is refused, naming the parameter, when package or deploy initializes.
+                return { value: raw };
+              }
+            }
             default:
               throw new serverless.classes.Error(
-                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition.`,
+                `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: ${VARIABLES.join(', ')}.`,
               );
           }
         },
@@ -126,6 +182,17 @@ export default class Snap2amiParameters {
           ],
           cliParams: serverless.processedInput.options.param ?? [],
         });
+        // The operations parameters (alarms, dashboard, logs), which reach no function.
+        const { stage = 'dev', region = '' } = provider;
+        const values = resolvedParameters(
+          serverless.configurationInput?.params ?? {},
+          serverless.processedInput.options.stage ?? stage,
+          serverless.processedInput.options.param ?? [],
+        );
+        for (const { parameter, value, problem } of observabilityProblems(values, { region }))
+          errors.push(
+            `Parameter ${parameter}=${JSON.stringify(String(value ?? ''))} is refused: ${problem}.`,
+          );
         if (errors.length > 0) throw new serverless.classes.Error(errors.join('\n'));
       },
     };

@@ -1,5 +1,5 @@
 /**
- * Admission control's arithmetic (docs/adr/0007-admission-control.md): how many EC2 calls one
+ * Admission control's arithmetic (docs/adr/0009-admission-control.md): how many EC2 calls one
  * AMI's registration makes, the budget a deployment grants the pipeline (a share of EC2's
  * documented request token buckets), and the token buckets that ingest takes from before it
  * starts a registration. Pure: the DynamoDB item that holds the state is shared/aws/admission.ts.
@@ -253,7 +253,10 @@ function schedule(
   return { state: next, reservation, waitMs };
 }
 
-/** How long (real ms) until every API's bucket holds the calls of `amis` registrations: 0 when it does now. */
+/**
+ * How long (real ms) until every API's bucket holds the calls of `amis` registrations (or is
+ * full, for more than it holds): 0 when it does now.
+ */
 function bucketWait(
   state: AdmissionState,
   buckets: Record<Ec2Api, Bucket>,
@@ -265,7 +268,9 @@ function bucketWait(
     const { interval, burst } = cell(buckets[api]);
     const { tat, clock } = state[api];
     const v = virtualAt(clock, now);
-    const ready = Math.max(tat ?? v, v) + amis * CALLS_PER_AMI[api] * interval - burst;
+    // A request larger than the bucket (a message of many plans) starts once the bucket is full.
+    const need = Math.min(amis * CALLS_PER_AMI[api] * interval, burst);
+    const ready = Math.max(tat ?? v, v) + need - burst;
     if (ready > v) waitMs = Math.max(waitMs, realTimeOf(clock, ready) - now);
   }
   return waitMs;

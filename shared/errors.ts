@@ -15,7 +15,7 @@ export class PermanentError extends Error {
  * EC2 refused the call for its request rate (RequestLimitExceeded): the account's token bucket
  * for the API was empty. Retried generously, never a reason for FAILED while the execution's
  * deadline allows; the image function also reports it to admission control
- * (docs/adr/0007-admission-control.md).
+ * (docs/adr/0009-admission-control.md).
  */
 export class ThrottledError extends Error {
   override readonly name = 'ThrottledError';
@@ -25,6 +25,27 @@ export class ThrottledError extends Error {
 export class ImageNotAvailableYet extends Error {
   override readonly name = 'ImageNotAvailableYet';
 }
+
+/**
+ * The billing check (tag contract v2) found the image without the expected billing
+ * information and deregistered it: permanent, and the workflow records the failure without
+ * the image, which no longer exists.
+ */
+export class BillingInformationMissing extends Error {
+  override readonly name = 'BillingInformationMissing';
+}
+
+/**
+ * The typed errors' names, once: the workflow functions count each by name, and the workflow
+ * errors alarm (resources/observability.yml) takes these counts away from Lambda's Errors.
+ */
+export const TYPED_ERRORS = [
+  'RetryableError',
+  'ThrottledError',
+  'PermanentError',
+  'ImageNotAvailableYet',
+  'BillingInformationMissing',
+] as const;
 
 const THROTTLING =
   /^(RequestLimitExceeded|Throttling.*|ThrottlingException|RequestThrottled|TooManyRequestsException|SlowDown)$/;
@@ -47,11 +68,31 @@ export function isTransient(name: string, httpStatus: number | undefined): boole
   );
 }
 
-/** Wraps an AWS SDK error as Throttled, Retryable or Permanent, keeping its code in the message. */
+/**
+ * Wraps an AWS SDK error as Throttled, Retryable or Permanent, keeping its code in the message
+ * and the error itself as the cause (what the metrics read: `throttledBy`).
+ */
 export function classify(error: unknown, what: string): ThrottledError | RetryableError | PermanentError {
   const name = (error as { name?: string }).name ?? 'Error';
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = `${what}: ${name}: ${(error as Error).message ?? String(error)}`;
-  if (isThrottling(name)) return new ThrottledError(message);
-  return isTransient(name, status) ? new RetryableError(message) : new PermanentError(message);
+  if (isThrottling(name)) return new ThrottledError(message, { cause: error });
+  return isTransient(name, status)
+    ? new RetryableError(message, { cause: error })
+    : new PermanentError(message, { cause: error });
+}
+
+/** Whether `error` is one of the typed errors `classify` makes, which the workflow already handles. */
+export function isClassified(error: unknown): error is ThrottledError | RetryableError | PermanentError {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return name === 'ThrottledError' || name === 'RetryableError' || name === 'PermanentError';
+}
+
+/**
+ * Whether `error` is caused by EC2's request throttling (RequestLimitExceeded: an empty token
+ * bucket for the API called), as `classify` wraps it.
+ */
+export function isEc2Throttling(error: unknown): boolean {
+  const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { name?: unknown } };
+  return name === 'ThrottledError' && cause?.name === 'RequestLimitExceeded';
 }

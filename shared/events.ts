@@ -5,7 +5,12 @@
  */
 import { z } from 'zod';
 import type { SnapshotGroup } from './contract/plan.ts';
-import { parseSnapshotRef, type SnapshotRef } from './snapshot-ref.ts';
+import {
+  REGISTER_SNAPSHOTS_DETAIL_TYPE,
+  REGISTER_SNAPSHOTS_SOURCE,
+  RegisterSnapshotsDetail,
+} from './register-request.ts';
+import { isSnapshotId, parseSnapshotRef, type SnapshotRef } from './snapshot-ref.ts';
 
 export type EventKind =
   | 'createSnapshot'
@@ -14,7 +19,11 @@ export type EventKind =
   | 'createSnapshots'
   | 'backupJob'
   | 'copyJob'
-  | 'recoveryPoint';
+  | 'recoveryPoint'
+  /** v2: a CloudTrail record of EC2 CreateTags that sets `<p>register` (a snapshot tagged after it completed). */
+  | 'createTags'
+  /** v2: snap2ami's own request (`snap2ami register`, the reconciler). */
+  | 'registerSnapshots';
 
 export type RejectionCategory = 'malformed' | 'unsupported' | 'untrusted';
 
@@ -25,10 +34,25 @@ export interface EventSettings {
   region: string;
   /** Accounts whose events and snapshots are accepted besides the pipeline's own. */
   allowedSourceAccounts: readonly string[];
+  /** The tag prefix: a CreateTags record counts only when it sets `<prefix>register`. */
+  prefix: string;
 }
 
 export type EventOutcome =
-  | { outcome: 'snapshots'; kind: EventKind; eventId: string | undefined; group: SnapshotGroup }
+  /**
+   * One group for most kinds; several when one event names several roots (a CreateTags record
+   * of several snapshots, a Register Snapshots request without multiVolume), each planned on
+   * its own under its own key. `eventTime`: the event's `time` (ISO 8601) when it has one, when
+   * the snapshot, copy or backup completed: the start of the time-to-AMI metric
+   * (functions/image/timing.ts).
+   */
+  | {
+      outcome: 'snapshots';
+      kind: EventKind;
+      eventId: string | undefined;
+      eventTime?: string;
+      groups: SnapshotGroup[];
+    }
   | {
       outcome: 'skipped';
       kind: EventKind;
@@ -48,6 +72,7 @@ const Envelope = z.looseObject({
   id: z.string().optional(),
   source: z.string(),
   'detail-type': z.string(),
+  time: z.string().optional(),
   account: z.string(),
   region: z.string(),
   resources: z.array(z.string()).default([]),
@@ -79,6 +104,21 @@ const CopyJobDetail = z.looseObject({
   destinationRecoveryPointArn: z.unknown().optional(),
 });
 const RecoveryPointDetail = z.looseObject({ status: z.string(), resourceType: z.string().optional() });
+/** A CloudTrail record, as EventBridge delivers it in `detail`: only what the kind and the outcome need. */
+const CloudTrailDetail = z.looseObject({
+  eventSource: z.string(),
+  eventName: z.string(),
+  errorCode: z.string().nullish(),
+  errorMessage: z.string().nullish(),
+  requestParameters: z.unknown().optional(),
+});
+/** EC2 CreateTags' request as CloudTrail records EC2's query API: item lists under `…Set`. */
+const CreateTagsParameters = z.looseObject({
+  resourcesSet: z.looseObject({ items: z.array(z.looseObject({ resourceId: z.string() })) }),
+  tagSet: z.looseObject({
+    items: z.array(z.looseObject({ key: z.string(), value: z.string().nullish() })),
+  }),
+});
 
 class Rejection extends Error {
   readonly category: RejectionCategory;
@@ -134,8 +174,9 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
     snapshotIds,
     reason,
   });
-  const yieldRefs = (refs: SnapshotRef[], multiVolume: boolean): EventOutcome => {
-    const snapshotIds = refs.map((ref) => ref.snapshotId);
+  /** The snapshots as one set (`multiVolume`), as one root, or (`each`) each a root of its own. */
+  const yieldRefs = (refs: SnapshotRef[], grouping: 'multiVolume' | 'single' | 'each'): EventOutcome => {
+    const snapshotIds = [...new Set(refs.map((ref) => ref.snapshotId))];
     const elsewhere = refs.find((ref) => (ref.region ?? event.region) !== settings.region);
     if (elsewhere) {
       return skip(
@@ -143,7 +184,17 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
         snapshotIds,
       );
     }
-    return { outcome: 'snapshots', kind, eventId, group: { snapshotIds, multiVolume } };
+    const groups =
+      grouping === 'each'
+        ? snapshotIds.map((id) => ({ snapshotIds: [id], multiVolume: false }))
+        : [{ snapshotIds, multiVolume: grouping === 'multiVolume' }];
+    return {
+      outcome: 'snapshots',
+      kind,
+      eventId,
+      ...(event.time !== undefined && { eventTime: event.time }),
+      groups,
+    };
   };
 
   switch (kind) {
@@ -166,7 +217,7 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
           );
         }
       }
-      return yieldRefs([ref], false);
+      return yieldRefs([ref], 'single');
     }
     case 'createSnapshots': {
       const detail = parseShape(EbsMultiVolumeDetail, event.detail, 'detail');
@@ -177,7 +228,7 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
       if (detail.result !== 'succeeded')
         return skip(`createSnapshots ${detail.result}${detail.cause ? `: ${detail.cause}` : ''}`, ids);
       if (refs.length === 0) throw malformed('a succeeded createSnapshots event has no detail.snapshots');
-      return yieldRefs(refs, true);
+      return yieldRefs(refs, 'multiVolume');
     }
     case 'backupJob':
     case 'recoveryPoint': {
@@ -196,7 +247,7 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
         throw malformed(
           `a completed ${event['detail-type']} event names no EC2 snapshot ARN among its resources`,
         );
-      return yieldRefs([first], false);
+      return yieldRefs([first], 'single');
     }
     case 'copyJob': {
       const detail = parseShape(CopyJobDetail, event.detail, 'detail');
@@ -207,8 +258,41 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
       }
       return yieldRefs(
         [snapshotRef(detail.destinationRecoveryPointArn, 'detail.destinationRecoveryPointArn')],
-        false,
+        'single',
       );
+    }
+    case 'createTags': {
+      const detail = parseShape(CloudTrailDetail, event.detail, 'detail');
+      if (detail.errorCode)
+        return skip(
+          `CreateTags failed: ${detail.errorCode}${detail.errorMessage ? `: ${detail.errorMessage}` : ''}`,
+        );
+      const request = parseShape(CreateTagsParameters, detail.requestParameters, 'detail.requestParameters');
+      const registerKey = `${settings.prefix}register`;
+      const ids = request.resourcesSet.items
+        .map((item) => item.resourceId)
+        .filter((id) => id.startsWith('snap-'));
+      if (!request.tagSet.items.some((tag) => tag.key === registerKey))
+        return skip(`CreateTags does not set ${registerKey}`, ids.filter(isSnapshotId));
+      const refs = ids.map((id, index) =>
+        snapshotRef(id, `detail.requestParameters.resourcesSet.items[${index}]`),
+      );
+      if (refs.length === 0) {
+        const named = request.resourcesSet.items.map((item) => item.resourceId).join(', ');
+        return skip(`CreateTags set ${registerKey} on no snapshot (${named || 'no resource'})`);
+      }
+      // Tagging is what EC2 records; the planner reads the snapshots' current tags, so a
+      // `<p>register=false` (or a tag removed since) is skipped there, as from any event.
+      return yieldRefs(refs, 'each');
+    }
+    case 'registerSnapshots': {
+      const detail = parseShape(RegisterSnapshotsDetail, event.detail, 'detail');
+      const refs = detail.snapshotIds.map((id) => ({
+        snapshotId: id,
+        region: undefined,
+        account: undefined,
+      }));
+      return yieldRefs(refs, detail.multiVolume ? 'multiVolume' : 'each');
     }
   }
 }
@@ -228,6 +312,16 @@ function skipBackup(
 
 function kindOf(event: Envelope): EventKind {
   const type = event['detail-type'];
+  if (event.source === 'aws.ec2' && type === 'AWS API Call via CloudTrail') {
+    const { eventSource, eventName } = event.detail;
+    if (eventSource === 'ec2.amazonaws.com' && eventName === 'CreateTags') return 'createTags';
+    throw new Rejection(
+      'unsupported',
+      `a CloudTrail record of ${typeof eventSource === 'string' ? eventSource : '(no eventSource)'} ${typeof eventName === 'string' ? eventName : '(no eventName)'} is not supported; supported: ec2.amazonaws.com CreateTags`,
+    );
+  }
+  if (event.source === REGISTER_SNAPSHOTS_SOURCE && type === REGISTER_SNAPSHOTS_DETAIL_TYPE)
+    return 'registerSnapshots';
   if (event.source === 'aws.ec2') {
     const name = typeof event.detail.event === 'string' ? event.detail.event : undefined;
     if (

@@ -8,11 +8,12 @@
 import { type Bucket, DEFAULT_RATE_SHARE, EC2_APIS, type Ec2Api } from './admission.ts';
 import { KEYS } from './contract/keys.ts';
 import { DEFAULT_PREFIX } from './contract/types.ts';
+import { isBucketName, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
 
 export interface DeploymentSettings {
   prefix: string;
   allowedSourceAccounts: string[];
-  /** The share of EC2's request token buckets the pipeline may use (docs/adr/0007-admission-control.md). */
+  /** The share of EC2's request token buckets the pipeline may use (docs/adr/0009-admission-control.md). */
   ec2RateShare: number;
   /** The account's own buckets where AWS raised them, by API, instead of the documented ones. */
   ec2BucketOverrides: Partial<Record<Ec2Api, Bucket>>;
@@ -25,7 +26,7 @@ export const MAX_PREFIX_LENGTH = 128 - Math.max(...Object.keys(KEYS).map((name) 
 export const DEPLOYMENT_PARAMETERS = {
   tagPrefix: {
     variable: 'SNAP2AMI_TAG_PREFIX',
-    accepted: `a tag key prefix of at most ${MAX_PREFIX_LENGTH} characters that does not start with aws: (default ${DEFAULT_PREFIX})`,
+    accepted: `a tag key prefix of 1 to ${MAX_PREFIX_LENGTH} characters that does not start with aws: (default ${DEFAULT_PREFIX})`,
   },
   allowedSourceAccounts: {
     variable: 'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
@@ -39,7 +40,37 @@ export const DEPLOYMENT_PARAMETERS = {
     variable: 'SNAP2AMI_EC2_BUCKET_OVERRIDES',
     accepted: `<API>=<size>/<refill per second> separated by commas, for APIs among ${EC2_APIS.join(', ')}, where AWS raised the account's limits; or none (the default: EC2's documented buckets)`,
   },
+  uefiDataBucket: {
+    variable: 'SNAP2AMI_UEFI_DATA_BUCKET',
+    accepted:
+      'the S3 bucket whose objects <prefix>uefi-data=s3://… may name (3 to 63 lowercase letters, digits, dots and hyphens), or none (the default: s3:// sources are refused)',
+  },
+  uefiDataParameterPath: {
+    variable: 'SNAP2AMI_UEFI_DATA_PARAMETER_PATH',
+    accepted: `the SSM parameter path under which <prefix>uefi-data=ssm:… may name parameters: / then one or more names of letters, digits, _ . - each followed by /, at most ${MAX_SSM_NAME_LENGTH} characters, not starting with /aws or /ssm in any case (default /snap2ami/uefi-data/)`,
+  },
+  reconcileGraceMinutes: {
+    variable: 'RECONCILE_GRACE_MINUTES',
+    accepted: 'a whole number of minutes from 0 to 10080 (a week); 60 by default',
+  },
 } as const;
+
+/** The reconciler's grace period for snapshots when the deployment names none. */
+export const DEFAULT_RECONCILE_GRACE_MINUTES = 60;
+
+/** Where `<p>uefi-data` may point when the deployment names nothing else: one path of its own. */
+export const DEFAULT_UEFI_DATA_PARAMETER_PATH = '/snap2ami/uefi-data/';
+
+/**
+ * Where the workflow may read `UefiData` from (the image function's settings; only its function
+ * has the variables, so unset is the default). IAM grants the same and no more.
+ */
+export interface UefiDataSettings {
+  /** The one bucket s3:// sources may name; none: s3:// sources are refused. */
+  bucket: string | undefined;
+  /** The path every ssm: source must start with (`/…/`). */
+  parameterPath: string;
+}
 
 export type DeploymentParameter = keyof typeof DEPLOYMENT_PARAMETERS;
 
@@ -81,14 +112,53 @@ export function bucketOverrides(value: string | undefined): Partial<Record<Ec2Ap
   return out;
 }
 
-/** The tag prefix, the default when unset or empty; throws on one EC2 would refuse in a tag key. */
+/**
+ * The tag prefix, the default when unset; throws on one EC2 would refuse in a tag key, and on
+ * an empty one (the template's IAM conditions and CloudTrail rule would then name keys without
+ * a prefix while the functions fell back to the default).
+ */
 export function tagPrefix(value: string | undefined): string {
-  const prefix = value || DEFAULT_PREFIX;
-  if (prefix.length > MAX_PREFIX_LENGTH || prefix.toLowerCase().startsWith('aws:'))
+  const prefix = value ?? DEFAULT_PREFIX;
+  if (prefix === '' || prefix.length > MAX_PREFIX_LENGTH || prefix.toLowerCase().startsWith('aws:'))
     throw new Error(
       `"${prefix}" is not a usable tag prefix; accepted: ${DEPLOYMENT_PARAMETERS.tagPrefix.accepted}`,
     );
   return prefix;
+}
+
+export function uefiDataSettings(env: Readonly<Record<string, string | undefined>>): UefiDataSettings {
+  return {
+    bucket: uefiDataBucket(env[DEPLOYMENT_PARAMETERS.uefiDataBucket.variable]),
+    parameterPath: uefiDataParameterPath(env[DEPLOYMENT_PARAMETERS.uefiDataParameterPath.variable]),
+  };
+}
+
+/** The bucket `<p>uefi-data` may name, none when unset or empty; throws on a name S3 would refuse. */
+export function uefiDataBucket(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (!isBucketName(value))
+    throw new Error(
+      `"${value}" is not an S3 bucket name; accepted: ${DEPLOYMENT_PARAMETERS.uefiDataBucket.accepted}`,
+    );
+  return value;
+}
+
+/**
+ * The SSM path `<p>uefi-data` may name parameters under, the default when unset or empty.
+ * At least one name deep, so that IAM never grants every parameter of the account (`/`), and
+ * never AWS's reserved /aws and /ssm trees.
+ */
+export function uefiDataParameterPath(value: string | undefined): string {
+  const path = value || DEFAULT_UEFI_DATA_PARAMETER_PATH;
+  if (
+    path.length > MAX_SSM_NAME_LENGTH ||
+    !/^\/([A-Za-z0-9_.-]+\/)+$/.test(path) ||
+    /^\/(aws|ssm)/i.test(path)
+  )
+    throw new Error(
+      `"${path}" is not an SSM parameter path; accepted: ${DEPLOYMENT_PARAMETERS.uefiDataParameterPath.accepted}`,
+    );
+  return path;
 }
 
 /** A setting the deployment must give (serverless.yml sets it); its absence is a deployment error, said by name. */
@@ -112,11 +182,28 @@ export function splitAccounts(list: string | undefined): string[] {
   return accounts;
 }
 
+/**
+ * The reconciler's grace period (only its function has the variable: unset is the default).
+ * At most a week: a longer one would leave a snapshot whose event was lost without its AMI
+ * for longer than anyone waits for one.
+ */
+export function reconcileGraceMinutes(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_RECONCILE_GRACE_MINUTES;
+  if (!/^\d+$/.test(value) || Number(value) > 10_080)
+    throw new Error(
+      `"${value}" is not a grace period; accepted: ${DEPLOYMENT_PARAMETERS.reconcileGraceMinutes.accepted}`,
+    );
+  return Number(value);
+}
+
 const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknown> = {
   tagPrefix,
   allowedSourceAccounts: splitAccounts,
   ec2RateShare: rateShare,
   ec2BucketOverrides: bucketOverrides,
+  uefiDataBucket,
+  uefiDataParameterPath,
+  reconcileGraceMinutes,
 };
 
 /**

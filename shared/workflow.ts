@@ -1,8 +1,11 @@
 /**
  * The state machine's input, built by whoever starts an execution (ingest, redrive). The
  * workflow cannot do date arithmetic, so the claim's lease and the record's expiry come in.
+ * The contract's v2 workflow steps come in only with the plans that need them
+ * (`uefiDataSource`, `billingCheck`, `lifecycle`): every other input stays as it was, so an execution a
+ * starter retries with the same name meets the same input (StartExecution's idempotency).
  */
-import type { Plan, RegisterImageRequest } from './contract/types.ts';
+import type { BillingCheck, Lifecycle, Plan, RegisterImageRequest } from './contract/types.ts';
 
 /** How long a claim holds: longer than the state machine's own timeout (2 hours). */
 export const CLAIM_LEASE_SECONDS = 3 * 3600;
@@ -22,6 +25,12 @@ export interface ExecutionInput {
    * (FAILED, TIMED_OUT, ABORTED): the claim may take over from it. `none` for a first attempt.
    */
   previousExecutionArn: string;
+  /** v2: where ReadUefiData reads the request's `UefiData` (`s3://…` or `ssm:…`), right before the dry run. */
+  uefiDataSource?: string;
+  /** v2: what CheckBilling expects in the image's PlatformDetails once it is available, and what it does without. */
+  billingCheck?: BillingCheck;
+  /** The plan's distribution and lifecycle (tag contract v2), only when it has one. */
+  lifecycle?: Lifecycle;
 }
 
 /** No earlier attempt: matches no execution ARN. */
@@ -43,6 +52,9 @@ export function executionInput(
     expiresAt: Math.floor(now.getTime() / 1000) + RECORD_RETENTION_DAYS * 86400,
     source,
     previousExecutionArn,
+    ...(plan.uefiDataSource !== undefined && { uefiDataSource: plan.uefiDataSource }),
+    ...(plan.billingCheck !== undefined && { billingCheck: plan.billingCheck }),
+    ...(plan.lifecycle && { lifecycle: plan.lifecycle }),
   };
 }
 

@@ -2,44 +2,56 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { budgetBuckets } from '../../shared/admission.ts';
 import { AdmissionStore, reportThrottledCalls } from '../../shared/aws/admission.ts';
-import { dynamoDbClient, workflowEc2Client } from '../../shared/aws/clients.ts';
-import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
+import { dynamoDbClient, workflowEc2Client, workflowSsmClientIn } from '../../shared/aws/clients.ts';
+import { tracer } from '../../shared/aws/tracer.ts';
+import { workflowS3Client } from '../../shared/aws/workflow-clients.ts';
+import { isEc2Throttling, TYPED_ERRORS } from '../../shared/errors.ts';
+import { deploymentSettings, uefiDataSettings } from '../../shared/settings.ts';
 import { type ImageTask, runImageTask } from './image.ts';
+import { availabilityTimes } from './timing.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
 const logger = new Logger();
 const metrics = new Metrics();
 /** The typed errors (shared/errors.ts) are counted by name; anything else as UnexpectedError. */
-const COUNTED_ERRORS = new Set([
-  'RetryableError',
-  'ThrottledError',
-  'PermanentError',
-  'ImageNotAvailableYet',
-]);
+const COUNTED_ERRORS = new Set<string>(TYPED_ERRORS);
 const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts, ec2RateShare, ec2BucketOverrides } = deploymentSettings(process.env);
+const uefiData = {
+  s3: workflowS3Client(),
+  ssm: workflowSsmClientIn(),
+  settings: uefiDataSettings(process.env),
+};
 // A call EC2 throttled although ingest admitted it: another client took more than its share.
-// Admission control's rate for that API is cut (docs/adr/0007-admission-control.md).
-const admission = new AdmissionStore({
-  client: dynamoDbClient(),
-  table: requiredSetting(process.env, 'ADMISSION_TABLE_NAME'),
-  buckets: budgetBuckets(ec2RateShare, ec2BucketOverrides),
-});
-reportThrottledCalls(
-  ec2,
-  async (api) => {
-    if (await admission.reportThrottled(api)) {
-      count('AdmissionRateCut');
-      logger.warn({ message: `EC2 throttled ${api}: admission control's rate for it is cut`, api });
-    }
-  },
-  (error) =>
-    logger.warn({ message: 'could not report a throttled call to admission control', error: String(error) }),
-);
+// Admission control's rate for that API is cut (docs/adr/0009-admission-control.md). Its table
+// is always set where the stack deploys the function; a handler loaded elsewhere reports nothing.
+const admissionTable = process.env.ADMISSION_TABLE_NAME;
+if (admissionTable) {
+  const admission = new AdmissionStore({
+    client: dynamoDbClient(),
+    table: admissionTable,
+    buckets: budgetBuckets(ec2RateShare, ec2BucketOverrides),
+  });
+  reportThrottledCalls(
+    ec2,
+    async (api) => {
+      if (await admission.reportThrottled(api)) {
+        count('AdmissionRateCut');
+        logger.warn({ message: `EC2 throttled ${api}: admission control's rate for it is cut`, api });
+      }
+    },
+    (error) =>
+      logger.warn({
+        message: 'could not report a throttled call to admission control',
+        error: String(error),
+      }),
+  );
+}
 
 export async function imageHandler(
   task: ImageTask & { key?: string; executionArn?: string },
@@ -51,15 +63,28 @@ export async function imageHandler(
   const account = context.invokedFunctionArn?.split(':')[4] ?? '';
   let result: Record<string, unknown>;
   try {
-    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account });
+    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account, uefiData });
   } catch (error) {
     const name = (error as Error).name;
-    count(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError');
+    metrics.addMetric(COUNTED_ERRORS.has(name) ? name : 'UnexpectedError', MetricUnit.Count, 1);
+    // EC2 refused a call for want of request tokens: the alarm on EC2 throttling counts these.
+    if (isEc2Throttling(error)) metrics.addMetric('Ec2Throttled', MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
     throw error;
   }
   if (task.action === 'register') count(result.adopted ? 'ImagesAdopted' : 'ImagesRegistered');
-  logger.info({ message: `${task.action} done`, ...result });
+  // checkImage returns only once the image is available: how long that took, from the event and
+  // from the execution's start (timing.ts).
+  const times = task.action === 'checkImage' ? availabilityTimes(task, new Date()) : {};
+  for (const [name, ms] of Object.entries(times)) metrics.addMetric(name, MetricUnit.Milliseconds, ms);
+  if (Object.keys(times).length > 0) metrics.publishStoredMetrics();
+  logger.info({ message: `${task.action} done`, ...loggable(result), ...times });
   return result;
+}
+
+/** A result as logged: UefiData (up to 64,000 characters) by its length only. */
+function loggable({ UefiData, ...rest }: Record<string, unknown>): Record<string, unknown> {
+  return typeof UefiData === 'string' ? { ...rest, uefiDataCharacters: UefiData.length } : rest;
 }
 
 /** Publishes one count at once: most steps have nothing to count, and need no empty flush. */
@@ -68,4 +93,6 @@ function count(name: string): void {
   metrics.publishStoredMetrics();
 }
 
-export const handler = middy(imageHandler).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(imageHandler)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }));

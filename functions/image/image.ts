@@ -1,6 +1,7 @@
 /**
- * The workflow's EC2 steps, one small function each: dry run, register (adopting our own
- * image on a duplicate name), check that the image is available, tag the source snapshots.
+ * The workflow's EC2 steps, one small function each: read UefiData (uefi-data.ts), dry run,
+ * register (adopting our own image on a duplicate name), check that the image is available,
+ * check its billing (billing.ts), tag the source snapshots.
  * Before every RegisterImage, dry or not, the request's snapshots are looked up again and
  * checked (sources.ts): the workflow does not trust its input. Errors are typed
  * (shared/errors.ts) so the state machine retries only transient ones.
@@ -12,28 +13,39 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
-import type { RegisterImageRequest } from '../../shared/contract/types.ts';
+import type { BillingCheck, RegisterImageRequest } from '../../shared/contract/types.ts';
 import { classify, ImageNotAvailableYet, PermanentError, RetryableError } from '../../shared/errors.ts';
+import { checkBilling, type WorkflowImage } from './billing.ts';
 import { requestSnapshotIds, type SourceSettings, sourceProblems } from './sources.ts';
+import { readUefiData, type UefiDataDeps } from './uefi-data.ts';
 
 export type ImageTask =
+  | { action: 'uefiData'; source: string; request: RegisterImageRequest }
   | { action: 'dryRun'; request: RegisterImageRequest }
   | { action: 'register'; key: string; request: RegisterImageRequest }
-  | { action: 'checkImage'; imageId: string }
+  /** source and startedAt: for the time-to-available metrics only (timing.ts). */
+  | { action: 'checkImage'; imageId: string; source?: Record<string, unknown>; startedAt?: string }
+  | { action: 'checkBilling'; image: WorkflowImage; billingCheck: BillingCheck }
   | { action: 'tagSnapshots'; imageId: string; snapshotIds: string[] };
 
 export interface ImageDeps extends SourceSettings {
   ec2: EC2Client;
+  uefiData: UefiDataDeps;
 }
 
 export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Record<string, unknown>> {
   switch (task.action) {
+    case 'uefiData':
+      // The whole request back, UefiData set: the state machine puts it in place of its own.
+      return { ...(await readUefiData(task.source, task.request, deps.uefiData)) };
     case 'dryRun':
       return dryRun(task.request, deps);
     case 'register':
       return register(task.key, task.request, deps);
     case 'checkImage':
       return checkImage(task.imageId, deps);
+    case 'checkBilling':
+      return { ...(await checkBilling(task.image, task.billingCheck, deps)) };
     case 'tagSnapshots':
       return tagSnapshots(task.imageId, task.snapshotIds, deps);
   }

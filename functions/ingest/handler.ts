@@ -3,6 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { budgetBuckets } from '../../shared/admission.ts';
@@ -15,6 +16,7 @@ import {
   sfnClient,
   sqsClient,
 } from '../../shared/aws/clients.ts';
+import { tracer } from '../../shared/aws/tracer.ts';
 import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
 import { ingest } from './ingest.ts';
 
@@ -25,7 +27,7 @@ const deployment = deploymentSettings(process.env);
 /** Looked up when a message is first rejected; a failed lookup fails only the rejected messages, and is tried again. */
 const deadLetterQueueUrl = queueUrlOf(requiredSetting(process.env, 'DEAD_LETTER_QUEUE_NAME'));
 const stateMachineName = requiredSetting(process.env, 'STATE_MACHINE_NAME');
-/** The pipeline's EC2 budget, shared by every container through one DynamoDB item (docs/adr/0007). */
+/** The pipeline's EC2 budget, shared by every container through one DynamoDB item (docs/adr/0009-admission-control.md). */
 const admission = new AdmissionStore({
   client: dynamoDbClient(),
   table: requiredSetting(process.env, 'ADMISSION_TABLE_NAME'),
@@ -53,5 +55,6 @@ export async function ingestHandler(event: SQSEvent, context: Context): Promise<
 }
 
 export const handler = middy(ingestHandler)
+  .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics));

@@ -3,7 +3,7 @@
  * by the idempotency key. Rejected messages go to the dead-letter queue at once with their
  * reasons; transient failures come back as batch item failures; nothing is dropped.
  * A registration starts only when admission control has EC2 request tokens for it
- * (docs/adr/0007-admission-control.md); otherwise its message goes back to the queue as a new
+ * (docs/adr/0009-admission-control.md); otherwise its message goes back to the queue as a new
  * message, delayed until its tokens are there, so that waiting never counts as a receive.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -24,13 +24,12 @@ import {
 } from '../../shared/admission.ts';
 import type { Admission, AdmissionDecision } from '../../shared/aws/admission.ts';
 import { startAttempt } from '../../shared/aws/executions.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
+import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
+import { planGroups, type SnapshotGroup } from '../../shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
 import { DLQ_ATTRIBUTES, deadLetterMessage } from '../../shared/dead-letter.ts';
 import { parseMessageBody } from '../../shared/events.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
-import { isSnapshotId } from '../../shared/snapshot-ref.ts';
 
 export interface IngestDeps {
   ec2: EC2Client;
@@ -51,10 +50,11 @@ export interface IngestDeps {
 
 type Disposition = { ok: true; duplicate?: boolean } | { ok: false; error: unknown };
 
-/** A plan waiting for admission, with its message and the ticket it came back with, if any. */
+/** A message's plans waiting for admission, with the ticket it came back with, if any. */
 interface Admissible {
   record: SQSRecord;
-  plan: Plan;
+  plans: Plan[];
+  eventTime: string | undefined;
   ticket: Ticket | undefined;
 }
 
@@ -63,14 +63,14 @@ interface Deferral {
   record: SQSRecord;
   ticket: Ticket | undefined;
   snapshotIds: string[];
-  key?: string;
+  keys?: string[];
   delaySeconds: number;
   reservation: Reservation;
 }
 
 export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): Promise<SQSBatchResponse> {
   const failures: string[] = [];
-  let pending: { record: SQSRecord; snapshotIds: string[]; multiVolume: boolean }[] = [];
+  let pending: { record: SQSRecord; groups: SnapshotGroup[]; eventTime: string | undefined }[] = [];
 
   for (const record of records) {
     const outcome = parseMessageBody(record.body, deps.settings);
@@ -86,7 +86,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
       const result = await reject(record, outcome.category, [{ message: outcome.reason }], [], deps);
       if (!result.ok) failures.push(record.messageId);
     } else {
-      pending.push({ record, ...outcome.group });
+      pending.push({ record, groups: outcome.groups, eventTime: outcome.eventTime });
     }
   }
 
@@ -99,7 +99,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
   let known: Map<string, Snapshot>;
   try {
     known = await lookUp(
-      pending.flatMap((item) => item.snapshotIds),
+      pending.flatMap((item) => item.groups.flatMap((group) => group.snapshotIds)),
       deps,
     );
   } catch (error) {
@@ -113,12 +113,13 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
 
   const admissible: Admissible[] = [];
   for (const item of pending) {
-    const report = planGroups(
-      [{ snapshotIds: item.snapshotIds, multiVolume: item.multiVolume }],
-      known,
-      deps.settings,
-    );
+    const report = planGroups(item.groups, known, deps.settings);
+    // One message may hold several plans (a CreateTags record of several snapshots): it comes
+    // back if any of them could not be started or rejected, not only the last one.
     let result: Disposition = { ok: true };
+    const keep = (next: Disposition) => {
+      if (result.ok) result = next;
+    };
     for (const skipped of report.skipped) {
       deps.count('Skipped');
       deps.log.info({
@@ -129,13 +130,19 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
       });
     }
     for (const rejected of report.rejected) {
-      result = await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps);
+      keep(await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps));
     }
-    for (const plan of report.plans) {
-      deps.count('Planned');
-      admissible.push({ record: item.record, plan, ticket: ticketOf(item.record) });
-    }
+    if (report.plans.length > 0) deps.count('Planned', report.plans.length);
+    // The message's plans start together when admission control has the tokens for all of
+    // them; a message coming back anyway (a rejection could not reach the DLQ) waits for none.
     if (!result.ok) failures.push(item.record.messageId);
+    else if (report.plans.length > 0)
+      admissible.push({
+        record: item.record,
+        plans: report.plans,
+        eventTime: item.eventTime,
+        ticket: ticketOf(item.record),
+      });
   }
   failures.push(...(await admitAndStart(admissible, deps)));
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
@@ -146,12 +153,13 @@ const ticketOf = (record: SQSRecord) =>
 
 /** The messages of the batch that came back with a ticket whose turn has not come. */
 async function earlyReturns(
-  items: { record: SQSRecord; snapshotIds: string[] }[],
+  items: { record: SQSRecord; groups: SnapshotGroup[] }[],
   deps: IngestDeps,
 ): Promise<Deferral[]> {
-  const ticketed = items.flatMap((item) => {
-    const ticket = ticketOf(item.record);
-    return ticket ? [{ ...item, ticket }] : [];
+  const ticketed = items.flatMap(({ record, groups }) => {
+    const ticket = ticketOf(record);
+    const snapshotIds = groups.flatMap((group) => group.snapshotIds);
+    return ticket ? [{ record, snapshotIds, ticket }] : [];
   });
   if (ticketed.length === 0) return [];
   let delays: number[];
@@ -181,7 +189,7 @@ async function admitAndStart(items: Admissible[], deps: IngestDeps): Promise<str
   let decisions: AdmissionDecision[];
   try {
     decisions = await deps.admission.admit(
-      items.map((item) => ({ amis: 1, reservation: item.ticket?.reservation })),
+      items.map((item) => ({ amis: item.plans.length, reservation: item.ticket?.reservation })),
     );
   } catch (error) {
     deps.log.warn({ message: 'admission control failed; the messages will come back', error: String(error) });
@@ -196,15 +204,20 @@ async function admitAndStart(items: Admissible[], deps: IngestDeps): Promise<str
       deferred.push({
         record: item.record,
         ticket: item.ticket,
-        snapshotIds: item.plan.snapshotIds,
-        key: item.plan.key,
+        snapshotIds: item.plans.flatMap((plan) => plan.snapshotIds),
+        keys: item.plans.map((plan) => plan.key),
         ...decision,
       });
       continue;
     }
-    const result = await start(item.plan, item.record, deps);
-    if (!result.ok) failed.push(item.record.messageId);
-    else if (result.duplicate) duplicates += 1;
+    // Every plan is started; the message comes back if any of them could not be.
+    let ok = true;
+    for (const plan of item.plans) {
+      const result = await start(plan, item.record, item.eventTime, deps);
+      if (!result.ok) ok = false;
+      else if (result.duplicate) duplicates += 1;
+    }
+    if (!ok) failed.push(item.record.messageId);
   }
   if (duplicates > 0)
     await deps.admission.refund(duplicates).catch((error: unknown) => {
@@ -249,7 +262,7 @@ async function defer(deferred: Deferral[], deps: IngestDeps): Promise<string[]> 
           message: 'deferred: waiting for EC2 request tokens',
           messageId: deferral.record.messageId,
           firstMessageId: deferral.ticket?.firstMessageId ?? deferral.record.messageId,
-          key: deferral.key,
+          keys: deferral.keys,
           snapshotIds: deferral.snapshotIds,
           delaySeconds: deferral.delaySeconds,
           deferrals: (deferral.ticket?.deferrals ?? 0) + 1,
@@ -295,28 +308,30 @@ function deferredAttributes(deferral: Deferral): Record<string, MessageAttribute
 async function lookUp(snapshotIds: string[], deps: IngestDeps): Promise<Map<string, Snapshot>> {
   if (snapshotIds.length === 0) return new Map();
   const known = await describeSnapshots(deps.ec2, snapshotIds);
-  const referenced = new Set<string>();
-  for (const snapshot of known.values()) {
-    for (const [key, value] of snapshot.tags) {
-      const id = value.split(':')[0] ?? '';
-      if (key.startsWith(`${deps.settings.prefix}device:`) && isSnapshotId(id) && !known.has(id))
-        referenced.add(id);
-    }
-  }
+  const referenced = referencedSnapshotIds(known.values(), deps.settings.prefix, known);
   if (referenced.size > 0)
     for (const [id, snapshot] of await describeSnapshots(deps.ec2, referenced)) known.set(id, snapshot);
   return known;
 }
 
-/** Starts the plan's next attempt; an attempt that is running or succeeded already makes this a duplicate. */
-async function start(plan: Plan, record: SQSRecord, deps: IngestDeps): Promise<Disposition> {
+/**
+ * Starts the plan's next attempt; an attempt that is running or succeeded already makes this a
+ * duplicate. The execution's source names the message and, when the event has one, its time:
+ * the image function measures the time to AMI from it.
+ */
+async function start(
+  plan: Plan,
+  record: SQSRecord,
+  eventTime: string | undefined,
+  deps: IngestDeps,
+): Promise<Disposition> {
   const context = { messageId: record.messageId, key: plan.key, snapshotIds: plan.snapshotIds };
   try {
     const result = await startAttempt(
       deps.sfn,
       deps.stateMachineArn,
       plan,
-      { messageId: record.messageId },
+      { messageId: record.messageId, ...(eventTime !== undefined && { eventTime }) },
       deps.now?.() ?? new Date(),
     );
     if (result.outcome === 'duplicate') {

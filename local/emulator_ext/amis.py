@@ -5,7 +5,8 @@
 - RegisterImage keeps its request: TagSpecifications (image tags), BlockDeviceMappings (the
   snapshots given, not a made-up 15 GiB one), RootDeviceName, Architecture, BootMode, ENA,
   SR-IOV, TPM, IMDS, kernel and ramdisk; DescribeImages returns them (moto kept Name and
-  Description only). A snapshot that does not exist is refused (InvalidSnapshot.NotFound), and a
+  Description only). UefiData too, returned as EC2 returns it: by DescribeImageAttribute
+  (attribute uefiData), never by DescribeImages (moto's DescribeImageAttribute failed on it). A snapshot that does not exist is refused (InvalidSnapshot.NotFound), and a
   snapshot an image uses cannot be deleted (InvalidSnapshot.InUse).
 - PlatformDetails and UsageOperation: "Linux/UNIX" and "RunInstances" unless the root snapshot
   carries the emulator-only tag `emulator:platform-details` (see PLATFORM_TAG); an emulator
@@ -14,7 +15,8 @@
   (DeregisterImage refused while on), DeregisterImage's DeleteAssociatedSnapshots, and
   DescribeImageReferences (instances, launch templates and SSM parameters that use an image).
 - CopyImage: ClientToken idempotency, TagSpecifications, CopyImageTags, the source's block
-  devices (as new snapshots), platform details, SourceImageId and SourceImageRegion.
+  devices (as new snapshots), Encrypted and KmsKeyId (the copy's snapshots encrypted with the
+  key), platform details, SourceImageId and SourceImageRegion.
 """
 
 from __future__ import annotations
@@ -117,6 +119,11 @@ class Image(Ami):
     @property
     def block_device_mappings(self) -> list[dict[str, Any]]:  # type: ignore[override]
         return self.mappings
+
+    @property
+    def uefi(self) -> str | None:
+        # moto's DescribeImageAttribute reads the attribute uefiData from `uefi`.
+        return self.uefi_data
 
     @property
     def snapshot_ids(self) -> list[str]:
@@ -263,6 +270,13 @@ def copy_image(
             copy = self.create_snapshot(volume.id, f"Copied for DestinationAmi from {snapshot_id}")
             self.delete_volume(volume.id)
             mapping["Ebs"]["SnapshotId"] = copy.id
+            # Encrypted with the request's KMS key (EC2: KmsKeyId needs Encrypted), else as the source.
+            if request.get("Encrypted"):
+                mapping["Ebs"]["Encrypted"] = True
+                copy.encrypted = True
+                if request.get("KmsKeyId"):
+                    mapping["Ebs"]["KmsKeyId"] = request["KmsKeyId"]
+                    copy.kms_key_id = request["KmsKeyId"]
         mappings.append(mapping)
     with _names:
         if token and key in _copy_tokens and _copy_tokens[key] in self.amis:
@@ -457,7 +471,10 @@ def register_image_response(self: Any) -> ActionResult:
 
 
 def copy_image_response(self: Any) -> ActionResult:
-    request = {field: self._get_param(field) for field in ("ClientToken", "CopyImageTags", "TagSpecifications")}
+    fields = ("ClientToken", "CopyImageTags", "TagSpecifications", "Encrypted", "KmsKeyId")
+    request = {field: self._get_param(field) for field in fields}
+    if request.get("KmsKeyId") and not request.get("Encrypted"):
+        raise EC2ClientError("InvalidParameterCombination", "KmsKeyId requires Encrypted to be true.")
     self.error_on_dryrun()
     image = self.ec2_backend.copy_image(
         self._get_param("SourceImageId"),

@@ -1,4 +1,4 @@
-"""ReceiveMessage at the scale of a burst (docs/adr/0007-admission-control.md).
+"""ReceiveMessage at the scale of a burst (docs/adr/0009-admission-control.md).
 
 moto 5.2.5 checks each message it is about to return against the queue's retention period by
 asking for the queue's attributes, and computing them counts every message of the queue three

@@ -1,5 +1,5 @@
 /**
- * Admission control's state in DynamoDB (docs/adr/0007-admission-control.md): one item in the
+ * Admission control's state in DynamoDB (docs/adr/0009-admission-control.md): one item in the
  * admission table holds every budgeted EC2 API's token bucket and AIMD clock
  * (shared/admission.ts does the arithmetic). Ingest reads it and writes it back conditionally
  * on its version, once per batch; the image function cuts an API's clock when EC2 throttled a

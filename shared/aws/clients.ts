@@ -4,13 +4,17 @@
  * AWS_ENDPOINT_URL_<SERVICE>, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE), with timeouts of our own: a
  * connection that does not open, or a call that hangs, fails as a TimeoutError (retried as
  * transient) instead of holding the function until Lambda's timeout. The only place in
- * shared/ that creates SDK clients; both handlers and the CLI's ingest path use it.
+ * shared/ that creates SDK clients (with workflow-clients.ts, which uses its timeouts and
+ * tracing); both handlers and the CLI's ingest path use it. In Lambda, each client is traced
+ * (X-Ray subsegments per call, tracer.ts); elsewhere it is left as made.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { traced } from './tracer.ts';
 
 /**
  * Milliseconds. EC2's slowest call here (RegisterImage) answers in seconds; 10 s without an
@@ -18,7 +22,8 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
  */
 export const HTTP_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
 
-function once<T>(make: () => T): () => T {
+/** One value per container, made on first use. */
+export function once<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => {
     value ??= make();
@@ -41,13 +46,45 @@ export function onceSucceeded<T>(lookup: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export const ec2Client = once(() => new EC2Client({ requestHandler: HTTP_TIMEOUTS }));
+export const ec2Client = once(() => traced(new EC2Client({ requestHandler: HTTP_TIMEOUTS })));
 /** The workflow's EC2 client: one attempt per call; Step Functions owns the retries, so each shows in the history. */
-export const workflowEc2Client = once(() => new EC2Client({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1 }));
-export const sfnClient = once(() => new SFNClient({ requestHandler: HTTP_TIMEOUTS }));
-export const sqsClient = once(() => new SQSClient({ requestHandler: HTTP_TIMEOUTS }));
-export const dynamoDbClient = once(() => new DynamoDBClient({ requestHandler: HTTP_TIMEOUTS }));
-export const snsClient = once(() => new SNSClient({ requestHandler: HTTP_TIMEOUTS }));
+export const workflowEc2Client = once(() =>
+  traced(new EC2Client({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1 })),
+);
+/**
+ * One client per Region, created on first use: the lifecycle steps copy, share, protect and
+ * retain in other Regions (tag contract v2). Without a Region, the container's own
+ * (AWS_REGION). Same settings as the client of the container's Region.
+ */
+function perRegion<T>(make: (region: string | undefined) => T): (region?: string) => T {
+  const clients = new Map<string, T>();
+  return (region) => {
+    const name = region ?? '';
+    let client = clients.get(name);
+    if (client === undefined) {
+      client = make(region);
+      clients.set(name, client);
+    }
+    return client;
+  };
+}
+
+/** The workflow's EC2 client in a Region: one attempt per call, as workflowEc2Client. */
+export const workflowEc2ClientIn = perRegion((region) =>
+  traced(
+    new EC2Client({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1, ...(region !== undefined && { region }) }),
+  ),
+);
+/** SSM in a Region, for the lifecycle's parameters: one attempt per call, the workflow retries. */
+export const workflowSsmClientIn = perRegion((region) =>
+  traced(
+    new SSMClient({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1, ...(region !== undefined && { region }) }),
+  ),
+);
+export const sfnClient = once(() => traced(new SFNClient({ requestHandler: HTTP_TIMEOUTS })));
+export const sqsClient = once(() => traced(new SQSClient({ requestHandler: HTTP_TIMEOUTS })));
+export const dynamoDbClient = once(() => traced(new DynamoDBClient({ requestHandler: HTTP_TIMEOUTS })));
+export const snsClient = once(() => traced(new SNSClient({ requestHandler: HTTP_TIMEOUTS })));
 
 /** A queue's URL by name (and owner, when another account's), looked up once it succeeds (GetQueueUrl). */
 export function queueUrlOf(name: string, owner?: string): () => Promise<string> {

@@ -3,7 +3,8 @@
  * `<key>-<n>`. An existing attempt counts as success only while it runs or once it succeeded;
  * one that failed, timed out or was aborted is passed over, and the next attempt is told its
  * ARN so that its claim may take over the record the dead one left IN_PROGRESS. Used by
- * ingest, redrive and the reconciler alike.
+ * ingest (whatever brought the event: EventBridge, `snap2ami register`, the reconciler's
+ * Register Snapshots requests) and by redrive.
  */
 import {
   DescribeExecutionCommand,

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { RegisterImageRequest } from '../contract/types.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../snapshot.ts';
+import { isSnapshotId } from '../snapshot-ref.ts';
 
 /** EC2 accepts at most 200 values in one filter. */
 const FILTER_VALUES = 200;
@@ -32,6 +33,25 @@ export async function describeSnapshots(
     }
   }
   return found;
+}
+
+/**
+ * The snapshots that `<prefix>device:` tags of `snapshots` name and that `known` lacks: the
+ * planner needs them too (to size and check those mappings), and they are part of the key.
+ */
+export function referencedSnapshotIds(
+  snapshots: Iterable<Snapshot>,
+  prefix: string,
+  known: ReadonlyMap<string, Snapshot>,
+): Set<string> {
+  const referenced = new Set<string>();
+  for (const snapshot of snapshots) {
+    for (const [key, value] of snapshot.tags) {
+      const id = value.split(':')[0] ?? '';
+      if (key.startsWith(`${prefix}device:`) && isSnapshotId(id) && !known.has(id)) referenced.add(id);
+    }
+  }
+  return referenced;
 }
 
 /** The planner's request as the SDK's input; the assignment is the compile-time check that they agree. */

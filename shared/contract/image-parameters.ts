@@ -4,6 +4,7 @@
  * so that each rule of the contract's "Also rejected when" column is one `if`.
  */
 import type { TagReader } from './reader.ts';
+import type { BillingCheck } from './types.ts';
 import type { ARCHITECTURES, BOOT_MODES, PLATFORMS } from './values.ts';
 
 /** The root snapshot's image parameters, defaults filled; undefined where the contract omits the field. */
@@ -22,6 +23,8 @@ export interface ImageParameters {
   platform: (typeof PLATFORMS)[number];
   allowBillingCodeLoss: boolean;
   description: string | undefined;
+  /** v2: `s3://…` or `ssm:…`, where the workflow reads `UefiData`. */
+  uefiData: string | undefined;
 }
 
 /**
@@ -44,12 +47,13 @@ export function readImageParameters(root: TagReader): ImageParameters {
     platform: root.get('platform') ?? 'linux',
     allowBillingCodeLoss: root.get('allow-billing-code-loss') ?? false,
     description: root.get('description'),
+    uefiData: root.get('uefi-data'),
   };
 }
 
 /** The "Also rejected when" rules of the image parameters: values valid alone but not together. */
 export function checkParameterConflicts(root: TagReader, image: ImageParameters): void {
-  const { architecture, bootMode, platform } = image;
+  const { architecture, bootMode } = image;
   const paravirtual = image.virtualization === 'paravirtual';
   if (bootMode === 'legacy-bios' && (architecture === 'arm64' || architecture === 'arm64_mac')) {
     root.conflict(
@@ -75,6 +79,12 @@ export function checkParameterConflicts(root: TagReader, image: ImageParameters)
       `${root.tagKey('tpm-support')}=v2.0 needs ${root.tagKey('boot-mode')} uefi or uefi-preferred (it is ${bootMode ?? 'not set'}).`,
     );
   }
+  if (image.uefiData !== undefined && bootMode !== 'uefi' && bootMode !== 'uefi-preferred') {
+    root.conflict(
+      'uefi-data',
+      `${root.tagKey('uefi-data')} needs ${root.tagKey('boot-mode')} uefi or uefi-preferred (it is ${bootMode ?? 'not set'}): UEFI variables are only read by a UEFI boot; accepted: set the boot mode, or remove ${root.tagKey('uefi-data')}.`,
+    );
+  }
   for (const [name, value] of [
     ['kernel-id', image.kernelId],
     ['ramdisk-id', image.ramdiskId],
@@ -95,14 +105,35 @@ export function checkParameterConflicts(root: TagReader, image: ImageParameters)
       'RootDeviceName',
     );
   }
-  if (
-    (platform === 'windows' || platform === 'rhel' || platform === 'sles') &&
-    !image.billingProducts &&
-    !image.allowBillingCodeLoss
-  ) {
-    root.conflict(
-      'platform',
-      `${root.tagKey('platform')}=${platform}: ${platform} checks its subscription through the billing product code of the AMI it was launched from, and RegisterImage from a snapshot does not carry it over (EC2 recommends CreateImage from an instance); accepted: set ${root.tagKey('billing-products')}, or ${root.tagKey('allow-billing-code-loss')}=true to register anyway.`,
-    );
-  }
+}
+
+/** What `PlatformDetails` must contain for each platform whose subscription EC2 checks by billing information. */
+export const BILLING_CHECK_TEXT = { windows: 'Windows', rhel: 'Red Hat', sles: 'SUSE' } as const;
+
+/**
+ * v2's billing check (it replaces v1's guard): Windows, RHEL and SLES images are planned, and
+ * after registration the workflow checks that `PlatformDetails` names the operating system;
+ * when it does not, it deregisters the image, or keeps it (tagged) with
+ * `<p>allow-billing-code-loss=true`. Linux and other platforms are not checked.
+ */
+export function billingCheck(image: ImageParameters): BillingCheck | undefined {
+  const { platform } = image;
+  if (platform !== 'windows' && platform !== 'rhel' && platform !== 'sles') return undefined;
+  return {
+    expect: BILLING_CHECK_TEXT[platform],
+    onMissing: image.allowBillingCodeLoss ? 'keep' : 'deregister',
+  };
+}
+
+/** The plan's note on its billing check: what the workflow will check and do. */
+export function billingCheckNotes(root: TagReader, check: BillingCheck | undefined): string[] {
+  if (check === undefined) return [];
+  const platform = `${root.tagKey('platform')}=${root.raw('platform')}`;
+  const outcome =
+    check.onMissing === 'deregister'
+      ? `the workflow deregisters the image it made and fails the registration (to keep the subscription, create the AMI from an instance instead, or set ${root.tagKey('allow-billing-code-loss')}=true to keep the image anyway)`
+      : `the image is kept (${root.tagKey('allow-billing-code-loss')}=true), tagged ${root.tagKey('billing-check')}=missing, and the registration completes with a warning`;
+  return [
+    `${platform}: after registration the workflow checks that the image's PlatformDetails contains "${check.expect}", which RegisterImage derives from the snapshot's billing metadata when it carries any; when it does not, ${outcome}.`,
+  ];
 }

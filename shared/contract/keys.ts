@@ -21,6 +21,7 @@ import {
   shareWith,
   ssmParameterName,
   text,
+  uefiDataSource,
   type ValueRule,
   VIRTUALIZATION_TYPES,
   VOLUME_TYPES,
@@ -53,6 +54,9 @@ export const KEYS = {
   'kernel-id': key('KernelId', matching(/^aki-[0-9a-f]+$/, 'aki- followed by hexadecimal digits')),
   'ramdisk-id': key('RamdiskId', matching(/^ari-[0-9a-f]+$/, 'ari- followed by hexadecimal digits')),
   'billing-products': key('BillingProducts', billingProducts),
+  /** v2: where the workflow reads `UefiData`; the plan carries it as `uefiDataSource`. */
+  'uefi-data': key('UefiData', uefiDataSource),
+  /** Decides the plan's billingCheck (v2); the contract's table still calls the field (guard). */
   platform: key('(guard)', oneOf(PLATFORMS)),
   'allow-billing-code-loss': key('(guard)', bool),
   'volume-type': key(`${ROOT_EBS}.VolumeType`, oneOf(VOLUME_TYPES)),
@@ -107,6 +111,7 @@ export const IMAGE_ONLY_KEYS: readonly KeyName[] = [
   'kernel-id',
   'ramdisk-id',
   'billing-products',
+  'uefi-data',
   'platform',
   'allow-billing-code-loss',
   'copy-tags',

@@ -1,8 +1,9 @@
 /**
  * Distribution and lifecycle (tag contract v2): what happens to the AMI once it is available,
  * read from the root snapshot's tags into the plan's `lifecycle`, with the fields that are set
- * and no others. The planner validates them with the rest of the plan; carrying them out
- * (copies, sharing, SSM parameters, deprecation, protection, retention) is the workflow's part.
+ * and no others. The planner validates them with the rest of the plan; the workflow carries
+ * them out (copies, sharing, SSM parameters, deprecation, protection, retention:
+ * functions/lifecycle, docs/adr/0008-distribution-and-lifecycle.md).
  */
 import { LIFECYCLE_KEYS } from './keys.ts';
 import type { TagReader } from './reader.ts';
@@ -78,12 +79,10 @@ function copyKmsKeys(root: TagReader, copyTo: readonly string[] | undefined): Ma
   return keys;
 }
 
-/** Notes on a plan's lifecycle: that the workflow does not carry it out yet, and tags without effect. */
+/** Notes on a plan's lifecycle: tags without effect. (The workflow carries the lifecycle out: ADR 0008.) */
 export function lifecycleNotes(root: TagReader, lifecycle: Lifecycle | undefined): string[] {
   if (lifecycle === undefined) return [];
-  const notes = [
-    `distribution and lifecycle are planned but not yet carried out: this version of the workflow registers the AMI only; it does not copy, share, write SSM parameters, deprecate, protect or apply retention.`,
-  ];
+  const notes: string[] = [];
   if (lifecycle.retainDeleteSnapshots !== undefined && lifecycle.retain === undefined)
     notes.push(`${root.tagKey('retain-delete-snapshots')} has no effect without ${root.tagKey('retain')}.`);
   return notes;

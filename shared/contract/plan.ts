@@ -6,7 +6,13 @@
 import { idempotencyKey } from '../idempotency.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { amiTags } from './ami-tags.ts';
-import { checkParameterConflicts, type ImageParameters, readImageParameters } from './image-parameters.ts';
+import {
+  billingCheck,
+  billingCheckNotes,
+  checkParameterConflicts,
+  type ImageParameters,
+  readImageParameters,
+} from './image-parameters.ts';
 import { lifecycleNotes, readLifecycle } from './lifecycle.ts';
 import { BlockDevices, checkSources, deviceMappings, memberMappings, rootMapping } from './mappings.ts';
 import { DEFAULT_NAME_TEMPLATE, renderName } from './name-template.ts';
@@ -118,8 +124,9 @@ export function planGroup(
 
 /**
  * One root (and the other members of its set) → a plan, or every reason it is rejected. The
- * errors come in this order: the root's tags (unknown keys, values, combinations, lifecycle, AMI tags),
- * the name, then the mappings in device order, then the snapshots' owners and Outposts.
+ * errors come in this order: the root's tags (unknown keys, values, combinations, lifecycle,
+ * AMI tags), the name, then the mappings in device order, then the snapshots' owners and
+ * Outposts.
  */
 function buildPlan(
   root: TagReader,
@@ -146,9 +153,25 @@ function buildPlan(
   errors.unshift(...root.errors);
   if (errors.length > 0 || name === undefined) return { rejected: { snapshotIds, errors } };
 
-  notes.push(...alreadyRegisteredNotes(root), ...lifecycleNotes(root, lifecycle));
+  const uefiDataSource = image.uefiData;
+  const check = billingCheck(image);
+  notes.push(
+    ...alreadyRegisteredNotes(root),
+    ...billingCheckNotes(root, check),
+    ...lifecycleNotes(root, lifecycle),
+  );
   const request = registerImageRequest(image, name, devices.mappings, tags);
-  return { plan: { key, snapshotIds, request, notes, ...(lifecycle && { lifecycle }) } };
+  return {
+    plan: {
+      key,
+      snapshotIds,
+      request,
+      notes,
+      ...(uefiDataSource !== undefined && { uefiDataSource }),
+      ...(lifecycle && { lifecycle }),
+      ...(check && { billingCheck: check }),
+    },
+  };
 }
 
 /** The AMI name from the `<p>name` template; undefined (with an error) when it cannot be rendered. */

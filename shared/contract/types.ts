@@ -49,6 +49,11 @@ export interface RegisterImageRequest {
   BillingProducts?: string[];
   BlockDeviceMappings: BlockDeviceMapping[];
   TagSpecifications: { ResourceType: 'image'; Tags: { Key: string; Value: string }[] }[];
+  /**
+   * v2: never in a plan (the planner does no I/O; the plan names the source as
+   * `uefiDataSource`): the workflow's ReadUefiData step sets it before the dry run.
+   */
+  UefiData?: string;
 }
 
 /**
@@ -70,13 +75,30 @@ export interface Lifecycle {
   retainDeleteSnapshots?: boolean;
 }
 
+/**
+ * v2: after the image is available, the workflow reads its `PlatformDetails`; when they do not
+ * contain `expect`, it deregisters the image (`deregister`) or keeps it tagged
+ * `<p>billing-check=missing` (`keep`, with `<p>allow-billing-code-loss=true`).
+ */
+export interface BillingCheck {
+  expect: 'Windows' | 'Red Hat' | 'SUSE';
+  onMissing: 'deregister' | 'keep';
+}
+
 export interface Plan {
   key: string;
   snapshotIds: string[];
   request: RegisterImageRequest;
   notes: string[];
+  /**
+   * v2: `<p>uefi-data` as given (`s3://<bucket>/<key>` or `ssm:<parameter-name>`): the workflow
+   * reads `UefiData` from there right before the dry run; `request` has no `UefiData`.
+   */
+  uefiDataSource?: string;
   /** v2: only when the root uses a distribution or lifecycle tag. */
   lifecycle?: Lifecycle;
+  /** v2: only for `<p>platform` windows, rhel or sles. */
+  billingCheck?: BillingCheck;
 }
 
 export interface Skipped {

@@ -208,3 +208,40 @@ export const retain: ValueRule<Retain> = {
     return n <= MAX_RETAIN_COUNT ? { count: n } : undefined;
   },
 };
+
+// ---------------------------------------------------------------------------------------------
+// UefiData (v2): where the workflow reads it, since 64,000 characters do not fit in a tag.
+
+/** An S3 bucket name: 3 to 63 lowercase letters, digits, dots and hyphens, a letter or digit at each end. */
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** Whether `name` is an S3 bucket name as `<p>uefi-data` accepts it (and the uefiDataBucket setting). */
+export function isBucketName(name: string): boolean {
+  return BUCKET.test(name) && !name.includes('..');
+}
+
+function uefiDataProblem(text: string): string | undefined {
+  if (text.startsWith('s3://')) {
+    const rest = text.slice('s3://'.length);
+    const slash = rest.indexOf('/');
+    const bucket = slash < 0 ? rest : rest.slice(0, slash);
+    if (!isBucketName(bucket)) return `"${bucket}" is not an S3 bucket name`;
+    if (slash < 0 || slash === rest.length - 1) return 'names no object key after the bucket';
+    return undefined;
+  }
+  if (text.startsWith('ssm:')) {
+    const name = text.slice('ssm:'.length);
+    if (name === '') return 'names no parameter';
+    if (name.length > MAX_SSM_NAME_LENGTH) return `names a parameter of ${name.length} characters`;
+    if (!/^[A-Za-z0-9_.\-/]+$/.test(name))
+      return 'names a parameter with a character other than letters, digits, _ . - /';
+    return undefined;
+  }
+  return 'is neither s3:// nor ssm:';
+}
+
+export const uefiDataSource: ValueRule<string> = {
+  accepted: `s3://<bucket>/<key> or ssm:<parameter-name> (letters, digits, _ . - /, at most ${MAX_SSM_NAME_LENGTH} characters)`,
+  parse: (text) => (uefiDataProblem(text) === undefined ? text : undefined),
+  why: uefiDataProblem,
+};

@@ -1,5 +1,5 @@
 /**
- * Admission control in ingest and the image function (docs/adr/0007-admission-control.md), on
+ * Admission control in ingest and the image function (docs/adr/0009-admission-control.md), on
  * the emulator, with the budget's state in a DynamoDB table as deployed and admission's clock
  * set by the test (no wall-clock luck): a batch larger than the budget starts what the bucket
  * holds and sends the rest back to the queue, delayed, as new messages (waiting never counts

@@ -1,5 +1,5 @@
 /**
- * Admission control (docs/adr/0007-admission-control.md) end to end: a burst of snapshot events
+ * Admission control (docs/adr/0009-admission-control.md) end to end: a burst of snapshot events
  * through queue → ingest → workflow → EC2 on the emulator, whose throttle enforces EC2's token
  * buckets with another client taking half of every refill, time-scaled. The events mix
  * single-volume snapshots, multi-volume sets and duplicate events. The test asserts counts, not

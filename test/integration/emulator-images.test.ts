@@ -1,5 +1,5 @@
 /**
- * The emulator makes images as EC2 does where snap2ami depends on it (docs/adr/0004): AMI names
+ * The emulator makes images as EC2 does where snap2ami depends on it (docs/adr/0006): AMI names
  * unique per account and Region, RegisterImage's tags and block devices kept, and the image's
  * billing (PlatformDetails) chosen by the emulator-only tag on its root snapshot. Real SDK calls.
  */
@@ -7,6 +7,7 @@ import {
   CopyImageCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
+  DescribeImageAttributeCommand,
   DescribeImagesCommand,
   EC2Client,
   type Image,
@@ -133,6 +134,22 @@ describe('RegisterImage keeps its request, and DescribeImages returns it', () =>
       new DescribeImagesCommand({ Filters: [{ Name: 'tag:snap2ami:key', Values: [`key-${name}`] }] }),
     );
     expect(tagged.Images?.map((i) => i.ImageId)).toEqual([imageId]);
+  });
+
+  it('keeps UefiData and returns it as EC2 does: by DescribeImageAttribute uefiData, not by DescribeImages', async () => {
+    const root = await createTaggedSnapshot(ec2, TEST_TAG);
+    const imageId = await register({
+      Name: uniqueName('uefi-data'),
+      BootMode: 'uefi',
+      UefiData: 'QUJDRA==',
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: root } }],
+    });
+    const attribute = await ec2.send(
+      new DescribeImageAttributeCommand({ ImageId: imageId, Attribute: 'uefiData' }),
+    );
+    expect(attribute.UefiData).toEqual({ Value: 'QUJDRA==' });
+    // EC2's Image has no UefiData member: DescribeImages never returns it.
+    expect(await describeImage(imageId)).not.toHaveProperty('UefiData');
   });
 
   it('refuses a snapshot that does not exist, and the deletion of a snapshot an image uses', async () => {

@@ -1,6 +1,6 @@
 /**
  * The image lifecycle APIs the distribution work relies on, which moto 5.2.5 lacks or keeps
- * no state for (docs/adr/0004): deprecation, deregistration protection, DeregisterImage's
+ * no state for (docs/adr/0006): deprecation, deregistration protection, DeregisterImage's
  * DeleteAssociatedSnapshots, DescribeImageReferences, and CopyImage's client token and tags.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * The emulator throttles EC2 as EC2 does (docs/adr/0004): a token bucket per account, Region and
+ * The emulator throttles EC2 as EC2 does (docs/adr/0006): a token bucket per account, Region and
  * API with EC2's documented sizes and refill rates, on by default; a request that finds its
  * bucket empty gets HTTP 503 RequestLimitExceeded. Each test changes the settings of a Region of
  * its own (the other test files use us-east-1 at the documented rates) and resets it afterwards.

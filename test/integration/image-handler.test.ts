@@ -4,6 +4,7 @@
  * and the typed errors the workflow retries or fails on.
  */
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { handler } from '../../functions/image/handler.ts';
@@ -38,7 +39,7 @@ async function invoke(task: Record<string, unknown>, on: Context = context) {
     for (const { Name } of document._aws.CloudWatchMetrics.flatMap((m) => m.Metrics))
       metrics[Name] = (metrics[Name] ?? 0) + Number((document as unknown as Record<string, number>)[Name]);
   }
-  return { ...outcome, metrics };
+  return { ...outcome, metrics, output: lines.join('') };
 }
 
 describe('image handler metrics', () => {
@@ -73,6 +74,21 @@ describe('image handler metrics', () => {
     expect(refused.metrics).toEqual({ PermanentError: 1 });
     const images = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }));
     expect(images.Images).toEqual([]);
+  });
+
+  it('reads UefiData under the default parameter path, and logs its length, not the value', async () => {
+    const plan = await planFor(ec2, {
+      'snap2ami:boot-mode': 'uefi',
+      'snap2ami:name': `handler-uefi-${Date.now()}`,
+    });
+    const name = `/snap2ami/uefi-data/handler-${Date.now()}`;
+    const value = Buffer.from('a UEFI variable store, in base64').toString('base64');
+    await new SSMClient({}).send(new PutParameterCommand({ Name: name, Value: value, Type: 'String' }));
+    const read = await invoke({ action: 'uefiData', source: `ssm:${name}`, request: plan.request });
+    expect(read.error).toBeUndefined();
+    expect(read.result).toEqual({ ...plan.request, UefiData: value });
+    expect(read.output).toContain(`"uefiDataCharacters":${value.length}`);
+    expect(read.output).not.toContain(value);
   });
 
   it('counts a typed error by name and rethrows it for the workflow', async () => {

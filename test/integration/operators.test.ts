@@ -7,12 +7,12 @@ import {
   describeImagesBody,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
-  ec2Error,
   type FaultProxy,
   type LocalStepFunctions,
   type Pipeline,
   startFaultProxy,
   startLocalStepFunctions,
+  unauthorized,
 } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
@@ -59,13 +59,7 @@ describe('operators: status and redrive', () => {
     const name = `ops-redrive-${Date.now()}`;
     const plan = await planFor(ec2, { 'snap2ami:name': name });
     const snapshotId = plan.snapshotIds[0] as string;
-    proxy.inject({
-      action: 'RegisterImage',
-      dryRun: true,
-      times: 1,
-      status: 403,
-      body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
-    });
+    proxy.inject(unauthorized('RegisterImage', { dryRun: true }));
     await start(plan);
     await sfn.idle();
 
@@ -98,6 +92,39 @@ describe('operators: status and redrive', () => {
 
     const again = await snap2amiAsync(['redrive', '--key', plan.key], env);
     expect(again.stdout).toContain('0 started, 0 FAILED records matched.');
+  });
+
+  it("shows a registration's copies, grants, parameters, deprecation and protection (ADR 0008)", async () => {
+    const name = `ops-lifecycle-${Date.now()}`;
+    const plan = await planFor(ec2, {
+      'snap2ami:name': name,
+      'snap2ami:copy-to': 'us-west-2',
+      'snap2ami:share-with': '210987654321',
+      'snap2ami:ssm-parameter': `/ops/${name}`,
+      'snap2ami:deprecate-after': '1w',
+      'snap2ami:deregistration-protection': 'true',
+      'snap2ami:family': name,
+    });
+    await start(plan);
+    await sfn.idle();
+    const done = await snap2amiAsync(['status', plan.snapshotIds[0] as string], env);
+    expect(done.status, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/copies\s+us-west-2 ami-[0-9a-f]+\n/);
+    expect(done.stdout).toMatch(/shared\s+210987654321\n/);
+    expect(done.stdout).toMatch(new RegExp(`parameter\\s+/ops/${name} \\(us-east-1\\) → ami-`));
+    expect(done.stdout).toMatch(/protection\s+on\n/);
+    const [entry] = JSON.parse((await snap2amiAsync(['status', plan.key, '--json'], env)).stdout);
+    expect(entry.record.distribution).toMatchObject({
+      copies: [{ region: 'us-west-2', imageId: expect.stringMatching(/^ami-/) }],
+      launchPermissions: ['210987654321'],
+      ssmParameters: [
+        { region: 'us-east-1', name: `/ops/${name}`, value: entry.record.imageId },
+        { region: 'us-west-2', name: `/ops/${name}`, value: entry.record.distribution.copies[0].imageId },
+      ],
+      deprecationTime: expect.stringMatching(/:00\.000Z$/),
+      deregistrationProtection: 'on',
+      deregistered: [],
+    });
   });
 
   it('shows a registration IN_PROGRESS while its image is pending, then COMPLETED with its image', async () => {

@@ -15,7 +15,6 @@ import { ingest } from '../../functions/ingest/ingest.ts';
 import {
   createPipeline,
   createSnapshotEvent,
-  describeImagesBody,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   ec2Error,
@@ -27,6 +26,8 @@ import {
   type PipelineOptions,
   startFaultProxy,
   startLocalStepFunctions,
+  stillPending,
+  unauthorized,
 } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionsFor, planFor } from '../support/pipeline.ts';
@@ -122,15 +123,27 @@ describe('recovery: every execution ends in a record that says what happened', (
     expect(executionsFor(sfn, snapshotId).map((e) => e.status)).toEqual(['FAILED', 'SUCCEEDED']);
   });
 
-  it('when RecordFailure fails, the failure is still announced, and a new event takes over the stuck claim', async () => {
+  it('a claim whose write landed but whose answer was lost, then throttled past its retries, ends FAILED, not as a duplicate of itself', async () => {
     const { plan, snapshotId, name } = await registration();
     proxy.inject({
-      action: 'RegisterImage',
-      dryRun: true,
+      action: 'DynamoDB.UpdateItem',
+      forward: true,
       times: 1,
-      status: 403,
-      body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
+      status: 500,
+      body: dynamoError('InternalServerError', 'injected: the answer was lost'),
     });
+    proxy.inject({ action: 'DynamoDB.UpdateItem', times: 5, status: 400, body: throttled });
+    await deliver(snapshotId);
+    expect(await pipeline.record(plan.key)).toMatchObject({ status: 'FAILED', failedStep: 'Claim' });
+
+    await deliver(snapshotId);
+    expect(await pipeline.record(plan.key)).toMatchObject({ status: 'COMPLETED' });
+    expect(await imagesNamed(name)).toHaveLength(1);
+  });
+
+  it('when RecordFailure fails, the failure is still announced, and a new event takes over the stuck claim', async () => {
+    const { plan, snapshotId, name } = await registration();
+    proxy.inject(unauthorized('RegisterImage', { dryRun: true }));
     // The claim goes through; the six tries of RecordFailure do not.
     proxy.inject({ action: 'DynamoDB.UpdateItem', skip: 1, times: 6, status: 400, body: throttled });
     await deliver(snapshotId);
@@ -146,12 +159,7 @@ describe('recovery: every execution ends in a record that says what happened', (
 
   it('a failure after Register keeps the image ID in the FAILED record and in the notification', async () => {
     const { plan, snapshotId, name } = await registration();
-    proxy.inject({
-      action: 'CreateTags',
-      times: 1,
-      status: 403,
-      body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
-    });
+    proxy.inject(unauthorized('CreateTags'));
     await deliver(snapshotId);
     const [image] = await imagesNamed(name);
     expect(await pipeline.record(plan.key)).toMatchObject({
@@ -262,13 +270,7 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
   it('an aborted execution leaves its claim to the next attempt, which adopts its image', async () => {
     const { plan, snapshotId, name } = await registration();
     // The image stays pending (slowly) until the execution is stopped.
-    proxy.inject({
-      action: 'DescribeImages',
-      times: 100,
-      delayMs: 100,
-      status: 200,
-      body: describeImagesBody('ami-0000000000000abcd', 'pending'),
-    });
+    proxy.inject(stillPending(100));
     const describesBefore = proxy.calls.get('EC2.DescribeImages') ?? 0;
     const body = JSON.stringify(createSnapshotEvent(snapshotId));
     const deps = ingestDeps(
@@ -303,13 +305,7 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
     const timing = await pipelineWithFaults({ executionTimeoutSeconds: 1 });
     try {
       const { plan, snapshotId, name } = await registration();
-      proxy.inject({
-        action: 'DescribeImages',
-        times: 1000,
-        delayMs: 100,
-        status: 200,
-        body: describeImagesBody('ami-0000000000000abcd', 'pending'),
-      });
+      proxy.inject(stillPending(1000));
       await deliver(snapshotId, timing.sfn);
       proxy.clear();
       expect(executionsFor(timing.sfn, snapshotId).map((e) => e.status)).toEqual(['TIMED_OUT']);

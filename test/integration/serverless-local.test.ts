@@ -20,11 +20,14 @@ import {
   createResources,
   createSnapshotEvent,
   createTaggedSnapshot,
+  deploymentParams,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   freePort,
   type LocalStepFunctions,
   LocalWorkflow,
+  localLifecycleFunction,
+  localUefiData,
   PROJECT_ROOT,
   packagedTemplate,
   SETTINGS,
@@ -48,10 +51,22 @@ beforeAll(async () => {
   await withPackageLock(() => buildFunctions());
   const resources = await createResources(template);
   queueUrl = resources.refs.SnapshotEventsQueue as string;
+  const params = deploymentParams(template);
   const workflow = new LocalWorkflow({
     refs: resources.refs,
+    params,
     functions: {
-      image: (input) => runImageTask(input as never, { ec2: new ImageEc2({ maxAttempts: 1 }), ...SETTINGS }),
+      image: (input) =>
+        runImageTask(input as never, {
+          ec2: new ImageEc2({ maxAttempts: 1 }),
+          uefiData: localUefiData(),
+          ...SETTINGS,
+        }),
+      lifecycle: localLifecycleFunction({
+        table: resources.refs.RecordsTable as string,
+        prefix: SETTINGS.prefix,
+        parameterPath: params.ssmParameterPath,
+      }),
     },
   });
   sfn = await startLocalStepFunctions(

@@ -17,6 +17,7 @@ import {
   type FaultProxy,
   type Pipeline,
   startFaultProxy,
+  unauthorized,
 } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
@@ -87,13 +88,7 @@ describe('workflow under faults', () => {
   it('fails at once on an unauthorized dry run: FAILED record, one notification, no retry', async () => {
     const name = `wf-unauthorized-${Date.now()}`;
     const plan = await planFor(name);
-    proxy.inject({
-      action: 'RegisterImage',
-      dryRun: true,
-      times: 1,
-      status: 403,
-      body: ec2Error('UnauthorizedOperation', 'You are not authorized to perform this operation.'),
-    });
+    proxy.inject(unauthorized('RegisterImage', { dryRun: true }));
     const execution = await expectFailed(plan, 'PermanentError', 'UnauthorizedOperation');
     expect(execution.retries('DryRun')).toBe(0);
     expect(await imagesNamed(name)).toEqual([]);

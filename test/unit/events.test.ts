@@ -10,6 +10,7 @@ import {
   parseMessageBody,
   type RejectionCategory,
 } from '../../shared/events.ts';
+import { MAX_REGISTER_SNAPSHOTS, registerSnapshotsEvent } from '../../shared/register-request.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/aws-docs-events/', import.meta.url));
 
@@ -23,7 +24,7 @@ const SNAP_ARN = `arn:aws:ec2:${REGION}:${ACCOUNT}:snapshot/${SNAP}`;
 type Event = { [field: string]: unknown; detail: Record<string, unknown>; resources: unknown[] };
 
 function settings(region = REGION, allowedSourceAccounts: string[] = [], account = ACCOUNT): EventSettings {
-  return { account, region, allowedSourceAccounts };
+  return { account, region, allowedSourceAccounts, prefix: 'snap2ami:' };
 }
 
 function fixtureText(name: string): string {
@@ -61,7 +62,10 @@ const deliveries: [string, (text: string, settings: EventSettings) => EventOutco
 ];
 
 type Expected =
+  /** One group: one snapshot, or one multi-volume set. */
   | { snapshots: string[]; multiVolume?: boolean }
+  /** Several groups: each snapshot a root of its own. */
+  | { roots: string[] }
   | { skipped: string | RegExp }
   | { rejected: RejectionCategory; reason?: string | RegExp };
 
@@ -69,11 +73,16 @@ function expectOutcome(actual: EventOutcome, expected: Expected): void {
   if ('snapshots' in expected) {
     expect(actual).toMatchObject({
       outcome: 'snapshots',
-      group: { multiVolume: expected.multiVolume ?? false },
+      groups: [{ multiVolume: expected.multiVolume ?? false }],
     });
     if (actual.outcome !== 'snapshots') return;
+    expect(actual.groups).toHaveLength(1);
     // One set: the order is not part of the contract.
-    expect([...actual.group.snapshotIds].sort()).toEqual([...expected.snapshots].sort());
+    expect([...(actual.groups[0]?.snapshotIds ?? [])].sort()).toEqual([...expected.snapshots].sort());
+  } else if ('roots' in expected) {
+    expect(actual).toMatchObject({ outcome: 'snapshots' });
+    if (actual.outcome !== 'snapshots') return;
+    expect(actual.groups).toEqual(expected.roots.map((id) => ({ snapshotIds: [id], multiVolume: false })));
   } else if ('skipped' in expected) {
     expect(actual).toMatchObject({
       outcome: 'skipped',
@@ -97,6 +106,7 @@ function expectOutcome(actual: EventOutcome, expected: Expected): void {
 function show(expected: Expected): string {
   if ('snapshots' in expected)
     return `snapshots ${expected.snapshots.join(', ')}${expected.multiVolume ? ' (multi-volume)' : ''}`;
+  if ('roots' in expected) return `roots ${expected.roots.join(', ')}`;
   if ('skipped' in expected) return `skipped (${String(expected.skipped)})`;
   return `rejected ${expected.rejected}`;
 }
@@ -220,6 +230,11 @@ const FIXTURE_OUTCOMES: Record<string, FixtureCase[]> = {
   'ebs-createSnapshots-failed.json': [
     { region: 'us-east-1', expected: { skipped: 'Snapshot snap-01234567 is in status error' } },
   ],
+  // v2: a CloudTrail record of CreateTags setting snap2ami:register on two snapshots and an instance.
+  'ebs-createTags-cloudtrail.json': [
+    { region: 'us-east-1', expected: { roots: ['snap-1234567890abcdef0', 'snap-066877671789bd71b'] } },
+    { region: 'us-west-2', expected: { skipped: 'other Region' } },
+  ],
 };
 
 const fixtureFiles = readdirSync(FIXTURES)
@@ -259,6 +274,7 @@ describe.each(fixtureCases)('$name in a pipeline in $region, allowed source acco
     account: fixture(c.name).account as string,
     region: c.region,
     allowedSourceAccounts: c.allowedSourceAccounts ?? [],
+    prefix: 'snap2ami:',
   });
 
   it.each(deliveries)(`as %s: ${show(c.expected)}`, (_how, deliver) => {
@@ -868,6 +884,256 @@ describe('Regions', () => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------
+// v2: the two ways in for snapshots tagged after they completed, or whose event never came
+
+describe('AWS API Call via CloudTrail: CreateTags (v2)', () => {
+  const OTHER_SNAP = 'snap-066877671789bd71b';
+  /** The CreateTags record, in ACCOUNT and REGION, tagging `resourceIds` with `tags`. */
+  const createTags = (
+    resourceIds: unknown[] = [SNAP],
+    tags: Record<string, string> = { 'snap2ami:register': 'true' },
+    detail: Record<string, unknown> = {},
+    envelope: Partial<Event> = {},
+  ): Event => {
+    const event = fixture('ebs-createTags-cloudtrail.json');
+    return {
+      ...event,
+      account: ACCOUNT,
+      region: REGION,
+      ...envelope,
+      detail: {
+        ...event.detail,
+        requestParameters: {
+          resourcesSet: { items: resourceIds.map((resourceId) => ({ resourceId })) },
+          tagSet: { items: Object.entries(tags).map(([key, value]) => ({ key, value })) },
+        },
+        ...detail,
+      },
+    };
+  };
+
+  it('yields a tagged snapshot as a root of its own', () => {
+    expectEvent(createTags(), settings(), { roots: [SNAP] });
+  });
+
+  it('yields each snapshot among the tagged resources as a root of its own, and only snapshots', () => {
+    expectEvent(createTags(['i-0217f7eb3dexample', SNAP, 'vol-072577c46bexample', OTHER_SNAP]), settings(), {
+      roots: [SNAP, OTHER_SNAP],
+    });
+  });
+
+  it('names a snapshot tagged twice in one call once', () => {
+    expectEvent(createTags([SNAP, SNAP]), settings(), { roots: [SNAP] });
+  });
+
+  it('yields the snapshot whatever the value it sets: the planner reads the current tags', () => {
+    expectEvent(createTags([SNAP], { 'snap2ami:register': 'false' }), settings(), { roots: [SNAP] });
+    expectEvent(createTags([SNAP], { 'snap2ami:register': 'TRUE', team: 'a' }), settings(), {
+      roots: [SNAP],
+    });
+  });
+
+  it('a CreateTags that does not set <p>register is skipped, naming the key', () => {
+    expectEvent(createTags([SNAP], { team: 'platform' }), settings(), {
+      skipped: 'does not set snap2ami:register',
+    });
+    expectEvent(createTags([SNAP], { 'snap2ami:name': 'web' }), settings(), { skipped: 'snap2ami:register' });
+    expectEvent(createTags([SNAP], { 'snap2ami:Register': 'true' }), settings(), {
+      skipped: 'snap2ami:register',
+    });
+  });
+
+  it("reads the deployment's prefix", () => {
+    const acme = { ...settings(), prefix: 'acme:' };
+    expectEvent(createTags([SNAP], { 'acme:register': 'true' }), acme, { roots: [SNAP] });
+    expectEvent(createTags([SNAP], { 'snap2ami:register': 'true' }), acme, { skipped: 'acme:register' });
+  });
+
+  it('a CreateTags that sets <p>register on no snapshot is skipped, naming the resources', () => {
+    expectEvent(createTags(['i-0217f7eb3dexample']), settings(), { skipped: 'i-0217f7eb3dexample' });
+    expectEvent(createTags([]), settings(), { skipped: 'no snapshot' });
+  });
+
+  it.each(['Client.UnauthorizedOperation', 'Client.InvalidSnapshot.NotFound', 'Server.InternalError'])(
+    'a failed call (errorCode %s) is skipped with its error, even without requestParameters',
+    (errorCode) => {
+      expectEvent(
+        createTags([SNAP], undefined, { errorCode, errorMessage: 'You are not authorized' }),
+        settings(),
+        { skipped: errorCode },
+      );
+      expectEvent(createTags([SNAP], undefined, { errorCode, requestParameters: null }), settings(), {
+        skipped: `CreateTags failed: ${errorCode}`,
+      });
+    },
+  );
+
+  it('errorCode null is no error', () => {
+    expectEvent(createTags([SNAP], undefined, { errorCode: null }), settings(), { roots: [SNAP] });
+  });
+
+  it.each([
+    ['no requestParameters', { requestParameters: undefined }],
+    ['requestParameters null', { requestParameters: null }],
+    ['no resourcesSet', { requestParameters: { tagSet: { items: [{ key: 'snap2ami:register' }] } } }],
+    ['no tagSet', { requestParameters: { resourcesSet: { items: [{ resourceId: SNAP }] } } }],
+    [
+      'resourcesSet items that are not objects',
+      {
+        requestParameters: {
+          resourcesSet: { items: [SNAP] },
+          tagSet: { items: [{ key: 'snap2ami:register', value: 'true' }] },
+        },
+      },
+    ],
+  ])('a succeeded CreateTags with %s is malformed', (_name, detail) => {
+    expectEvent(createTags([SNAP], undefined, detail), settings(), {
+      rejected: 'malformed',
+      reason: 'requestParameters',
+    });
+  });
+
+  it.each(['snap-XYZ', 'snap-0123456789ABCDEF0', 'snap-'])(
+    'a tagged resource %j that looks like a snapshot but is no snapshot ID is malformed',
+    (resourceId) => {
+      expectEvent(createTags([SNAP, resourceId]), settings(), { rejected: 'malformed', reason: resourceId });
+    },
+  );
+
+  it.each(['DeleteTags', 'CreateSnapshot', 'DetachVolume', 'createTags', 'CreateTags '])(
+    'the EC2 CloudTrail event %j is unsupported',
+    (eventName) => {
+      expectEvent(createTags([SNAP], undefined, { eventName }), settings(), { rejected: 'unsupported' });
+    },
+  );
+
+  it.each(['elasticfilesystem.amazonaws.com', 'tagging.amazonaws.com', 'ec2.amazonaws.com '])(
+    'CreateTags of another service (%s) is unsupported',
+    (eventSource) => {
+      expectEvent(createTags([SNAP], undefined, { eventSource }), settings(), { rejected: 'unsupported' });
+    },
+  );
+
+  it('a CloudTrail event without eventSource or eventName is unsupported', () => {
+    const event = createTags();
+    delete event.detail.eventName;
+    expectEvent(event, settings(), { rejected: 'unsupported' });
+    const other = createTags();
+    delete other.detail.eventSource;
+    expectEvent(other, settings(), { rejected: 'unsupported' });
+  });
+
+  it('a CreateTags record from another source than aws.ec2 is unsupported', () => {
+    expectEvent(createTags([SNAP], undefined, {}, { source: 'aws.tagging' }), settings(), {
+      rejected: 'unsupported',
+    });
+  });
+
+  it('a CreateTags record from another account is untrusted, from an allowed one accepted', () => {
+    expectEvent(createTags([SNAP], undefined, {}, { account: OTHER_ACCOUNT }), settings(), {
+      rejected: 'untrusted',
+    });
+    expectEvent(
+      createTags([SNAP], undefined, {}, { account: OTHER_ACCOUNT }),
+      settings(REGION, [OTHER_ACCOUNT]),
+      {
+        roots: [SNAP],
+      },
+    );
+  });
+
+  it("a CreateTags record in another Region is skipped there (the snapshot is in the event's Region)", () => {
+    expectEvent(
+      createTags([SNAP], undefined, { awsRegion: 'us-west-2' }, { region: 'us-west-2' }),
+      settings(),
+      {
+        skipped: 'other Region',
+      },
+    );
+  });
+});
+
+describe('snap2ami: Register Snapshots (v2)', () => {
+  const ids = ['snap-0aaaaaaaaaaaaaaaa', 'snap-0bbbbbbbbbbbbbbbb', 'snap-01234567'];
+  /** A request for `snapshotIds` built as `snap2ami register` builds it, then broken as a test needs. */
+  const request = (detail: Record<string, unknown> = {}, envelope: Partial<Event> = {}): Event => {
+    const event = registerSnapshotsEvent({
+      snapshotIds: ids,
+      multiVolume: false,
+      account: ACCOUNT,
+      region: REGION,
+      origin: 'test',
+      id: '8e6a4b2c-1d3f-4a5b-9c7d-0e1f2a3b4c5d',
+      time: new Date('2026-11-20T08:31:00Z'),
+    });
+    return { ...event, ...envelope, detail: { ...event.detail, ...detail } } as unknown as Event;
+  };
+
+  it('yields each snapshot as a root of its own without multiVolume', () => {
+    expectEvent(request(), settings(), { roots: ids });
+    expectEvent(request({ multiVolume: false }), settings(), { roots: ids });
+  });
+
+  it('yields one set with multiVolume true', () => {
+    expectEvent(request({ multiVolume: true }), settings(), { snapshots: ids, multiVolume: true });
+    expectEvent(request({ multiVolume: true, snapshotIds: [SNAP] }), settings(), {
+      snapshots: [SNAP],
+      multiVolume: true,
+    });
+  });
+
+  it(`accepts up to ${MAX_REGISTER_SNAPSHOTS} snapshots, and no more`, () => {
+    const many = Array.from(
+      { length: MAX_REGISTER_SNAPSHOTS + 1 },
+      (_, i) => `snap-${i.toString(16).padStart(17, '0')}`,
+    );
+    expectEvent(request({ snapshotIds: many.slice(0, MAX_REGISTER_SNAPSHOTS) }), settings(), {
+      roots: many.slice(0, MAX_REGISTER_SNAPSHOTS),
+    });
+    expectEvent(request({ snapshotIds: many }), settings(), {
+      rejected: 'malformed',
+      reason: `more than ${MAX_REGISTER_SNAPSHOTS}`,
+    });
+  });
+
+  it.each([
+    ['no snapshot', { snapshotIds: [] }, 'names no snapshot'],
+    ['no snapshotIds', { snapshotIds: undefined }, 'snapshotIds'],
+    ['snapshotIds a string', { snapshotIds: SNAP }, 'snapshotIds'],
+    ['a snapshot ARN', { snapshotIds: [SNAP_ARN] }, 'not a snapshot ID'],
+    ['a volume ID', { snapshotIds: ['vol-01234567'] }, 'not a snapshot ID'],
+    ['an upper-case ID', { snapshotIds: ['snap-0123456789ABCDEF0'] }, 'not a snapshot ID'],
+    ['a number', { snapshotIds: [42] }, 'snapshotIds'],
+    ['a snapshot twice', { snapshotIds: [SNAP, SNAP] }, 'more than once'],
+    ['multiVolume "true" (a string)', { multiVolume: 'true' }, 'multiVolume'],
+    ['an unknown field', { snapshots: [SNAP] }, 'snapshots'],
+    ['an origin of 129 characters', { origin: 'x'.repeat(129) }, 'origin'],
+  ])('a request with %s is malformed', (_name, detail, reason) => {
+    const event = request(detail);
+    if ('snapshotIds' in detail && detail.snapshotIds === undefined) delete event.detail.snapshotIds;
+    expectEvent(event, settings(), { rejected: 'malformed', reason });
+  });
+
+  it('a request from another account is untrusted: it is trusted no further than its account', () => {
+    expectEvent(request({}, { account: OTHER_ACCOUNT }), settings(), { rejected: 'untrusted' });
+    expectEvent(request({}, { account: OTHER_ACCOUNT }), settings(REGION, [OTHER_ACCOUNT]), { roots: ids });
+  });
+
+  it('a request in another Region is skipped there', () => {
+    expectEvent(request({}, { region: 'eu-west-1' }), settings(), { skipped: 'other Region' });
+  });
+
+  it.each([
+    ['snap2ami', 'Register Snapshot'],
+    ['snap2ami', 'register snapshots'],
+    ['snap2ami.register', 'Register Snapshots'],
+    ['aws.ec2', 'Register Snapshots'],
+  ])('source %s with detail-type %s is unsupported', (source, detailType) => {
+    expectEvent(request({}, { source, 'detail-type': detailType }), settings(), { rejected: 'unsupported' });
+  });
+});
+
 describe('the outcome carries the event', () => {
   it('a parsed event names its kind and id', () => {
     const event = createSnapshot();
@@ -876,6 +1142,16 @@ describe('the outcome carries the event', () => {
       kind: 'createSnapshot',
       eventId: event.id,
     });
+  });
+
+  it("carries the event's time, when the snapshot completed (the start of the time-to-AMI metric)", () => {
+    const event = { ...createSnapshot(), time: '2026-11-30T06:00:00Z' };
+    expect(parseMessageBody(sns(JSON.stringify(event)), settings())).toMatchObject({
+      outcome: 'snapshots',
+      eventTime: '2026-11-30T06:00:00Z',
+    });
+    const { time: _time, ...untimed } = event;
+    expect(parseMessageBody(JSON.stringify(untimed), settings())).not.toHaveProperty('eventTime');
   });
 });
 
@@ -887,7 +1163,7 @@ describe("the README's sample events (examples/events)", () => {
     expect(parseMessageBody(example('createSnapshot.json'), settings())).toMatchObject({
       outcome: 'snapshots',
       kind: 'createSnapshot',
-      group: { snapshotIds: ['snap-1234567890abcdef0'] },
+      groups: [{ snapshotIds: ['snap-1234567890abcdef0'], multiVolume: false }],
     });
   });
 

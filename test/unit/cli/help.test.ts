@@ -31,6 +31,27 @@ const commands: Record<string, string[]> = {
     '--profile',
   ],
   status: ['--table', '--state-machine-arn', '--json', '<snapshot-id|key>', '--region', '--profile'],
+  register: [
+    '<snapshot-id...>',
+    '--multi-volume',
+    '--queue-url',
+    'SNAP2AMI_QUEUE_URL',
+    '--dry-run',
+    '--region',
+    '--profile',
+  ],
+  reconcile: [
+    '--table',
+    'SNAP2AMI_TABLE',
+    '--queue-url',
+    'SNAP2AMI_QUEUE_URL',
+    '--grace',
+    '(default: 1h)',
+    '--dry-run',
+    '--json',
+    '--region',
+    '--profile',
+  ],
 };
 
 describe('--help', () => {
@@ -48,7 +69,7 @@ describe('--help', () => {
 
   it('snap2ami --help lists every command', () => {
     const result = snap2ami(['--help']);
-    for (const command of ['plan', 'local', 'replay', 'redrive', 'status'])
+    for (const command of ['plan', 'local', 'replay', 'redrive', 'status', 'register', 'reconcile'])
       expect(result.stdout).toContain(command);
   });
 });
@@ -75,6 +96,17 @@ describe('usage errors', () => {
     [['redrive', '--since', 'yesterday', ...context.slice(0, 4)], '"yesterday" is neither an ISO 8601 date'],
     [['redrive', '--until', '2026-13-45', ...context.slice(0, 4)], '"2026-13-45" is neither'],
     [['redrive', '--since', '12 hours', ...context.slice(0, 4)], 'nor an age (90m, 12h, 7d, 2w)'],
+    [
+      ['register', 'snap-0123456789abcdef0', 'ami-0123456789abcdef0', '--queue-url', 'q'],
+      'ami-0123456789abcdef0 is not a snapshot ID',
+    ],
+    [['register', '--queue-url', 'q'], "missing required argument 'snapshot-id'"],
+    [['register', 'snap-0123456789abcdef0'], "required option '--queue-url <url>' not specified"],
+    [
+      ['reconcile', '--table', 't', '--queue-url', 'q', '--grace', 'an hour'],
+      '"an hour" is not a length of time',
+    ],
+    [['reconcile', '--table', 't'], "required option '--queue-url <url>' not specified"],
   ])('snap2ami %j exits 1 naming what is expected', (args, message) => {
     const result = snap2ami(args);
     expect(result.status).toBe(1);

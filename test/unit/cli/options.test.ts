@@ -2,7 +2,7 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { explainAwsError } from '../../../cli/errors.ts';
-import { pointInTime, region } from '../../../cli/options.ts';
+import { duration, pointInTime, region } from '../../../cli/options.ts';
 
 describe('--since and --until', () => {
   it.each([
@@ -32,6 +32,26 @@ describe('--since and --until', () => {
     (value) => {
       expect(() => pointInTime(value)).toThrow(InvalidArgumentError);
       expect(() => pointInTime(value)).toThrow(/ISO 8601 .* nor an age/);
+    },
+  );
+});
+
+describe('--grace', () => {
+  it.each([
+    ['0', 0],
+    ['0m', 0],
+    ['90m', 5400],
+    ['1h', 3600],
+    ['2d', 172_800],
+    ['1w', 604_800],
+  ])('takes %s as %i seconds', (value, seconds) => {
+    expect(duration(value)).toBe(seconds);
+  });
+
+  it.each(['1 h', 'an hour', '-1h', '1.5h', '60', '', '1y'])(
+    'refuses %j, saying what is accepted',
+    (value) => {
+      expect(() => duration(value)).toThrow(/is not a length of time; accepted: 0, or an age/);
     },
   );
 });

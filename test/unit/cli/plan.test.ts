@@ -90,6 +90,8 @@ describe('snap2ami plan --json', () => {
       'snap-1234567890abcdef0',
       'snap-0a1b2c3d4e5f60001',
       'snap-0a1b2c3d4e5f60003',
+      'snap-0a1b2c3d4e5f60005',
+      'snap-0a1b2c3d4e5f60007',
     ]);
     const rejected = Object.fromEntries(
       document.rejected.map((r: { snapshotIds: string[]; errors: unknown[] }) => [
@@ -110,13 +112,16 @@ describe('snap2ami plan --json', () => {
         message: expect.stringContaining('not bootable'),
       },
     ]);
-    expect(rejected['snap-0a1b2c3d4e5f60005']).toEqual([
-      {
-        tag: 'snap2ami:platform',
-        field: '(guard)',
-        message: expect.stringContaining('billing product code'),
-      },
-    ]);
+    expect(Object.keys(rejected)).toEqual(['snap-0a1b2c3d4e5f60004']);
+  });
+
+  it('plans the Windows sample with a billing check (v2), where v1 rejected it', () => {
+    const { document } = planJson(['--snapshots', EXAMPLES]);
+    const windows = document.plans.find(
+      (plan: { snapshotIds: string[] }) => plan.snapshotIds[0] === 'snap-0a1b2c3d4e5f60005',
+    );
+    expect(windows.billingCheck).toEqual({ expect: 'Windows', onMissing: 'deregister' });
+    expect(windows.notes.join(' ')).toContain('PlatformDetails contains "Windows"');
   });
 
   it('plans the snapshots an event delivers: a createSnapshots set becomes one AMI', () => {
@@ -279,7 +284,7 @@ describe('snap2ami plan: distribution and lifecycle (v2)', () => {
       retain: { days: 30 },
     });
     expect(plan.request.TagSpecifications[0].Tags).toContainEqual({ Key: 'snap2ami:family', Value: 'web' });
-    expect(plan.notes.join(' ')).toContain('planned but not yet carried out');
+    expect(plan.notes.join(' ')).not.toContain('not yet carried out');
   });
 
   it('shows the lifecycle in the readable summary', () => {
@@ -293,9 +298,9 @@ describe('snap2ami plan: distribution and lifecycle (v2)', () => {
       'lifecycle: deregistration protection on, with the 24-hour cooldown',
       'lifecycle: family web',
       'lifecycle: retain those within 30 days',
-      'note: distribution and lifecycle are planned but not yet carried out',
     ])
       expect(result.stdout).toContain(line);
+    expect(result.stdout).not.toContain('not yet carried out');
   });
 });
 
@@ -306,8 +311,10 @@ describe('snap2ami plan (readable)', () => {
     expect(result.stdout).toContain('PLAN  snap-1234567890abcdef0  →  "MyImage"');
     expect(result.stdout).toContain('/dev/sdc   empty volume, gp3, 100 GiB');
     expect(result.stdout).toContain('SKIP  snap-0a1b2c3d4e5f60006: not opted in');
-    expect(result.stdout).toContain('REJECT snap-0a1b2c3d4e5f60005');
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('3 planned, 2 skipped, 2 rejected.');
+    expect(result.stdout).toContain('REJECT snap-0a1b2c3d4e5f60004');
+    expect(result.stdout).toContain('PLAN  snap-0a1b2c3d4e5f60005');
+    expect(result.stdout).toContain('billing check: PlatformDetails must contain "Windows", else deregister');
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('5 planned, 2 skipped, 1 rejected.');
   });
 
   it('has --help describing every option', () => {

@@ -1,6 +1,6 @@
 /** The tag contract's "Image parameters" table, row by row. */
 import { describe, expect, it } from 'vitest';
-import { errorsFor, requestFor } from '../../support/factories.ts';
+import { errorsFor, expectPlan, planOf, requestFor, root } from '../../support/factories.ts';
 
 describe('image parameters: defaults', () => {
   it('fills the defaults that avoid EC2 traps, and leaves the rest out', () => {
@@ -151,33 +151,66 @@ describe('image parameters: combinations', () => {
   });
 });
 
-describe('billing guard', () => {
-  it.each(['windows', 'rhel', 'sles'])('rejects platform=%s with the explanation', (platform) => {
-    const errors = errorsFor({ platform });
-    expect(errors).toEqual([expect.objectContaining({ tag: 'snap2ami:platform', field: '(guard)' })]);
-    expect(errors[0]?.message).toMatch(/billing product code.*CreateImage/);
-    expect(errors[0]?.message).toContain('snap2ami:allow-billing-code-loss=true');
+describe("billing check (v2, replacing v1's guard)", () => {
+  it.each([
+    ['windows', 'Windows'],
+    ['rhel', 'Red Hat'],
+    ['sles', 'SUSE'],
+  ])(
+    'plans platform=%s with a billing check for "%s" that deregisters on a miss, and a note',
+    (platform, text) => {
+      const plan = expectPlan(planOf(root({ platform })));
+      expect(plan.billingCheck).toEqual({ expect: text, onMissing: 'deregister' });
+      expect(plan.request).not.toHaveProperty('BillingProducts');
+      const note = plan.notes.find((n) => n.startsWith(`snap2ami:platform=${platform}:`));
+      expect(note).toContain(`PlatformDetails contains "${text}"`);
+      expect(note).toContain('deregisters the image it made and fails the registration');
+      expect(note).toContain('create the AMI from an instance');
+    },
+  );
+
+  it.each(['true', 'TRUE'])('keeps the image on a miss with allow-billing-code-loss=%s', (allow) => {
+    const plan = expectPlan(planOf(root({ platform: 'rhel', 'allow-billing-code-loss': allow })));
+    expect(plan.billingCheck).toEqual({ expect: 'Red Hat', onMissing: 'keep' });
+    expect(plan.notes.join(' ')).toContain('tagged snap2ami:billing-check=missing');
   });
 
-  it.each(['linux', 'other'])('accepts platform=%s', (platform) => {
-    expect(requestFor({ platform }).Name).toMatch(/^snap2ami-snap-/);
+  it('deregisters on a miss with allow-billing-code-loss=false', () => {
+    expect(
+      expectPlan(planOf(root({ platform: 'sles', 'allow-billing-code-loss': 'false' }))).billingCheck,
+    ).toEqual({
+      expect: 'SUSE',
+      onMissing: 'deregister',
+    });
   });
 
-  it('accepts windows with billing-products, which are sent', () => {
-    expect(requestFor({ platform: 'windows', 'billing-products': 'bp-6ba54002' }).BillingProducts).toEqual([
+  it.each([undefined, 'linux', 'other'])('does not check platform=%s', (platform) => {
+    const plan = expectPlan(planOf(root(platform ? { platform, 'allow-billing-code-loss': 'true' } : {})));
+    expect(plan).not.toHaveProperty('billingCheck');
+    expect(plan.notes.join(' ')).not.toContain('PlatformDetails');
+  });
+
+  it('sends billing-products as given, whatever the platform, and still checks windows', () => {
+    const windows = expectPlan(planOf(root({ platform: 'windows', 'billing-products': 'bp-6ba54002' })));
+    expect(windows.request.BillingProducts).toEqual(['bp-6ba54002']);
+    expect(windows.billingCheck).toEqual({ expect: 'Windows', onMissing: 'deregister' });
+    expect(requestFor({ platform: 'linux', 'billing-products': 'bp-6ba54002' }).BillingProducts).toEqual([
       'bp-6ba54002',
     ]);
   });
 
-  it('accepts rhel with allow-billing-code-loss=true', () => {
-    expect(requestFor({ platform: 'rhel', 'allow-billing-code-loss': 'TRUE' })).not.toHaveProperty(
-      'BillingProducts',
+  it('comes last in the plan, as plan --json shows it', () => {
+    const plan = expectPlan(
+      planOf(root({ platform: 'windows', 'boot-mode': 'uefi', 'uefi-data': 'ssm:/u', family: 'w' })),
     );
-  });
-
-  it('still rejects sles with allow-billing-code-loss=false', () => {
-    expect(errorsFor({ platform: 'sles', 'allow-billing-code-loss': 'false' })[0]?.tag).toBe(
-      'snap2ami:platform',
-    );
+    expect(Object.keys(plan)).toEqual([
+      'key',
+      'snapshotIds',
+      'request',
+      'notes',
+      'uefiDataSource',
+      'lifecycle',
+      'billingCheck',
+    ]);
   });
 });

@@ -61,12 +61,9 @@ describe('lifecycle: the plan', () => {
     });
   });
 
-  it('says plainly that the workflow does not carry the lifecycle out yet', () => {
+  it('no longer says the workflow does not carry the lifecycle out (it does: ADR 0008)', () => {
     const plan = expectPlan(planOf(root({ 'ssm-parameter': '/golden/web' })));
-    expect(plan.notes).toContainEqual(
-      expect.stringContaining('distribution and lifecycle are planned but not yet carried out'),
-    );
-    expect(plan.notes.join(' ')).toContain('registers the AMI only');
+    expect(plan.notes.join(' ')).not.toContain('not yet carried out');
   });
 
   it('has only the fields that are set', () => {

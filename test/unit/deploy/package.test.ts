@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
+import { functionNames } from '../../../scripts/build.ts';
+import { RECORDS_BY_STATUS_INDEX } from '../../../shared/records.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
 import { zipEntries } from '../../support/zip.ts';
 
@@ -30,17 +32,27 @@ describe('serverless package', () => {
   });
 
   it("gives every function the parameters' documented defaults (serverless.yml params:)", () => {
-    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction']) {
+    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction', 'LifecycleLambdaFunction']) {
       expect(template.Resources[name]?.Properties.Environment).toMatchObject({
         Variables: {
           SNAP2AMI_TAG_PREFIX: 'snap2ami:',
           SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '',
           SNAP2AMI_EC2_RATE_SHARE: '0.5',
           SNAP2AMI_EC2_BUCKET_OVERRIDES: '',
-          ADMISSION_TABLE_NAME: expect.stringMatching(/-admission$/),
         },
       });
     }
+    // Admission control's table: ingest takes from it, the image function reports throttling to it.
+    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction'])
+      expect(template.Resources[name]?.Properties.Environment).toMatchObject({
+        Variables: { ADMISSION_TABLE_NAME: expect.stringMatching(/-admission$/) },
+      });
+  });
+
+  it('tells the image function where it may read UefiData: no bucket, and /snap2ami/uefi-data/ by default', () => {
+    expect(template.Resources.ImageLambdaFunction?.Properties.Environment).toMatchObject({
+      Variables: { SNAP2AMI_UEFI_DATA_BUCKET: '', SNAP2AMI_UEFI_DATA_PARAMETER_PATH: '/snap2ami/uefi-data/' },
+    });
   });
 
   it('declares the pipeline: rules → queue with a DLQ → ingest → state machine, table, topic', () => {
@@ -49,7 +61,12 @@ describe('serverless package', () => {
     expect(type('SnapshotEventsQueue')).toBe('AWS::SQS::Queue');
     expect(r.SnapshotEventsQueue?.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
     expect(r.DeadLetterQueue?.Properties.MessageRetentionPeriod).toBe(1209600);
-    for (const rule of ['EbsSnapshotRule', 'EbsMultiVolumeSnapshotRule', 'BackupRule']) {
+    for (const rule of [
+      'EbsSnapshotRule',
+      'EbsMultiVolumeSnapshotRule',
+      'BackupRule',
+      'SnapshotTaggedRule',
+    ]) {
       expect(type(rule)).toBe('AWS::Events::Rule');
       expect(JSON.stringify(r[rule]?.Properties.Targets)).toContain('SnapshotEventsQueue');
     }
@@ -69,10 +86,46 @@ describe('serverless package', () => {
     expect(type('NotificationsTopic')).toBe('AWS::SNS::Topic');
   });
 
+  it("lets every rule that targets the queue send to it, and only those (the queue policy's SourceArn)", () => {
+    const r = template.Resources;
+    const rules = Object.entries(r)
+      .filter(([, res]) => res.Type === 'AWS::Events::Rule')
+      .filter(([, res]) => JSON.stringify(res.Properties.Targets).includes('SnapshotEventsQueue'))
+      .map(([name]) => ({ 'Fn::GetAtt': [name, 'Arn'] }));
+    expect(rules.length).toBeGreaterThanOrEqual(4);
+    const statement = (
+      r.SnapshotEventsQueuePolicy?.Properties.PolicyDocument as unknown as
+        | {
+            Statement: { Condition: { ArnEquals: { 'aws:SourceArn': unknown[] } } }[];
+          }
+        | undefined
+    )?.Statement[0];
+    expect(statement?.Condition.ArnEquals['aws:SourceArn']).toEqual(expect.arrayContaining(rules));
+    expect(statement?.Condition.ArnEquals['aws:SourceArn']).toHaveLength(rules.length);
+  });
+
+  it('catches snapshots tagged <prefix>register after they completed: CloudTrail CreateTags, not failed calls', () => {
+    expect(template.Resources.SnapshotTaggedRule?.Properties.EventPattern).toEqual({
+      source: ['aws.ec2'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['ec2.amazonaws.com'],
+        eventName: ['CreateTags'],
+        errorCode: [{ exists: false }],
+        requestParameters: {
+          resourcesSet: { items: { resourceId: [{ prefix: 'snap-' }] } },
+          tagSet: { items: { key: ['snap2ami:register'] } },
+        },
+      },
+    });
+  });
+
   it('gives each function and the state machine a role of its own', () => {
     const r = template.Resources;
     expect(r.IngestLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['IngestRole', 'Arn'] });
     expect(r.ImageLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ImageRole', 'Arn'] });
+    expect(r.LifecycleLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['LifecycleRole', 'Arn'] });
+    expect(r.ReconcileLambdaFunction?.Properties.Role).toEqual({ 'Fn::GetAtt': ['ReconcileRole', 'Arn'] });
     expect(r.RegisterImageStateMachine?.Properties.RoleArn).toEqual({
       'Fn::GetAtt': ['StateMachineRole', 'Arn'],
     });
@@ -86,6 +139,101 @@ describe('serverless package', () => {
     expect(definition).toContain('ImageLambdaFunction');
     expect(definition).toContain('RecordsTable');
     expect(definition).toContain('NotificationsTopic');
+  });
+
+  it('runs the reconciler on a schedule', () => {
+    const r = template.Resources;
+    expect(r.ReconcileLambdaFunction?.Properties).toMatchObject({
+      Handler: 'dist/reconcile/index.handler',
+      Timeout: 120,
+      Environment: {
+        Variables: expect.objectContaining({
+          RECORDS_TABLE_NAME: expect.stringMatching(/-records$/),
+          SNAPSHOT_EVENTS_QUEUE_NAME: expect.stringMatching(/-snapshot-events$/),
+          RECONCILE_GRACE_MINUTES: '60',
+        }),
+      },
+    });
+    const schedules = Object.values(r).filter(
+      (res) =>
+        res.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(res.Properties.Targets).includes('ReconcileLambdaFunction'),
+    );
+    expect(schedules).toHaveLength(1);
+    expect(schedules[0]?.Properties).toMatchObject({
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+    });
+    const permission = Object.values(r).find(
+      (res) =>
+        res.Type === 'AWS::Lambda::Permission' &&
+        JSON.stringify(res.Properties.FunctionName).includes('ReconcileLambdaFunction'),
+    );
+    expect(permission?.Properties).toMatchObject({ Principal: 'events.amazonaws.com' });
+  });
+
+  it("gives the reconciler only the actions it uses, and the table's actions only on the table and its index", () => {
+    const statements = iamStatements(template).filter(({ resource }) => resource === 'ReconcileRole');
+    const actions = statements.flatMap(({ statement }) => [statement.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'ec2:DescribeImages',
+        'ec2:DescribeSnapshots',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'states:DescribeExecution',
+      ].sort(),
+    );
+    const resourceOf = (action: string) =>
+      JSON.stringify(
+        statements.find(({ statement }) => [statement.Action].flat().includes(action))?.statement.Resource,
+      );
+    expect(resourceOf('dynamodb:Query')).toContain('/index/byStatus');
+    expect(resourceOf('dynamodb:UpdateItem')).toContain('RecordsTable');
+    expect(resourceOf('states:DescribeExecution')).toContain(':execution:snap2ami-dev-register-image:*');
+    expect(resourceOf('sqs:SendMessage')).toContain('SnapshotEventsQueue');
+  });
+
+  it("declares the records table's status index under the name its readers query (shared/records.ts)", () => {
+    const indexes = template.Resources.RecordsTable?.Properties.GlobalSecondaryIndexes as {
+      IndexName: string;
+    }[];
+    expect(indexes.map((index) => index.IndexName)).toContain(RECORDS_BY_STATUS_INDEX);
+  });
+
+  it('gives ingest the actions its code calls: StartExecution, and DescribeExecution of the attempts it finds (startAttempt); admission control (its table, deferrals to its own queue)', () => {
+    const statements = iamStatements(template).filter(({ resource }) => resource === 'IngestRole');
+    const actions = statements.flatMap(({ statement }) => [statement.Action].flat()).sort();
+    expect(actions).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
+        'ec2:DescribeSnapshots',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'sqs:SendMessage',
+        'states:DescribeExecution',
+        'states:StartExecution',
+      ].sort(),
+    );
+    const describe = statements.find(({ statement }) =>
+      [statement.Action].flat().includes('states:DescribeExecution'),
+    );
+    expect(JSON.stringify(describe?.statement.Resource)).toContain(
+      ':execution:snap2ami-dev-register-image:*',
+    );
   });
 
   it('grants ec2:RegisterImage only under a condition: the key tag on the image, our accounts for the snapshots', () => {
@@ -130,11 +278,118 @@ describe('serverless package', () => {
     );
   });
 
+  it('lets the billing check deregister and tag only the images that carry the key tag', () => {
+    const image = (action: string) =>
+      iamStatements(template).filter(
+        ({ resource, statement }) =>
+          resource === 'ImageRole' &&
+          [statement.Action].flat().includes(action) &&
+          JSON.stringify(statement.Resource).includes('::image/*'),
+      );
+    expect(image('ec2:DeregisterImage')).toEqual([
+      {
+        resource: 'ImageRole',
+        statement: expect.objectContaining({
+          Condition: { Null: { 'aws:ResourceTag/snap2ami:key': 'false' } },
+        }),
+      },
+    ]);
+    expect(image('ec2:CreateTags').map(({ statement }) => statement.Condition)).toEqual([
+      { StringEquals: { 'ec2:CreateAction': 'RegisterImage' } },
+      {
+        Null: { 'aws:ResourceTag/snap2ami:key': 'false' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['snap2ami:billing-check'] },
+      },
+    ]);
+  });
+
+  it('lets the image function read UefiData under the parameter path, and from S3 only when a bucket is named', () => {
+    const statements = iamStatements(template);
+    const ssm = statements.filter(
+      ({ resource, statement }) =>
+        resource === 'ImageRole' && [statement.Action].flat().some((a) => String(a).startsWith('ssm:')),
+    );
+    expect(ssm.map(({ resource, statement }) => [resource, statement.Action])).toEqual([
+      ['ImageRole', 'ssm:GetParameter'],
+    ]);
+    expect(JSON.stringify(ssm[0]?.statement.Resource)).toMatch(/:parameter\/snap2ami\/uefi-data\/\*"}$/);
+    const s3 = statements.filter(({ statement }) =>
+      [statement.Action].flat().some((a) => String(a).startsWith('s3:')),
+    );
+    expect(s3.map(({ resource }) => resource)).toEqual(['ImageUefiDataBucketPolicy']);
+    const policy = template.Resources.ImageUefiDataBucketPolicy as unknown as { Condition?: string };
+    expect(policy.Condition).toBe('UefiDataBucketNamed');
+    // No bucket by default: the condition is false, and the policy is not created.
+    expect((template as unknown as { Conditions: unknown }).Conditions).toMatchObject({
+      UefiDataBucketNamed: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
+    });
+    // The image role decrypts nothing itself (README: customer managed keys).
+    const kms = statements.filter(
+      ({ resource, statement }) =>
+        ['ImageRole', 'ImageUefiDataBucketPolicy'].includes(resource) &&
+        [statement.Action].flat().some((a) => String(a).startsWith('kms:')),
+    );
+    expect(kms).toEqual([]);
+  });
+
   it('encrypts the notifications topic with KMS, and lets the workflow publish to it', () => {
     expect(template.Resources.NotificationsTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
     const machine = iamStatements(template).filter(({ resource }) => resource === 'StateMachineRole');
     const actions = machine.flatMap(({ statement }) => [statement.Action].flat());
     expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'kms:GenerateDataKey', 'kms:Decrypt']));
+  });
+
+  it('scopes every lifecycle call: no PutParameter or DeregisterImage on everything (ADR 0008)', () => {
+    const statements = iamStatements(template);
+    const granting = (action: string) =>
+      statements.filter(({ statement }) => [statement.Action].flat().includes(action));
+    // Only the lifecycle role removes, shares or protects AMIs (and the image role deregisters,
+    // for the billing check), and only AMIs with the key tag.
+    for (const action of [
+      'ec2:DeregisterImage',
+      'ec2:ModifyImageAttribute',
+      'ec2:EnableImageDeprecation',
+      'ec2:EnableImageDeregistrationProtection',
+    ]) {
+      const grants = granting(action);
+      expect(
+        grants.map(({ resource }) => resource),
+        action,
+      ).toEqual(action === 'ec2:DeregisterImage' ? ['ImageRole', 'LifecycleRole'] : ['LifecycleRole']);
+      for (const { statement } of grants)
+        expect(statement.Condition).toEqual({ Null: { 'aws:ResourceTag/snap2ami:key': 'false' } });
+    }
+    const [copy] = granting('ec2:CopyImage');
+    expect(copy?.statement.Condition).toEqual({
+      Null: { 'aws:RequestTag/snap2ami:key': 'false' },
+      'ForAnyValue:StringEquals': { 'aws:TagKeys': ['snap2ami:key'] },
+    });
+    const [deleteSnapshot] = granting('ec2:DeleteSnapshot');
+    expect(deleteSnapshot?.statement.Condition).toEqual({
+      Null: { 'aws:ResourceTag/snap2ami:image-id': 'false' },
+    });
+    // SSM parameters under the deployment's path (serverless.yml params: ssmParameterPath).
+    const [ssm] = granting('ssm:PutParameter');
+    expect(JSON.stringify(ssm?.statement.Resource)).toContain(':parameter/snap2ami/*');
+    expect(ssm?.statement.Resource).not.toBe('*');
+    expect(template.Resources.LifecycleLambdaFunction?.Properties.Environment).toMatchObject({
+      Variables: { SNAP2AMI_SSM_PARAMETER_PATH: '/snap2ami/', RECORDS_TABLE_NAME: 'snap2ami-dev-records' },
+    });
+    // The lifecycle role writes only the parameters' lock items of the records table.
+    const [locks] = granting('dynamodb:UpdateItem').filter(({ resource }) => resource === 'LifecycleRole');
+    expect(locks?.statement.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ssm-parameter#*'] },
+    });
+    // The workflow puts its events on the deployment's bus (default: the account's default bus) only.
+    const [events] = granting('events:PutEvents');
+    expect(events?.resource).toBe('StateMachineRole');
+    expect(JSON.stringify(events?.statement.Resource)).toContain(':event-bus/default');
+    const definition = JSON.stringify(
+      template.Resources.RegisterImageStateMachine?.Properties.DefinitionString,
+    );
+    expect(definition).toContain('LifecycleLambdaFunction');
+    expect(definition).toContain('arn:aws:states:::events:putEvents');
+    expect(definition).toMatch(/EventBusName\\+": \\+"default/);
   });
 
   it('has no IAM statement with a wildcard action', () => {
@@ -152,7 +407,8 @@ describe('serverless package', () => {
 
 describe('deployment artifacts', () => {
   it('hold each bundle, and no source map larger than its code', () => {
-    for (const name of ['image', 'ingest']) {
+    // Every function the build bundles (functions/<name>), so that a new one cannot ship its maps.
+    for (const name of functionNames()) {
       const entries = zipEntries(join(PROJECT_ROOT, '.serverless', `${name}.zip`));
       const code = entries.find((entry) => entry.name === `dist/${name}/index.js`);
       expect(code?.size, `${name}.zip: ${JSON.stringify(entries)}`).toBeGreaterThan(0);

@@ -8,7 +8,14 @@ import Snap2amiParameters, {
   parameterErrors,
   type Serverless,
 } from '../../../scripts/serverless-parameters.ts';
-import { deploymentSettings, MAX_PREFIX_LENGTH, parameterProblems } from '../../../shared/settings.ts';
+import {
+  DEFAULT_UEFI_DATA_PARAMETER_PATH,
+  deploymentSettings,
+  MAX_PREFIX_LENGTH,
+  parameterProblems,
+  reconcileGraceMinutes,
+  uefiDataSettings,
+} from '../../../shared/settings.ts';
 
 const env = (prefix: string | undefined, accounts: string | undefined) => ({
   SNAP2AMI_TAG_PREFIX: prefix,
@@ -23,7 +30,7 @@ describe('deployment settings', () => {
     { prefix: string; allowedSourceAccounts: string[] },
   ][] = [
     [undefined, undefined, { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
-    ['', '', { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
+    [undefined, '', { prefix: 'snap2ami:', allowedSourceAccounts: [] }],
     ['acme/', '111122223333', { prefix: 'acme/', allowedSourceAccounts: ['111122223333'] }],
     [
       'x'.repeat(MAX_PREFIX_LENGTH),
@@ -45,6 +52,9 @@ describe('deployment settings', () => {
     [undefined, '1234,abc', 'allowedSourceAccounts', '"1234" is not an AWS account ID'],
     [undefined, '111122223333,abc', 'allowedSourceAccounts', '"abc" is not an AWS account ID'],
     [undefined, '1111-2222-3333', 'allowedSourceAccounts', '"1111-2222-3333" is not an AWS account ID'],
+    // Empty: the functions would fall back to the default while the template's IAM conditions
+    // and CloudTrail rule used no prefix at all.
+    ['', undefined, 'tagPrefix', '"" is not a usable tag prefix'],
     ['aws:', undefined, 'tagPrefix', '"aws:" is not a usable tag prefix'],
     ['AWS:snap2ami:', undefined, 'tagPrefix', '"AWS:snap2ami:" is not a usable tag prefix'],
     ['x'.repeat(MAX_PREFIX_LENGTH + 1), undefined, 'tagPrefix', 'is not a usable tag prefix'],
@@ -109,8 +119,76 @@ describe("admission control's parameters", () => {
   });
 });
 
+describe('where the workflow may read UefiData', () => {
+  const env = (bucket: string | undefined, path: string | undefined) => ({
+    SNAP2AMI_UEFI_DATA_BUCKET: bucket,
+    SNAP2AMI_UEFI_DATA_PARAMETER_PATH: path,
+  });
+
+  // [uefiDataBucket, uefiDataParameterPath, settings]
+  const accepted: [string | undefined, string | undefined, { bucket?: string; parameterPath: string }][] = [
+    [undefined, undefined, { parameterPath: DEFAULT_UEFI_DATA_PARAMETER_PATH }],
+    ['', '', { parameterPath: '/snap2ami/uefi-data/' }],
+    ['uefi-store', '/golden/uefi/', { bucket: 'uefi-store', parameterPath: '/golden/uefi/' }],
+    ['a.b-c', '/a/', { bucket: 'a.b-c', parameterPath: '/a/' }],
+    [`${'b'.repeat(63)}`, '/x_1.y-z/w/', { bucket: 'b'.repeat(63), parameterPath: '/x_1.y-z/w/' }],
+  ];
+  it.each(accepted)('accepts uefiDataBucket=%j uefiDataParameterPath=%j', (bucket, path, settings) => {
+    expect(uefiDataSettings(env(bucket, path))).toEqual({ bucket: undefined, ...settings });
+    expect(parameterProblems(env(bucket, path))).toEqual([]);
+  });
+
+  // [uefiDataBucket, uefiDataParameterPath, the parameter refused, why]
+  const refused: [string | undefined, string | undefined, string, string][] = [
+    ['Uefi-Store', undefined, 'uefiDataBucket', '"Uefi-Store" is not an S3 bucket name'],
+    ['ab', undefined, 'uefiDataBucket', '"ab" is not an S3 bucket name'],
+    ['a..b', undefined, 'uefiDataBucket', '"a..b" is not an S3 bucket name'],
+    ['s3://uefi-store', undefined, 'uefiDataBucket', 'is not an S3 bucket name'],
+    [undefined, '/', 'uefiDataParameterPath', '"/" is not an SSM parameter path'],
+    [undefined, '/golden/uefi', 'uefiDataParameterPath', '"/golden/uefi" is not an SSM parameter path'],
+    [undefined, 'golden/uefi/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, '/golden//uefi/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, '/golden/*/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, '/aws/service/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, '/SSM/x/', 'uefiDataParameterPath', 'is not an SSM parameter path'],
+    [undefined, `/${'p'.repeat(1010)}/`, 'uefiDataParameterPath', 'is not an SSM parameter path'],
+  ];
+  it.each(refused)('refuses uefiDataBucket=%j uefiDataParameterPath=%j', (bucket, path, parameter, why) => {
+    expect(() => uefiDataSettings(env(bucket, path))).toThrow(why);
+    expect(parameterProblems(env(bucket, path))).toEqual([
+      {
+        parameter,
+        value: parameter === 'uefiDataBucket' ? bucket : path,
+        problem: expect.stringMatching(/; accepted: .+/),
+      },
+    ]);
+  });
+});
+
+describe("the reconciler's grace period (reconcileGraceMinutes)", () => {
+  it.each([
+    [undefined, 60],
+    ['', 60],
+    ['0', 0],
+    ['60', 60],
+    ['10080', 10080],
+  ])('accepts %j as %i minutes', (value, minutes) => {
+    expect(reconcileGraceMinutes(value)).toBe(minutes);
+    expect(parameterProblems({ RECONCILE_GRACE_MINUTES: value })).toEqual([]);
+  });
+
+  it.each(['-1', '1.5', '1h', 'sixty', '10081', ' 60'])('refuses %j, saying what is accepted', (value) => {
+    expect(() => reconcileGraceMinutes(value)).toThrow(
+      /is not a grace period; accepted: a whole number of minutes/,
+    );
+    expect(parameterProblems({ RECONCILE_GRACE_MINUTES: value })).toEqual([
+      { parameter: 'reconcileGraceMinutes', value, problem: expect.stringContaining('from 0 to 10080') },
+    ]);
+  });
+});
+
 describe('the package and deploy check', () => {
-  const declared = ['tagPrefix', 'allowedSourceAccounts'];
+  const declared = ['tagPrefix', 'allowedSourceAccounts', 'uefiDataBucket', 'uefiDataParameterPath'];
   const good = { SNAP2AMI_TAG_PREFIX: 'snap2ami:', SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '' };
 
   it('passes the defaults and good --param values', () => {
@@ -135,7 +213,7 @@ describe('the package and deploy check', () => {
     expect(
       parameterErrors({ environments: [good], declared, cliParams: ['allowedSourceAcounts=111122223333'] }),
     ).toEqual([
-      "Parameter allowedSourceAcounts is not one of snap2ami's (serverless.yml params:); accepted: tagPrefix, allowedSourceAccounts.",
+      "Parameter allowedSourceAcounts is not one of snap2ami's (serverless.yml params:); accepted: tagPrefix, allowedSourceAccounts, uefiDataBucket, uefiDataParameterPath.",
     ]);
   });
 });
@@ -172,9 +250,38 @@ describe('the IAM condition values made from the parameters', () => {
     });
   });
 
+  it('resourceTagCondition.<name>: the resource carries the tag under the deployment prefix', async () => {
+    expect(await resolve('resourceTagCondition.key', { tagPrefix: 'acme:' })).toEqual({
+      value: { Null: { 'aws:ResourceTag/acme:key': 'false' } },
+    });
+    expect(await resolve('resourceTagCondition.image-id', { tagPrefix: 'acme:' })).toEqual({
+      value: { Null: { 'aws:ResourceTag/acme:image-id': 'false' } },
+    });
+  });
+
+  it('billingCheckTagCondition: one of our images, and the billing-check tag only', async () => {
+    expect(await resolve('billingCheckTagCondition', { tagPrefix: 'acme:' })).toEqual({
+      value: {
+        Null: { 'aws:ResourceTag/acme:key': 'false' },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['acme:billing-check'] },
+      },
+    });
+  });
+
+  it('uefiDataParameterPath: the path as the image function reads it, the default for an empty one', async () => {
+    expect(await resolve('uefiDataParameterPath', { uefiDataParameterPath: '/golden/uefi/' })).toEqual({
+      value: '/golden/uefi/',
+    });
+    // Never `parameter*` (every parameter of the account) in the image role's grant.
+    expect(await resolve('uefiDataParameterPath', { uefiDataParameterPath: '' })).toEqual({
+      value: '/snap2ami/uefi-data/',
+    });
+  });
+
   it('refuses a variable it does not define', async () => {
     await expect(resolve('keyTag', {})).rejects.toThrow(
-      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition.',
+      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, uefiDataParameterPath.',
     );
+    await expect(resolve('resourceTagCondition.family', {})).rejects.toThrow('is not a snap2ami variable');
   });
 });

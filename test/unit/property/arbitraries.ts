@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { SnapshotGroup } from '../../../shared/contract/plan.ts';
 import type { PlannerSettings } from '../../../shared/contract/types.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../../shared/snapshot.ts';
-import { CONTRACT_KEYS, LIMITS, type TypeLimits, VOLUME_TYPES } from './contract-checker.ts';
+import { CONTRACT_KEYS, LIFECYCLE_KEYS, LIMITS, type TypeLimits, VOLUME_TYPES } from './contract-checker.ts';
 
 export const ACCOUNT = '123456789012';
 export const OTHER_ACCOUNT = '210987654321';
@@ -121,8 +121,17 @@ const throughputValue = (noise: Noise) =>
     THROUGHPUT_LIMITS,
   );
 
+/** Volume types: the HDD ones (125 GiB at least, never the root) less often. */
 const volumeTypeValue = (noise: Noise) =>
-  valuesOf(noise, VOLUME_TYPES, ['GP3', 'gp4', 'io3', 'magnetic', '']);
+  noise === 'fault'
+    ? valuesOf(noise, VOLUME_TYPES, ['GP3', 'gp4', 'io3', 'magnetic', ''])
+    : fc.oneof(
+        {
+          weight: 3,
+          arbitrary: valuesOf(noise, ['standard', 'io1', 'io2', 'gp2', 'gp3'], ['GP3', 'gp4', 'io3']),
+        },
+        { weight: 1, arbitrary: valuesOf(noise, ['st1', 'sc1'], ['magnetic', '']) },
+      );
 
 const NAME_CHARS = [..."abcXYZ019()[] ./-'@_"];
 const nameLiteral = fc.string({ unit: pick(...NAME_CHARS), minLength: 1, maxLength: 8 });
@@ -274,6 +283,22 @@ function contractValue(key: string, noise: Noise): fc.Arbitrary<string> {
       );
     case 'image-id':
       return valuesOf(noise, ['ami-0123abcd'], ['ami-', 'foo']);
+    case 'uefi-data':
+      return valuesOf(
+        noise,
+        ['s3://my-bucket/uefi/web.b64', 's3://a.b-c/k', 'ssm:/golden/uefi', 'ssm:uefi_vars'],
+        [
+          's3://',
+          's3://Bucket/key',
+          's3://bucket',
+          's3://bucket/',
+          's3://a..b/k',
+          'ssm:',
+          'https://x/y',
+          'S3://bucket/key',
+          'ssm:/bad name',
+        ],
+      );
     case 'copy-to':
       return valuesOf(
         noise,
@@ -370,13 +395,23 @@ const RARE_KEYS = [
   'tpm-support',
   'sriov-net-support',
   'retain',
+  'uefi-data',
 ];
-const COMMON_KEYS = CONTRACT_KEYS.filter((key) => !RARE_KEYS.includes(key));
+/** Distribution and lifecycle keys: drawn as often as the rare ones, so that image and volume keys stay common. */
+const LIFECYCLE_POOL = LIFECYCLE_KEYS.filter((key) => !RARE_KEYS.includes(key));
+const COMMON_KEYS = CONTRACT_KEYS.filter((key) => !RARE_KEYS.includes(key) && !LIFECYCLE_KEYS.includes(key));
+
+/** Keys valid only with another (retain with family, uefi-data with a UEFI boot mode): drawn alone only with noise. */
+const PAIRED_KEYS = ['retain', 'uefi-data'];
 
 const contractEntry = (noise: Noise, keys?: readonly string[]) =>
   (keys
     ? pick(...keys)
-    : fc.oneof({ weight: 5, arbitrary: pick(...COMMON_KEYS) }, { weight: 1, arbitrary: pick(...RARE_KEYS) })
+    : fc.oneof(
+        { weight: 5, arbitrary: pick(...COMMON_KEYS) },
+        { weight: 1, arbitrary: pick(...RARE_KEYS.filter((key) => noise || !PAIRED_KEYS.includes(key))) },
+        { weight: 1, arbitrary: pick(...LIFECYCLE_POOL) },
+      )
   ).chain((key) => contractValue(key, noise).map((value) => prefixed(key, value)));
 
 const DEVICE_NAMES_OK = ['/dev/sdb', '/dev/sdc', '/dev/xvdb', '/dev/sda1', '/dev/nvme1n1'];
@@ -849,6 +884,7 @@ const validImage: fc.Arbitrary<Entry[]> = fc
     paravirtual: fc.boolean(),
     bootMode: fc.option(pick('legacy-bios', 'uefi', 'uefi-preferred'), { nil: undefined }),
     tpm: fc.boolean(),
+    uefiData: fc.option(pick('s3://my-bucket/uefi/web.b64', 'ssm:/golden/uefi'), { nil: undefined }),
     ena: fc.option(pick('true', 'false', 'False'), { nil: undefined }),
     sriov: fc.boolean(),
     imds: fc.option(pick('v2.0', 'none'), { nil: undefined }),
@@ -857,6 +893,7 @@ const validImage: fc.Arbitrary<Entry[]> = fc
     ramdisk: fc.option(pick('ari-a51cf9cc'), { nil: undefined }),
     platform: fc.option(pick('linux', 'other', 'windows', 'rhel', 'sles'), { nil: undefined }),
     billing: fc.option(pick('bp-6ba54002', 'bp-6ba54002, bp-63a5400a'), { nil: undefined }),
+    allowLoss: fc.option(pick('true', 'false', 'TRUE'), { nil: undefined }),
     name: fc.option(safeName, { nil: undefined }),
     description: fc.option(fc.string({ maxLength: 60 }), { nil: undefined }),
   })
@@ -871,6 +908,8 @@ const validImage: fc.Arbitrary<Entry[]> = fc
     set('virtualization-type', image.paravirtual ? 'paravirtual' : image.architecture ? 'hvm' : undefined);
     set('boot-mode', bootMode);
     if (image.tpm && (bootMode === 'uefi' || bootMode === 'uefi-preferred')) set('tpm-support', 'v2.0');
+    if (image.uefiData !== undefined && (bootMode === 'uefi' || bootMode === 'uefi-preferred'))
+      set('uefi-data', image.uefiData);
     set('ena-support', image.paravirtual && image.ena === 'true' ? 'false' : image.ena);
     if (image.sriov && !image.paravirtual) set('sriov-net-support', 'simple');
     set('imds-support', image.imds);
@@ -880,9 +919,8 @@ const validImage: fc.Arbitrary<Entry[]> = fc
       set('ramdisk-id', image.ramdisk);
     }
     set('platform', image.platform);
-    if (image.platform === 'windows' || image.platform === 'rhel' || image.platform === 'sles')
-      set('billing-products', image.billing ?? 'bp-6ba54002');
-    else set('billing-products', image.billing);
+    set('allow-billing-code-loss', image.allowLoss);
+    set('billing-products', image.billing);
     set('name', image.name);
     set('description', image.description);
     return entries;

@@ -37,6 +37,7 @@ export const CONTRACT_KEYS = [
   'kernel-id',
   'ramdisk-id',
   'billing-products',
+  'uefi-data',
   'platform',
   'allow-billing-code-loss',
   'volume-type',
@@ -429,18 +430,24 @@ export function satisfiesContract(plan: Plan, context: PlanContext): string[] {
       fail(`billing-products=${JSON.stringify(billing)} is not comma-separated bp- codes`);
   }
 
-  // The billing guard.
+  // The billing check (v2; v1's guard rejected these platforms).
   const platform = tag('platform') ?? 'linux';
   if (!PLATFORMS.includes(platform)) fail(`platform=${JSON.stringify(platform)} accepted`);
   const allow = tag('allow-billing-code-loss');
   if (allow !== undefined && parseBool(allow) === undefined)
     fail(`allow-billing-code-loss=${JSON.stringify(allow)} accepted`);
+  const expectText: Record<string, string> = { windows: 'Windows', rhel: 'Red Hat', sles: 'SUSE' };
+  const expectedCheck =
+    platform in expectText
+      ? { expect: expectText[platform], onMissing: parseBool(allow ?? '') === true ? 'keep' : 'deregister' }
+      : undefined;
+  if (!isDeepStrictEqual(plan.billingCheck, expectedCheck))
+    fail(`billingCheck ${JSON.stringify(plan.billingCheck)}, expected ${JSON.stringify(expectedCheck)}`);
   if (
-    ['windows', 'rhel', 'sles'].includes(platform) &&
-    request.BillingProducts === undefined &&
-    parseBool(allow ?? '') !== true
+    expectedCheck &&
+    !plan.notes.some((note) => note.includes(`PlatformDetails contains "${expectedCheck.expect}"`))
   )
-    fail(`platform=${platform} without billing products nor allow-billing-code-loss=true`);
+    fail('a plan with a billing check has no note about it');
 
   // Combinations.
   if (request.BootMode === 'legacy-bios' && ['arm64', 'arm64_mac'].includes(request.Architecture))
@@ -459,6 +466,7 @@ export function satisfiesContract(plan: Plan, context: PlanContext): string[] {
   checkMappings(plan, context, rootDevice, fail);
   checkTags(plan, context, fail);
   checkLifecycle(plan, context, fail);
+  checkUefiData(plan, context, fail);
   const planFields = [
     'key',
     'snapshotIds',
@@ -470,6 +478,35 @@ export function satisfiesContract(plan: Plan, context: PlanContext): string[] {
   ];
   for (const key of Object.keys(plan)) if (!planFields.includes(key)) fail(`the plan has a field ${key}`);
   return out;
+}
+
+/** `<p>uefi-data`: an S3 object or an SSM parameter, only for UEFI boot modes, carried as given. */
+function checkUefiData(plan: Plan, context: PlanContext, fail: (m: string) => void): void {
+  const source = context.root.tags.get(`${context.settings.prefix}uefi-data`);
+  if (source === undefined) {
+    if ('uefiDataSource' in plan) fail(`uefiDataSource ${plan.uefiDataSource} without a uefi-data tag`);
+    return;
+  }
+  if (plan.uefiDataSource !== source) fail(`uefiDataSource ${plan.uefiDataSource}, tag ${source}`);
+  if (plan.request.BootMode !== 'uefi' && plan.request.BootMode !== 'uefi-preferred')
+    fail(`uefi-data with boot mode ${plan.request.BootMode}`);
+  const s3 = /^s3:\/\/([^/]+)\/(.+)$/.exec(source);
+  const ssm = /^ssm:(.+)$/.exec(source);
+  if (s3) {
+    const bucket = s3[1] ?? '';
+    const ok =
+      bucket.length >= 3 &&
+      bucket.length <= 63 &&
+      /^[a-z0-9.-]+$/.test(bucket) &&
+      /^[a-z0-9]/.test(bucket) &&
+      /[a-z0-9]$/.test(bucket) &&
+      !bucket.includes('..');
+    if (!ok) fail(`uefi-data names the bucket ${bucket}`);
+  } else if (ssm) {
+    const name = ssm[1] ?? '';
+    if (name.length > 1011 || !/^[a-zA-Z0-9_.\-/]+$/.test(name))
+      fail(`uefi-data names the parameter ${name}`);
+  } else fail(`uefi-data ${source} is neither s3://<bucket>/<key> nor ssm:<name>`);
 }
 
 const AREAS = [
@@ -626,8 +663,8 @@ function checkLifecycle(plan: Plan, context: PlanContext, fail: (m: string) => v
 
   if (!isDeepStrictEqual(plan.lifecycle, expected))
     fail(`lifecycle ${JSON.stringify(plan.lifecycle)}, expected ${JSON.stringify(expected)}`);
-  if (!plan.notes.some((note) => note.includes('not yet carried out')))
-    fail('a plan with a lifecycle has no note that the workflow does not carry it out yet');
+  if (plan.notes.some((note) => note.includes('not yet carried out')))
+    fail('a plan with a lifecycle still says the workflow does not carry it out');
 }
 
 function checkMappings(

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planGroup } from '../../../shared/contract/plan.ts';
+import { planGroup, type SnapshotGroup } from '../../../shared/contract/plan.ts';
 import type { Plan, PlannerSettings } from '../../../shared/contract/types.ts';
 import { type EventSettings, parseEvent, parseMessageBody } from '../../../shared/events.ts';
 import { idempotencyKey } from '../../../shared/idempotency.ts';
@@ -23,7 +23,12 @@ import {
 import { expectValidPlan } from './contract-checker.ts';
 
 const REGION = 'us-east-1';
-const EVENT_SETTINGS: EventSettings = { account: ACCOUNT, region: REGION, allowedSourceAccounts: [] };
+const EVENT_SETTINGS: EventSettings = {
+  account: ACCOUNT,
+  region: REGION,
+  allowedSourceAccounts: [],
+  prefix: 'snap2ami:',
+};
 
 /** The ways an event may name a snapshot. */
 type RefStyle = 'id' | 'arn' | 'arn-without-account' | 'arn-region-quirk';
@@ -128,9 +133,11 @@ describe('property: a createSnapshots event in any order yields the same plan an
             : parseEvent(event, EVENT_SETTINGS);
           if (outcome.outcome !== 'snapshots')
             throw new Error(`event not accepted: ${JSON.stringify(outcome)}`);
-          expect(outcome.group.multiVolume).toBe(true);
-          expect([...outcome.group.snapshotIds].sort()).toEqual([...ids].sort());
-          return expectValidPlan(planGroup(outcome.group, known, settings), outcome.group, known, settings);
+          expect(outcome.groups).toHaveLength(1);
+          const [group] = outcome.groups as [SnapshotGroup];
+          expect(group.multiVolume).toBe(true);
+          expect([...group.snapshotIds].sort()).toEqual([...ids].sort());
+          return expectValidPlan(planGroup(group, known, settings), group, known, settings);
         };
 
         const listed = planFor(

@@ -1,0 +1,106 @@
+/**
+ * What the image Lambda tells an operator, beyond its counts (image-handler.test.ts): EC2
+ * throttling as it meets it (Ec2Throttled, the alarm's metric) and, when an image is available,
+ * how long that took from the snapshot's event and from the execution's start (TimeToAvailable,
+ * ExecutionTimeToAvailable: the dashboard's p50/p95). On the emulator, whose EC2 throttles as
+ * EC2 does, in a Region of this file's own so that its empty bucket slows no other test.
+ */
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { throttleControl } from '../../local/index.ts';
+import { planFor } from '../support/pipeline.ts';
+
+const REGION = 'ap-southeast-4';
+const control = throttleControl(inject('awsEndpoint'));
+const context = {
+  functionName: 'snap2ami-test-image',
+  awsRequestId: 'test-request',
+  invokedFunctionArn: `arn:aws:lambda:${REGION}:123456789012:function:snap2ami-test-image`,
+} as Context;
+let handler: typeof import('../../functions/image/handler.ts').handler;
+let ec2: EC2Client;
+
+beforeAll(async () => {
+  // The handler's client reads the Region once, when its module loads.
+  process.env.AWS_REGION = REGION;
+  ec2 = new EC2Client({ region: REGION });
+  ({ handler } = await import('../../functions/image/handler.ts'));
+  await ec2.send(new DescribeImagesCommand({ Owners: ['self'] })); // moto loads a Region's catalogue once
+});
+afterAll(async () => {
+  await control.reset(REGION);
+});
+
+/** Runs the handler; returns its result or error, and each metric it published (with its unit). */
+async function invoke(task: Record<string, unknown>) {
+  const lines: string[] = [];
+  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  let outcome: { result?: Record<string, unknown>; error?: Error };
+  try {
+    outcome = { result: await handler(task as never, context) };
+  } catch (error) {
+    outcome = { error: error as Error };
+  } finally {
+    write.mockRestore();
+  }
+  const metrics: Record<string, { value: number; unit: string }> = {};
+  for (const line of lines.join('').split('\n')) {
+    if (!line.includes('"_aws"')) continue;
+    const document = JSON.parse(line) as Record<string, number> & {
+      _aws: { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] };
+    };
+    for (const { Name, Unit } of document._aws.CloudWatchMetrics.flatMap((m) => m.Metrics))
+      metrics[Name] = { value: (metrics[Name]?.value ?? 0) + Number(document[Name]), unit: Unit };
+  }
+  return { ...outcome, metrics };
+}
+
+describe('image handler observability', () => {
+  it('counts a call EC2 throttled as Ec2Throttled, besides the ThrottledError the workflow retries', async () => {
+    await control.configure({ region: REGION, buckets: { DescribeImages: { size: 0, refill: 0 } } });
+    try {
+      const throttled = await invoke({ action: 'checkImage', imageId: 'ami-0123456789abcdef0' });
+      expect(throttled.error?.name).toBe('ThrottledError');
+      expect(throttled.error?.message).toContain('RequestLimitExceeded');
+      expect(throttled.metrics).toEqual({
+        ThrottledError: { value: 1, unit: 'Count' },
+        Ec2Throttled: { value: 1, unit: 'Count' },
+      });
+    } finally {
+      await control.reset(REGION);
+    }
+    // The same call with tokens to spare: no throttling to count.
+    const missing = await invoke({ action: 'checkImage', imageId: 'ami-0123456789abcdef0' });
+    expect(missing.metrics).not.toHaveProperty('Ec2Throttled');
+  });
+
+  it('publishes the time to available, from the event and from the execution start, in milliseconds', async () => {
+    const plan = await planFor(ec2, { 'snap2ami:name': `timing-${Date.now()}` });
+    const registered = await invoke({ action: 'register', key: plan.key, request: plan.request });
+    expect(registered.error).toBeUndefined();
+    const now = Date.now();
+    const checked = await invoke({
+      action: 'checkImage',
+      imageId: registered.result?.imageId,
+      source: { messageId: 'm-1', eventTime: new Date(now - 600_000).toISOString() },
+      startedAt: new Date(now - 60_000).toISOString(),
+    });
+    expect(checked.error).toBeUndefined();
+    expect(checked.result).toEqual({ imageId: registered.result?.imageId, state: 'available' });
+    const { TimeToAvailable, ExecutionTimeToAvailable, ...others } = checked.metrics;
+    expect(others).toEqual({});
+    expect(TimeToAvailable?.unit).toBe('Milliseconds');
+    expect(TimeToAvailable?.value).toBeGreaterThanOrEqual(600_000);
+    expect(TimeToAvailable?.value).toBeLessThan(660_000);
+    expect(ExecutionTimeToAvailable?.value).toBeGreaterThanOrEqual(60_000);
+    expect(ExecutionTimeToAvailable?.value).toBeLessThan(120_000);
+
+    // Without a source or a start time (a task started by hand): the check, and no timing.
+    const bare = await invoke({ action: 'checkImage', imageId: registered.result?.imageId });
+    expect(bare.metrics).toEqual({});
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * Retention (tag contract v2, ADR 0008) on the emulator: a family keeps exactly N (or those
+ * within N days); never the newest, a protected AMI, one an SSM parameter names or one a
+ * launch template uses; source snapshots deleted only with `<p>retain-delete-snapshots=true`,
+ * copies' always; a failed retention never fails the registration, and the family's next
+ * success applies it.
+ */
+import {
+  CreateLaunchTemplateCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  EnableImageDeregistrationProtectionCommand,
+  type Image,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPipeline, createTaggedSnapshot, type Pipeline } from '../../local/index.ts';
+import type { Plan } from '../../shared/contract/types.ts';
+import { RetryableError } from '../../shared/errors.ts';
+import { executionInput } from '../../shared/workflow.ts';
+import { executionArn as arn, planFor } from '../support/pipeline.ts';
+
+const HOME = 'us-east-1';
+const ec2 = new EC2Client({});
+const ec2In = (region: string) => new EC2Client({ region });
+let pipeline: Pipeline;
+
+beforeAll(async () => {
+  pipeline = await createPipeline();
+});
+
+const unique = (name: string) => `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+/** An AMI of the family as an earlier registration left it (key, family, snapshot time). */
+async function familyImage(family: string, snapshotTime: string) {
+  const snapshotId = await createTaggedSnapshot(ec2, { purpose: 'retention test' });
+  const { ImageId } = await ec2.send(
+    new RegisterImageCommand({
+      Name: unique(`${family}-old`),
+      RootDeviceName: '/dev/sda1',
+      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: snapshotId } }],
+      TagSpecifications: [
+        {
+          ResourceType: 'image',
+          Tags: [
+            { Key: 'snap2ami:key', Value: unique('key') },
+            { Key: 'snap2ami:family', Value: family },
+            { Key: 'snap2ami:snapshot-time', Value: snapshotTime },
+          ],
+        },
+      ],
+    }),
+  );
+  return { imageId: ImageId as string, snapshotId };
+}
+
+async function family(region: string, name: string): Promise<Image[]> {
+  return (
+    (
+      await ec2In(region).send(
+        new DescribeImagesCommand({ Filters: [{ Name: 'tag:snap2ami:family', Values: [name] }] }),
+      )
+    ).Images ?? []
+  );
+}
+
+async function snapshotExists(region: string, snapshotId: string): Promise<boolean> {
+  try {
+    const found = await ec2In(region).send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
+    return (found.Snapshots ?? []).length > 0;
+  } catch (error) {
+    if ((error as Error).name === 'InvalidSnapshot.NotFound') return false;
+    throw error;
+  }
+}
+
+function at(plan: Plan, snapshotTime: string): Plan {
+  const request = structuredClone(plan.request);
+  for (const spec of request.TagSpecifications)
+    for (const tag of spec.Tags) if (tag.Key === 'snap2ami:snapshot-time') tag.Value = snapshotTime;
+  return { ...plan, request };
+}
+
+const daysAgo = (days: number) => `${new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 19)}Z`;
+
+async function register(p: Pipeline, plan: Plan) {
+  const execution = await p.workflow.run(executionInput(plan, {}, new Date()), arn(plan.key));
+  expect(execution.status, `${execution.error}: ${execution.cause}`).toBe('SUCCEEDED');
+  return { imageId: (execution.output as { imageId: string }).imageId, execution };
+}
+
+describe('retention', () => {
+  it('keeps exactly N by count, skips protected and in-use AMIs, and keeps source snapshots by default', async () => {
+    const name = unique('ret-count');
+    const [t1, t2, t3, t4, t5] = [
+      await familyImage(name, '2025-01-01T00:00:00Z'),
+      await familyImage(name, '2025-01-02T00:00:00Z'),
+      await familyImage(name, '2025-01-03T00:00:00Z'),
+      await familyImage(name, '2025-01-04T00:00:00Z'),
+      await familyImage(name, '2025-01-05T00:00:00Z'),
+    ];
+    // t1: another SSM parameter names it; t2: protected; t3: a launch template uses it.
+    await new SSMClient({}).send(
+      new PutParameterCommand({
+        Name: `/other/${name}`,
+        Value: t1?.imageId,
+        Type: 'String',
+        DataType: 'aws:ec2:image',
+      }),
+    );
+    await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: t2?.imageId }));
+    await ec2.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: unique('ret'),
+        LaunchTemplateData: { ImageId: t3?.imageId },
+      }),
+    );
+    const plan = await planFor(ec2, {
+      'snap2ami:name': name,
+      'snap2ami:family': name,
+      'snap2ami:retain': '2',
+    });
+    const { imageId } = await register(pipeline, plan);
+    // Ours (the newest) and t5 within the 2; t4 alone is free to go.
+    const left = (await family(HOME, name)).map((image) => image.ImageId).sort();
+    expect(left).toEqual([imageId, t5?.imageId, t3?.imageId, t2?.imageId, t1?.imageId].sort());
+    expect(await snapshotExists(HOME, t4?.snapshotId as string)).toBe(true);
+    const { retention } = JSON.parse((await pipeline.record(plan.key))?.distribution as string);
+    expect(retention.deregistered).toEqual([{ region: HOME, imageId: t4?.imageId }]);
+    expect(retention.kept).toEqual(
+      expect.arrayContaining([
+        { region: HOME, imageId, reason: 'newest' },
+        { region: HOME, imageId: t2?.imageId, reason: 'deregistration protection' },
+        {
+          region: HOME,
+          imageId: t3?.imageId,
+          reason: expect.stringMatching(/^in use by arn:aws:ec2:.*launch-template/),
+        },
+        {
+          region: HOME,
+          imageId: t1?.imageId,
+          reason: expect.stringMatching(/^in use by arn:aws:ssm:.*parameter/),
+        },
+      ]),
+    );
+  });
+
+  it('by age keeps those within N days', async () => {
+    const name = unique('ret-days');
+    const old = await familyImage(name, daysAgo(40));
+    const recent = await familyImage(name, daysAgo(10));
+    const plan = await planFor(ec2, {
+      'snap2ami:name': name,
+      'snap2ami:family': name,
+      'snap2ami:retain': '30d',
+    });
+    const { imageId } = await register(pipeline, plan);
+    expect((await family(HOME, name)).map((image) => image.ImageId).sort()).toEqual(
+      [imageId, recent.imageId].sort(),
+    );
+    expect(await snapshotExists(HOME, old.snapshotId)).toBe(true);
+  });
+
+  it('with retain-delete-snapshots, deletes the source snapshots too; a copy always goes with its snapshots', async () => {
+    const name = unique('ret-copies');
+    const tags = (n: string) => ({
+      'snap2ami:name': `${name}-${n}`,
+      'snap2ami:family': name,
+      'snap2ami:copy-to': 'ap-southeast-2',
+      'snap2ami:retain': '1',
+      'snap2ami:retain-delete-snapshots': 'true',
+    });
+    const olderPlan = at(await planFor(ec2, tags('older')), '2026-02-01T00:00:00Z');
+    const older = await register(pipeline, olderPlan);
+    const [olderCopy] = await family('ap-southeast-2', name);
+    const olderCopySnapshot = olderCopy?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId as string;
+    expect(await snapshotExists('ap-southeast-2', olderCopySnapshot)).toBe(true);
+
+    const newer = await register(pipeline, at(await planFor(ec2, tags('newer')), '2026-02-02T00:00:00Z'));
+    expect((await family(HOME, name)).map((image) => image.ImageId)).toEqual([newer.imageId]);
+    const copies = await family('ap-southeast-2', name);
+    expect(copies).toHaveLength(1);
+    expect(copies[0]?.SourceImageId).toBe(newer.imageId);
+    expect(await snapshotExists(HOME, olderPlan.snapshotIds[0] as string)).toBe(false);
+    expect(await snapshotExists('ap-southeast-2', olderCopySnapshot)).toBe(false);
+    expect(older.imageId).not.toBe(newer.imageId);
+  });
+
+  it('a failed retention never fails the registration: it is recorded, and the next success of the family applies it', async () => {
+    const name = unique('ret-fail');
+    const old = await familyImage(name, '2025-06-01T00:00:00Z');
+    let failing = true;
+    const p = await createPipeline({
+      aroundLifecycle: async (task, next) => {
+        if (task.action === 'retain' && failing)
+          throw new RetryableError('DescribeImages: RequestLimitExceeded');
+        return next();
+      },
+    });
+    const first = await register(
+      p,
+      await planFor(ec2, { 'snap2ami:name': `${name}-a`, 'snap2ami:family': name, 'snap2ami:retain': '1' }),
+    );
+    expect(first.execution.retries('ApplyRetention')).toBeGreaterThan(0);
+    const record = await p.record((first.execution.output as { key: string }).key);
+    expect(record).toMatchObject({ status: 'COMPLETED', imageId: first.imageId });
+    expect(JSON.parse(record?.distribution as string).retention).toMatchObject({
+      Error: 'RetryableError',
+      Cause: expect.stringContaining('RequestLimitExceeded'),
+    });
+    expect((await family(HOME, name)).map((image) => image.ImageId)).toContain(old.imageId);
+
+    failing = false;
+    const second = await register(
+      p,
+      await planFor(ec2, { 'snap2ami:name': `${name}-b`, 'snap2ami:family': name, 'snap2ami:retain': '1' }),
+    );
+    expect((await family(HOME, name)).map((image) => image.ImageId)).toEqual([second.imageId]);
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * A whole pipeline on the emulator for the recovery tests (the reconciler, `register`, the
+ * CloudTrail rule): queue and DLQ, ingest, the deployed workflow on the local Step Functions
+ * endpoint, the records table. Every snapshot a test makes carries a tag prefix of its own:
+ * the emulator is shared by every test file, and the reconciler looks at all of the account's
+ * opted-in snapshots, so a prefix of their own keeps other files' snapshots out of its sight.
+ * The image step can be held (an execution that stays RUNNING) or failed, by AMI name.
+ */
+
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type ImageTask, runImageTask } from '../../functions/image/image.ts';
+import type { IngestDeps } from '../../functions/ingest/ingest.ts';
+import type { ReconcileDeps } from '../../functions/reconcile/reconcile.ts';
+import {
+  createPipeline,
+  createTaggedSnapshot,
+  EMULATOR_ACCOUNT,
+  EMULATOR_REGION,
+  ingestDeps,
+  type LocalStepFunctions,
+  LocalWorkflow,
+  localLifecycleFunction,
+  localUefiData,
+  type Pipeline,
+  pollOnce,
+  SETTINGS,
+  startLocalStepFunctions,
+} from '../../local/index.ts';
+import { describeSnapshots } from '../../shared/aws/snapshots.ts';
+import { planGroups } from '../../shared/contract/plan.ts';
+import type { Plan } from '../../shared/contract/types.ts';
+import { SQS_MESSAGE_LIMIT_BYTES } from '../../shared/dead-letter.ts';
+import { PermanentError } from '../../shared/errors.ts';
+import { CLAIM_LEASE_SECONDS } from '../../shared/workflow.ts';
+import { messagesIn } from './sqs.ts';
+
+export interface RecoveryHarness {
+  prefix: string;
+  pipeline: Pipeline;
+  sfn: LocalStepFunctions;
+  queueUrl: string;
+  dlqUrl: string;
+  ec2: EC2Client;
+  sqs: SQSClient;
+  dynamo: DynamoDBClient;
+  ingest: IngestDeps;
+  reconcile: ReconcileDeps;
+  /** The CLI's environment: this pipeline's table, queue, workflow endpoint and prefix. */
+  env: Record<string, string>;
+  /** An opted-in (unless `register` says otherwise) snapshot named `name` (its AMI's name too). */
+  snapshot(name: string, tags?: Record<string, string>): Promise<string>;
+  /** An opted-in snapshot named `name`, planned as ingest plans it under the harness's prefix. */
+  planned(name: string, tags?: Record<string, string>): Promise<Plan>;
+  /** A record stuck IN_PROGRESS, claimed ten minutes ago by `executionArn`, as the workflow's claim writes it. */
+  stuckRecord(plan: Plan, executionArn: string): Promise<void>;
+  /** Polls the queue as Lambda does until it is empty, then waits for the executions. */
+  deliver(): Promise<void>;
+  imagesNamed(name: string): Promise<{ ImageId?: string; State?: string }[]>;
+  /** Holds the image step of registrations named `name` until the returned function is called. */
+  hold(name: string): () => void;
+  /** Fails the dry run of registrations named `name` with a PermanentError. */
+  fail(name: string): void;
+  close(): Promise<void>;
+}
+
+export async function createRecoveryHarness(label: string): Promise<RecoveryHarness> {
+  const prefix = `${label}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}:`;
+  const ec2 = new EC2Client({ maxAttempts: 1 });
+  const sqs = new SQSClient({});
+  const dynamo = new DynamoDBClient({});
+  const pipeline = await createPipeline({ ec2 });
+  const settings = { ...SETTINGS, prefix };
+  const held = new Map<string, Promise<void>>();
+  const failing = new Set<string>();
+  const workflow = new LocalWorkflow({
+    refs: { RecordsTable: pipeline.table, NotificationsTopic: pipeline.topicArn },
+    params: { eventBusName: pipeline.eventBusName },
+    functions: {
+      lifecycle: localLifecycleFunction({ table: pipeline.table, prefix, parameterPath: '/' }),
+      image: async (input) => {
+        const task = input as ImageTask;
+        const name = 'request' in task ? task.request.Name : undefined;
+        if (task.action === 'dryRun' && name !== undefined) {
+          await held.get(name);
+          if (failing.has(name))
+            throw new PermanentError(`RegisterImage dry run: refused for the test (${name})`);
+        }
+        return runImageTask(task, { ec2, uefiData: localUefiData(), ...settings });
+      },
+    },
+  });
+  const sfn = await startLocalStepFunctions(
+    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-${label}-${Date.now()}`,
+    workflow,
+  );
+  const MaximumMessageSize = String(SQS_MESSAGE_LIMIT_BYTES);
+  const suffix = `${label}-${Date.now()}`;
+  const dlqUrl = (
+    await sqs.send(
+      new CreateQueueCommand({ QueueName: `snap2ami-dlq-${suffix}`, Attributes: { MaximumMessageSize } }),
+    )
+  ).QueueUrl as string;
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const queueUrl = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `snap2ami-events-${suffix}`,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+          VisibilityTimeout: '30',
+          MaximumMessageSize,
+        },
+      }),
+    )
+  ).QueueUrl as string;
+  const sfnClient = new SFNClient({ endpoint: sfn.endpoint, maxAttempts: 1 });
+  const ingest = { ...ingestDeps({ ec2, sfn: sfnClient, sqs }, sfn.stateMachineArn, dlqUrl), settings };
+  const snapshot = (name: string, tags: Record<string, string> = {}) =>
+    createTaggedSnapshot(ec2, { [`${prefix}register`]: 'true', [`${prefix}name`]: name, ...tags });
+  const imagesNamed = async (name: string) =>
+    (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }))).Images ?? [];
+  return {
+    prefix,
+    pipeline,
+    sfn,
+    queueUrl,
+    dlqUrl,
+    ec2,
+    sqs,
+    dynamo,
+    ingest,
+    reconcile: {
+      dynamo,
+      sfn: sfnClient,
+      ec2,
+      sqs,
+      table: pipeline.table,
+      queueUrl,
+      settings,
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+    },
+    env: {
+      AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+      SNAP2AMI_TAG_PREFIX: prefix,
+      SNAP2AMI_TABLE: pipeline.table,
+      SNAP2AMI_QUEUE_URL: queueUrl,
+    },
+    snapshot,
+    async planned(name, tags = {}) {
+      const snapshotId = await snapshot(name, tags);
+      const plan = planGroups(
+        [{ snapshotIds: [snapshotId], multiVolume: false }],
+        await describeSnapshots(ec2, [snapshotId]),
+        settings,
+      ).plans[0];
+      if (!plan) throw new Error(`${snapshotId} was not planned`);
+      return plan;
+    },
+    async stuckRecord(plan, executionArn) {
+      const startedAt = new Date(Date.now() - 600_000).toISOString();
+      await dynamo.send(
+        new PutItemCommand({
+          TableName: pipeline.table,
+          Item: {
+            pk: { S: plan.key },
+            status: { S: 'IN_PROGRESS' },
+            executionArn: { S: executionArn },
+            snapshotIds: { SS: plan.snapshotIds },
+            rootSnapshotId: { S: plan.snapshotIds[0] as string },
+            imageName: { S: plan.request.Name },
+            attempts: { N: '1' },
+            startedAt: { S: startedAt },
+            createdAt: { S: startedAt },
+            claimUntil: { S: new Date(Date.now() + CLAIM_LEASE_SECONDS * 1000).toISOString() },
+          },
+        }),
+      );
+    },
+    async deliver() {
+      for (let polls = 0; polls < 50 && (await messagesIn(sqs, queueUrl)) > 0; polls += 1) {
+        await pollOnce(sqs, queueUrl, ingest);
+        await sfn.idle();
+      }
+      await sfn.idle();
+    },
+    imagesNamed,
+    hold(name) {
+      let release = () => {};
+      held.set(
+        name,
+        new Promise<void>((resolve) => {
+          release = resolve;
+        }),
+      );
+      return () => {
+        held.delete(name);
+        release();
+      };
+    },
+    fail: (name) => failing.add(name),
+    close: () => sfn.close(),
+  };
+}
