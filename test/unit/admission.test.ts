@@ -111,6 +111,15 @@ describe('deciding', () => {
     expect(decide(burst.state, half, fresh(1), T0 + 3_600_000).decisions[0]?.start).toBe(true);
   });
 
+  it('starts a message of more registrations than the bucket holds once the bucket is full, into debt', () => {
+    const big = decide(emptyState(), half, [{ amis: 40 }], T0);
+    expect(big.decisions[0]?.start).toBe(true);
+    // 80 calls taken from a bucket of 25 at 2.5 a second: the next waits for the debt, 22 s.
+    const next = decide(big.state, half, fresh(1), T0);
+    expect(next.decisions[0]).toMatchObject({ start: false });
+    expect(Math.round(next.decisions[0]?.waitMs ?? 0)).toBe(22_800);
+  });
+
   it('gives tokens back by the same amounts a registration took', () => {
     const amounts = refundAmounts(half, 1);
     expect(amounts.RegisterImage).toBe(800);
