@@ -1,140 +1,80 @@
 /**
- * `npm run bench`: prints, as tables,
- *   1. each function's bundle size and the median time to load it in a fresh Node process
- *      (a cold-start proxy);
- *   2. a burst of 200 snapshot events through the pipeline on the emulator: wall time,
- *      registrations per second, AWS API calls per registered AMI by API, state
- *      transitions per AMI, and duplicates (must be 0).
- * Not part of the tests: numbers, not assertions.
+ * `npm run bench [-- --scenario bundles|burst|idle …]`: numbers, not assertions.
+ *   bundles (the default): each function's bundle size and load time in a fresh process;
+ *   burst: a burst of snapshot events through the whole pipeline on the throttled emulator
+ *     (docs/adr/0009-admission-control.md; `--json` prints the summary as the last line);
+ *   idle: how fast one snapshot registers on an idle pipeline, with and without admission control.
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { CreateQueueCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import {
-  awsEnvironment,
-  createPipeline,
-  createSnapshotEvent,
-  createTaggedSnapshot,
-  EMULATOR_ACCOUNT,
-  EMULATOR_REGION,
-  ingestDeps,
-  PROJECT_ROOT,
-  pollOnce,
-  startEmulator,
-  startFaultProxy,
-  startLocalStepFunctions,
-} from '../local/index.ts';
-import { buildFunctions } from '../scripts/build.ts';
+import { parseArgs } from 'node:util';
+import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
+import { benchBundles } from './bundles.ts';
+import { benchBurst } from './burst.ts';
+import { benchIdle } from './idle.ts';
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 200);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-const table = (rows: (string | number)[][]) => {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => String(row[i]).length))) ?? [];
-  return rows.map((row) => row.map((cell, i) => String(cell).padEnd(widths[i] ?? 0)).join('  ')).join('\n');
-};
+const HELP = `Usage: npm run bench -- [options]
 
-// 1. Bundles: size and load time in a fresh process.
-const sizes = await buildFunctions();
-const bundleRows: (string | number)[][] = [['function', 'bundle KiB', 'median load ms (7 fresh processes)']];
-for (const [name, size] of Object.entries(sizes)) {
-  const file = join(PROJECT_ROOT, 'dist', name, 'index.js');
-  const times: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const script = `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_REGION: 'us-east-1' },
-    });
-    times.push(Number(run.stdout.trim()));
+  --scenario <name>     bundles (default): bundle sizes and load times
+                        burst: N snapshot events at once through the pipeline on the throttled emulator
+                        idle: one snapshot at a time on an idle pipeline, admission control on and off
+  --events <n>          burst: how many events (default 200); idle: runs per mode (default 7)
+  --competitor <share>  burst: share of every EC2 bucket's refill another client consumes (default 0.5)
+  --share <share>       burst: the pipeline's budget, a share of EC2's documented buckets (default ${DEFAULT_RATE_SHARE})
+  --time-scale <t>      burst: run t times faster than real time (default 3)
+  --concurrency <n>     burst: ingest batches at once, as the event source mapping's maximum (default 5)
+  --no-admission        burst: without admission control (the pipeline as it was), for comparison
+  --json                print the summary as one JSON object on the last line of stdout
+  --help                this text`;
+
+function number(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    console.error(`--${name} ${value} is not a number from ${min} to ${max}; see npm run bench -- --help`);
+    process.exit(2);
   }
-  bundleRows.push([name, (size / 1024).toFixed(0), median(times).toFixed(1)]);
+  return n;
 }
-console.log(`\nBundles (esbuild, minified ESM, Node ${process.versions.node})\n${table(bundleRows)}`);
 
-// 2. The burst.
-const emulator = await startEmulator();
-const proxy = await startFaultProxy(emulator.endpoint);
-Object.assign(process.env, awsEnvironment(proxy.endpoint));
+let values: Record<string, string | boolean | undefined>;
 try {
-  const pipeline = await createPipeline({ ec2: new EC2Client({ maxAttempts: 1 }) });
-  const sfn = await startLocalStepFunctions(
-    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-bench`,
-    pipeline.workflow,
+  ({ values } = parseArgs({
+    options: {
+      scenario: { type: 'string', default: 'bundles' },
+      events: { type: 'string' },
+      competitor: { type: 'string' },
+      share: { type: 'string' },
+      'time-scale': { type: 'string' },
+      concurrency: { type: 'string' },
+      'no-admission': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (error) {
+  console.error(`${(error as Error).message}; see npm run bench -- --help`);
+  process.exit(2);
+}
+const text = (name: string) => values[name] as string | undefined;
+
+if (values.help) {
+  console.log(HELP);
+} else if (values.scenario === 'bundles') {
+  await benchBundles();
+} else if (values.scenario === 'burst') {
+  await benchBurst({
+    events: number('events', text('events'), 200, 10, 100_000),
+    competitor: number('competitor', text('competitor'), 0.5, 0, 0.95),
+    share: number('share', text('share'), DEFAULT_RATE_SHARE, 0.01, 1),
+    timeScale: number('time-scale', text('time-scale'), 3, 0.1, 100),
+    concurrency: number('concurrency', text('concurrency'), 5, 1, 50),
+    admission: !values['no-admission'],
+    json: Boolean(values.json),
+  });
+} else if (values.scenario === 'idle') {
+  await benchIdle(number('events', text('events'), 7, 1, 100), Boolean(values.json));
+} else {
+  console.error(
+    `--scenario ${String(values.scenario)} is not one of bundles, burst, idle; see npm run bench -- --help`,
   );
-  const ec2 = new EC2Client({});
-  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-bench-${Date.now()}` })))
-    .QueueUrl as string;
-  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-bench-dlq-${Date.now()}` })))
-    .QueueUrl as string;
-  const prefix = `bench-${Date.now()}`;
-  process.stderr.write(`creating ${EVENTS} tagged snapshots …\n`);
-  const snapshots: string[] = [];
-  for (let i = 0; i < EVENTS; i++)
-    snapshots.push(
-      await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', 'snap2ami:name': `${prefix}-${i}` }),
-    );
-  for (let i = 0; i < snapshots.length; i += 10) {
-    const entries = snapshots.slice(i, i + 10).map((id, j) => ({
-      Id: String(j),
-      MessageBody: JSON.stringify(createSnapshotEvent(id)),
-    }));
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-  }
-  proxy.calls.clear();
-  const started = performance.now();
-  let batches = 0;
-  const deps = ingestDeps(
-    { ec2, sfn: new SFNClient({ endpoint: sfn.endpoint }), sqs },
-    sfn.stateMachineArn,
-    dlqUrl,
-  );
-  for (;;) {
-    const { received } = await pollOnce(sqs, queueUrl, deps);
-    if (received === 0) break;
-    batches += 1;
-    process.stderr.write(`\r  batch ${batches}: ${sfn.executions.size} executions started`);
-  }
-  await sfn.idle();
-  const seconds = (performance.now() - started) / 1000;
-  const calls = [...proxy.calls].sort();
-  process.stderr.write('\n');
-  const executions = [...sfn.executions.values()];
-  const succeeded = executions.filter((e) => e.status === 'SUCCEEDED').length;
-  const transitions = executions.reduce(
-    (n, e) =>
-      n +
-      (e.result?.events.filter((ev) => ev.type === 'StateEntered' || ev.type === 'StateRetried').length ?? 0),
-    0,
-  );
-  let duplicates = 0;
-  for (let i = 0; i < EVENTS; i += 50) {
-    const names = Array.from({ length: Math.min(50, EVENTS - i) }, (_, j) => `${prefix}-${i + j}`);
-    const images =
-      (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: names }] }))).Images ??
-      [];
-    duplicates += images.length - new Set(images.map((image) => image.Name)).size;
-  }
-  const apiRows: (string | number)[][] = [['AWS API', 'calls', 'per AMI']];
-  for (const [api, n] of calls) {
-    apiRows.push([api, n, (n / Math.max(1, succeeded)).toFixed(2)]);
-  }
-  console.log(
-    `\nBurst of ${EVENTS} snapshot events through the pipeline (emulator, ${batches} SQS batches)\n${table([
-      ['wall time s', 'AMIs registered', 'registrations/s', 'state transitions per AMI', 'duplicates'],
-      [
-        seconds.toFixed(1),
-        succeeded,
-        (succeeded / seconds).toFixed(1),
-        (transitions / Math.max(1, succeeded)).toFixed(1),
-        duplicates,
-      ],
-    ])}\n\nAWS API calls during the burst (SQS receive/delete stand in for Lambda's event source mapping)\n${table(apiRows)}`,
-  );
-  await sfn.close();
-} finally {
-  await proxy.close();
-  await emulator.stop();
+  process.exit(2);
 }

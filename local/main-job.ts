@@ -13,7 +13,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { distributionLines } from '../cli/format.ts';
 import { runImageTask } from '../functions/image/image.ts';
-import { ec2Client } from '../shared/aws/clients.ts';
+import type { IngestDeps } from '../functions/ingest/ingest.ts';
+import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
+import { AdmissionStore } from '../shared/aws/admission.ts';
+import { dynamoDbClient, ec2Client, queueUrlOfArn } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import {
   type DistributionOutcome,
@@ -24,7 +27,7 @@ import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { localUefiData, SETTINGS } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
-import { pollOnce } from './sqs-event-source.ts';
+import { pollUntilIdle } from './sqs-event-source.ts';
 import { createResources, deploymentParams, packagedTemplate, stateMachineName } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 import { startLocalStepFunctions } from './step-functions-endpoint.ts';
@@ -111,21 +114,32 @@ export async function runLocal(
       warn: () => {},
       error: () => {},
     };
-    const deps = {
+    const deps: IngestDeps = {
       ec2,
       sfn: new SFNClient({}),
       sqs,
       stateMachineArn,
       deadLetterQueueUrl: async () => dlqUrl,
+      queueUrl: queueUrlOfArn,
+      // The deployed budget, on the template's admission table (docs/adr/0009-admission-control.md).
+      admission: new AdmissionStore({
+        client: dynamoDbClient(),
+        table: resources.refs.AdmissionTable as string,
+        buckets: budgetBuckets(DEFAULT_RATE_SHARE),
+      }),
       settings,
-      log,
+      log: log as IngestDeps['log'],
       count: () => {},
     };
-    for (let batch = 1; ; batch++) {
-      const { received } = await pollOnce(sqs, queueUrl, deps as never);
-      if (received === 0) break;
-      progress(`  batch ${batch}: ${received} messages, ${sfn.executions.size} workflow executions started`);
-    }
+    // As Lambda's event source mapping would, until the queue (deferred messages too) is empty.
+    let batch = 0;
+    await pollUntilIdle(sqs, queueUrl, deps, {
+      idle: () => [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
+      onBatch: (received) =>
+        progress(
+          `  batch ${++batch}: ${received} messages, ${sfn.executions.size} workflow executions started`,
+        ),
+    });
     await sfn.idle();
     progress(
       `workflows done: ${[...sfn.executions.values()].filter((e) => e.status === 'SUCCEEDED').length} succeeded`,

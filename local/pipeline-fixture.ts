@@ -18,6 +18,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
+  GetQueueUrlCommand,
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -25,15 +26,19 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { runImageTask } from '../functions/image/image.ts';
 import type { UefiDataDeps } from '../functions/image/uefi-data.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
+import { EC2_APIS, type Reservation } from '../shared/admission.ts';
+import type { Admission } from '../shared/aws/admission.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shared/settings.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
-import { createTable, recordsTableProperties } from './stack-resources.ts';
+import { createTable, recordsTableProperties, tableProperties } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 import { type LocalLifecycleOptions, localLifecycleFunction } from './workflow-functions.ts';
 
 export interface Pipeline {
   table: string;
+  /** Admission control's table (docs/adr/0009-admission-control.md), as it deploys, under a name of its own. */
+  admissionTable: string;
   topicArn: string;
   notificationsQueueUrl: string;
   eventBusName: string;
@@ -64,6 +69,9 @@ export interface PipelineOptions {
   /** Wraps the lifecycle function, as a test of a fault in one of its steps needs. */
   aroundLifecycle?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   executionTimeoutSeconds?: number;
+  /** Executions wait the definition's retry intervals (by default: none), divided by `timeScale`. */
+  realRetryIntervals?: boolean;
+  timeScale?: number;
 }
 
 export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -74,6 +82,11 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const table = `snap2ami-records-${suffix}`;
   // The table as it deploys (the packaged template's RecordsTable), under a name of its own.
   await createTable(dynamo, await recordsTableProperties(), table);
+  const admissionTable = await createTable(
+    dynamo,
+    await tableProperties('AdmissionTable'),
+    `snap2ami-admission-${suffix}`,
+  );
   const topic = await sns.send(new CreateTopicCommand({ Name: `snap2ami-notifications-${suffix}` }));
   const queue = await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-notifications-${suffix}` }));
   // The notifications are read from the emulator itself (its queue URL's host), not through
@@ -140,9 +153,12 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     ...(options.executionTimeoutSeconds !== undefined && {
       executionTimeoutSeconds: options.executionTimeoutSeconds,
     }),
+    ...(options.realRetryIntervals !== undefined && { realRetryIntervals: options.realRetryIntervals }),
+    ...(options.timeScale !== undefined && { timeScale: options.timeScale }),
   });
   return {
     table,
+    admissionTable,
     topicArn: topic.TopicArn as string,
     notificationsQueueUrl: queue.QueueUrl as string,
     eventBusName,
@@ -220,17 +236,44 @@ export function localUefiData(settings: Partial<UefiDataSettings> = {}): UefiDat
   };
 }
 
+/**
+ * Admission control that admits everything at once: the pipeline as it was before admission
+ * control (docs/adr/0009-admission-control.md), for tests of other things and the bench's baseline.
+ */
+export const UNLIMITED_ADMISSION: Admission = {
+  admit: async (requests) =>
+    requests.map(() => ({
+      delaySeconds: 0,
+      reservation: Object.fromEntries(EC2_APIS.map((api) => [api, 0])) as Reservation,
+    })),
+  turns: async (reservations) => reservations.map(() => 0),
+  refund: async () => {},
+};
+
+const queueUrls = new Map<string, string>();
+
 /** Ingest's dependencies on the emulator, with quiet logs and counted metrics. */
 export function ingestDeps(
   clients: { ec2: EC2Client; sfn: SFNClient; sqs: SQSClient },
   stateMachineArn: string,
   deadLetterQueueUrl: string,
   counts: Record<string, number> = {},
+  admission: Admission = UNLIMITED_ADMISSION,
 ): IngestDeps {
   return {
     ...clients,
     stateMachineArn,
     deadLetterQueueUrl: async () => deadLetterQueueUrl,
+    queueUrl: async (arn) => {
+      let url = queueUrls.get(arn);
+      if (!url) {
+        const QueueName = arn.split(':')[5];
+        url = (await clients.sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl as string;
+        queueUrls.set(arn, url);
+      }
+      return url;
+    },
+    admission,
     settings: SETTINGS,
     log: { info: () => {}, warn: () => {}, error: () => {} },
     count: (metric, n = 1) => {

@@ -1,7 +1,8 @@
 /**
  * Events in the documented formats for the emulator's account and Region (events.md), for
  * the local run, tests and the bench: an EBS createSnapshot result, the same wrapped in an
- * SNS notification, an AWS Backup job, and (v2) CloudTrail's record of EC2 CreateTags.
+ * SNS notification, an EBS createSnapshots (multi-volume) completion, an AWS Backup job, and
+ * (v2) CloudTrail's record of EC2 CreateTags.
  */
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 
@@ -21,6 +22,30 @@ export function createSnapshotEvent(snapshotId: string): Record<string, unknown>
     source: 'aws.ec2',
     resources: [arn],
     detail: { event: 'createSnapshot', result: 'succeeded', cause: '', 'request-id': '', snapshot_id: arn },
+  };
+}
+
+export function createSnapshotsEvent(snapshotIds: string[]): Record<string, unknown> {
+  const arn = (id: string) => `arn:aws:ec2::${EMULATOR_REGION}:snapshot/${id}`;
+  const time = new Date().toISOString();
+  return {
+    ...envelope(),
+    'detail-type': 'EBS Multi-Volume Snapshots Completion Status',
+    source: 'aws.ec2',
+    resources: snapshotIds.map(arn),
+    detail: {
+      event: 'createSnapshots',
+      result: 'succeeded',
+      cause: '',
+      'request-id': '',
+      startTime: time,
+      endTime: time,
+      snapshots: snapshotIds.map((id, index) => ({
+        snapshot_id: arn(id),
+        source: `arn:aws:ec2::${EMULATOR_REGION}:volume/vol-${String(index).padStart(8, '0')}`,
+        status: 'completed',
+      })),
+    },
   };
 }
 

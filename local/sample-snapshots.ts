@@ -6,7 +6,10 @@ export async function createTaggedSnapshot(
   tags: Record<string, string>,
   sizeGiB = 8,
 ): Promise<string> {
-  const volume = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'us-east-1a', Size: sizeGiB }));
+  // The first Availability Zone of the client's Region.
+  const volume = await ec2.send(
+    new CreateVolumeCommand({ AvailabilityZone: `${await ec2.config.region()}a`, Size: sizeGiB }),
+  );
   const snapshot = await ec2.send(
     new CreateSnapshotCommand({
       VolumeId: volume.VolumeId,

@@ -149,9 +149,15 @@ export async function createTable(
 }
 
 /** The records table's declaration in the packaged template. */
-export async function recordsTableProperties(): Promise<Record<string, unknown>> {
-  const table = (await packagedTemplate(() => {})).Resources.RecordsTable;
-  if (!table) throw new Error('the packaged template has no RecordsTable');
+export function recordsTableProperties(): Promise<Record<string, unknown>> {
+  return tableProperties('RecordsTable');
+}
+
+/** A table's declaration in the packaged template, by logical ID. */
+export async function tableProperties(logicalId: string): Promise<Record<string, unknown>> {
+  const table = (await packagedTemplate(() => {})).Resources[logicalId];
+  if (table?.Type !== 'AWS::DynamoDB::Table')
+    throw new Error(`the packaged template has no table ${logicalId}`);
   return table.Properties;
 }
 

@@ -36,6 +36,40 @@ export interface Bindings {
   clients?: { dynamodb?: DynamoDBClient; sns?: SNSClient; events?: EventBridgeClient };
   /** For tests of what a timeout leaves behind: the definition's TimeoutSeconds, shortened. */
   executionTimeoutSeconds?: number;
+  /**
+   * Executions wait the definition's own retry intervals (by default retries come at once, to
+   * keep tests fast); a run may still ask otherwise (RunOptions).
+   */
+  realRetryIntervals?: boolean;
+  /**
+   * Time runs this many times faster: every Retry interval and delay cap, Wait, and the
+   * execution timeout is divided by it (a time-scaled benchmark, with the emulator's timeScale).
+   */
+  timeScale?: number;
+}
+
+/** The definition with its durations divided by `scale`: Retry intervals and caps, Wait seconds, timeouts. */
+export function scaleDurations(node: Json, scale: number): Json {
+  if (scale === 1) return node;
+  const durations = new Set([
+    'IntervalSeconds',
+    'MaxDelaySeconds',
+    'Seconds',
+    'TimeoutSeconds',
+    'HeartbeatSeconds',
+  ]);
+  const walk = (value: Json): Json => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value && typeof value === 'object')
+      return Object.fromEntries(
+        Object.entries(value).map(([key, child]) => [
+          key,
+          durations.has(key) && typeof child === 'number' ? child / scale : walk(child),
+        ]),
+      );
+    return value;
+  };
+  return walk(node);
 }
 
 /** The definition file with `Ref` and `Fn::GetAtt` resolved, and the Lambda ARNs it names. */
@@ -230,11 +264,15 @@ export class LocalWorkflow {
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, Handler> = {};
   private readonly retryStates: string[] = [];
+  private readonly realRetryIntervals: boolean;
 
   constructor(bindings: Bindings) {
-    const { definition, lambdaArns } = loadDefinition(bindings.refs, bindings.params);
+    const loaded = loadDefinition(bindings.refs, bindings.params);
+    const lambdaArns = loaded.lambdaArns;
     if (bindings.executionTimeoutSeconds !== undefined)
-      definition.TimeoutSeconds = bindings.executionTimeoutSeconds;
+      loaded.definition.TimeoutSeconds = bindings.executionTimeoutSeconds;
+    const definition = scaleDurations(loaded.definition, bindings.timeScale ?? 1) as Record<string, Json>;
+    this.realRetryIntervals = bindings.realRetryIntervals ?? false;
     this.machine = new StateMachine(
       definition as never,
       { validationOptions: { checkArn: false, checkPaths: true } } as never,
@@ -261,9 +299,10 @@ export class LocalWorkflow {
     executionArn: string,
     options: RunOptions = {},
   ): { result: Promise<LocalExecution>; abort(): void } {
-    const retryIntervalOverrides = options.realRetryIntervals
-      ? {}
-      : Object.fromEntries(this.retryStates.map((name) => [name, 0]));
+    const retryIntervalOverrides =
+      (options.realRetryIntervals ?? this.realRetryIntervals)
+        ? {}
+        : Object.fromEntries(this.retryStates.map((name) => [name, 0]));
     const execution = this.machine.run(
       input as never,
       {

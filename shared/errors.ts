@@ -1,6 +1,6 @@
 /**
  * Typed errors with stable names: the state machine's Retry and Catch match on them. A
- * Retryable… error is retried with backoff; a Permanent… one never is.
+ * Retryable… error is retried with backoff, a Throttled… one longer; a Permanent… one never is.
  */
 
 export class RetryableError extends Error {
@@ -9,6 +9,16 @@ export class RetryableError extends Error {
 
 export class PermanentError extends Error {
   override readonly name = 'PermanentError';
+}
+
+/**
+ * EC2 refused the call for its request rate (RequestLimitExceeded): the account's token bucket
+ * for the API was empty. Retried generously, never a reason for FAILED while the execution's
+ * deadline allows; the image function also reports it to admission control
+ * (docs/adr/0009-admission-control.md).
+ */
+export class ThrottledError extends Error {
+  override readonly name = 'ThrottledError';
 }
 
 /** The image exists but is still `pending`: the workflow waits (by retrying) until it is available. */
@@ -31,6 +41,7 @@ export class BillingInformationMissing extends Error {
  */
 export const TYPED_ERRORS = [
   'RetryableError',
+  'ThrottledError',
   'PermanentError',
   'ImageNotAvailableYet',
   'BillingInformationMissing',
@@ -41,6 +52,11 @@ const THROTTLING =
 const SERVER =
   /^(InternalError|InternalFailure|ServiceUnavailable|Unavailable|ServerInternal|InsufficientInstanceCapacity)$/;
 const NETWORK = /^(TimeoutError|RequestTimeout|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|NetworkingError)$/;
+
+/** Whether an AWS error's name says the service throttled the request. */
+export function isThrottling(name: string): boolean {
+  return THROTTLING.test(name);
+}
 
 /** Whether an AWS error (by its name and HTTP status) is worth retrying: throttling, server and network faults. */
 export function isTransient(name: string, httpStatus: number | undefined): boolean {
@@ -53,23 +69,30 @@ export function isTransient(name: string, httpStatus: number | undefined): boole
 }
 
 /**
- * Wraps an AWS SDK error as Retryable or Permanent, keeping its code in the message and the
- * error itself as the cause (what the metrics read: `throttledBy`).
+ * Wraps an AWS SDK error as Throttled, Retryable or Permanent, keeping its code in the message
+ * and the error itself as the cause (what the metrics read: `throttledBy`).
  */
-export function classify(error: unknown, what: string): RetryableError | PermanentError {
+export function classify(error: unknown, what: string): ThrottledError | RetryableError | PermanentError {
   const name = (error as { name?: string }).name ?? 'Error';
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const message = `${what}: ${name}: ${(error as Error).message ?? String(error)}`;
+  if (isThrottling(name)) return new ThrottledError(message, { cause: error });
   return isTransient(name, status)
     ? new RetryableError(message, { cause: error })
     : new PermanentError(message, { cause: error });
 }
 
+/** Whether `error` is one of the typed errors `classify` makes, which the workflow already handles. */
+export function isClassified(error: unknown): error is ThrottledError | RetryableError | PermanentError {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return name === 'ThrottledError' || name === 'RetryableError' || name === 'PermanentError';
+}
+
 /**
- * Whether `error` is a retryable error caused by EC2's request throttling (RequestLimitExceeded:
- * an empty token bucket for the API called), as `classify` wraps it.
+ * Whether `error` is caused by EC2's request throttling (RequestLimitExceeded: an empty token
+ * bucket for the API called), as `classify` wraps it.
  */
 export function isEc2Throttling(error: unknown): boolean {
   const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { name?: unknown } };
-  return name === 'RetryableError' && cause?.name === 'RequestLimitExceeded';
+  return name === 'ThrottledError' && cause?.name === 'RequestLimitExceeded';
 }

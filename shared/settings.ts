@@ -5,6 +5,7 @@
  * defined here once: the functions refuse anything else at INIT, and so, before anything is
  * deployed, do `npm run package` and `serverless deploy` (scripts/serverless-parameters.ts).
  */
+import { type Bucket, DEFAULT_RATE_SHARE, EC2_APIS, type Ec2Api } from './admission.ts';
 import { KEYS } from './contract/keys.ts';
 import { DEFAULT_PREFIX } from './contract/types.ts';
 import { isBucketName, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
@@ -12,6 +13,10 @@ import { isBucketName, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
 export interface DeploymentSettings {
   prefix: string;
   allowedSourceAccounts: string[];
+  /** The share of EC2's request token buckets the pipeline may use (docs/adr/0009-admission-control.md). */
+  ec2RateShare: number;
+  /** The account's own buckets where AWS raised them, by API, instead of the documented ones. */
+  ec2BucketOverrides: Partial<Record<Ec2Api, Bucket>>;
 }
 
 /** EC2 tag keys have at most 128 characters: the prefix leaves room for the longest key of the contract. */
@@ -26,6 +31,14 @@ export const DEPLOYMENT_PARAMETERS = {
   allowedSourceAccounts: {
     variable: 'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
     accepted: 'AWS account IDs (12 digits) separated by commas, or none (the default)',
+  },
+  ec2RateShare: {
+    variable: 'SNAP2AMI_EC2_RATE_SHARE',
+    accepted: `a number greater than 0 and at most 1: the share of EC2's request token buckets the pipeline may use (default ${DEFAULT_RATE_SHARE})`,
+  },
+  ec2BucketOverrides: {
+    variable: 'SNAP2AMI_EC2_BUCKET_OVERRIDES',
+    accepted: `<API>=<size>/<refill per second> separated by commas, for APIs among ${EC2_APIS.join(', ')}, where AWS raised the account's limits; or none (the default: EC2's documented buckets)`,
   },
   uefiDataBucket: {
     variable: 'SNAP2AMI_UEFI_DATA_BUCKET',
@@ -65,7 +78,38 @@ export function deploymentSettings(env: Readonly<Record<string, string | undefin
   return {
     prefix: tagPrefix(env[DEPLOYMENT_PARAMETERS.tagPrefix.variable]),
     allowedSourceAccounts: splitAccounts(env[DEPLOYMENT_PARAMETERS.allowedSourceAccounts.variable]),
+    ec2RateShare: rateShare(env[DEPLOYMENT_PARAMETERS.ec2RateShare.variable]),
+    ec2BucketOverrides: bucketOverrides(env[DEPLOYMENT_PARAMETERS.ec2BucketOverrides.variable]),
   };
+}
+
+/** The pipeline's share of EC2's buckets, the default when unset or empty; throws on anything outside (0, 1]. */
+export function rateShare(value: string | undefined): number {
+  if (!value?.trim()) return DEFAULT_RATE_SHARE;
+  const share = Number(value);
+  if (!Number.isFinite(share) || share <= 0 || share > 1)
+    throw new Error(
+      `"${value}" is not a usable share; accepted: ${DEPLOYMENT_PARAMETERS.ec2RateShare.accepted}`,
+    );
+  return share;
+}
+
+/** Parses `RegisterImage=100/10,CreateTags=200/20`; throws on an unknown API or a size or refill that is not positive. */
+export function bucketOverrides(value: string | undefined): Partial<Record<Ec2Api, Bucket>> {
+  const out: Partial<Record<Ec2Api, Bucket>> = {};
+  for (const entry of (value ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
+    const match = /^([A-Za-z]+)=([0-9.]+)\/([0-9.]+)$/.exec(entry);
+    const [api, size, refill] = [match?.[1], Number(match?.[2]), Number(match?.[3])];
+    if (!(EC2_APIS as readonly string[]).includes(api ?? '') || !(size > 0) || !(refill > 0))
+      throw new Error(
+        `"${entry}" is not a bucket override; accepted: ${DEPLOYMENT_PARAMETERS.ec2BucketOverrides.accepted}`,
+      );
+    out[api as Ec2Api] = { size, refill };
+  }
+  return out;
 }
 
 /**
@@ -155,6 +199,8 @@ export function reconcileGraceMinutes(value: string | undefined): number {
 const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknown> = {
   tagPrefix,
   allowedSourceAccounts: splitAccounts,
+  ec2RateShare: rateShare,
+  ec2BucketOverrides: bucketOverrides,
   uefiDataBucket,
   uefiDataParameterPath,
   reconcileGraceMinutes,

@@ -6,7 +6,16 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ec2Client, queueUrlOf, sfnClient, sqsClient } from '../../shared/aws/clients.ts';
+import { budgetBuckets } from '../../shared/admission.ts';
+import { AdmissionStore } from '../../shared/aws/admission.ts';
+import {
+  dynamoDbClient,
+  ec2Client,
+  queueUrlOf,
+  queueUrlOfArn,
+  sfnClient,
+  sqsClient,
+} from '../../shared/aws/clients.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
 import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
 import { ingest } from './ingest.ts';
@@ -18,6 +27,12 @@ const deployment = deploymentSettings(process.env);
 /** Looked up when a message is first rejected; a failed lookup fails only the rejected messages, and is tried again. */
 const deadLetterQueueUrl = queueUrlOf(requiredSetting(process.env, 'DEAD_LETTER_QUEUE_NAME'));
 const stateMachineName = requiredSetting(process.env, 'STATE_MACHINE_NAME');
+/** The pipeline's EC2 budget, shared by every container through one DynamoDB item (docs/adr/0009-admission-control.md). */
+const admission = new AdmissionStore({
+  client: dynamoDbClient(),
+  table: requiredSetting(process.env, 'ADMISSION_TABLE_NAME'),
+  buckets: budgetBuckets(deployment.ec2RateShare, deployment.ec2BucketOverrides),
+});
 
 export async function ingestHandler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // The partition, Region and account come from the function's own ARN: nothing to configure.
@@ -31,6 +46,8 @@ export async function ingestHandler(event: SQSEvent, context: Context): Promise<
     sqs: sqsClient(),
     stateMachineArn: `arn:${partition}:states:${region}:${account}:stateMachine:${stateMachineName}`,
     deadLetterQueueUrl,
+    queueUrl: queueUrlOfArn,
+    admission,
     settings: { account, region, ...deployment },
     log: logger,
     count: (metric, n = 1) => metrics.addMetric(metric, MetricUnit.Count, n),

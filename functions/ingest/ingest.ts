@@ -2,11 +2,27 @@
  * Ingest: one SQS batch of snapshot events → Step Functions executions, one per plan, named
  * by the idempotency key. Rejected messages go to the dead-letter queue at once with their
  * reasons; transient failures come back as batch item failures; nothing is dropped.
+ * A registration starts only when admission control has EC2 request tokens for it
+ * (docs/adr/0009-admission-control.md); otherwise its message goes back to the queue as a new
+ * message, delayed until its tokens are there, so that waiting never counts as a receive.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  type MessageAttributeValue,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import {
+  ADMISSION_ATTRIBUTE,
+  parseTicket,
+  type Reservation,
+  type Ticket,
+  ticketText,
+} from '../../shared/admission.ts';
+import type { Admission, AdmissionDecision } from '../../shared/aws/admission.ts';
 import { startAttempt } from '../../shared/aws/executions.ts';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups, type SnapshotGroup } from '../../shared/contract/plan.ts';
@@ -22,17 +38,39 @@ export interface IngestDeps {
   stateMachineArn: string;
   /** The dead-letter queue's URL, looked up when a message is first rejected. */
   deadLetterQueueUrl(): Promise<string>;
+  /** The URL of the queue a record came from (its eventSourceARN): a deferred message goes back there. */
+  queueUrl(queueArn: string): Promise<string>;
+  /** Admission control: whether a registration may start now, or when. */
+  admission: Admission;
   settings: PlannerSettings;
   log: Pick<Console, 'info' | 'warn' | 'error'>;
-  count(metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected', n?: number): void;
+  count(metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected' | 'Deferred', n?: number): void;
   now?: () => Date;
 }
 
-type Disposition = { ok: true } | { ok: false; error: unknown };
+type Disposition = { ok: true; duplicate?: boolean } | { ok: false; error: unknown };
+
+/** A message's plans waiting for admission, with the ticket it came back with, if any. */
+interface Admissible {
+  record: SQSRecord;
+  plans: Plan[];
+  eventTime: string | undefined;
+  ticket: Ticket | undefined;
+}
+
+/** A message going back to the queue to wait: how long, and its turn. */
+interface Deferral {
+  record: SQSRecord;
+  ticket: Ticket | undefined;
+  snapshotIds: string[];
+  keys?: string[];
+  delaySeconds: number;
+  reservation: Reservation;
+}
 
 export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): Promise<SQSBatchResponse> {
   const failures: string[] = [];
-  const pending: { record: SQSRecord; groups: SnapshotGroup[]; eventTime: string | undefined }[] = [];
+  let pending: { record: SQSRecord; groups: SnapshotGroup[]; eventTime: string | undefined }[] = [];
 
   for (const record of records) {
     const outcome = parseMessageBody(record.body, deps.settings);
@@ -52,6 +90,12 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     }
   }
 
+  // Messages back from waiting before their turn go back at once, before any lookup: a long
+  // wait (in steps of at most 15 minutes) costs no EC2 call.
+  const early = await earlyReturns(pending, deps);
+  failures.push(...(await defer(early, deps)));
+  pending = pending.filter((item) => !early.some((deferral) => deferral.record === item.record));
+
   let known: Map<string, Snapshot>;
   try {
     known = await lookUp(
@@ -67,6 +111,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     };
   }
 
+  const admissible: Admissible[] = [];
   for (const item of pending) {
     const report = planGroups(item.groups, known, deps.settings);
     // One message may hold several plans (a CreateTags record of several snapshots): it comes
@@ -87,13 +132,176 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     for (const rejected of report.rejected) {
       keep(await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps));
     }
-    for (const plan of report.plans) {
-      deps.count('Planned');
-      keep(await start(plan, item.record, item.eventTime, deps));
-    }
+    if (report.plans.length > 0) deps.count('Planned', report.plans.length);
+    // The message's plans start together when admission control has the tokens for all of
+    // them; a message coming back anyway (a rejection could not reach the DLQ) waits for none.
     if (!result.ok) failures.push(item.record.messageId);
+    else if (report.plans.length > 0)
+      admissible.push({
+        record: item.record,
+        plans: report.plans,
+        eventTime: item.eventTime,
+        ticket: ticketOf(item.record),
+      });
   }
+  failures.push(...(await admitAndStart(admissible, deps)));
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+const ticketOf = (record: SQSRecord) =>
+  parseTicket(record.messageAttributes?.[ADMISSION_ATTRIBUTE]?.stringValue);
+
+/** The messages of the batch that came back with a ticket whose turn has not come. */
+async function earlyReturns(
+  items: { record: SQSRecord; groups: SnapshotGroup[] }[],
+  deps: IngestDeps,
+): Promise<Deferral[]> {
+  const ticketed = items.flatMap(({ record, groups }) => {
+    const ticket = ticketOf(record);
+    const snapshotIds = groups.flatMap((group) => group.snapshotIds);
+    return ticket ? [{ record, snapshotIds, ticket }] : [];
+  });
+  if (ticketed.length === 0) return [];
+  let delays: number[];
+  try {
+    delays = await deps.admission.turns(ticketed.map(({ ticket }) => ticket.reservation));
+  } catch (error) {
+    // Admission decides again below, after the lookup.
+    deps.log.warn({
+      message: 'could not read admission control; deciding after the lookup',
+      error: String(error),
+    });
+    return [];
+  }
+  return ticketed.flatMap((item, index) => {
+    const delaySeconds = delays[index] ?? 0;
+    return delaySeconds > 0 ? [{ ...item, delaySeconds, reservation: item.ticket.reservation }] : [];
+  });
+}
+
+/**
+ * Asks admission control about every plan of the batch at once; starts those admitted, gives
+ * back the tokens of those that turn out to be duplicates, and defers the rest. Returns the
+ * IDs of messages that must come back (admission or a start failed, or a deferral was not sent).
+ */
+async function admitAndStart(items: Admissible[], deps: IngestDeps): Promise<string[]> {
+  if (items.length === 0) return [];
+  let decisions: AdmissionDecision[];
+  try {
+    decisions = await deps.admission.admit(
+      items.map((item) => ({ amis: item.plans.length, reservation: item.ticket?.reservation })),
+    );
+  } catch (error) {
+    deps.log.warn({ message: 'admission control failed; the messages will come back', error: String(error) });
+    return items.map((item) => item.record.messageId);
+  }
+  const failed: string[] = [];
+  const deferred: Deferral[] = [];
+  let duplicates = 0;
+  for (const [index, item] of items.entries()) {
+    const decision = decisions[index] as AdmissionDecision;
+    if (decision.delaySeconds > 0) {
+      deferred.push({
+        record: item.record,
+        ticket: item.ticket,
+        snapshotIds: item.plans.flatMap((plan) => plan.snapshotIds),
+        keys: item.plans.map((plan) => plan.key),
+        ...decision,
+      });
+      continue;
+    }
+    // Every plan is started; the message comes back if any of them could not be.
+    let ok = true;
+    for (const plan of item.plans) {
+      const result = await start(plan, item.record, item.eventTime, deps);
+      if (!result.ok) ok = false;
+      else if (result.duplicate) duplicates += 1;
+    }
+    if (!ok) failed.push(item.record.messageId);
+  }
+  if (duplicates > 0)
+    await deps.admission.refund(duplicates).catch((error: unknown) => {
+      deps.log.warn({ message: 'could not give back the tokens of duplicates', error: String(error) });
+    });
+  failed.push(...(await defer(deferred, deps)));
+  return failed;
+}
+
+/**
+ * Sends each deferred message back to its queue as a new message, delayed until its tokens are
+ * there, with its reservation; the original is then acknowledged (it is not among the IDs
+ * returned). A new message starts with no receives: waiting never brings one nearer the DLQ.
+ * Returns the IDs of messages that could not be sent back: they return as they are.
+ */
+async function defer(deferred: Deferral[], deps: IngestDeps): Promise<string[]> {
+  const failed: string[] = [];
+  for (let start = 0; start < deferred.length; start += 10) {
+    const chunk = deferred.slice(start, start + 10);
+    const ids = chunk.map(({ record }) => record.messageId);
+    try {
+      const QueueUrl = await deps.queueUrl(chunk[0]?.record.eventSourceARN ?? '');
+      const sent = await deps.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl,
+          Entries: chunk.map((deferral, index) => ({
+            Id: String(index),
+            MessageBody: deferral.record.body,
+            DelaySeconds: deferral.delaySeconds,
+            MessageAttributes: deferredAttributes(deferral),
+          })),
+        }),
+      );
+      const unsent = new Set((sent.Failed ?? []).map((entry) => Number(entry.Id)));
+      for (const [index, deferral] of chunk.entries()) {
+        if (unsent.has(index)) {
+          failed.push(deferral.record.messageId);
+          continue;
+        }
+        deps.count('Deferred');
+        deps.log.info({
+          message: 'deferred: waiting for EC2 request tokens',
+          messageId: deferral.record.messageId,
+          firstMessageId: deferral.ticket?.firstMessageId ?? deferral.record.messageId,
+          keys: deferral.keys,
+          snapshotIds: deferral.snapshotIds,
+          delaySeconds: deferral.delaySeconds,
+          deferrals: (deferral.ticket?.deferrals ?? 0) + 1,
+        });
+      }
+    } catch (error) {
+      deps.log.warn({
+        message: 'could not defer messages; they will come back',
+        messageIds: ids,
+        error: String(error),
+      });
+      failed.push(...ids);
+    }
+  }
+  return failed;
+}
+
+/** The message's own attributes (at most nine: SQS allows ten), and its ticket. */
+function deferredAttributes(deferral: Deferral): Record<string, MessageAttributeValue> {
+  const own = Object.entries(deferral.record.messageAttributes ?? {})
+    .filter(([name]) => name !== ADMISSION_ATTRIBUTE)
+    .slice(0, 9)
+    .map(([name, value]): [string, MessageAttributeValue] => [
+      name,
+      {
+        DataType: value.dataType,
+        ...(value.stringValue !== undefined && { StringValue: value.stringValue }),
+        ...(value.binaryValue !== undefined && { BinaryValue: Buffer.from(value.binaryValue, 'base64') }),
+      },
+    ]);
+  const ticket: Ticket = {
+    reservation: deferral.reservation,
+    deferrals: (deferral.ticket?.deferrals ?? 0) + 1,
+    firstMessageId: deferral.ticket?.firstMessageId ?? deferral.record.messageId,
+  };
+  return {
+    ...Object.fromEntries(own),
+    [ADMISSION_ATTRIBUTE]: { DataType: 'String', StringValue: ticketText(ticket) },
+  };
 }
 
 /** One DescribeSnapshots pass for the batch, and one more for snapshots that `device:` tags name. */
@@ -133,10 +341,10 @@ async function start(
         ...context,
         ...result,
       });
-    } else {
-      deps.count('Started');
-      deps.log.info({ message: 'execution started', ...context, ...result });
+      return { ok: true, duplicate: true };
     }
+    deps.count('Started');
+    deps.log.info({ message: 'execution started', ...context, ...result });
     return { ok: true };
   } catch (error) {
     deps.log.warn({

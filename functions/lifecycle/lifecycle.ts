@@ -33,7 +33,13 @@ import {
   mayReplace,
   retentionCandidates,
 } from '../../shared/distribution.ts';
-import { classify, ImageNotAvailableYet, PermanentError, RetryableError } from '../../shared/errors.ts';
+import {
+  classify,
+  ImageNotAvailableYet,
+  isClassified,
+  PermanentError,
+  RetryableError,
+} from '../../shared/errors.ts';
 
 export interface Copy {
   region: string;
@@ -150,8 +156,7 @@ async function copyImages(task: Common & { request: RegisterImageRequest }, deps
 }
 
 function rethrow(error: unknown, what: string): Error {
-  const name = (error as Error).name;
-  return name === 'RetryableError' || name === 'PermanentError' ? (error as Error) : classify(error, what);
+  return isClassified(error) ? error : classify(error, what);
 }
 
 async function adoptCopy(ec2: EC2Client, region: string, name: string, key: string, prefix: string) {

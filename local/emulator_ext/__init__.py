@@ -10,6 +10,7 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
   endpoint (/snap2ami-emulator/throttle);
 - sqs_rules: SQS's message size (in bytes, with the attributes) and characters
   (docs/adr/0001-local-aws.md);
+- sqs_scale: ReceiveMessage without counting the whole queue per message (a burst's backlog);
 - atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
 
 A module here must not be named moto*: moto finds an error's service from the exception's
@@ -21,7 +22,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis, sqs_rules
+from . import amis, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
@@ -29,6 +30,7 @@ def install() -> None:
     """Patches moto's EC2 backend and responses; call before the first request."""
     amis.install()
     sqs_rules.install()
+    sqs_scale.install()
 
 
 def application() -> Any:

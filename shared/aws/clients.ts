@@ -86,11 +86,27 @@ export const sqsClient = once(() => traced(new SQSClient({ requestHandler: HTTP_
 export const dynamoDbClient = once(() => traced(new DynamoDBClient({ requestHandler: HTTP_TIMEOUTS })));
 export const snsClient = once(() => traced(new SNSClient({ requestHandler: HTTP_TIMEOUTS })));
 
-/** A queue's URL by name, looked up once it succeeds (GetQueueUrl). */
-export function queueUrlOf(name: string): () => Promise<string> {
+/** A queue's URL by name (and owner, when another account's), looked up once it succeeds (GetQueueUrl). */
+export function queueUrlOf(name: string, owner?: string): () => Promise<string> {
   return onceSucceeded(async () => {
-    const { QueueUrl } = await sqsClient().send(new GetQueueUrlCommand({ QueueName: name }));
+    const { QueueUrl } = await sqsClient().send(
+      new GetQueueUrlCommand({ QueueName: name, ...(owner && { QueueOwnerAWSAccountId: owner }) }),
+    );
     if (!QueueUrl) throw new Error(`GetQueueUrl returned no URL for ${name}`);
     return QueueUrl;
   });
+}
+
+const byArn = new Map<string, () => Promise<string>>();
+
+/** A queue's URL from its ARN (an SQS record's eventSourceARN), looked up once it succeeds. */
+export function queueUrlOfArn(arn: string): Promise<string> {
+  let lookup = byArn.get(arn);
+  if (!lookup) {
+    const [, , , , owner, name] = arn.split(':');
+    if (!name) return Promise.reject(new Error(`${arn} is not an SQS queue ARN`));
+    lookup = queueUrlOf(name, owner);
+    byArn.set(arn, lookup);
+  }
+  return lookup();
 }

@@ -60,14 +60,14 @@ async function invoke(task: Record<string, unknown>) {
 }
 
 describe('image handler observability', () => {
-  it('counts a call EC2 throttled as Ec2Throttled, besides the RetryableError the workflow retries', async () => {
+  it('counts a call EC2 throttled as Ec2Throttled, besides the ThrottledError the workflow retries', async () => {
     await control.configure({ region: REGION, buckets: { DescribeImages: { size: 0, refill: 0 } } });
     try {
       const throttled = await invoke({ action: 'checkImage', imageId: 'ami-0123456789abcdef0' });
-      expect(throttled.error?.name).toBe('RetryableError');
+      expect(throttled.error?.name).toBe('ThrottledError');
       expect(throttled.error?.message).toContain('RequestLimitExceeded');
       expect(throttled.metrics).toEqual({
-        RetryableError: { value: 1, unit: 'Count' },
+        ThrottledError: { value: 1, unit: 'Count' },
         Ec2Throttled: { value: 1, unit: 'Count' },
       });
     } finally {

@@ -24,6 +24,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     DEAD_LETTER_QUEUE_NAME: dlqName,
     STATE_MACHINE_NAME: 'snap2ami-test-register-image',
+    ADMISSION_TABLE_NAME: 'snap2ami-test-admission',
     AWS_ENDPOINT_URL_SQS: proxy.endpoint,
     POWERTOOLS_SERVICE_NAME: 'snap2ami-under-test',
     POWERTOOLS_METRICS_NAMESPACE: 'snap2ami-test-namespace',

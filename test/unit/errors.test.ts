@@ -3,7 +3,14 @@
  * as EC2 throttling for the alarm (the image function's Ec2Throttled metric), row by row.
  */
 import { describe, expect, it } from 'vitest';
-import { classify, ImageNotAvailableYet, isEc2Throttling, RetryableError } from '../../shared/errors.ts';
+import {
+  classify,
+  ImageNotAvailableYet,
+  isClassified,
+  isEc2Throttling,
+  RetryableError,
+  ThrottledError,
+} from '../../shared/errors.ts';
 
 /** An error as the AWS SDK throws it: a name, a message, an HTTP status. */
 const awsError = (name: string, httpStatusCode?: number) =>
@@ -12,8 +19,8 @@ const awsError = (name: string, httpStatusCode?: number) =>
 describe('classify', () => {
   // [SDK error name, HTTP status, typed error]
   const rows: [string, number | undefined, string][] = [
-    ['RequestLimitExceeded', 503, 'RetryableError'],
-    ['ThrottlingException', 400, 'RetryableError'],
+    ['RequestLimitExceeded', 503, 'ThrottledError'],
+    ['ThrottlingException', 400, 'ThrottledError'],
     ['InternalError', 500, 'RetryableError'],
     ['TimeoutError', undefined, 'RetryableError'],
     ['SomethingNew', 502, 'RetryableError'],
@@ -26,6 +33,15 @@ describe('classify', () => {
     expect(error.name).toBe(typed);
     expect(error.message).toBe(`RegisterImage: ${name}: ${name} happened`);
     expect(error.cause).toBe(original);
+  });
+});
+
+describe('isClassified', () => {
+  it('knows the typed errors classify makes, so that they are not classified again (as permanent)', () => {
+    for (const name of ['RequestLimitExceeded', 'InternalError', 'UnauthorizedOperation'])
+      expect(isClassified(classify(awsError(name, 503), 'x'))).toBe(true);
+    expect(isClassified(awsError('RequestLimitExceeded', 503))).toBe(false);
+    expect(isClassified(undefined)).toBe(false);
   });
 });
 
@@ -43,6 +59,7 @@ describe('isEc2Throttling', () => {
     ['RequestLimitExceeded itself, not wrapped', awsError('RequestLimitExceeded', 503), false],
     ['a retryable error without a cause', new RetryableError('DescribeImages: not yet'), false],
     ['an image still pending', new ImageNotAvailableYet('ami-1 is pending'), false],
+    ['a throttled error without a cause', new ThrottledError('RegisterImage: throttled'), false],
     ['not an error', undefined, false],
   ];
   it.each(rows)('%s → %s', (_what, error, expected) => {

@@ -34,9 +34,19 @@ describe('serverless package', () => {
   it("gives every function the parameters' documented defaults (serverless.yml params:)", () => {
     for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction', 'LifecycleLambdaFunction']) {
       expect(template.Resources[name]?.Properties.Environment).toMatchObject({
-        Variables: { SNAP2AMI_TAG_PREFIX: 'snap2ami:', SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '' },
+        Variables: {
+          SNAP2AMI_TAG_PREFIX: 'snap2ami:',
+          SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '',
+          SNAP2AMI_EC2_RATE_SHARE: '0.5',
+          SNAP2AMI_EC2_BUCKET_OVERRIDES: '',
+        },
       });
     }
+    // Admission control's table: ingest takes from it, the image function reports throttling to it.
+    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction'])
+      expect(template.Resources[name]?.Properties.Environment).toMatchObject({
+        Variables: { ADMISSION_TABLE_NAME: expect.stringMatching(/-admission$/) },
+      });
   });
 
   it('tells the image function where it may read UefiData: no bucket, and /snap2ami/uefi-data/ by default', () => {
@@ -196,11 +206,13 @@ describe('serverless package', () => {
     expect(indexes.map((index) => index.IndexName)).toContain(RECORDS_BY_STATUS_INDEX);
   });
 
-  it('gives ingest the actions its code calls: StartExecution, and DescribeExecution of the attempts it finds (startAttempt)', () => {
+  it('gives ingest the actions its code calls: StartExecution, and DescribeExecution of the attempts it finds (startAttempt); admission control (its table, deferrals to its own queue)', () => {
     const statements = iamStatements(template).filter(({ resource }) => resource === 'IngestRole');
     const actions = statements.flatMap(({ statement }) => [statement.Action].flat()).sort();
     expect(actions).toEqual(
       [
+        'dynamodb:GetItem',
+        'dynamodb:UpdateItem',
         'ec2:DescribeSnapshots',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -208,7 +220,9 @@ describe('serverless package', () => {
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
+        'sqs:GetQueueUrl',
         'sqs:ReceiveMessage',
+        'sqs:SendMessage',
         'sqs:SendMessage',
         'states:DescribeExecution',
         'states:StartExecution',
@@ -242,6 +256,26 @@ describe('serverless package', () => {
         resource === 'ImageRole' && [statement.Action].flat().includes('ec2:DescribeSnapshots'),
     );
     expect(describes).toHaveLength(1);
+  });
+
+  it("gives admission control's table to ingest and image only, to read and update its item; ingest may send deferred messages back to its queue", () => {
+    expect(template.Resources.AdmissionTable?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    });
+    const onTable = iamStatements(template).filter(({ statement }) =>
+      JSON.stringify(statement.Resource).includes('AdmissionTable'),
+    );
+    expect(onTable.map(({ resource }) => resource).sort()).toEqual(['ImageRole', 'IngestRole']);
+    for (const { statement } of onTable)
+      expect([statement.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    const sends = iamStatements(template).filter(
+      ({ resource, statement }) =>
+        resource === 'IngestRole' && [statement.Action].flat().includes('sqs:SendMessage'),
+    );
+    expect(sends.map(({ statement }) => statement.Resource)).toEqual(
+      expect.arrayContaining([{ 'Fn::GetAtt': ['SnapshotEventsQueue', 'Arn'] }]),
+    );
   });
 
   it('lets the billing check deregister and tag only the images that carry the key tag', () => {
@@ -396,6 +430,7 @@ describe('deployment artifacts', () => {
         PATH: process.env.PATH,
         AWS_REGION: 'us-east-1',
         AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+        ADMISSION_TABLE_NAME: 'snap2ami-test-admission',
         AWS_ACCESS_KEY_ID: 'testing',
         AWS_SECRET_ACCESS_KEY: 'testing',
       },
@@ -406,7 +441,7 @@ describe('deployment artifacts', () => {
     const { thrown } = JSON.parse(line as string) as {
       thrown: { name: string; constructor: string; stack: string };
     };
-    expect(thrown.name).toMatch(/^(RetryableError|PermanentError)$/);
+    expect(thrown.name).toMatch(/^(RetryableError|ThrottledError|PermanentError)$/);
     expect(thrown.constructor).toBe(thrown.name);
     // Stack frames name the functions they ran.
     expect(thrown.stack).toContain('checkImage');

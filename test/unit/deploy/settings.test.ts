@@ -39,7 +39,11 @@ describe('deployment settings', () => {
     ],
   ];
   it.each(accepted)('accepts tagPrefix=%j allowedSourceAccounts=%j', (prefix, accounts, settings) => {
-    expect(deploymentSettings(env(prefix, accounts))).toEqual(settings);
+    expect(deploymentSettings(env(prefix, accounts))).toEqual({
+      ...settings,
+      ec2RateShare: 0.5,
+      ec2BucketOverrides: {},
+    });
     expect(parameterProblems(env(prefix, accounts))).toEqual([]);
   });
 
@@ -66,6 +70,52 @@ describe('deployment settings', () => {
       },
     ]);
     expect(problems[0]?.problem).toMatch(/; accepted: .+/);
+  });
+});
+
+describe("admission control's parameters", () => {
+  const budget = (share: string | undefined, overrides: string | undefined) => ({
+    SNAP2AMI_EC2_RATE_SHARE: share,
+    SNAP2AMI_EC2_BUCKET_OVERRIDES: overrides,
+  });
+  // [ec2RateShare, ec2BucketOverrides, share, overrides]
+  const accepted: [string | undefined, string | undefined, number, Record<string, unknown>][] = [
+    [undefined, undefined, 0.5, {}],
+    ['', '', 0.5, {}],
+    ['1', 'RegisterImage=100/10', 1, { RegisterImage: { size: 100, refill: 10 } }],
+    [
+      '0.25',
+      ' CreateTags=200/20 , DescribeImages=100/40',
+      0.25,
+      { CreateTags: { size: 200, refill: 20 }, DescribeImages: { size: 100, refill: 40 } },
+    ],
+  ];
+  it.each(accepted)('accepts ec2RateShare=%j ec2BucketOverrides=%j', (share, overrides, value, buckets) => {
+    expect(deploymentSettings(budget(share, overrides))).toMatchObject({
+      ec2RateShare: value,
+      ec2BucketOverrides: buckets,
+    });
+    expect(parameterProblems(budget(share, overrides))).toEqual([]);
+  });
+
+  // [ec2RateShare, ec2BucketOverrides, the parameter refused, why]
+  const refused: [string | undefined, string | undefined, string, string][] = [
+    ['0', undefined, 'ec2RateShare', '"0" is not a usable share'],
+    ['1.5', undefined, 'ec2RateShare', '"1.5" is not a usable share'],
+    ['half', undefined, 'ec2RateShare', '"half" is not a usable share'],
+    [undefined, 'RunInstances=5/2', 'ec2BucketOverrides', '"RunInstances=5/2" is not a bucket override'],
+    [undefined, 'RegisterImage=0/5', 'ec2BucketOverrides', '"RegisterImage=0/5" is not a bucket override'],
+    [undefined, 'RegisterImage=50', 'ec2BucketOverrides', '"RegisterImage=50" is not a bucket override'],
+  ];
+  it.each(refused)('refuses ec2RateShare=%j ec2BucketOverrides=%j', (share, overrides, parameter, why) => {
+    expect(() => deploymentSettings(budget(share, overrides))).toThrow(why);
+    expect(parameterProblems(budget(share, overrides))).toEqual([
+      {
+        parameter,
+        value: parameter === 'ec2RateShare' ? share : overrides,
+        problem: expect.stringContaining(why),
+      },
+    ]);
   });
 });
 

@@ -1,0 +1,372 @@
+/**
+ * A burst of snapshot events through the whole local pipeline (queue → ingest → workflow → EC2
+ * on the emulator, whose throttle enforces EC2's token buckets), for the bench
+ * (`npm run bench -- --scenario burst`) and the integration test of admission control
+ * (docs/adr/0009-admission-control.md). The events mix single-volume snapshots, multi-volume
+ * sets (a third; createSnapshots events) and duplicates (an AWS Backup event for a snapshot that
+ * also has an EBS event, a tenth). The run may be time-scaled: the emulator's refill, the
+ * workflow's Retry intervals and admission control's clock all run `timeScale` times faster,
+ * so every duration it reports is wall time at that scale.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { budgetBuckets, DOCUMENTED_BUCKETS, EC2_APIS, type Ec2Api } from '../shared/admission.ts';
+import { AdmissionStore, reportThrottledCalls } from '../shared/aws/admission.ts';
+import { throttleControl } from './emulator-controls.ts';
+import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
+import { createPipeline, ingestDeps, UNLIMITED_ADMISSION } from './pipeline-fixture.ts';
+import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
+import { createTaggedSnapshot } from './sample-snapshots.ts';
+import { pollUntilIdle, queueDepth } from './sqs-event-source.ts';
+import { startLocalStepFunctions } from './step-functions-endpoint.ts';
+
+export interface BurstOptions {
+  /** The emulator's own endpoint (its throttle control). */
+  endpoint: string;
+  events: number;
+  /** Share (0..1) of every bucket's refill another client of the account consumes (the emulator's competitorShare). */
+  competitor: number;
+  /** The pipeline's budget, a share of EC2's documented buckets (the deployment's ec2RateShare). */
+  share?: number;
+  /** Everything runs this many times faster than real time. */
+  timeScale?: number;
+  /** The Region whose EC2 buckets the run uses (tests take one of their own); the other services stay in the default Region. */
+  region?: string;
+  /** Ingest batches at once (the event source mapping's maximum concurrency). */
+  concurrency?: number;
+  /** False: the pipeline without admission control, as it was before (a baseline). */
+  admission?: boolean;
+  /** Give up after this long (wall ms); what is left counts as lost. */
+  timeoutMs?: number;
+  onProgress?: (progress: BurstProgress) => void;
+  /** Called when the events are in the queue and ingest is about to start on them. */
+  onStart?: () => void;
+}
+
+export interface BurstProgress {
+  seconds: number;
+  expected: number;
+  started: number;
+  deferred: number;
+  succeeded: number;
+  failed: number;
+  running: number;
+}
+
+/** The bench's JSON line (issue 11), in this order. */
+export interface BurstSummary {
+  scenario: 'burst';
+  events: number;
+  amis: number;
+  failed: number;
+  duplicates: number;
+  deadLettered: number;
+  lost: number;
+  seconds: number;
+  idealSeconds: number;
+  throttledCallsPerAmi: number;
+  stateTransitionsPerAmi: number;
+  timeScale: number;
+}
+
+export interface BurstResult {
+  summary: BurstSummary;
+  /** How many AMIs the events ask for (each set once). */
+  expected: number;
+  mix: { single: number; multiVolume: number; duplicate: number };
+  /** EC2 calls and throttled calls during the burst, by API (the emulator's counters). */
+  ec2: Record<string, { calls: number; throttled: number }>;
+  /** Messages ingest sent back to wait, and the executions started. */
+  deferred: number;
+  started: number;
+  /** What FAILED registrations failed with: `<step>: <error>` → how many. */
+  failures: Record<string, number>;
+  /** The slowest API's lower bound, and the refill per second the bound assumes for it. */
+  bottleneck: { api: Ec2Api; calls: number; refillPerSecond: number };
+}
+
+/** The EC2 calls one registration needs at least (happy path), and ingest's lookups: one per batch of ten. */
+const NEEDED_PER_AMI: Record<Ec2Api, number> = {
+  RegisterImage: 2,
+  DescribeSnapshots: 2,
+  DescribeImages: 1,
+  CreateTags: 1,
+};
+
+/** A small deterministic generator (mulberry32): the same mix and order for a given size. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function inParallel<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+}
+
+interface ImageSet {
+  name: string;
+  snapshotIds: string[];
+  multiVolume: boolean;
+  /** Also announced by an AWS Backup event. */
+  twin: boolean;
+}
+
+/**
+ * The lower bound on the burst's duration that the budget allows: for each API, the calls it
+ * needs beyond its full bucket over the refill left for the pipeline (its share, or what
+ * another client leaves, whichever is less), at the run's time scale; the slowest API's.
+ */
+export function idealSeconds(
+  amis: number,
+  events: number,
+  share: number,
+  competitor: number,
+  timeScale: number,
+): { seconds: number; api: Ec2Api; calls: number; refillPerSecond: number } {
+  let worst = { seconds: 0, api: 'RegisterImage' as Ec2Api, calls: 0, refillPerSecond: 0 };
+  for (const api of EC2_APIS) {
+    const calls = NEEDED_PER_AMI[api] * amis + (api === 'DescribeSnapshots' ? Math.ceil(events / 10) : 0);
+    const { size, refill } = DOCUMENTED_BUCKETS[api];
+    const refillPerSecond = refill * Math.min(share, 1 - competitor) * timeScale;
+    const seconds = Math.max(0, calls - size) / refillPerSecond;
+    if (seconds >= worst.seconds) worst = { seconds, api, calls, refillPerSecond };
+  }
+  return worst;
+}
+
+export async function runBurst(options: BurstOptions): Promise<BurstResult> {
+  const region = options.region ?? EMULATOR_REGION;
+  const timeScale = options.timeScale ?? 1;
+  const share = options.share ?? 0.5;
+  const control = throttleControl(options.endpoint);
+  // Setting up (volumes, snapshots) is not the burst: EC2 does not throttle it.
+  await control.configure({ region, enabled: false });
+
+  const ec2 = new EC2Client({ region });
+  const workflowEc2 = new EC2Client({ region, maxAttempts: 1 });
+  // Queue URLs name the emulator; calls go where AWS_ENDPOINT_URL says (a counting proxy, say).
+  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const pipeline = await createPipeline({ ec2: workflowEc2, realRetryIntervals: true, timeScale });
+  const started = Date.now();
+  const admission = new AdmissionStore({
+    client: new DynamoDBClient({}),
+    table: pipeline.admissionTable,
+    buckets: budgetBuckets(share),
+    clock: () => started + (Date.now() - started) * timeScale,
+    timeScale,
+  });
+  if (options.admission !== false) reportThrottledCalls(workflowEc2, (api) => admission.reportThrottled(api));
+  const sfn = await startLocalStepFunctions(
+    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-burst-${Date.now()}`,
+    pipeline.workflow,
+  );
+  try {
+    const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-burst-dlq-${suffix}` })))
+      .QueueUrl as string;
+    const dlqArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes?.QueueArn;
+    // As deployed (serverless.yml): after 5 receives a message goes to the DLQ.
+    const queueUrl = (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `snap2ami-burst-${suffix}`,
+          Attributes: {
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+            VisibilityTimeout: String(Math.max(30, Math.ceil(360 / timeScale))),
+          },
+        }),
+      )
+    ).QueueUrl as string;
+
+    // The mix: a third multi-volume sets, a tenth duplicates (a Backup event for a single-volume snapshot).
+    const multiVolume = Math.round(options.events / 3);
+    const duplicate = Math.round(options.events / 10);
+    const single = options.events - multiVolume - duplicate;
+    if (single < duplicate) throw new Error(`a burst of ${options.events} events is too small for the mix`);
+    const prefix = `burst-${suffix}`;
+    const sets: ImageSet[] = Array.from({ length: single + multiVolume }, (_, i) => ({
+      name: `${prefix}-${i}`,
+      snapshotIds: [],
+      multiVolume: i >= single,
+      twin: i < duplicate,
+    }));
+    await inParallel(sets, 6, async (set) => {
+      const root = await createTaggedSnapshot(ec2, {
+        'snap2ami:register': 'true',
+        'snap2ami:name': set.name,
+      });
+      set.snapshotIds.push(root);
+      if (set.multiVolume)
+        set.snapshotIds.push(await createTaggedSnapshot(ec2, { 'snap2ami:device-name': '/dev/sdb' }));
+    });
+    const bodies: string[] = [];
+    for (const set of sets) {
+      const [root = ''] = set.snapshotIds;
+      bodies.push(
+        JSON.stringify(set.multiVolume ? createSnapshotsEvent(set.snapshotIds) : createSnapshotEvent(root)),
+      );
+      if (set.twin) bodies.push(JSON.stringify(backupJobEvent(root)));
+    }
+    const next = random(options.events);
+    for (let i = bodies.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [bodies[i], bodies[j]] = [bodies[j] as string, bodies[i] as string];
+    }
+
+    // The burst: EC2's buckets start full, at the time scale, with another client taking its share.
+    await control.reset(region);
+    await control.configure({ region, enabled: true, timeScale, competitorShare: options.competitor });
+    for (let i = 0; i < bodies.length; i += 10)
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: bodies.slice(i, i + 10).map((MessageBody, j) => ({ Id: String(j), MessageBody })),
+        }),
+      );
+    const counts: Record<string, number> = {};
+    const deps = ingestDeps(
+      { ec2: new EC2Client({ region }), sfn: new SFNClient({ endpoint: sfn.endpoint }), sqs },
+      sfn.stateMachineArn,
+      dlqUrl,
+      counts,
+      options.admission === false ? UNLIMITED_ADMISSION : admission,
+    );
+    options.onStart?.();
+    const burstStart = Date.now();
+    const executions = () => [...sfn.executions.values()];
+    const progress = (): BurstProgress => {
+      const all = executions();
+      return {
+        seconds: (Date.now() - burstStart) / 1000,
+        expected: sets.length,
+        started: counts.Started ?? 0,
+        deferred: counts.Deferred ?? 0,
+        succeeded: all.filter((e) => e.status === 'SUCCEEDED').length,
+        failed: all.filter((e) => e.status === 'FAILED').length,
+        running: all.filter((e) => e.status === 'RUNNING').length,
+      };
+    };
+    const ticker = options.onProgress && setInterval(() => options.onProgress?.(progress()), 1000);
+    try {
+      await pollUntilIdle(sqs, queueUrl, deps, {
+        concurrency: options.concurrency ?? 5,
+        idle: () => executions().every((e) => e.status !== 'RUNNING'),
+        deadline: burstStart + (options.timeoutMs ?? 600_000),
+      });
+      await sfn.idle();
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+    const seconds = (Date.now() - burstStart) / 1000;
+    options.onProgress?.(progress());
+
+    // Counted before anything else calls EC2; then the throttle is off for the counting.
+    const counters = (await control.state()).counters[region] ?? {};
+    await control.configure({ region, enabled: false });
+    const ec2Calls = Object.fromEntries(
+      Object.entries(counters).map(([api, c]) => [api, { calls: c.calls, throttled: c.throttled }]),
+    );
+    const throttled = Object.values(counters).reduce((n, c) => n + c.throttled, 0);
+
+    const names = new Map<string, number>();
+    for (let i = 0; i < sets.length; i += 200) {
+      const Values = sets.slice(i, i + 200).map((set) => set.name);
+      const images =
+        (await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values }] })))
+          .Images ?? [];
+      for (const image of images) names.set(image.Name ?? '', (names.get(image.Name ?? '') ?? 0) + 1);
+    }
+    const duplicates = [...names.values()].reduce((n, count) => n + count - 1, 0);
+    // Each set's executions by status, and what failed ones failed with (their records say).
+    const nameOf = (e: { input: string }) =>
+      (JSON.parse(e.input) as { request: { Name: string } }).request.Name;
+    const succeededNames = new Set(
+      executions()
+        .filter((e) => e.status === 'SUCCEEDED')
+        .map(nameOf),
+    );
+    const failedExecutions = executions().filter(
+      (e) => e.status === 'FAILED' || e.status === 'TIMED_OUT' || e.status === 'ABORTED',
+    );
+    const failedNames = new Set(failedExecutions.map(nameOf));
+    const failures: Record<string, number> = {};
+    for (const e of failedExecutions) {
+      const record = await pipeline.record((JSON.parse(e.input) as { key: string }).key);
+      const reason = `${String(record?.failedStep ?? e.status)}: ${String(record?.error ?? e.error)}`;
+      failures[reason] = (failures[reason] ?? 0) + 1;
+    }
+    const deadBodies: string[] = [];
+    for (;;) {
+      const batch = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
+      );
+      if (!batch.Messages?.length) break;
+      deadBodies.push(...batch.Messages.map((m) => m.Body ?? ''));
+    }
+    // A set counts as an AMI when its registration succeeded and the image is there; as failed
+    // when a registration of it ended otherwise and none succeeded; as lost when neither, and
+    // no message of it is in the dead-letter queue.
+    let amis = 0;
+    let lost = 0;
+    let failed = 0;
+    for (const set of sets) {
+      if (succeededNames.has(set.name) && names.has(set.name)) amis += 1;
+      else if (failedNames.has(set.name)) failed += 1;
+      else if (!deadBodies.some((body) => set.snapshotIds.some((id) => body.includes(id)))) lost += 1;
+    }
+    const transitions = executions().reduce(
+      (n, e) =>
+        n +
+        (e.result?.events.filter((ev) => ev.type === 'StateEntered' || ev.type === 'StateRetried').length ??
+          0),
+      0,
+    );
+    const ideal = idealSeconds(sets.length, options.events, share, options.competitor, timeScale);
+    const round = (value: number, digits: number) => Number(value.toFixed(digits));
+    return {
+      summary: {
+        scenario: 'burst',
+        events: options.events,
+        amis,
+        failed,
+        duplicates,
+        deadLettered: deadBodies.length,
+        lost: lost + (await queueDepth(sqs, queueUrl)),
+        seconds: round(seconds, 1),
+        idealSeconds: round(ideal.seconds, 1),
+        throttledCallsPerAmi: round(throttled / Math.max(1, amis), 3),
+        stateTransitionsPerAmi: round(transitions / Math.max(1, amis), 2),
+        timeScale,
+      },
+      expected: sets.length,
+      mix: { single, multiVolume, duplicate },
+      ec2: ec2Calls,
+      deferred: counts.Deferred ?? 0,
+      started: counts.Started ?? 0,
+      failures,
+      bottleneck: { api: ideal.api, calls: ideal.calls, refillPerSecond: ideal.refillPerSecond },
+    };
+  } finally {
+    await sfn.close();
+    await control.reset(region);
+  }
+}

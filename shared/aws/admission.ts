@@ -1,0 +1,289 @@
+/**
+ * Admission control's state in DynamoDB (docs/adr/0009-admission-control.md): one item in the
+ * admission table holds every budgeted EC2 API's token bucket and AIMD clock
+ * (shared/admission.ts does the arithmetic). Ingest reads it and writes it back conditionally
+ * on its version, once per batch; the image function cuts an API's clock when EC2 throttled a
+ * call anyway. Every Lambda container, execution and batch shares the one item, so the budget
+ * holds for the whole pipeline, not per container.
+ */
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import {
+  type AdmissionState,
+  type Bucket,
+  budgetedApi,
+  type Clock,
+  cutClock,
+  decide,
+  delaySeconds,
+  EC2_APIS,
+  type Ec2Api,
+  emptyState,
+  type Reservation,
+  refundAmounts,
+  STEADY_CLOCK,
+  throttledCallCharge,
+  virtualAt,
+  waitFor,
+} from '../admission.ts';
+import { isThrottling } from '../errors.ts';
+
+/** One registration (or none) a message asks to start, and the reservation it came back with, if any. */
+export interface AdmissionRequest {
+  amis: number;
+  reservation?: Reservation | undefined;
+}
+
+/** Start now (`delaySeconds` 0), or send the message back with this delay and reservation. */
+export interface AdmissionDecision {
+  delaySeconds: number;
+  reservation: Reservation;
+}
+
+/** What ingest asks of admission control. */
+export interface Admission {
+  /** One decision per request, in order (shared/admission.ts: decide). */
+  admit(requests: readonly AdmissionRequest[]): Promise<AdmissionDecision[]>;
+  /** For messages back from waiting: how long (delay seconds) until each turn comes; 0 once it has. Reads only. */
+  turns(reservations: readonly Reservation[]): Promise<number[]>;
+  /** Gives back the bucket's tokens of registrations that were admitted but not started (duplicates). */
+  refund(amis: number): Promise<void>;
+}
+
+export interface AdmissionStoreOptions {
+  client: DynamoDBClient;
+  table: string;
+  /** The budget: each API's bucket (size and refill per second). */
+  buckets: Record<Ec2Api, Bucket>;
+  /** Milliseconds; a time-scaled benchmark runs it faster than the wall clock. */
+  clock?: () => number;
+  /** How much faster `clock` runs than the wall clock (message delays are in wall seconds). */
+  timeScale?: number;
+}
+
+const KEY: Record<string, AttributeValue> = { pk: { S: 'ec2' } };
+/** Conditional writes lost to another writer, before ingest gives up on the batch (it then comes back). */
+const WRITE_ATTEMPTS = 8;
+
+const tatName = (api: Ec2Api) => `tat_${api}`;
+const dueName = (api: Ec2Api) => `due_${api}`;
+const clockName = (api: Ec2Api) => `clock_${api}`;
+const n = (value: number): AttributeValue => ({ N: String(value) });
+
+function readClock(value: AttributeValue | undefined): Clock {
+  const m = value?.M;
+  if (!m) return STEADY_CLOCK;
+  const num = (name: keyof Clock) => Number(m[name]?.N ?? Number.NaN);
+  const clock = { v0: num('v0'), t0: num('t0'), f0: num('f0'), cut: num('cut') };
+  return Object.values(clock).every(Number.isFinite) ? clock : STEADY_CLOCK;
+}
+
+function writeClock(clock: Clock): AttributeValue {
+  return { M: { v0: n(clock.v0), t0: n(clock.t0), f0: n(Number(clock.f0.toFixed(6))), cut: n(clock.cut) } };
+}
+
+const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
+
+export class AdmissionStore implements Admission {
+  private readonly options: AdmissionStoreOptions;
+  private readonly clock: () => number;
+  private readonly timeScale: number;
+
+  constructor(options: AdmissionStoreOptions) {
+    this.options = options;
+    this.clock = options.clock ?? Date.now;
+    this.timeScale = options.timeScale ?? 1;
+  }
+
+  /** The item's state and version (0 when there is no item yet: every bucket full, every clock steady). */
+  async read(): Promise<{ state: AdmissionState; version: number; cutBefore: ReadonlySet<Ec2Api> }> {
+    const { Item } = await this.options.client.send(
+      new GetItemCommand({ TableName: this.options.table, Key: KEY, ConsistentRead: true }),
+    );
+    const state = emptyState();
+    const cutBefore = new Set<Ec2Api>();
+    for (const api of EC2_APIS) {
+      if (Item?.[clockName(api)]) cutBefore.add(api);
+      const number = (name: string) => {
+        const value = Number(Item?.[name]?.N ?? Number.NaN);
+        return Number.isFinite(value) ? value : undefined;
+      };
+      const tat = number(tatName(api));
+      const due = number(dueName(api));
+      state[api] = {
+        ...(tat !== undefined && { tat }),
+        ...(due !== undefined && { due }),
+        clock: readClock(Item?.[clockName(api)]),
+      };
+    }
+    return { state, version: Number(Item?.version?.N ?? 0), cutBefore };
+  }
+
+  async turns(reservations: readonly Reservation[]): Promise<number[]> {
+    if (reservations.length === 0) return [];
+    const { state } = await this.read();
+    const now = this.clock();
+    return reservations.map((reservation) => delaySeconds(waitFor(state, reservation, now), this.timeScale));
+  }
+
+  async admit(requests: readonly AdmissionRequest[]): Promise<AdmissionDecision[]> {
+    if (requests.length === 0) return [];
+    for (let attempt = 1; ; attempt++) {
+      const { state, version } = await this.read();
+      const decided = decide(state, this.options.buckets, requests, this.clock());
+      const decisions = decided.decisions.map(({ start, waitMs, reservation }) => ({
+        // A request that may not start waits at least a second (SQS's delays are whole seconds).
+        delaySeconds: start ? 0 : Math.max(1, delaySeconds(waitMs, this.timeScale)),
+        reservation,
+      }));
+      if (!decided.changed) return decisions;
+      try {
+        await this.write(decided.state, version);
+        return decisions;
+      } catch (error) {
+        if (!isConditionFailure(error) || attempt >= WRITE_ATTEMPTS) throw error;
+        // Another batch wrote first: read again, after a short random pause.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  private async write(state: AdmissionState, version: number): Promise<void> {
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, AttributeValue> = { ':next': n(version + 1) };
+    const sets = ['#version = :next'];
+    for (const api of EC2_APIS)
+      for (const [name, value] of [
+        [tatName(api), state[api].tat],
+        [dueName(api), state[api].due],
+      ] as const) {
+        if (value === undefined) continue;
+        names[`#${name}`] = name;
+        values[`:${name}`] = n(Math.ceil(value));
+        sets.push(`#${name} = :${name}`);
+      }
+    if (version > 0) values[':version'] = n(version);
+    await this.options.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.table,
+        Key: KEY,
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: version > 0 ? '#version = :version' : 'attribute_not_exists(#version)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async refund(amis: number): Promise<void> {
+    if (amis <= 0) return;
+    const { state } = await this.read();
+    const amounts = refundAmounts(this.options.buckets, amis);
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, AttributeValue> = { ':one': n(1) };
+    const sets = ['#version = #version + :one'];
+    const present = ['attribute_exists(#version)'];
+    // The bucket only: the turn a duplicate waited for has passed.
+    for (const api of EC2_APIS) {
+      if (state[api].tat === undefined) continue;
+      const name = tatName(api);
+      names[`#${name}`] = name;
+      values[`:${name}`] = n(Math.floor(amounts[api]));
+      sets.push(`#${name} = #${name} - :${name}`);
+      present.push(`attribute_exists(#${name})`);
+    }
+    try {
+      await this.options.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.table,
+          Key: KEY,
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: present.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      // Nothing was ever taken: nothing to give back.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * EC2 throttled a call of `api` although admission had let it through: another client took
+   * more than its share. Takes the call's retry's tokens from the bucket, and cuts the API's
+   * clock (at most once per cooldown); true when it cut.
+   */
+  async reportThrottled(api: Ec2Api): Promise<boolean> {
+    const { state, cutBefore } = await this.read();
+    const now = this.clock();
+    const old = state[api].clock;
+    // The retry's tokens, from the bucket (atomically: admissions may be writing it too).
+    await this.options.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.table,
+        Key: KEY,
+        UpdateExpression:
+          'SET #tat = if_not_exists(#tat, :now) + :call, #version = if_not_exists(#version, :zero) + :one',
+        ExpressionAttributeNames: { '#tat': tatName(api), '#version': 'version' },
+        ExpressionAttributeValues: {
+          ':now': n(Math.ceil(virtualAt(old, now))),
+          ':call': n(Math.ceil(throttledCallCharge(this.options.buckets, api))),
+          ':zero': n(0),
+          ':one': n(1),
+        },
+      }),
+    );
+    const cut = cutClock(old, now);
+    if (!cut) return false;
+    const first = !cutBefore.has(api);
+    try {
+      await this.options.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.table,
+          Key: KEY,
+          UpdateExpression: 'SET #clock = :clock',
+          ConditionExpression: first ? 'attribute_not_exists(#clock)' : '#clock.#cut = :previousCut',
+          ExpressionAttributeNames: { '#clock': clockName(api), ...(!first && { '#cut': 'cut' }) },
+          ExpressionAttributeValues: {
+            ':clock': writeClock(cut),
+            ...(!first && { ':previousCut': n(old.cut) }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      // Another report cut it first.
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Makes an EC2 client tell `report` about each of its calls EC2 throttled, for the APIs admission
+ * control budgets. The call's own error is unchanged; a failed report is `onReportError`'s, not the call's.
+ */
+export function reportThrottledCalls(
+  ec2: EC2Client,
+  report: (api: Ec2Api) => Promise<unknown>,
+  onReportError: (error: unknown) => void = () => {},
+): void {
+  ec2.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const api = budgetedApi(context.commandName ?? '');
+        if (api && isThrottling((error as Error).name)) await report(api).catch(onReportError);
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'snap2amiThrottleReports', override: true },
+  );
+}

@@ -1,0 +1,271 @@
+/**
+ * Admission control in ingest and the image function (docs/adr/0009-admission-control.md), on
+ * the emulator, with the budget's state in a DynamoDB table as deployed and admission's clock
+ * set by the test (no wall-clock luck): a batch larger than the budget starts what the bucket
+ * holds and sends the rest back to the queue, delayed, as new messages (waiting never counts
+ * toward maxReceiveCount); a message back before its turn goes back again without an EC2 call;
+ * a duplicate gives its tokens back; EC2 throttling cuts the API's rate, once per cooldown, and
+ * takes the retries' tokens from the bucket.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  backupJobEvent,
+  createPipeline,
+  createSnapshotEvent,
+  createTaggedSnapshot,
+  EMULATOR_ACCOUNT,
+  EMULATOR_REGION,
+  ingestDeps,
+  type LocalStepFunctions,
+  type Pipeline,
+  pollOnce,
+  pollUntilIdle,
+  queueDepth,
+  startLocalStepFunctions,
+  throttleControl,
+} from '../../local/index.ts';
+import {
+  ADMISSION_ATTRIBUTE,
+  AIMD,
+  type Bucket,
+  budgetBuckets,
+  type Ec2Api,
+  parseTicket,
+} from '../../shared/admission.ts';
+import { AdmissionStore, reportThrottledCalls } from '../../shared/aws/admission.ts';
+
+const T0 = 1_800_000_000_000;
+const sqs = new SQSClient({});
+const dynamo = new DynamoDBClient({});
+let pipeline: Pipeline;
+let sfn: LocalStepFunctions;
+
+beforeAll(async () => {
+  pipeline = await createPipeline();
+  sfn = await startLocalStepFunctions(
+    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-admission-${Date.now()}`,
+    pipeline.workflow,
+  );
+});
+afterAll(() => sfn.close());
+
+/** A budget whose RegisterImage bucket holds two registrations and refills one every half second. */
+const SMALL: Partial<Record<Ec2Api, Bucket>> = { RegisterImage: { size: 4, refill: 4 } };
+
+/** A fresh admission table, a clock the test moves, and ingest's dependencies using them; EC2 lookups counted. */
+async function setup(overrides = SMALL) {
+  const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const { createTable, tableProperties } = await import('../../local/stack-resources.ts');
+  const table = await createTable(
+    dynamo,
+    await tableProperties('AdmissionTable'),
+    `snap2ami-admission-t-${suffix}`,
+  );
+  const clock = { now: T0 };
+  const store = new AdmissionStore({
+    client: dynamo,
+    table,
+    buckets: budgetBuckets(1, overrides),
+    clock: () => clock.now,
+  });
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-adm-dlq-${suffix}` })))
+    .QueueUrl as string;
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const queueUrl = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `snap2ami-adm-${suffix}`,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }),
+          VisibilityTimeout: '30',
+        },
+      }),
+    )
+  ).QueueUrl as string;
+  const ec2 = new EC2Client({});
+  const lookups = { count: 0 };
+  ec2.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'DescribeSnapshotsCommand') lookups.count += 1;
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  const counts: Record<string, number> = {};
+  const deps = ingestDeps(
+    { ec2, sfn: new SFNClient({ endpoint: sfn.endpoint }), sqs },
+    sfn.stateMachineArn,
+    dlqUrl,
+    counts,
+    store,
+  );
+  const send = async (bodies: unknown[]) => {
+    for (let i = 0; i < bodies.length; i += 10)
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: bodies
+            .slice(i, i + 10)
+            .map((body, j) => ({ Id: String(j), MessageBody: JSON.stringify(body) })),
+        }),
+      );
+  };
+  const snapshots = async (n: number) => {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++)
+      ids.push(
+        await createTaggedSnapshot(new EC2Client({}), {
+          'snap2ami:register': 'true',
+          'snap2ami:name': `admission-${suffix}-${i}`,
+        }),
+      );
+    return ids;
+  };
+  /** The messages back in the queue once their delays are over (at most `seconds`), received and left in flight. */
+  const returned = async (expected: number, seconds = 5) => {
+    const out: { body: string; ticket: ReturnType<typeof parseTicket>; receives: number }[] = [];
+    const deadline = Date.now() + seconds * 1000;
+    while (out.length < expected && Date.now() < deadline) {
+      const batch = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+          VisibilityTimeout: 60,
+        }),
+      );
+      for (const m of batch.Messages ?? [])
+        out.push({
+          body: m.Body ?? '',
+          ticket: parseTicket(m.MessageAttributes?.[ADMISSION_ATTRIBUTE]?.StringValue),
+          receives: Number(m.Attributes?.ApproximateReceiveCount),
+        });
+    }
+    return out;
+  };
+  return { store, clock, queueUrl, dlqUrl, deps, counts, lookups, send, snapshots, returned };
+}
+
+describe('admission control in ingest', () => {
+  it('starts what the budget holds, sends the rest back delayed as new messages with their turns, and acknowledges the batch', async () => {
+    const t = await setup();
+    const ids = await t.snapshots(5);
+    await t.send(ids.map((id) => createSnapshotEvent(id)));
+    const first = await pollOnce(sqs, t.queueUrl, t.deps);
+    expect(first).toEqual({ received: 5, failed: [] });
+    expect(t.counts).toMatchObject({ Planned: 5, Started: 2, Deferred: 3 });
+    await sfn.idle();
+
+    // Back after their delays (1 to 2 s here), each a new message: one receive, its ticket, its body unchanged.
+    const back = await t.returned(3);
+    expect(back).toHaveLength(3);
+    for (const message of back) {
+      expect(message.receives).toBe(1);
+      expect(message.ticket).toMatchObject({ deferrals: 1 });
+      expect(ids.some((id) => message.body.includes(id))).toBe(true);
+    }
+  });
+
+  it('registers the whole batch as admission’s clock moves on; nothing reaches the dead-letter queue', async () => {
+    const t = await setup();
+    const ids = await t.snapshots(5);
+    await t.send(ids.map((id) => createSnapshotEvent(id)));
+    await pollOnce(sqs, t.queueUrl, t.deps);
+    expect(t.counts).toMatchObject({ Started: 2, Deferred: 3 });
+    // Each batch, admission's clock moves on 10 s: the bucket is full again.
+    await pollUntilIdle(sqs, t.queueUrl, t.deps, {
+      idle: () => [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
+      deadline: Date.now() + 30_000,
+      onBatch: () => {
+        t.clock.now += 10_000;
+      },
+    });
+    expect(t.counts.Started).toBe(5);
+    for (const id of ids) {
+      const executions = [...sfn.executions.values()].filter((e) => e.input.includes(id));
+      expect(executions.map((e) => e.status)).toEqual(['SUCCEEDED']);
+    }
+    expect(await queueDepth(sqs, t.dlqUrl)).toBe(0);
+  });
+
+  it('sends a message back before its turn again at once, without looking its snapshots up, however often: waiting never reaches maxReceiveCount', async () => {
+    const t = await setup();
+    const ids = await t.snapshots(3);
+    await t.send(ids.map((id) => createSnapshotEvent(id)));
+    await pollOnce(sqs, t.queueUrl, t.deps);
+    expect(t.counts).toMatchObject({ Started: 2, Deferred: 1 });
+    const lookups = t.lookups.count;
+    // The clock stays before the turn: three more deliveries, each sent back (the queue's maxReceiveCount is 2).
+    for (let round = 2; round <= 4; round++) {
+      const deadline = Date.now() + 5_000;
+      while (
+        (await pollOnce(sqs, t.queueUrl, t.deps, { waitSeconds: 1 })).received === 0 &&
+        Date.now() < deadline
+      );
+      expect(t.counts.Deferred).toBe(round);
+    }
+    expect(t.lookups.count).toBe(lookups);
+    expect(await queueDepth(sqs, t.dlqUrl)).toBe(0);
+    const [back] = await t.returned(1);
+    expect(back?.ticket).toMatchObject({ deferrals: 4 });
+    expect(back?.receives).toBe(1);
+    await sfn.idle();
+  });
+
+  it('gives back the tokens of a duplicate: an EBS and an AWS Backup event for one snapshot take one registration’s', async () => {
+    const t = await setup({});
+    const [id = ''] = await t.snapshots(1);
+    await t.send([createSnapshotEvent(id), backupJobEvent(id)]);
+    await pollOnce(sqs, t.queueUrl, t.deps);
+    expect(t.counts).toMatchObject({ Started: 1, Duplicate: 1 });
+    // RegisterImage: 2 calls per registration at 5 per second: 400 ms of refill, once.
+    expect((await t.store.read()).state.RegisterImage.tat).toBe(T0 + 400);
+    await sfn.idle();
+  });
+});
+
+describe('admission control in the image function', () => {
+  it("cuts a throttled API's rate by its decrease factor, once per cooldown, and takes each throttled call's retry from its bucket", async () => {
+    const t = await setup({});
+    const region = 'sa-east-1';
+    const control = throttleControl(inject('awsEndpoint'));
+    await control.configure({ region, buckets: { RegisterImage: { size: 1, refill: 0.001 } } });
+    try {
+      const ec2 = new EC2Client({ region, maxAttempts: 1 });
+      reportThrottledCalls(ec2, (api) => t.store.reportThrottled(api));
+      const dryRun = () =>
+        ec2
+          .send(new RegisterImageCommand({ Name: 'throttled', RootDeviceName: '/dev/xvda', DryRun: true }))
+          .catch((error: Error) => error.name);
+      expect(await dryRun()).toBe('DryRunOperation');
+      expect(await dryRun()).toBe('RequestLimitExceeded');
+      const rate = async () => (await t.store.read()).state.RegisterImage.clock.f0;
+      expect(await rate()).toBeCloseTo(AIMD.decrease);
+      expect(await dryRun()).toBe('RequestLimitExceeded');
+      expect(await rate()).toBeCloseTo(AIMD.decrease);
+      t.clock.now = T0 + AIMD.cooldownMs;
+      expect(await dryRun()).toBe('RequestLimitExceeded');
+      // Recovered for 5 s before the second cut.
+      expect(await rate()).toBeCloseTo((AIMD.decrease + 5 * AIMD.recoveryPerSecond) * AIMD.decrease);
+      // Three throttled calls, one call's tokens each: 200 ms of RegisterImage's refill (5 per second) each.
+      expect((await t.store.read()).state.RegisterImage.tat).toBe(T0 + 600);
+      expect((await t.store.read()).state.CreateTags).toEqual({ clock: { v0: 0, t0: 0, f0: 1, cut: 0 } });
+    } finally {
+      await control.reset(region);
+    }
+  });
+});

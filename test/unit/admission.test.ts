@@ -1,0 +1,256 @@
+/**
+ * Admission control's arithmetic (shared/admission.ts): the budget, the bucket registrations
+ * start from and the schedule that spaces those that wait, the AIMD clock that EC2's throttling
+ * cuts, and the ticket a deferred message carries. Row by row, then as a property: however
+ * messages arrive and however late they come back, what starts in any window never exceeds the
+ * bucket plus its refill, and everything starts.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  AIMD,
+  budgetBuckets,
+  budgetedApi,
+  CALLS_PER_AMI,
+  type Clock,
+  cutClock,
+  type Decision,
+  DOCUMENTED_BUCKETS,
+  decide,
+  delaySeconds,
+  EC2_APIS,
+  emptyState,
+  parseTicket,
+  rateAt,
+  realTimeOf,
+  refundAmounts,
+  STEADY_CLOCK,
+  ticketText,
+  virtualAt,
+  waitFor,
+} from '../../shared/admission.ts';
+
+const T0 = 1_800_000_000_000;
+const half = budgetBuckets(0.5);
+
+describe('the budget', () => {
+  it("is the deployment's share of EC2's documented buckets, sizes and refills alike", () => {
+    expect(half.RegisterImage).toEqual({ size: 25, refill: 2.5 });
+    expect(half.CreateTags).toEqual({ size: 50, refill: 5 });
+    expect(budgetBuckets(1)).toEqual(DOCUMENTED_BUCKETS);
+  });
+
+  it("takes an account's raised limits instead of the documented ones where it is given them", () => {
+    expect(budgetBuckets(0.5, { RegisterImage: { size: 200, refill: 20 } }).RegisterImage).toEqual({
+      size: 100,
+      refill: 10,
+    });
+  });
+
+  it('charges a registration its dry run and real RegisterImage, the checks before them, a poll and the tags', () => {
+    expect(CALLS_PER_AMI).toEqual({
+      RegisterImage: 2,
+      DescribeSnapshots: 2.2,
+      DescribeImages: 2,
+      CreateTags: 1,
+    });
+  });
+});
+
+const fresh = (n: number) => Array.from({ length: n }, () => ({ amis: 1 }));
+
+describe('deciding', () => {
+  it('starts a registration at once while the bucket holds its calls: an idle pipeline waits for nothing', () => {
+    const { decisions, state } = decide(emptyState(), half, fresh(1), T0);
+    expect(decisions[0]).toMatchObject({ start: true, waitMs: 0 });
+    // 2 of RegisterImage's 25 tokens, at 2.5 per second: 800 ms of refill taken.
+    expect(state.RegisterImage.tat).toBe(T0 + 800);
+  });
+
+  it('starts a full bucket at once (12 registrations of 25 tokens), then gives each next one its turn 0.8 s later', () => {
+    const { decisions } = decide(emptyState(), half, fresh(16), T0);
+    expect(decisions.slice(0, 12).every((d) => d.start)).toBe(true);
+    expect(decisions.slice(12).map((d) => [d.start, Math.round(d.waitMs)])).toEqual([
+      [false, 400],
+      [false, 1200],
+      [false, 2000],
+      [false, 2800],
+    ]);
+  });
+
+  it('starts a message that comes back at its turn, and keeps its turn when it comes back early', () => {
+    const first = decide(emptyState(), half, fresh(14), T0);
+    const last = first.decisions[13] as Decision;
+    const early = decide(first.state, half, [{ amis: 1, reservation: last.reservation }], T0 + 100);
+    expect(early.decisions[0]).toMatchObject({ start: false, reservation: last.reservation });
+    expect(early.changed).toBe(false);
+    const onTime = decide(first.state, half, [{ amis: 1, reservation: last.reservation }], T0 + last.waitMs);
+    expect(onTime.decisions[0]?.start).toBe(true);
+  });
+
+  it('never lets late messages start together past the bucket: those beyond it wait one after another', () => {
+    const burst = decide(emptyState(), half, fresh(100), T0);
+    const waiting = burst.decisions.filter((d) => !d.start);
+    expect(waiting).toHaveLength(88);
+    // All come back at once, long after their turns (a slow consumer): the bucket is full again.
+    const late = decide(
+      burst.state,
+      half,
+      waiting.map((d) => ({ amis: 1, reservation: d.reservation })),
+      T0 + 600_000,
+    );
+    const started = late.decisions.filter((d) => d.start);
+    expect(started).toHaveLength(12);
+    const waits = late.decisions.filter((d) => !d.start).map((d) => Math.round(d.waitMs));
+    expect(waits.slice(0, 3)).toEqual([400, 1200, 2000]);
+  });
+
+  it('gives the bucket to whoever asks when it holds tokens, whatever turns are outstanding (work-conserving)', () => {
+    const burst = decide(emptyState(), half, fresh(100), T0);
+    // The 88 waiting messages never come back (say they were deleted); a new one an hour later starts at once.
+    expect(decide(burst.state, half, fresh(1), T0 + 3_600_000).decisions[0]?.start).toBe(true);
+  });
+
+  it('starts a message of more registrations than the bucket holds once the bucket is full, into debt', () => {
+    const big = decide(emptyState(), half, [{ amis: 40 }], T0);
+    expect(big.decisions[0]?.start).toBe(true);
+    // 80 calls taken from a bucket of 25 at 2.5 a second: the next waits for the debt, 22 s.
+    const next = decide(big.state, half, fresh(1), T0);
+    expect(next.decisions[0]).toMatchObject({ start: false });
+    expect(Math.round(next.decisions[0]?.waitMs ?? 0)).toBe(22_800);
+  });
+
+  it('gives tokens back by the same amounts a registration took', () => {
+    const amounts = refundAmounts(half, 1);
+    expect(amounts.RegisterImage).toBe(800);
+    expect(amounts.CreateTags).toBe(200);
+  });
+});
+
+describe('the AIMD clock', () => {
+  it('runs at real time until EC2 throttles a call', () => {
+    expect(virtualAt(STEADY_CLOCK, T0)).toBe(T0);
+    expect(realTimeOf(STEADY_CLOCK, T0 + 5)).toBe(T0 + 5);
+  });
+
+  it('is cut to 0.7 of its rate by a throttled call, at most once per 5 s, and recovers by 0.002 a second', () => {
+    expect(AIMD).toMatchObject({ decrease: 0.7, recoveryPerSecond: 0.002, cooldownMs: 5_000 });
+    const cut = cutClock(STEADY_CLOCK, T0) as Clock;
+    expect(rateAt(cut, T0)).toBeCloseTo(0.7);
+    expect(cutClock(cut, T0 + 4_999)).toBeUndefined();
+    expect(rateAt(cut, T0 + 50_000)).toBeCloseTo(0.8);
+    expect(rateAt(cut, T0 + 150_000)).toBe(1);
+    const again = cutClock(cut, T0 + 50_000) as Clock;
+    expect(rateAt(again, T0 + 50_000)).toBeCloseTo(0.56);
+  });
+
+  it('never cuts below its floor', () => {
+    const clock = cutClock({ v0: T0, t0: T0, f0: AIMD.floor + 0.01, cut: T0 - AIMD.cooldownMs }, T0) as Clock;
+    expect(rateAt(clock, T0)).toBe(AIMD.floor);
+  });
+
+  it('postpones outstanding turns when it is cut: they were given in its time', () => {
+    const { state, decisions } = decide(emptyState(), half, fresh(21), T0);
+    const { reservation, waitMs } = decisions[20] as Decision;
+    const slowed = {
+      ...state,
+      RegisterImage: { ...state.RegisterImage, clock: cutClock(STEADY_CLOCK, T0) as Clock },
+    };
+    expect(waitFor(slowed, reservation, T0)).toBeGreaterThan(waitMs);
+  });
+
+  it('maps virtual time back to real time exactly, through recovery and after it', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: AIMD.floor, max: 1, noNaN: true }),
+        fc.double({ min: 0, max: 3_600_000, noNaN: true }),
+        (f0, d) => {
+          const clock: Clock = { v0: 0, t0: 0, f0, cut: 0 };
+          expect(realTimeOf(clock, virtualAt(clock, d))).toBeCloseTo(d, 3);
+        },
+      ),
+    );
+  });
+});
+
+describe('the budget as a property', () => {
+  it('starts at most the bucket plus the refill of any window, however messages arrive and however late they come back; and starts them all', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 2_000 }), { minLength: 1, maxLength: 80 }),
+        fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 50 }),
+        fc.integer({ min: 1, max: 10 }),
+        (gaps, lateness, batch) => {
+          // Messages in flight: when they are next received, and their turn if they have one.
+          let arrival = T0;
+          let queue = gaps.map((gap) => {
+            arrival += gap;
+            return { at: arrival, reservation: undefined as Decision['reservation'] | undefined };
+          });
+          let state = emptyState();
+          const starts: number[] = [];
+          for (let round = 0; queue.length > 0 && round < 10_000; round++) {
+            queue.sort((a, b) => a.at - b.at);
+            const now = (queue[0] as { at: number }).at;
+            const taken = queue.filter((m) => m.at === now).slice(0, batch);
+            queue = queue.filter((m) => !taken.includes(m));
+            const decided = decide(
+              state,
+              half,
+              taken.map((m) => ({ amis: 1, reservation: m.reservation })),
+              now,
+            );
+            state = decided.state;
+            decided.decisions.forEach((d, i) => {
+              if (d.start) starts.push(now);
+              else
+                queue.push({
+                  at: now + Math.max(1, d.waitMs) + (lateness[(round + i) % lateness.length] as number),
+                  reservation: d.reservation,
+                });
+            });
+          }
+          expect(starts).toHaveLength(gaps.length);
+          starts.sort((a, b) => a - b);
+          const { size, refill } = half.RegisterImage;
+          for (let i = 0; i < starts.length; i++)
+            for (let j = i; j < starts.length; j++) {
+              const windowSeconds = ((starts[j] as number) - (starts[i] as number)) / 1000;
+              expect((j - i + 1) * CALLS_PER_AMI.RegisterImage).toBeLessThanOrEqual(
+                size + windowSeconds * refill + 1e-6,
+              );
+            }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('delays and tickets', () => {
+  it('says a wait in whole seconds of wall time, rounded up, at most SQS’s 900', () => {
+    expect(delaySeconds(0)).toBe(0);
+    expect(delaySeconds(1)).toBe(1);
+    expect(delaySeconds(5_001, 5)).toBe(2);
+    expect(delaySeconds(86_400_000)).toBe(900);
+  });
+
+  it('names the budgeted API of an SDK command, and no other', () => {
+    expect(budgetedApi('RegisterImageCommand')).toBe('RegisterImage');
+    expect(budgetedApi('DescribeInstancesCommand')).toBeUndefined();
+  });
+
+  it('reads back the ticket it wrote, and ignores one that does not parse (the message is admitted anew)', () => {
+    const reservation = Object.fromEntries(EC2_APIS.map((api, i) => [api, T0 + i])) as never;
+    const ticket = { reservation, deferrals: 2, firstMessageId: 'm-1' };
+    expect(parseTicket(ticketText(ticket))).toEqual(ticket);
+    for (const bad of [
+      undefined,
+      '',
+      'not JSON',
+      '{}',
+      '{"reservation":{},"deferrals":1,"firstMessageId":"m"}',
+    ])
+      expect(parseTicket(bad)).toBeUndefined();
+  });
+});
