@@ -13,13 +13,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   apiOf,
   type Bucket,
@@ -31,12 +25,17 @@ import {
 } from '../shared/admission.ts';
 import { AdmissionStore, reportThrottledCalls } from '../shared/aws/admission.ts';
 import { throttleControl } from './emulator-controls.ts';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
-import { createPipeline, ingestDeps, UNLIMITED_ADMISSION } from './pipeline-fixture.ts';
+import { EMULATOR_REGION } from './moto-emulator.ts';
+import {
+  createEventQueues,
+  createPipeline,
+  ingestDeps,
+  startStateMachine,
+  UNLIMITED_ADMISSION,
+} from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
 import { createTaggedSnapshot } from './sample-snapshots.ts';
 import { pollUntilIdle, queueDepth } from './sqs-event-source.ts';
-import { startLocalStepFunctions } from './step-functions-endpoint.ts';
 
 export interface BurstOptions {
   /** The emulator's own endpoint (its throttle control). */
@@ -216,29 +215,13 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   if (options.admission !== false)
     for (const [r, client] of workflowEc2)
       reportThrottledCalls(client, (api) => admission.reportThrottled(bucketKey(api, r, region)));
-  const sfn = await startLocalStepFunctions(
-    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-burst-${Date.now()}`,
-    pipeline.workflow,
-  );
+  const sfn = await startStateMachine(`snap2ami-burst-${Date.now()}`, pipeline.workflow);
   try {
     const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-burst-dlq-${suffix}` })))
-      .QueueUrl as string;
-    const dlqArn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn;
     // As deployed (serverless.yml): after 5 receives a message goes to the DLQ.
-    const queueUrl = (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `snap2ami-burst-${suffix}`,
-          Attributes: {
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-            VisibilityTimeout: String(Math.max(30, Math.ceil(360 / timeScale))),
-          },
-        }),
-      )
-    ).QueueUrl as string;
+    const { queueUrl, dlqUrl } = await createEventQueues(sqs, `snap2ami-burst-${suffix}`, {
+      visibilityTimeout: Math.max(30, Math.ceil(360 / timeScale)),
+    });
 
     // The mix: a third multi-volume sets, a tenth duplicates (a Backup event for a single-volume snapshot).
     const multiVolume = Math.round(options.events / 3);

@@ -10,21 +10,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CopyImageCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { throttleReports } from '../../functions/throttle-reports.ts';
 import {
   backupJobEvent,
+  createEventQueues,
   createPipeline,
   createSnapshotEvent,
   createTaggedSnapshot,
-  EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   ingestDeps,
   type LocalStepFunctions,
@@ -32,7 +26,7 @@ import {
   pollOnce,
   pollUntilIdle,
   queueDepth,
-  startLocalStepFunctions,
+  startStateMachine,
   throttleControl,
 } from '../../local/index.ts';
 import {
@@ -53,10 +47,7 @@ let sfn: LocalStepFunctions;
 
 beforeAll(async () => {
   pipeline = await createPipeline();
-  sfn = await startLocalStepFunctions(
-    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-admission-${Date.now()}`,
-    pipeline.workflow,
-  );
+  sfn = await startStateMachine(`snap2ami-admission-${Date.now()}`, pipeline.workflow);
 });
 afterAll(() => sfn.close());
 
@@ -79,22 +70,7 @@ async function setup(overrides = SMALL) {
     buckets: budgetBuckets(1, overrides),
     clock: () => clock.now,
   });
-  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-adm-dlq-${suffix}` })))
-    .QueueUrl as string;
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  const queueUrl = (
-    await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `snap2ami-adm-${suffix}`,
-        Attributes: {
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }),
-          VisibilityTimeout: '30',
-        },
-      }),
-    )
-  ).QueueUrl as string;
+  const { queueUrl, dlqUrl } = await createEventQueues(sqs, `snap2ami-adm-${suffix}`, { maxReceiveCount: 2 });
   const ec2 = new EC2Client({});
   const lookups = { count: 0 };
   ec2.middlewareStack.add(
