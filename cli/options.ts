@@ -6,9 +6,9 @@ import { InvalidArgumentError } from 'commander';
 import { isKnownRegion } from '../shared/aws/regions.ts';
 import { isIdempotencyKey } from '../shared/idempotency.ts';
 import { splitAccounts, tagPrefix } from '../shared/settings.ts';
-import { isSnapshotId } from '../shared/snapshot-ref.ts';
+import { isSnapshotId, SNAPSHOT_ID_FORM } from '../shared/snapshot-ref.ts';
 
-const SNAPSHOT_ID = 'a snapshot ID (snap- and 8 or 17 hex digits)';
+const SNAPSHOT_ID = `a snapshot ID (${SNAPSHOT_ID_FORM})`;
 const KEY = 'an idempotency key (v1- and 32 hex digits)';
 
 /** A repeatable option's parser: each value checked, then collected. */
