@@ -11,7 +11,12 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { dynamoDbClient, workflowEc2ClientIn, workflowSsmClientIn } from '../../shared/aws/clients.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
-import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
+import {
+  DEPLOYMENT_PARAMETERS,
+  deploymentSettings,
+  requiredSetting,
+  ssmParameterPath,
+} from '../../shared/settings.ts';
 import { throttleReports } from '../throttle-reports.ts';
 import { countTaskError } from '../workflow-errors.ts';
 import { type LifecycleTask, runLifecycleTask } from './lifecycle.ts';
@@ -29,7 +34,7 @@ const deps = {
   table: requiredSetting(process.env, 'RECORDS_TABLE_NAME'),
   prefix,
   region: requiredSetting(process.env, 'AWS_REGION'),
-  parameterPath: requiredSetting(process.env, 'SNAP2AMI_SSM_PARAMETER_PATH'),
+  parameterPath: ssmParameterPath(process.env[DEPLOYMENT_PARAMETERS.ssmParameterPath.variable]),
   now: () => new Date(),
 };
 
