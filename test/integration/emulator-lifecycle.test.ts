@@ -19,8 +19,13 @@ import {
   RegisterImageCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { describe, expect, it } from 'vitest';
-import { createTaggedSnapshot, EMULATOR_REGION, PLATFORM_DETAILS_TAG } from '../../local/index.ts';
+import { describe, expect, inject, it } from 'vitest';
+import {
+  createTaggedSnapshot,
+  EMULATOR_REGION,
+  PLATFORM_DETAILS_TAG,
+  requestLog,
+} from '../../local/index.ts';
 
 const ec2 = new EC2Client({ maxAttempts: 1 });
 const TEST_TAG = { purpose: 'emulator-test' };
@@ -104,6 +109,22 @@ describe('deregistration protection', () => {
     expect(await failure(ec2.send(new DeregisterImageCommand({ ImageId: imageId })))).toMatchObject({
       name: 'OperationNotPermitted',
     });
+  });
+});
+
+describe('the request log (emulator-only)', () => {
+  it('lists, in order, each EC2 request that named the image, by Region and action, refused ones too', async () => {
+    const imageId = await image();
+    await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: imageId }));
+    await failure(ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
+    await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId, 'ami-0123456789abcdef0'] }));
+    const log = requestLog(inject('awsEndpoint'));
+    expect(await log.find({ imageId })).toEqual([
+      { region: EMULATOR_REGION, action: 'EnableImageDeregistrationProtection', imageIds: [imageId] },
+      { region: EMULATOR_REGION, action: 'DeregisterImage', imageIds: [imageId] },
+      { region: EMULATOR_REGION, action: 'DescribeImages', imageIds: [imageId, 'ami-0123456789abcdef0'] },
+    ]);
+    expect(await log.find({ imageId, action: 'DeregisterImage', region: 'us-west-2' })).toEqual([]);
   });
 });
 
