@@ -1,8 +1,9 @@
 /**
  * The emulator's own controls (docs/adr/0006-emulator-fidelity.md), for tests and the bench:
  * EC2's request throttling (token buckets per account, Region and API, on by default with EC2's
- * documented sizes and refill rates) and the snapshot tag that chooses an image's billing
- * (PlatformDetails). Neither is AWS: real EC2 has no such endpoint and no such tag.
+ * documented sizes and refill rates), the log of EC2 requests that named an image, and the
+ * snapshot tag that chooses an image's billing (PlatformDetails). None is AWS: real EC2 has no
+ * such endpoint and no such tag.
  */
 
 /**
@@ -85,4 +86,32 @@ export function throttleControl(endpoint: string): ThrottleControl {
       (await control.state()).counters[region]?.[api] ?? { calls: 0, throttled: 0, size: 0, refill: 0 },
   };
   return control;
+}
+
+/** An EC2 request the emulator received that named images (`ImageId`, `ImageId.N`, `SourceImageId`). */
+export interface EmulatorRequest {
+  region: string;
+  /** The EC2 action: `DeregisterImage`, `DescribeImages`, … */
+  action: string;
+  imageIds: string[];
+}
+
+export interface RequestLog {
+  /** The requests that match every filter given, oldest first (throttled ones too). */
+  find(filter: { action?: string; imageId?: string; region?: string }): Promise<EmulatorRequest[]>;
+}
+
+/** The emulator's log of EC2 requests that named an image: whether a call reached EC2 at all. */
+export function requestLog(endpoint: string): RequestLog {
+  return {
+    async find(filter) {
+      const query = new URLSearchParams(
+        Object.entries(filter).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      );
+      const response = await fetch(`${endpoint}/snap2ami-emulator/requests?${query}`);
+      if (!response.ok)
+        throw new Error(`emulator request log: HTTP ${response.status} ${await response.text()}`);
+      return ((await response.json()) as { requests: EmulatorRequest[] }).requests;
+    },
+  };
 }

@@ -11,6 +11,8 @@ export interface Fault {
   action: string;
   /** Only requests with (true) or without (false) DryRun=true; both when absent. */
   dryRun?: boolean;
+  /** Only requests whose body holds this text (one of several UpdateItems of a workflow: `SET distribution`). */
+  bodyIncludes?: string;
   /** How many matching requests get the fault. */
   times: number;
   status: number;
@@ -25,6 +27,11 @@ export interface Fault {
 
 export function ec2Error(code: string, message = code): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault-injected</RequestID></Response>`;
+}
+
+/** A DynamoDB error answer (AWS JSON 1.0) of the given type: `ProvisionedThroughputExceededException`, `InternalServerError`, … */
+export function dynamoDbError(type: string, message = type): string {
+  return JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
 }
 
 /** EC2 refusing an action for want of permission: a permanent fault, never retried. */
@@ -83,7 +90,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const params = new URLSearchParams(body.toString());
+    const text = body.toString();
+    const params = new URLSearchParams(text);
     const action = params.get('Action') ?? '';
     // Query-protocol APIs (EC2, SNS) name the action in the body; JSON ones in X-Amz-Target.
     const amzTarget = String(request.headers['x-amz-target'] ?? '');
@@ -96,7 +104,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       (f) =>
         f.times > 0 &&
         (f.action === action || f.action === api) &&
-        (f.dryRun === undefined || f.dryRun === dryRun),
+        (f.dryRun === undefined || f.dryRun === dryRun) &&
+        (f.bodyIncludes === undefined || text.includes(f.bodyIncludes)),
     );
     const forward = () =>
       fetch(`${target}${request.url ?? '/'}`, {

@@ -8,6 +8,8 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
   DescribeImageReferences, CopyImage idempotency and tags;
 - throttle: EC2's request token buckets (HTTP 503 RequestLimitExceeded), with a control
   endpoint (/snap2ami-emulator/throttle);
+- requests: a log of the EC2 requests that named an image (/snap2ami-emulator/requests), so a
+  test can tell a guard that held from a call EC2 refused;
 - sqs_rules: SQS's message size (in bytes, with the attributes) and characters
   (docs/adr/0001-local-aws.md);
 - sqs_scale: ReceiveMessage without counting the whole queue per message (a burst's backlog);
@@ -22,7 +24,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis, sqs_rules, sqs_scale
+from . import amis, requests, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
@@ -34,7 +36,7 @@ def install() -> None:
 
 
 def application() -> Any:
-    """moto's server app, wrapped: EC2 throttling and its control endpoint, atomic DynamoDB."""
+    """moto's server app, wrapped: the request log, EC2 throttling and its control endpoint, atomic DynamoDB."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
@@ -48,4 +50,4 @@ def application() -> Any:
                 return list(app(environ, start_response))
         return app(environ, start_response)
 
-    return middleware(atomic_dynamodb, Throttle())
+    return requests.middleware(middleware(atomic_dynamodb, Throttle()), requests.RequestLog())

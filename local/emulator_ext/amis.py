@@ -208,15 +208,20 @@ def _mappings(backend: Any, requested: list[dict[str, Any]]) -> list[dict[str, A
 # --- backend ------------------------------------------------------------------------------
 
 
+def _add_image(self: Any, mappings: list[dict[str, Any]], name: str | None, **fields: Any) -> Image:
+    """A new image of this backend, under a name no image of it has: call with _names held."""
+    _check_name(self, name)
+    image = Image(self, random_ami_id(), mappings, name=name, **fields)
+    self.amis[image.id] = image
+    return image
+
+
 def register_image(self: Any, name: str | None = None, description: str | None = None, **request: Any) -> Ami:
     mappings = _mappings(self, request.get("BlockDeviceMappings", []))
     root = request.get("RootDeviceName") or "/dev/sda1"
     with _names:
-        _check_name(self, name)
-        ami_id = random_ami_id()
-        image = Image(
+        image = _add_image(
             self,
-            ami_id,
             mappings,
             name=name,
             description=description,
@@ -226,7 +231,6 @@ def register_image(self: Any, name: str | None = None, description: str | None =
             boot_mode=request.get("BootMode"),
             image_location=request.get("ImageLocation") or f"{self.account_id}/{name}",
         )
-        self.amis[ami_id] = image
     image.ena_support = request.get("EnaSupport")
     image.sriov_net_support = request.get("SriovNetSupport")
     image.tpm_support = request.get("TpmSupport")
@@ -281,11 +285,8 @@ def copy_image(
     with _names:
         if token and key in _copy_tokens and _copy_tokens[key] in self.amis:
             return self.amis[_copy_tokens[key]]
-        _check_name(self, name)
-        ami_id = random_ami_id()
-        image = Image(
+        image = _add_image(
             self,
-            ami_id,
             mappings,
             name=name,
             description=description if description is not None else source.description,
@@ -295,9 +296,8 @@ def copy_image(
             boot_mode=source.boot_mode,
             image_location=f"{self.account_id}/{name}",
         )
-        self.amis[ami_id] = image
         if token:
-            _copy_tokens[key] = ami_id
+            _copy_tokens[key] = image.id
     for attribute in ("ena_support", "sriov_net_support", "tpm_support", "imds_support", "uefi_data"):
         setattr(image, attribute, getattr(source, attribute, None))
     image.kernel_id = source.kernel_id

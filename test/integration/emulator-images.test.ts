@@ -16,33 +16,17 @@ import {
 } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { createTaggedSnapshot, EMULATOR_REGION, PLATFORM_DETAILS_TAG } from '../../local/index.ts';
+import { describeImage, failure } from '../support/ec2.ts';
 
 const ec2 = new EC2Client({ maxAttempts: 1 });
 const TEST_TAG = { purpose: 'emulator-test' };
 let counter = 0;
 const uniqueName = (label: string) => `emulator-${label}-${Date.now()}-${++counter}`;
 
-async function describeImage(imageId: string): Promise<Image> {
-  const [image] = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images ?? [];
-  if (!image) throw new Error(`${imageId} not described`);
-  return image;
-}
-
 async function register(input: Partial<RegisterImageCommandInput> & { Name: string }): Promise<string> {
   const { ImageId } = await ec2.send(new RegisterImageCommand({ RootDeviceName: '/dev/xvda', ...input }));
   if (!ImageId) throw new Error('no ImageId');
   return ImageId;
-}
-
-/** The error an EC2 call fails with (its name, HTTP status and message), or a failure if it succeeds. */
-async function failure(call: Promise<unknown>) {
-  try {
-    await call;
-  } catch (error) {
-    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('AMI names are unique per account and Region', () => {
@@ -87,8 +71,8 @@ describe('RegisterImage keeps its request, and DescribeImages returns it', () =>
     const name = uniqueName('kept');
     const root = await createTaggedSnapshot(ec2, TEST_TAG, 10);
     const data = await createTaggedSnapshot(ec2, TEST_TAG, 20);
-    const imageId = await register({
-      Name: name,
+    // Every attribute RegisterImage takes, and DescribeImages gives back as it was given.
+    const attributes = {
       Description: 'kept by the emulator',
       Architecture: 'arm64',
       VirtualizationType: 'hvm',
@@ -98,6 +82,10 @@ describe('RegisterImage keeps its request, and DescribeImages returns it', () =>
       TpmSupport: 'v2.0',
       ImdsSupport: 'v2.0',
       RootDeviceName: '/dev/xvda',
+    } as const;
+    const imageId = await register({
+      Name: name,
+      ...attributes,
       BlockDeviceMappings: [
         {
           DeviceName: '/dev/xvda',
@@ -108,17 +96,9 @@ describe('RegisterImage keeps its request, and DescribeImages returns it', () =>
       ],
       TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'snap2ami:key', Value: `key-${name}` }] }],
     });
-    expect(await describeImage(imageId)).toMatchObject({
+    expect(await describeImage(ec2, imageId)).toMatchObject({
       Name: name,
-      Description: 'kept by the emulator',
-      Architecture: 'arm64',
-      VirtualizationType: 'hvm',
-      BootMode: 'uefi',
-      EnaSupport: true,
-      SriovNetSupport: 'simple',
-      TpmSupport: 'v2.0',
-      ImdsSupport: 'v2.0',
-      RootDeviceName: '/dev/xvda',
+      ...attributes,
       RootDeviceType: 'ebs',
       Tags: [{ Key: 'snap2ami:key', Value: `key-${name}` }],
       BlockDeviceMappings: [
@@ -149,7 +129,7 @@ describe('RegisterImage keeps its request, and DescribeImages returns it', () =>
     );
     expect(attribute.UefiData).toEqual({ Value: 'QUJDRA==' });
     // EC2's Image has no UefiData member: DescribeImages never returns it.
-    expect(await describeImage(imageId)).not.toHaveProperty('UefiData');
+    expect(await describeImage(ec2, imageId)).not.toHaveProperty('UefiData');
   });
 
   it('refuses a snapshot that does not exist, and the deletion of a snapshot an image uses', async () => {
@@ -175,6 +155,7 @@ describe('PlatformDetails: Linux/UNIX unless the root snapshot carries the emula
     const root = await createTaggedSnapshot(ec2, { ...TEST_TAG, ...rootTags });
     const data = await createTaggedSnapshot(ec2, { ...TEST_TAG, [PLATFORM_DETAILS_TAG]: 'SUSE Linux' });
     return describeImage(
+      ec2,
       await register({
         Name: uniqueName('billing'),
         BlockDeviceMappings: [

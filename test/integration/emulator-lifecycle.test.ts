@@ -19,19 +19,19 @@ import {
   RegisterImageCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { describe, expect, it } from 'vitest';
-import { createTaggedSnapshot, EMULATOR_REGION, PLATFORM_DETAILS_TAG } from '../../local/index.ts';
+import { describe, expect, inject, it } from 'vitest';
+import {
+  createTaggedSnapshot,
+  EMULATOR_REGION,
+  PLATFORM_DETAILS_TAG,
+  requestLog,
+} from '../../local/index.ts';
+import { describeImage, failure } from '../support/ec2.ts';
 
 const ec2 = new EC2Client({ maxAttempts: 1 });
 const TEST_TAG = { purpose: 'emulator-test' };
 let counter = 0;
 const uniqueName = (label: string) => `lifecycle-${label}-${Date.now()}-${++counter}`;
-
-async function describeImage(imageId: string, client = ec2): Promise<Image> {
-  const [image] = (await client.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images ?? [];
-  if (!image) throw new Error(`${imageId} not described`);
-  return image;
-}
 
 /** An image on new snapshots (or on the ones given), tagged with TagSpecifications. */
 async function image(snapshots?: string[], rootTags: Record<string, string> = {}): Promise<string> {
@@ -51,25 +51,15 @@ async function image(snapshots?: string[], rootTags: Record<string, string> = {}
   return ImageId;
 }
 
-async function failure(call: Promise<unknown>) {
-  try {
-    await call;
-  } catch (error) {
-    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
-
 describe('image deprecation', () => {
   it('keeps DeprecationTime (rounded to the minute) until deprecation is disabled', async () => {
     const imageId = await image();
     await ec2.send(
       new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt: new Date('2031-03-04T05:06:40Z') }),
     );
-    expect((await describeImage(imageId)).DeprecationTime).toBe('2031-03-04T05:07:00.000Z');
+    expect((await describeImage(ec2, imageId)).DeprecationTime).toBe('2031-03-04T05:07:00.000Z');
     await ec2.send(new DisableImageDeprecationCommand({ ImageId: imageId }));
-    expect((await describeImage(imageId)).DeprecationTime).toBeUndefined();
+    expect((await describeImage(ec2, imageId)).DeprecationTime).toBeUndefined();
     const missing = ec2.send(
       new EnableImageDeprecationCommand({ ImageId: 'ami-0123456789abcdef0', DeprecateAt: new Date() }),
     );
@@ -82,7 +72,7 @@ describe('deregistration protection', () => {
     const imageId = await image();
     const enabled = await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: imageId }));
     expect(enabled.Return).toBe('enabled-without-cooldown');
-    expect((await describeImage(imageId)).DeregistrationProtection).toBe('enabled-without-cooldown');
+    expect((await describeImage(ec2, imageId)).DeregistrationProtection).toBe('enabled-without-cooldown');
     expect(await failure(ec2.send(new DeregisterImageCommand({ ImageId: imageId })))).toMatchObject({
       name: 'OperationNotPermitted',
       status: 400,
@@ -96,7 +86,7 @@ describe('deregistration protection', () => {
   it('with a cooldown, still refuses DeregisterImage for 24 hours after protection is disabled', async () => {
     const imageId = await image();
     await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: imageId, WithCooldown: true }));
-    expect((await describeImage(imageId)).DeregistrationProtection).toBe('enabled-with-cooldown');
+    expect((await describeImage(ec2, imageId)).DeregistrationProtection).toBe('enabled-with-cooldown');
     const disabled = await ec2.send(new DisableImageDeregistrationProtectionCommand({ ImageId: imageId }));
     expect(disabled.Return).toMatch(/^disabled-until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     const until = Date.parse(String(disabled.Return).slice('disabled-until '.length));
@@ -104,6 +94,22 @@ describe('deregistration protection', () => {
     expect(await failure(ec2.send(new DeregisterImageCommand({ ImageId: imageId })))).toMatchObject({
       name: 'OperationNotPermitted',
     });
+  });
+});
+
+describe('the request log (emulator-only)', () => {
+  it('lists, in order, each EC2 request that named the image, by Region and action, refused ones too', async () => {
+    const imageId = await image();
+    await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: imageId }));
+    await failure(ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
+    await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId, 'ami-0123456789abcdef0'] }));
+    const log = requestLog(inject('awsEndpoint'));
+    expect(await log.find({ imageId })).toEqual([
+      { region: EMULATOR_REGION, action: 'EnableImageDeregistrationProtection', imageIds: [imageId] },
+      { region: EMULATOR_REGION, action: 'DeregisterImage', imageIds: [imageId] },
+      { region: EMULATOR_REGION, action: 'DescribeImages', imageIds: [imageId, 'ami-0123456789abcdef0'] },
+    ]);
+    expect(await log.find({ imageId, action: 'DeregisterImage', region: 'us-west-2' })).toEqual([]);
   });
 });
 
@@ -193,8 +199,8 @@ describe('CopyImage', () => {
     const first = await copy();
     const again = await copy();
     expect(again.ImageId).toBe(first.ImageId);
-    const copied = await describeImage(String(first.ImageId), west);
-    const original = await describeImage(source);
+    const copied = await describeImage(west, String(first.ImageId));
+    const original = await describeImage(ec2, source);
     expect(copied).toMatchObject({
       Name: name,
       SourceImageId: source,

@@ -7,8 +7,9 @@
  */
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { throttleControl } from '../../local/index.ts';
+import { capture } from '../support/lambda.ts';
 import { planFor } from '../support/pipeline.ts';
 
 const REGION = 'ap-southeast-4';
@@ -33,31 +34,7 @@ afterAll(async () => {
 });
 
 /** Runs the handler; returns its result or error, and each metric it published (with its unit). */
-async function invoke(task: Record<string, unknown>) {
-  const lines: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  let outcome: { result?: Record<string, unknown>; error?: Error };
-  try {
-    outcome = { result: await handler(task as never, context) };
-  } catch (error) {
-    outcome = { error: error as Error };
-  } finally {
-    write.mockRestore();
-  }
-  const metrics: Record<string, { value: number; unit: string }> = {};
-  for (const line of lines.join('').split('\n')) {
-    if (!line.includes('"_aws"')) continue;
-    const document = JSON.parse(line) as Record<string, number> & {
-      _aws: { CloudWatchMetrics: { Metrics: { Name: string; Unit: string }[] }[] };
-    };
-    for (const { Name, Unit } of document._aws.CloudWatchMetrics.flatMap((m) => m.Metrics))
-      metrics[Name] = { value: (metrics[Name]?.value ?? 0) + Number(document[Name]), unit: Unit };
-  }
-  return { ...outcome, metrics };
-}
+const invoke = (task: Record<string, unknown>) => capture(() => handler(task as never, context));
 
 describe('image handler observability', () => {
   it('counts a call EC2 throttled as Ec2Throttled, besides the ThrottledError the workflow retries', async () => {
@@ -66,10 +43,8 @@ describe('image handler observability', () => {
       const throttled = await invoke({ action: 'checkImage', imageId: 'ami-0123456789abcdef0' });
       expect(throttled.error?.name).toBe('ThrottledError');
       expect(throttled.error?.message).toContain('RequestLimitExceeded');
-      expect(throttled.metrics).toEqual({
-        ThrottledError: { value: 1, unit: 'Count' },
-        Ec2Throttled: { value: 1, unit: 'Count' },
-      });
+      expect(throttled.metrics).toEqual({ ThrottledError: 1, Ec2Throttled: 1 });
+      expect(throttled.units).toEqual({ ThrottledError: 'Count', Ec2Throttled: 'Count' });
     } finally {
       await control.reset(REGION);
     }
@@ -93,11 +68,14 @@ describe('image handler observability', () => {
     expect(checked.result).toEqual({ imageId: registered.result?.imageId, state: 'available' });
     const { TimeToAvailable, ExecutionTimeToAvailable, ...others } = checked.metrics;
     expect(others).toEqual({});
-    expect(TimeToAvailable?.unit).toBe('Milliseconds');
-    expect(TimeToAvailable?.value).toBeGreaterThanOrEqual(600_000);
-    expect(TimeToAvailable?.value).toBeLessThan(660_000);
-    expect(ExecutionTimeToAvailable?.value).toBeGreaterThanOrEqual(60_000);
-    expect(ExecutionTimeToAvailable?.value).toBeLessThan(120_000);
+    expect(checked.units).toEqual({
+      TimeToAvailable: 'Milliseconds',
+      ExecutionTimeToAvailable: 'Milliseconds',
+    });
+    expect(TimeToAvailable).toBeGreaterThanOrEqual(600_000);
+    expect(TimeToAvailable).toBeLessThan(660_000);
+    expect(ExecutionTimeToAvailable).toBeGreaterThanOrEqual(60_000);
+    expect(ExecutionTimeToAvailable).toBeLessThan(120_000);
 
     // Without a source or a start time (a task started by hand): the check, and no timing.
     const bare = await invoke({ action: 'checkImage', imageId: registered.result?.imageId });

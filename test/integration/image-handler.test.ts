@@ -6,8 +6,9 @@
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { handler } from '../../functions/image/handler.ts';
+import { capture } from '../support/lambda.ts';
 import { planFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
@@ -17,30 +18,9 @@ const context = {
   invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:snap2ami-test-image',
 } as Context;
 
-/** Runs the handler and returns its result (or error) and the metrics it published. */
-async function invoke(task: Record<string, unknown>, on: Context = context) {
-  const lines: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  let outcome: { result?: Record<string, unknown>; error?: Error };
-  try {
-    outcome = { result: await handler(task as never, on) };
-  } catch (error) {
-    outcome = { error: error as Error };
-  } finally {
-    write.mockRestore();
-  }
-  const metrics: Record<string, number> = {};
-  for (const line of lines.join('').split('\n')) {
-    if (!line.includes('"_aws"')) continue;
-    const document = JSON.parse(line) as { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } };
-    for (const { Name } of document._aws.CloudWatchMetrics.flatMap((m) => m.Metrics))
-      metrics[Name] = (metrics[Name] ?? 0) + Number((document as unknown as Record<string, number>)[Name]);
-  }
-  return { ...outcome, metrics, output: lines.join('') };
-}
+/** Runs the handler; returns its result (or error), the metrics it published and its output. */
+const invoke = (task: Record<string, unknown>, on: Context = context) =>
+  capture(() => handler(task as never, on));
 
 describe('image handler metrics', () => {
   it('counts a registered image, and publishes nothing for a step with nothing to count', async () => {

@@ -5,6 +5,7 @@
  * without a second copy; racing and out-of-order registrations of one family never move a
  * parameter back; the record, the notification and the EventBridge event carry it all.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeImageAttributeCommand,
   DescribeImagesCommand,
@@ -12,9 +13,22 @@ import {
   EC2Client,
   type Image,
 } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline, type Pipeline, type PipelineOptions } from '../../local/index.ts';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { redrive } from '../../cli/records.ts';
+import {
+  createPipeline,
+  dynamoDbError,
+  EMULATOR_ACCOUNT,
+  EMULATOR_REGION,
+  type Pipeline,
+  type PipelineOptions,
+  SETTINGS,
+  startFaultProxy,
+  startLocalStepFunctions,
+} from '../../local/index.ts';
+import { startAttempt } from '../../shared/aws/executions.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { executionInput } from '../../shared/workflow.ts';
@@ -229,6 +243,108 @@ describe('distribution and lifecycle', () => {
       expect(await imagesNamed(HOME, name)).toHaveLength(1);
     },
   );
+
+  it('a redrive after RecordDistribution failed (its write landed, its answer lost, then throttled past its retries) finishes without a second copy', async () => {
+    // RecordDistribution is the definition's own DynamoDB integration: its fault is injected
+    // at the HTTP level, on the integration's endpoint, and only into its UpdateItem.
+    const proxy = await startFaultProxy(inject('awsEndpoint'));
+    const p = await createPipeline({
+      dynamodb: new DynamoDBClient({ endpoint: proxy.endpoint, maxAttempts: 1 }),
+    });
+    const sfn = await startLocalStepFunctions(
+      `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-lc-${Date.now()}`,
+      p.workflow,
+    );
+    const sfnClient = new SFNClient({ endpoint: sfn.endpoint });
+    try {
+      const name = unique('lc-redrive-record');
+      const parameterName = `/lc/${name}`;
+      const regions = ['us-west-2', 'eu-west-1'];
+      const plan = await planFor(ec2, {
+        'snap2ami:name': name,
+        'snap2ami:copy-to': regions.join(','),
+        'snap2ami:ssm-parameter': parameterName,
+        'snap2ami:family': name,
+      });
+      const distributionWrite = { action: 'DynamoDB.UpdateItem', bodyIncludes: 'SET distribution' };
+      proxy.inject({
+        ...distributionWrite,
+        forward: true,
+        times: 1,
+        status: 500,
+        body: dynamoDbError('InternalServerError', 'injected: the answer was lost'),
+      });
+      proxy.inject({
+        ...distributionWrite,
+        times: 5,
+        status: 400,
+        body: dynamoDbError('ProvisionedThroughputExceededException', 'injected: throttled'),
+      });
+      await startAttempt(sfnClient, sfn.stateMachineArn, plan, {}, new Date());
+      await sfn.idle();
+
+      const failed = await p.record(plan.key);
+      expect(failed).toMatchObject({
+        status: 'FAILED',
+        failedStep: 'RecordDistribution',
+        error: 'DynamoDB.ProvisionedThroughputExceededException',
+        imageId: expect.stringMatching(/^ami-/),
+      });
+      const copies = Object.fromEntries(
+        await Promise.all(regions.map(async (region) => [region, await imagesNamed(region, name)] as const)),
+      );
+      for (const region of regions) expect(copies[region], region).toHaveLength(1);
+
+      const started = await redrive(
+        {
+          dynamo: new DynamoDBClient({}),
+          sfn: sfnClient,
+          ec2,
+          table: p.table,
+          stateMachineArn: sfn.stateMachineArn,
+          prefix: SETTINGS.prefix,
+          allowedSourceAccounts: [],
+        },
+        { keys: [plan.key] },
+        {},
+      );
+      expect(started).toEqual([expect.objectContaining({ key: plan.key, action: 'started' })]);
+      await sfn.idle();
+
+      const record = await p.record(plan.key);
+      expect(record).toMatchObject({ status: 'COMPLETED', imageId: failed?.imageId, attempts: '2' });
+      expect(await imagesNamed(HOME, name)).toHaveLength(1);
+      const home = { region: HOME, imageId: failed?.imageId as string };
+      const expected = [
+        home,
+        ...regions.map((region) => {
+          const images = copies[region] as Image[];
+          return { region, imageId: images[0]?.ImageId as string };
+        }),
+      ];
+      for (const { region, imageId } of expected) {
+        const images = await imagesNamed(region, name);
+        expect(
+          images.map((image) => image.ImageId),
+          region,
+        ).toEqual([imageId]);
+        expect((await parameter(region, parameterName))?.Value, region).toBe(imageId);
+      }
+      const distribution = JSON.parse(record?.distribution as string);
+      expect(distribution.copies).toEqual(expected.slice(1));
+      expect(distribution.ssmParameters).toEqual(
+        expected.map(({ region, imageId }) => ({
+          region,
+          name: parameterName,
+          value: imageId,
+          written: true,
+        })),
+      );
+    } finally {
+      await sfn.close();
+      await proxy.close();
+    }
+  });
 
   it('two registrations of one family racing leave the parameter on the newer, in every Region', async () => {
     for (const round of [1, 2, 3]) {

@@ -15,6 +15,7 @@ import { ingest } from '../../functions/ingest/ingest.ts';
 import {
   createPipeline,
   createSnapshotEvent,
+  dynamoDbError,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   ec2Error,
@@ -82,9 +83,7 @@ async function deliver(snapshotId: string, on = sfn) {
   await on.idle();
 }
 
-const dynamoError = (type: string, message = type) =>
-  JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message });
-const throttled = dynamoError(
+const throttled = dynamoDbError(
   'ProvisionedThroughputExceededException',
   'The level of configured provisioned throughput was exceeded.',
 );
@@ -130,7 +129,7 @@ describe('recovery: every execution ends in a record that says what happened', (
       forward: true,
       times: 1,
       status: 500,
-      body: dynamoError('InternalServerError', 'injected: the answer was lost'),
+      body: dynamoDbError('InternalServerError', 'injected: the answer was lost'),
     });
     proxy.inject({ action: 'DynamoDB.UpdateItem', times: 5, status: 400, body: throttled });
     await deliver(snapshotId);

@@ -15,8 +15,8 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { createPipeline, createTaggedSnapshot, type Pipeline } from '../../local/index.ts';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { createPipeline, createTaggedSnapshot, type Pipeline, requestLog } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { RetryableError } from '../../shared/errors.ts';
 import { executionInput } from '../../shared/workflow.ts';
@@ -25,6 +25,7 @@ import { executionArn as arn, planFor } from '../support/pipeline.ts';
 const HOME = 'us-east-1';
 const ec2 = new EC2Client({});
 const ec2In = (region: string) => new EC2Client({ region });
+const requests = requestLog(inject('awsEndpoint'));
 let pipeline: Pipeline;
 
 beforeAll(async () => {
@@ -127,6 +128,12 @@ describe('retention', () => {
     const left = (await family(HOME, name)).map((image) => image.ImageId).sort();
     expect(left).toEqual([imageId, t5?.imageId, t3?.imageId, t2?.imageId, t1?.imageId].sort());
     expect(await snapshotExists(HOME, t4?.snapshotId as string)).toBe(true);
+    // The protected AMI is kept before any call: EC2 would refuse its deregistration too, but
+    // retention must not ask (the emulator's request log; AWS's would be CloudTrail).
+    const deregistrations = async (imageId?: string) =>
+      (await requests.find({ action: 'DeregisterImage', imageId, region: HOME })).length;
+    expect(await deregistrations(t4?.imageId)).toBe(1);
+    expect(await deregistrations(t2?.imageId)).toBe(0);
     const { retention } = JSON.parse((await pipeline.record(plan.key))?.distribution as string);
     expect(retention.deregistered).toEqual([{ region: HOME, imageId: t4?.imageId }]);
     expect(retention.kept).toEqual(

@@ -18,6 +18,17 @@ function planJson(args: string[]) {
   return { ...result, document: JSON.parse(result.stdout) };
 }
 
+/** `plan --json` of these snapshots (describe-snapshots output) and one of the AWS documentation's example events. */
+function planWithEvent(snapshots: unknown[], event: string) {
+  const files = jsonFiles({ 'snapshots.json': { Snapshots: snapshots } });
+  return planJson([
+    '--snapshots',
+    files['snapshots.json'] as string,
+    '--event',
+    join(PROJECT_ROOT, 'test/fixtures/aws-docs-events', `${event}.json`),
+  ]);
+}
+
 describe('snap2ami plan --json', () => {
   it('plans the root snapshot at /dev/sda1 named MyImage (the RegisterImage example)', () => {
     const files = jsonFiles({ 'snapshots.json': only('snap-1234567890abcdef0') });
@@ -142,19 +153,7 @@ describe('snap2ami plan --json', () => {
       VolumeSize: 20,
       Tags: [{ Key: 'snap2ami:device-name', Value: '/dev/sdf' }],
     };
-    const event = JSON.parse(
-      readFileSync(
-        join(PROJECT_ROOT, 'test/fixtures/aws-docs-events/ebs-createSnapshots-succeeded.json'),
-        'utf8',
-      ),
-    );
-    const files = jsonFiles({ 'snapshots.json': { Snapshots: [boot, data] }, 'event.json': event });
-    const { status, document } = planJson([
-      '--snapshots',
-      files['snapshots.json'] as string,
-      '--event',
-      files['event.json'] as string,
-    ]);
+    const { status, document } = planWithEvent([boot, data], 'ebs-createSnapshots-succeeded');
     expect(status).toBe(0);
     expect(document.plans).toHaveLength(1);
     expect(
@@ -164,37 +163,13 @@ describe('snap2ami plan --json', () => {
   });
 
   it('reports an event that yields nothing as skipped, with exit 0', () => {
-    const event = JSON.parse(
-      readFileSync(
-        join(PROJECT_ROOT, 'test/fixtures/aws-docs-events/ebs-createSnapshots-failed.json'),
-        'utf8',
-      ),
-    );
-    const files = jsonFiles({ 'snapshots.json': { Snapshots: [] }, 'event.json': event });
-    const { status, document } = planJson([
-      '--snapshots',
-      files['snapshots.json'] as string,
-      '--event',
-      files['event.json'] as string,
-    ]);
+    const { status, document } = planWithEvent([], 'ebs-createSnapshots-failed');
     expect(status).toBe(0);
     expect(document.skipped[0].reason).toContain('Snapshot snap-01234567 is in status error');
   });
 
   it('rejects an unsupported event with exit 2', () => {
-    const event = JSON.parse(
-      readFileSync(
-        join(PROJECT_ROOT, 'test/fixtures/aws-docs-events/ebs-createVolume-available.json'),
-        'utf8',
-      ),
-    );
-    const files = jsonFiles({ 'snapshots.json': { Snapshots: [] }, 'event.json': event });
-    const { status, document } = planJson([
-      '--snapshots',
-      files['snapshots.json'] as string,
-      '--event',
-      files['event.json'] as string,
-    ]);
+    const { status, document } = planWithEvent([], 'ebs-createVolume-available');
     expect(status).toBe(2);
     expect(document.rejected[0].errors[0].message).toContain('unsupported');
   });

@@ -363,11 +363,25 @@ describe('serverless package', () => {
       for (const { statement } of grants)
         expect(statement.Condition).toEqual({ Null: { 'aws:ResourceTag/snap2ami:key': 'false' } });
     }
-    const [copy] = granting('ec2:CopyImage');
-    expect(copy?.statement.Condition).toEqual({
-      Null: { 'aws:RequestTag/snap2ami:key': 'false' },
-      'ForAnyValue:StringEquals': { 'aws:TagKeys': ['snap2ami:key'] },
-    });
+    // CopyImage authorizes the new AMI (tagged with the key by the request), the source AMI
+    // (this account's) and the new snapshots (Service Authorization Reference; ADR 0008).
+    const copies = granting('ec2:CopyImage').map(({ resource, statement }) => [
+      resource,
+      /::(image|snapshot)\/\*/.exec(JSON.stringify(statement.Resource))?.[1],
+      statement.Condition,
+    ]);
+    expect(copies).toEqual([
+      [
+        'LifecycleRole',
+        'image',
+        {
+          Null: { 'aws:RequestTag/snap2ami:key': 'false' },
+          'ForAnyValue:StringEquals': { 'aws:TagKeys': ['snap2ami:key'] },
+        },
+      ],
+      ['LifecycleRole', 'image', { StringEquals: { 'ec2:Owner': { Ref: 'AWS::AccountId' } } }],
+      ['LifecycleRole', 'snapshot', undefined],
+    ]);
     const [deleteSnapshot] = granting('ec2:DeleteSnapshot');
     expect(deleteSnapshot?.statement.Condition).toEqual({
       Null: { 'aws:ResourceTag/snap2ami:image-id': 'false' },
