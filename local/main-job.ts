@@ -8,11 +8,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { CreateSnapshotCommand, CreateVolumeCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CreateSnapshotCommand, CreateVolumeCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { distributionLines } from '../cli/format.ts';
-import { runImageTask } from '../functions/image/image.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { AdmissionStore } from '../shared/aws/admission.ts';
@@ -23,15 +22,14 @@ import {
   distributionOutcome,
   PARAMETER_ITEM_PREFIX,
 } from '../shared/distribution.ts';
+import { RECORD_STATUS } from '../shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
-import { localUefiData, SETTINGS } from './pipeline-fixture.ts';
+import { SETTINGS, templateWorkflow } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollUntilIdle } from './sqs-event-source.ts';
-import { createResources, deploymentParams, packagedTemplate, stateMachineName } from './stack-resources.ts';
-import { LocalWorkflow } from './state-machine-runner.ts';
-import { startLocalStepFunctions } from './step-functions-endpoint.ts';
-import { localLifecycleFunction } from './workflow-functions.ts';
+import { createResources, packagedTemplate, stateMachineName, type Template } from './stack-resources.ts';
+import { type LocalStepFunctions, startLocalStepFunctions } from './step-functions-endpoint.ts';
 
 export interface LocalOptions {
   snapshots: string;
@@ -51,6 +49,16 @@ interface Row extends Partial<DistributionOutcome> {
 
 const settings = SETTINGS;
 
+/** The pipeline on the emulator, as the template deploys it. */
+interface Harness {
+  queueUrl: string;
+  dlqUrl: string;
+  table: string;
+  admissionTable: string;
+  stateMachineArn: string;
+  sfn: LocalStepFunctions;
+}
+
 export async function runLocal(
   options: LocalOptions,
   progress: (line: string) => void,
@@ -60,172 +68,195 @@ export async function runLocal(
   progress('starting the local AWS emulator (moto) …');
   const emulator = await startEmulator();
   Object.assign(process.env, awsEnvironment(emulator.endpoint));
-  let stopSfn = async () => {};
+  let harness: Harness | undefined;
   try {
-    const resources = await createResources(template);
-    const queueUrl = resources.refs.SnapshotEventsQueue as string;
-    const dlqUrl = resources.refs.DeadLetterQueue as string;
+    harness = await startHarness(template);
     progress(`created the pipeline's queues, table and topic from the packaged template`);
-    const params = deploymentParams(template);
-    const workflow = new LocalWorkflow({
-      refs: resources.refs,
-      params,
-      functions: {
-        image: (input) =>
-          runImageTask(input as never, {
-            ec2: new EC2Client({ maxAttempts: 1 }),
-            uefiData: localUefiData(),
-            ...settings,
-          }),
-        lifecycle: localLifecycleFunction({
-          table: resources.refs.RecordsTable as string,
-          prefix: settings.prefix,
-          parameterPath: params.ssmParameterPath,
-        }),
-      },
-    });
-    const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;
-    const sfn = await startLocalStepFunctions(stateMachineArn, workflow);
-    stopSfn = () => sfn.close();
-    process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
-
-    const ec2 = ec2Client();
-    const sqs = new SQSClient({});
-    progress(`creating ${samples.length} sample snapshots …`);
-    const ids = await createSamples(ec2, samples);
-    for (const [index, sample] of samples.entries()) {
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl,
-          MessageBody: eventFor(ids.get(sample.snapshotId) as string, index),
-        }),
-      );
-    }
-    progress(
-      `sent ${samples.length} events (createSnapshot, SNS-wrapped createSnapshot, AWS Backup job) to the queue`,
+    const ids = await sendSamples(samples, harness.queueUrl, progress);
+    const skipped = await drainQueue(harness, progress);
+    const records = await readRecords(harness.table);
+    const rejected = await readDeadLetters(harness.dlqUrl);
+    const rows = samples.map((sample) =>
+      rowFor(sample, ids.get(sample.snapshotId) as string, { records, rejected, skipped }),
     );
-
-    const skipped = new Map<string, string>();
-    const log = {
-      info: (entry: { message?: string; snapshotIds?: string[]; reason?: string }) => {
-        if (entry.message === 'skipped')
-          for (const id of entry.snapshotIds ?? []) skipped.set(id, entry.reason ?? '');
-      },
-      warn: () => {},
-      error: () => {},
-    };
-    const deps: IngestDeps = {
-      ec2,
-      sfn: new SFNClient({}),
-      sqs,
-      stateMachineArn,
-      deadLetterQueueUrl: async () => dlqUrl,
-      queueUrl: queueUrlOfArn,
-      // The deployed budget, on the template's admission table (docs/adr/0009-admission-control.md).
-      admission: new AdmissionStore({
-        client: dynamoDbClient(),
-        table: resources.refs.AdmissionTable as string,
-        buckets: budgetBuckets(DEFAULT_RATE_SHARE),
-      }),
-      settings,
-      log: log as IngestDeps['log'],
-      count: () => {},
-    };
-    // As Lambda's event source mapping would, until the queue (deferred messages too) is empty.
-    let batch = 0;
-    await pollUntilIdle(sqs, queueUrl, deps, {
-      idle: () => [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
-      onBatch: (received) =>
-        progress(
-          `  batch ${++batch}: ${received} messages, ${sfn.executions.size} workflow executions started`,
-        ),
-    });
-    await sfn.idle();
-    progress(
-      `workflows done: ${[...sfn.executions.values()].filter((e) => e.status === 'SUCCEEDED').length} succeeded`,
-    );
-
-    const records = new Map<string, Record<string, string>>();
-    const items =
-      (
-        await new DynamoDBClient({}).send(
-          new ScanCommand({ TableName: resources.refs.RecordsTable, ConsistentRead: true }),
-        )
-      ).Items ?? [];
-    for (const item of items) {
-      if (item.pk?.S?.startsWith(PARAMETER_ITEM_PREFIX)) continue;
-      const flat = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, String(Object.values(v)[0])]));
-      records.set(flat.rootSnapshotId as string, flat);
-    }
-    const rejected = new Map<string, string>();
-    for (;;) {
-      const dead =
-        (
-          await sqs.send(
-            new ReceiveMessageCommand({
-              QueueUrl: dlqUrl,
-              MaxNumberOfMessages: 10,
-              MessageAttributeNames: ['All'],
-              VisibilityTimeout: 30,
-            }),
-          )
-        ).Messages ?? [];
-      if (dead.length === 0) break;
-      for (const m of dead) {
-        const attributes = m.MessageAttributes ?? {};
-        for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
-          rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
-      }
-    }
-
-    const rows: Row[] = samples.map((sample) => {
-      const snapshotId = ids.get(sample.snapshotId) as string;
-      const row: Row = {
-        sample: sample.snapshotId,
-        snapshotId,
-        expected: sample.tags.get('example:expect') ?? '?',
-        outcome: 'lost',
-        detail: 'no outcome found',
-      };
-      const record = records.get(snapshotId);
-      if (record?.status === 'COMPLETED')
-        Object.assign(row, {
-          outcome: 'planned',
-          detail: `${record.imageId} "${record.imageName}"`,
-          imageId: record.imageId,
-          ...distributionOutcome(record.distribution),
-        });
-      else if (record)
-        Object.assign(row, {
-          outcome: record.status === 'FAILED' ? 'failed' : 'in progress',
-          detail: failureDetail(record),
-        });
-      else if (rejected.has(snapshotId))
-        Object.assign(row, { outcome: 'rejected', detail: rejected.get(snapshotId) });
-      else if (skipped.has(snapshotId))
-        Object.assign(row, { outcome: 'skipped', detail: skipped.get(snapshotId) });
-      return row;
-    });
-    if (options.keep) {
-      progress(
-        `the emulator keeps running; in another shell:\n  export ${Object.entries({
-          ...awsEnvironment(emulator.endpoint),
-          AWS_ENDPOINT_URL_SFN: sfn.endpoint,
-          SNAP2AMI_QUEUE_URL: queueUrl,
-          SNAP2AMI_DLQ_URL: dlqUrl,
-          SNAP2AMI_TABLE: resources.refs.RecordsTable as string,
-          SNAP2AMI_STATE_MACHINE_ARN: stateMachineArn,
-        })
-          .map(([k, v]) => `${k}=${v}`)
-          .join(' ')}\npress Ctrl-C to stop`,
-      );
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-    }
+    if (options.keep) await keepRunning(emulator.endpoint, harness, progress);
     return { rows, ok: rows.every((row) => row.outcome === row.expected) };
   } finally {
-    await stopSfn();
+    await harness?.sfn.close();
     await emulator.stop();
   }
+}
+
+/** The queues, tables and topic from the template; the workflow on a local Step Functions endpoint. */
+async function startHarness(template: Template): Promise<Harness> {
+  const { refs } = await createResources(template);
+  const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;
+  const sfn = await startLocalStepFunctions(stateMachineArn, templateWorkflow(template, refs));
+  process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+  return {
+    queueUrl: refs.SnapshotEventsQueue as string,
+    dlqUrl: refs.DeadLetterQueue as string,
+    table: refs.RecordsTable as string,
+    admissionTable: refs.AdmissionTable as string,
+    stateMachineArn,
+    sfn,
+  };
+}
+
+/** Creates the sample snapshots and sends each one's event to the queue; the samples' IDs on the emulator. */
+async function sendSamples(samples: Snapshot[], queueUrl: string, progress: (line: string) => void) {
+  progress(`creating ${samples.length} sample snapshots …`);
+  const ids = await createSamples(ec2Client(), samples);
+  const sqs = new SQSClient({});
+  for (const [index, sample] of samples.entries())
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: eventFor(ids.get(sample.snapshotId) as string, index),
+      }),
+    );
+  progress(
+    `sent ${samples.length} events (createSnapshot, SNS-wrapped createSnapshot, AWS Backup job) to the queue`,
+  );
+  return ids;
+}
+
+/**
+ * Runs the ingest handler on the queue as Lambda's event source mapping would, until the queue
+ * (deferred messages too) is empty and every execution has ended; the snapshots ingest skipped,
+ * with why (it logs them: a skipped snapshot leaves nothing else behind).
+ */
+async function drainQueue(harness: Harness, progress: (line: string) => void): Promise<Map<string, string>> {
+  const skipped = new Map<string, string>();
+  const log = {
+    info: (entry: { message?: string; snapshotIds?: string[]; reason?: string }) => {
+      if (entry.message === 'skipped')
+        for (const id of entry.snapshotIds ?? []) skipped.set(id, entry.reason ?? '');
+    },
+    warn: () => {},
+    error: () => {},
+  };
+  const sqs = new SQSClient({});
+  const deps: IngestDeps = {
+    ec2: ec2Client(),
+    sfn: new SFNClient({}),
+    sqs,
+    stateMachineArn: harness.stateMachineArn,
+    deadLetterQueueUrl: async () => harness.dlqUrl,
+    queueUrl: queueUrlOfArn,
+    // The deployed budget, on the template's admission table (docs/adr/0009-admission-control.md).
+    admission: new AdmissionStore({
+      client: dynamoDbClient(),
+      table: harness.admissionTable,
+      buckets: budgetBuckets(DEFAULT_RATE_SHARE),
+    }),
+    settings,
+    log: log as IngestDeps['log'],
+    count: () => {},
+  };
+  const { sfn } = harness;
+  let batch = 0;
+  await pollUntilIdle(sqs, harness.queueUrl, deps, {
+    idle: () => [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
+    onBatch: (received) =>
+      progress(
+        `  batch ${++batch}: ${received} messages, ${sfn.executions.size} workflow executions started`,
+      ),
+  });
+  await sfn.idle();
+  const succeeded = [...sfn.executions.values()].filter((e) => e.status === 'SUCCEEDED').length;
+  progress(`workflows done: ${succeeded} succeeded`);
+  return skipped;
+}
+
+/** The registrations' records, by root snapshot, each attribute as a string (not the parameters' lock items). */
+async function readRecords(table: string): Promise<Map<string, Record<string, string>>> {
+  const records = new Map<string, Record<string, string>>();
+  const { Items = [] } = await new DynamoDBClient({}).send(
+    new ScanCommand({ TableName: table, ConsistentRead: true }),
+  );
+  for (const item of Items) {
+    if (item.pk?.S?.startsWith(PARAMETER_ITEM_PREFIX)) continue;
+    const flat = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, String(Object.values(v)[0])]));
+    records.set(flat.rootSnapshotId as string, flat);
+  }
+  return records;
+}
+
+/** The rejected snapshots, with their reasons, from the dead-letter queue. */
+async function readDeadLetters(dlqUrl: string): Promise<Map<string, string>> {
+  const sqs = new SQSClient({});
+  const rejected = new Map<string, string>();
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: dlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 30,
+      }),
+    );
+    if (Messages.length === 0) return rejected;
+    for (const { MessageAttributes: attributes = {} } of Messages)
+      for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
+        rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
+  }
+}
+
+/** A sample's outcome: its record (COMPLETED, FAILED, in progress), else its rejection, else why it was skipped. */
+function rowFor(
+  sample: Snapshot,
+  snapshotId: string,
+  found: {
+    records: Map<string, Record<string, string>>;
+    rejected: Map<string, string>;
+    skipped: Map<string, string>;
+  },
+): Row {
+  const row: Row = {
+    sample: sample.snapshotId,
+    snapshotId,
+    expected: sample.tags.get('example:expect') ?? '?',
+    outcome: 'lost',
+    detail: 'no outcome found',
+  };
+  const record = found.records.get(snapshotId);
+  if (record?.status === RECORD_STATUS.completed)
+    return {
+      ...row,
+      outcome: 'planned',
+      detail: `${record.imageId} "${record.imageName}"`,
+      ...(record.imageId && { imageId: record.imageId }),
+      ...distributionOutcome(record.distribution),
+    };
+  if (record)
+    return {
+      ...row,
+      outcome: record.status === RECORD_STATUS.failed ? 'failed' : 'in progress',
+      detail: failureDetail(record),
+    };
+  const rejected = found.rejected.get(snapshotId);
+  if (rejected !== undefined) return { ...row, outcome: 'rejected', detail: rejected };
+  const skipped = found.skipped.get(snapshotId);
+  if (skipped !== undefined) return { ...row, outcome: 'skipped', detail: skipped };
+  return row;
+}
+
+/** With --keep: prints the environment that points the other commands at the emulator, and waits for Ctrl-C. */
+async function keepRunning(endpoint: string, harness: Harness, progress: (line: string) => void) {
+  const environment = {
+    ...awsEnvironment(endpoint),
+    AWS_ENDPOINT_URL_SFN: harness.sfn.endpoint,
+    SNAP2AMI_QUEUE_URL: harness.queueUrl,
+    SNAP2AMI_DLQ_URL: harness.dlqUrl,
+    SNAP2AMI_TABLE: harness.table,
+    SNAP2AMI_STATE_MACHINE_ARN: harness.stateMachineArn,
+  };
+  const exports = Object.entries(environment)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  progress(`the emulator keeps running; in another shell:\n  export ${exports}\npress Ctrl-C to stop`);
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
 }
 
 /**

@@ -31,7 +31,13 @@ import type { Admission } from '../shared/aws/admission.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shared/settings.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
-import { createTable, recordsTableProperties, tableProperties } from './stack-resources.ts';
+import {
+  createTable,
+  deploymentParams,
+  recordsTableProperties,
+  type Template,
+  tableProperties,
+} from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from './step-functions-endpoint.ts';
 import { type LocalLifecycleOptions, localLifecycleFunction } from './workflow-functions.ts';
@@ -123,15 +129,16 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       Targets: [{ Id: 'queue', Arn: eventsQueueArn }],
     }),
   );
-  const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
-  const image = (task: Record<string, unknown>) =>
-    runImageTask(task as never, {
-      ec2,
-      prefix: SETTINGS.prefix,
-      account: options.image?.account ?? SETTINGS.account,
-      allowedSourceAccounts: options.image?.allowedSourceAccounts ?? SETTINGS.allowedSourceAccounts,
-      uefiData: localUefiData(options.uefiData),
-    });
+  const image = localImageFunction({
+    ...(options.ec2 && { ec2: options.ec2 }),
+    settings: {
+      ...(options.image?.account && { account: options.image.account }),
+      ...(options.image?.allowedSourceAccounts && {
+        allowedSourceAccounts: options.image.allowedSourceAccounts,
+      }),
+    },
+    ...(options.uefiData && { uefiData: options.uefiData }),
+  });
   const around = options.aroundImage;
   const lifecycle = localLifecycleFunction({
     table,
@@ -268,6 +275,43 @@ export const SETTINGS = {
   prefix: DEFAULT_PREFIX,
   allowedSourceAccounts: [] as string[],
 };
+
+export interface LocalImageOptions {
+  /** EC2 (by default one attempt per call, on the emulator, as deployed). */
+  ec2?: EC2Client;
+  /** The deployment's settings, over the local ones (SETTINGS). */
+  settings?: Partial<typeof SETTINGS>;
+  uefiData?: Partial<UefiDataSettings>;
+}
+
+/** The workflow's image function, in-process on the emulator, with the local settings. */
+export function localImageFunction(options: LocalImageOptions = {}) {
+  const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
+  const uefiData = localUefiData(options.uefiData);
+  return (task: Record<string, unknown>) =>
+    runImageTask(task as never, { ec2, uefiData, ...SETTINGS, ...options.settings });
+}
+
+/**
+ * The workflow as the packaged template deploys it: its definition bound to the resources
+ * made from the template (`refs`) and to its parameters, its functions in-process on the
+ * emulator (`snap2ami local`, the serverless-offline test).
+ */
+export function templateWorkflow(template: Template, refs: Record<string, string>): LocalWorkflow {
+  const params = deploymentParams(template);
+  return new LocalWorkflow({
+    refs,
+    params,
+    functions: {
+      image: localImageFunction(),
+      lifecycle: localLifecycleFunction({
+        table: refs.RecordsTable as string,
+        prefix: SETTINGS.prefix,
+        parameterPath: params.ssmParameterPath,
+      }),
+    },
+  });
+}
 
 /** The S3 bucket the local pipeline reads UefiData from (the deployed default names none; tests create it). */
 export const LOCAL_UEFI_DATA_BUCKET = 'snap2ami-uefi-data';

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EC2Client, EC2Client as ImageEc2 } from '@aws-sdk/client-ec2';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import {
   GetQueueAttributesCommand,
   SendMessageCommand,
@@ -15,25 +15,20 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runImageTask } from '../../functions/image/image.ts';
 import {
   createResources,
   createSnapshotEvent,
   createTaggedSnapshot,
-  deploymentParams,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   freePort,
   type LocalStepFunctions,
-  LocalWorkflow,
-  localLifecycleFunction,
-  localUefiData,
   PROJECT_ROOT,
   packagedTemplate,
-  SETTINGS,
   startFaultProxy,
   startLocalStepFunctions,
   stateMachineName,
+  templateWorkflow,
   withPackageLock,
 } from '../../local/index.ts';
 import { buildFunctions } from '../../scripts/build.ts';
@@ -51,24 +46,7 @@ beforeAll(async () => {
   await withPackageLock(() => buildFunctions());
   const resources = await createResources(template);
   queueUrl = resources.refs.SnapshotEventsQueue as string;
-  const params = deploymentParams(template);
-  const workflow = new LocalWorkflow({
-    refs: resources.refs,
-    params,
-    functions: {
-      image: (input) =>
-        runImageTask(input as never, {
-          ec2: new ImageEc2({ maxAttempts: 1 }),
-          uefiData: localUefiData(),
-          ...SETTINGS,
-        }),
-      lifecycle: localLifecycleFunction({
-        table: resources.refs.RecordsTable as string,
-        prefix: SETTINGS.prefix,
-        parameterPath: params.ssmParameterPath,
-      }),
-    },
-  });
+  const workflow = templateWorkflow(template, resources.refs);
   sfn = await startLocalStepFunctions(
     `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`,
     workflow,

@@ -11,7 +11,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type ImageTask, runImageTask } from '../../functions/image/image.ts';
+import type { ImageTask } from '../../functions/image/image.ts';
 import type { IngestDeps } from '../../functions/ingest/ingest.ts';
 import type { ReconcileDeps } from '../../functions/reconcile/reconcile.ts';
 import {
@@ -21,8 +21,8 @@ import {
   ingestDeps,
   type LocalStepFunctions,
   LocalWorkflow,
+  localImageFunction,
   localLifecycleFunction,
-  localUefiData,
   type Pipeline,
   pollOnce,
   SETTINGS,
@@ -74,6 +74,7 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
   const settings = { ...SETTINGS, prefix };
   const held = new Map<string, Promise<void>>();
   const failing = new Set<string>();
+  const image = localImageFunction({ ec2, settings });
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: pipeline.table, NotificationsTopic: pipeline.topicArn },
     params: { eventBusName: pipeline.eventBusName },
@@ -87,7 +88,7 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
           if (failing.has(name))
             throw new PermanentError(`RegisterImage dry run: refused for the test (${name})`);
         }
-        return runImageTask(task, { ec2, uefiData: localUefiData(), ...settings });
+        return image(task as never);
       },
     },
   });
