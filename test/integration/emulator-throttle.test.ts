@@ -5,14 +5,21 @@
  * its own (the other test files use us-east-1 at the documented rates) and resets it afterwards.
  */
 import {
+  CopyImageCommand,
   CreateTagsCommand,
+  DeregisterImageCommand,
+  DescribeImageReferencesCommand,
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
   EC2Client,
+  EnableImageDeprecationCommand,
+  EnableImageDeregistrationProtectionCommand,
+  ModifyImageAttributeCommand,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { throttleControl } from '../../local/index.ts';
+import { DOCUMENTED_BUCKETS, type Ec2Api } from '../../shared/admission.ts';
 
 const control = throttleControl(inject('awsEndpoint'));
 const used: string[] = [];
@@ -72,6 +79,40 @@ describe('EC2 request throttling', () => {
       'DescribeSnapshots (unfiltered)': { calls: 1, size: 50, refill: 10 },
       CreateTags: { calls: 1, size: 100, refill: 10 },
     });
+  });
+
+  it("gives every API admission control budgets the bucket admission control counts on (one table of EC2's limits, checked against the other)", async () => {
+    const region = 'sa-east-1';
+    const ec2 = clientIn(region);
+    const image = 'ami-00000000000000000';
+    // One call of each: the outcome does not matter (no such image), the token it takes does.
+    const calls: Record<Ec2Api, () => Promise<unknown>> = {
+      RegisterImage: () => dryRunRegister(ec2, 1),
+      DescribeSnapshots: () =>
+        ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ['snap-0'] }] })),
+      DescribeImages: () => describeImages(ec2),
+      CreateTags: () =>
+        ec2.send(new CreateTagsCommand({ Resources: [image], Tags: [{ Key: 'k', Value: 'v' }] })),
+      CopyImage: () =>
+        ec2.send(new CopyImageCommand({ Name: 'c', SourceImageId: image, SourceRegion: 'us-east-1' })),
+      ModifyImageAttribute: () =>
+        ec2.send(new ModifyImageAttributeCommand({ ImageId: image, LaunchPermission: { Add: [] } })),
+      EnableImageDeprecation: () =>
+        ec2.send(
+          new EnableImageDeprecationCommand({
+            ImageId: image,
+            DeprecateAt: new Date(Date.now() + 86_400_000),
+          }),
+        ),
+      EnableImageDeregistrationProtection: () =>
+        ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: image })),
+      DescribeImageReferences: () => ec2.send(new DescribeImageReferencesCommand({ ImageIds: [image] })),
+      DeregisterImage: () => ec2.send(new DeregisterImageCommand({ ImageId: image })),
+    };
+    for (const call of Object.values(calls)) await outcome(call());
+    const counters = (await control.state()).counters[region];
+    for (const [api, { size, refill }] of Object.entries(DOCUMENTED_BUCKETS))
+      expect({ api, ...counters?.[api] }).toMatchObject({ api, calls: 1, size, refill });
   });
 
   it('answers the request past a full bucket with HTTP 503 RequestLimitExceeded; dry runs take tokens too', async () => {
