@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
 import { functionNames } from '../../../scripts/build.ts';
+import { CALLS_PER_AMI, DOCUMENTED_BUCKETS } from '../../../shared/admission.ts';
 import { TYPED_ERRORS } from '../../../shared/errors.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
 
@@ -201,6 +202,13 @@ describe('the dashboard', () => {
       expect(known, name).toBe(true);
     }
     expect(variables).toMatchObject({ Namespace: NAMESPACE, Service: 'snap2ami', Budget: 150, Stage: 'dev' });
+  });
+
+  it("draws the budget line where EC2's RegisterImage refill, over the calls a registration makes, puts it", () => {
+    // The default of registrationBudgetPerMinute, worked out from admission control's own table.
+    const perMinute =
+      (DOCUMENTED_BUCKETS.RegisterImage.refill * 60) / (CALLS_PER_AMI.RegisterImage as number);
+    expect(dashboard().variables.Budget).toBe(perMinute);
   });
 
   it('shows events in, planned, skipped, rejected, registered, failed, backlog, registrations per minute against the budget, p50/p95 time to AMI', () => {
