@@ -18,11 +18,8 @@ import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { AdmissionStore } from '../shared/aws/admission.ts';
 import { dynamoDbClient, ec2Client, queueUrlOfArn } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
-import {
-  type DistributionOutcome,
-  distributionOutcome,
-  PARAMETER_ITEM_PREFIX,
-} from '../shared/distribution.ts';
+import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
+import { isRegistrationKey } from '../shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { localUefiData, SETTINGS } from './pipeline-fixture.ts';
@@ -153,7 +150,7 @@ export async function runLocal(
         )
       ).Items ?? [];
     for (const item of items) {
-      if (item.pk?.S?.startsWith(PARAMETER_ITEM_PREFIX)) continue;
+      if (!isRegistrationKey(item.pk?.S ?? '')) continue;
       const flat = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, String(Object.values(v)[0])]));
       records.set(flat.rootSnapshotId as string, flat);
     }

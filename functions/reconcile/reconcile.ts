@@ -32,10 +32,11 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { byStatusQuery } from '../../shared/aws/records.ts';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { PlannerSettings } from '../../shared/contract/types.ts';
-import { RECORD_STATUS, RECORDS_BY_STATUS_INDEX } from '../../shared/records.ts';
+import { RECORD_STATUS } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
 
@@ -177,14 +178,7 @@ async function stuckRecords(
   const settled = new Date(now.getTime() - (options.settleSeconds ?? SETTLE_SECONDS) * 1000).toISOString();
   const page = await deps.dynamo.send(
     new QueryCommand({
-      TableName: deps.table,
-      IndexName: RECORDS_BY_STATUS_INDEX,
-      KeyConditionExpression: '#status = :inProgress AND startedAt <= :settled',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':inProgress': { S: RECORD_STATUS.inProgress },
-        ':settled': { S: settled },
-      },
+      ...byStatusQuery(deps.table, RECORD_STATUS.inProgress, { until: settled }),
       Limit: options.maxRecords ?? MAX_RECORDS,
       ...(cursor.recordsStartKey && { ExclusiveStartKey: cursor.recordsStartKey }),
     }),
@@ -473,11 +467,7 @@ async function snapshotsOfOpenRecords(deps: ReconcileDeps): Promise<Set<string>>
     do {
       const page = await deps.dynamo.send(
         new QueryCommand({
-          TableName: deps.table,
-          IndexName: RECORDS_BY_STATUS_INDEX,
-          KeyConditionExpression: '#status = :status',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': { S: status } },
+          ...byStatusQuery(deps.table, status),
           ProjectionExpression: 'snapshotIds',
           ExclusiveStartKey,
         }),
