@@ -11,7 +11,10 @@
  *    never get its AMI. The reconciler sends it through the queue as a Register Snapshots
  *    request, so it takes the ordinary pipeline: same planner, same key, same workflow.
  *
- * Bounded work per run (a few dozen records, one DescribeSnapshots page), a cursor in the
+ * 3. Unfinished retention: a family whose retention step failed or crashed keeps a pending
+ *    item in the records table; the reconciler runs its retention again (retention-pass.ts).
+ *
+ * Bounded work per run (a few dozen records, one DescribeSnapshots page, ten families), a cursor in the
  * records table carries on where the last run stopped. Idempotent and safe to run twice at
  * once: records change only by a conditional write (still IN_PROGRESS, same execution), and a
  * snapshot sent twice is one key, one execution, one AMI. The scheduled Lambda
@@ -32,6 +35,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
 import { byStatusQuery } from '../../shared/aws/records.ts';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
@@ -39,6 +43,7 @@ import type { PlannerSettings } from '../../shared/contract/types.ts';
 import { RECORD_STATUS } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
+import { emptyRetentionReport, type RetentionReport, retentionPass } from './retention-pass.ts';
 
 /** The records table's item that keeps the reconciler's place between runs (not a record: no status). */
 export const CURSOR_KEY = '#reconciler-cursor';
@@ -56,6 +61,9 @@ export interface ReconcileDeps {
   sfn: SFNClient;
   ec2: EC2Client;
   sqs: SQSClient;
+  /** EC2 and SSM in a Region: retention works in the pipeline's Region and each copy's. */
+  ec2In(region: string): EC2Client;
+  ssmIn(region: string): SSMClient;
   /** The records table. */
   table: string;
   /** The pipeline's queue, where Register Snapshots requests go. */
@@ -76,6 +84,10 @@ export interface ReconcileOptions {
   settleSeconds?: number;
   maxRecords?: number;
   pageSize?: number;
+  /** Retention: only items whose last run started at least this long ago (default RETENTION_SETTLE_SECONDS). */
+  retentionSettleSeconds?: number;
+  /** Retention: families per run (default MAX_RETENTION_FAMILIES). */
+  maxFamilies?: number;
 }
 
 export type StuckAction =
@@ -131,6 +143,8 @@ export interface ReconcileReport {
     /** Whether this run's page was the last of a pass over the account's snapshots. */
     passComplete: boolean;
   };
+  /** Families whose retention had not finished (retention-pass.ts). */
+  retention: RetentionReport;
   /** What failed in this run (the rest was done): the next run tries again. */
   errors: string[];
 }
@@ -148,11 +162,13 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     dryRun: options.dryRun ?? false,
     stuck: { examined: 0, found: 0, finished: 0, records: [] },
     strays: { examined: 0, found: 0, sent: 0, rejected: 0, snapshots: [], passComplete: false },
+    retention: emptyRetentionReport(),
     errors: [],
   };
   const cursor = await readCursor(deps);
   await attempt(report, 'stuck records', () => stuckRecords(deps, options, cursor, report));
   await attempt(report, 'stray snapshots', () => straySnapshots(deps, options, cursor, report));
+  await attempt(report, 'retention', () => retentionPass(deps, options, report));
   return report;
 }
 

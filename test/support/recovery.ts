@@ -11,6 +11,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { type ImageTask, runImageTask } from '../../functions/image/image.ts';
 import type { IngestDeps } from '../../functions/ingest/ingest.ts';
 import type { ReconcileDeps } from '../../functions/reconcile/reconcile.ts';
@@ -139,6 +140,8 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
       sfn: sfnClient,
       ec2,
       sqs,
+      ec2In: (region) => new EC2Client({ region, maxAttempts: 1 }),
+      ssmIn: (region) => new SSMClient({ region, maxAttempts: 1 }),
       table: pipeline.table,
       queueUrl,
       settings,
