@@ -21,6 +21,7 @@ import {
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   ingestDeps,
+  type LocalLifecycleOptions,
   type LocalStepFunctions,
   LocalWorkflow,
   localLifecycleFunction,
@@ -67,7 +68,17 @@ export interface RecoveryHarness {
   close(): Promise<void>;
 }
 
-export async function createRecoveryHarness(label: string): Promise<RecoveryHarness> {
+export interface RecoveryOptions {
+  /** The lifecycle function's clients (a fault proxy, say). */
+  lifecycle?: Partial<Omit<LocalLifecycleOptions, 'table' | 'prefix'>>;
+  /** Wraps the lifecycle function, as a test of its crash needs: `next` runs the real one. */
+  aroundLifecycle?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+}
+
+export async function createRecoveryHarness(
+  label: string,
+  options: RecoveryOptions = {},
+): Promise<RecoveryHarness> {
   const prefix = `${label}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}:`;
   const ec2 = new EC2Client({ maxAttempts: 1 });
   const sqs = new SQSClient({});
@@ -76,11 +87,17 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
   const settings = { ...SETTINGS, prefix };
   const held = new Map<string, Promise<void>>();
   const failing = new Set<string>();
+  const lifecycle = localLifecycleFunction({
+    parameterPath: '/',
+    ...options.lifecycle,
+    table: pipeline.table,
+    prefix,
+  });
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: pipeline.table, NotificationsTopic: pipeline.topicArn },
     params: { eventBusName: pipeline.eventBusName },
     functions: {
-      lifecycle: localLifecycleFunction({ table: pipeline.table, prefix, parameterPath: '/' }),
+      lifecycle: (task) => (options.aroundLifecycle ?? ((_, next) => next()))(task, () => lifecycle(task)),
       image: async (input) => {
         const task = input as ImageTask;
         const name = 'request' in task ? task.request.Name : undefined;
