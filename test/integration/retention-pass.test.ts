@@ -7,20 +7,16 @@
  * The pending item is no registration: status, redrive and the stuck-record pass pass it by.
  */
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeImageReferencesCommand,
-  DescribeImagesCommand,
-  EC2Client,
-  RegisterImageCommand,
-} from '@aws-sdk/client-ec2';
+import { DescribeImageReferencesCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type ReconcileReport, reconcile } from '../../functions/reconcile/reconcile.ts';
-import { createTaggedSnapshot, type FaultProxy, startFaultProxy, unauthorized } from '../../local/index.ts';
+import { type FaultProxy, startFaultProxy, unauthorized } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { RETENTION_ITEM_PREFIX } from '../../shared/records.ts';
 import { executionInput } from '../../shared/workflow.ts';
 import { snap2amiAsync } from '../support/cli.ts';
+import { familyImage, unique } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';
 
 let h: RecoveryHarness;
@@ -68,37 +64,12 @@ afterAll(async () => {
   await proxy.close();
 });
 
-const unique = (name: string) => `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-
-/** An AMI of the family as an earlier registration left it (key, family, snapshot time). */
-async function familyImage(family: string, snapshotTime: string): Promise<string> {
-  const snapshotId = await createTaggedSnapshot(h.ec2, { purpose: 'retention pass test' });
-  const { ImageId } = await h.ec2.send(
-    new RegisterImageCommand({
-      Name: unique(`${family}-old`),
-      RootDeviceName: '/dev/sda1',
-      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: snapshotId } }],
-      TagSpecifications: [
-        {
-          ResourceType: 'image',
-          Tags: [
-            { Key: `${h.prefix}key`, Value: unique('key') },
-            { Key: `${h.prefix}family`, Value: family },
-            { Key: `${h.prefix}snapshot-time`, Value: snapshotTime },
-          ],
-        },
-      ],
-    }),
-  );
-  return ImageId as string;
-}
-
 /** Two older AMIs of a new family, and a plan of it that keeps one. */
 async function familyOfThree(label: string): Promise<{ family: string; old: string[]; plan: Plan }> {
   const family = unique(label);
   const old = [
-    await familyImage(family, '2025-01-01T00:00:00Z'),
-    await familyImage(family, '2025-01-02T00:00:00Z'),
+    (await familyImage(h.ec2, family, '2025-01-01T00:00:00Z', h.prefix)).imageId,
+    (await familyImage(h.ec2, family, '2025-01-02T00:00:00Z', h.prefix)).imageId,
   ];
   const plan = await h.planned(family, { [`${h.prefix}family`]: family, [`${h.prefix}retain`]: '1' });
   return { family, old, plan };
