@@ -9,13 +9,14 @@
  * images, and marks it done. A failure leaves the item pending with its reason, for a later run.
  * docs/adr/0008-distribution-and-lifecycle.md.
  */
-import { applyRetention, type Copy } from '../lifecycle/lifecycle.ts';
+import { applyRetention, type Copy, type RetentionDeps } from '../lifecycle/lifecycle.ts';
 import {
   claimRetention,
   closeRetention,
   noteRetentionFailure,
   type PendingRetention,
   pendingRetention,
+  type RetentionItemDeps,
 } from '../lifecycle/retention-item.ts';
 import type { ReconcileDeps, ReconcileOptions, ReconcileReport } from './reconcile.ts';
 
@@ -64,24 +65,17 @@ export async function retentionPass(
   report: ReconcileReport,
 ): Promise<void> {
   const now = () => deps.now?.() ?? new Date();
-  const itemDeps = { dynamo: deps.dynamo, table: deps.table, now };
+  const { dynamo, table, ec2In, ssmIn } = deps;
+  const { prefix, region } = deps.settings;
+  const retentionDeps = { dynamo, table, ec2In, ssmIn, prefix, region, now };
   const settleSeconds = options.retentionSettleSeconds ?? RETENTION_SETTLE_SECONDS;
   const settled = new Date(now().getTime() - settleSeconds * 1000).toISOString();
-  const items = await pendingRetention(itemDeps, settled, options.maxFamilies ?? MAX_RETENTION_FAMILIES);
+  const limit = options.maxFamilies ?? MAX_RETENTION_FAMILIES;
+  const items = await pendingRetention(retentionDeps, settled, limit);
   const attempt = `reconciler:${deps.newId?.() ?? crypto.randomUUID()}`;
-  const retentionDeps = {
-    ec2In: deps.ec2In,
-    ssmIn: deps.ssmIn,
-    prefix: deps.settings.prefix,
-    region: deps.settings.region,
-    now,
-  };
   for (const item of items) {
     report.retention.found += 1;
-    const entry = await retainAgain(item, attempt, options.dryRun === true, {
-      ...retentionDeps,
-      ...itemDeps,
-    });
+    const entry = await retainAgain(item, attempt, options.dryRun === true, retentionDeps);
     if (entry.action === 'applied') report.retention.applied += 1;
     if (entry.action === 'failed') {
       report.retention.failed += 1;
@@ -96,7 +90,7 @@ async function retainAgain(
   item: PendingRetention,
   attempt: string,
   dryRun: boolean,
-  deps: Parameters<typeof applyRetention>[1] & Parameters<typeof claimRetention>[2],
+  deps: RetentionDeps & RetentionItemDeps,
 ): Promise<RetentionEntry> {
   const { family } = item.work.lifecycle;
   const entry = {
