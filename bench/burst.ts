@@ -20,8 +20,13 @@ export interface BurstBenchOptions {
   timeScale: number;
   concurrency: number;
   admission: boolean;
+  /** Regions every AMI is copied to (--lifecycle); none by default. */
+  copyTo: string[];
   json: boolean;
 }
+
+/** --lifecycle: the copies' Regions (the bench's pipeline is in the emulator's default Region). */
+export const LIFECYCLE_COPY_REGIONS = ['us-west-2', 'eu-central-1'];
 
 export async function benchBurst(options: BurstBenchOptions): Promise<void> {
   const emulator = await startEmulator();
@@ -33,7 +38,8 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
   try {
     process.stderr.write(
       `burst of ${options.events} events, competitor ${options.competitor}, budget share ${options.share}, ` +
-        `time scale ${options.timeScale}${options.admission ? '' : ', admission control off'}: setting up …\n`,
+        `time scale ${options.timeScale}${options.admission ? '' : ', admission control off'}` +
+        `${options.copyTo.length > 0 ? `, copies to ${options.copyTo.join(' and ')}` : ''}: setting up …\n`,
     );
     result = await runBurst({
       endpoint: emulator.endpoint,
@@ -43,6 +49,7 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
       timeScale: options.timeScale,
       concurrency: options.concurrency,
       admission: options.admission,
+      copyTo: options.copyTo,
       onStart: () => proxy.calls.clear(),
       onProgress: (p) => {
         progress(
@@ -61,7 +68,8 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
     const amis = Math.max(1, summary.amis);
     console.log(
       `\nBurst of ${summary.events} events (${result.mix.single} single-volume, ${result.mix.multiVolume} multi-volume, ` +
-        `${result.mix.duplicate} duplicates: ${result.expected} AMIs asked for), competitor ${options.competitor}, ` +
+        `${result.mix.duplicate} duplicates: ${result.expected} AMIs asked for` +
+        `${summary.copies !== undefined ? `, each copied to ${options.copyTo.join(' and ')}: ${summary.copies} copies made` : ''}), competitor ${options.competitor}, ` +
         `budget share ${options.share}, admission control ${options.admission ? 'on' : 'off'}.\n` +
         `Time-scaled: the emulator's refill, the workflow's retry intervals and admission control's clock run ` +
         `${summary.timeScale}× faster than real time; seconds are wall seconds at that scale ` +

@@ -13,12 +13,10 @@ import {
   createPipeline,
   createSnapshotEvent,
   createTaggedSnapshot,
-  EMULATOR_ACCOUNT,
-  EMULATOR_REGION,
   ingestDeps,
   pollOnce,
   startEmulator,
-  startLocalStepFunctions,
+  startStateMachine,
   UNLIMITED_ADMISSION,
 } from '../local/index.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
@@ -33,10 +31,7 @@ export async function benchIdle(runs: number, json: boolean): Promise<void> {
     const ec2 = new EC2Client({});
     const sqs = new SQSClient({});
     const pipeline = await createPipeline({ realRetryIntervals: true });
-    const sfn = await startLocalStepFunctions(
-      `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-idle`,
-      pipeline.workflow,
-    );
+    const sfn = await startStateMachine('snap2ami-idle', pipeline.workflow);
     const store = new AdmissionStore({
       client: new DynamoDBClient({}),
       table: pipeline.admissionTable,

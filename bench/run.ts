@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { benchBundles } from './bundles.ts';
-import { benchBurst } from './burst.ts';
+import { benchBurst, LIFECYCLE_COPY_REGIONS } from './burst.ts';
 import { benchIdle } from './idle.ts';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -22,6 +22,7 @@ const HELP = `Usage: npm run bench -- [options]
   --time-scale <t>      burst: run t times faster than real time (default 3)
   --concurrency <n>     burst: ingest batches at once, as the event source mapping's maximum (default 5)
   --no-admission        burst: without admission control (the pipeline as it was), for comparison
+  --lifecycle           burst: every AMI also copied to ${LIFECYCLE_COPY_REGIONS.join(' and ')} (snap2ami:copy-to)
   --json                print the summary as one JSON object on the last line of stdout
   --help                this text`;
 
@@ -46,6 +47,7 @@ try {
       'time-scale': { type: 'string' },
       concurrency: { type: 'string' },
       'no-admission': { type: 'boolean', default: false },
+      lifecycle: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -68,6 +70,7 @@ if (values.help) {
     timeScale: number('time-scale', text('time-scale'), 3, 0.1, 100),
     concurrency: number('concurrency', text('concurrency'), 5, 1, 50),
     admission: !values['no-admission'],
+    copyTo: values.lifecycle ? LIFECYCLE_COPY_REGIONS : [],
     json: Boolean(values.json),
   });
 } else if (values.scenario === 'idle') {

@@ -34,6 +34,22 @@ export interface AwsErrorContext {
   resourceOption?: string;
 }
 
+/**
+ * Whether an error came from the AWS SDK or the network under it (a service's answer carries
+ * `$metadata`; a refused connection, a code like ECONNREFUSED; no credentials or no Region, the
+ * SDK's own names): one to explain in a line. Anything else is a bug, whose stack is wanted.
+ */
+export function isAwsError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name = '', code = '', message = '' } = error as { name?: string; code?: string; message?: string };
+  return (
+    '$metadata' in error ||
+    /^E[A-Z_]+$/.test(String(code)) ||
+    /CredentialsProviderError|TimeoutError/.test(name) ||
+    /Region is missing|Could not load credentials/i.test(message)
+  );
+}
+
 /** One line for an AWS SDK error: a missing Region, an unreachable endpoint, a missing resource, or the service's own words. */
 export function explainAwsError(
   error: unknown,

@@ -13,8 +13,9 @@ import { Command, Option } from 'commander';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
-import { DEFAULT_RECONCILE_GRACE_MINUTES, deploymentSettings } from '../shared/settings.ts';
-import { CliError } from './errors.ts';
+import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
+import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
+import { CliError, explainAwsError, isAwsError } from './errors.ts';
 import { distributionLines } from './format.ts';
 import {
   accountId,
@@ -26,6 +27,7 @@ import {
   region,
   snapshotIdOrKey,
   snapshotIds,
+  tagPrefixOption,
 } from './options.ts';
 import { runPlan } from './plan.ts';
 import { formatReconcile, runReconcile } from './reconcile.ts';
@@ -39,10 +41,30 @@ const program = new Command('snap2ami')
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ outputError: (text, write) => write(text) });
 
-const defaults = deploymentSettings(process.env);
+/**
+ * The tag contract's deployment settings, for the commands that plan: the same environment
+ * variables as the functions', read (and checked) only by the commands that use them, so that a
+ * bad value elsewhere never stops `--help` or another command.
+ */
+const contractOptions = (command: Command) =>
+  command
+    .addOption(
+      new Option('--prefix <prefix>', "tag key prefix (the stack's tagPrefix parameter)")
+        .default(DEFAULT_PREFIX)
+        .env(DEPLOYMENT_PARAMETERS.tagPrefix.variable)
+        .argParser(tagPrefixOption),
+    )
+    .addOption(
+      new Option(
+        '--allowed-source-accounts <ids>',
+        "comma-separated accounts whose snapshots may be registered too (the stack's allowedSourceAccounts parameter)",
+      )
+        .default([], 'none')
+        .env(DEPLOYMENT_PARAMETERS.allowedSourceAccounts.variable)
+        .argParser(accountList),
+    );
 
-program
-  .command('plan')
+contractOptions(program.command('plan'))
   .description(
     'Show what snapshots yield under the tag contract: RegisterImage requests, skipped snapshots, rejections with reasons.\n' +
       'Exit status: 0 nothing rejected, 2 something rejected, 1 unusable input.',
@@ -61,17 +83,6 @@ program
     '--region <name>',
     "the pipeline's Region (default: the event's Region, else AWS_REGION, else us-east-1)",
     region,
-  )
-  .addOption(
-    new Option('--prefix <prefix>', 'tag key prefix').default(defaults.prefix).env('SNAP2AMI_TAG_PREFIX'),
-  )
-  .addOption(
-    new Option(
-      '--allowed-source-accounts <ids>',
-      'comma-separated accounts whose snapshots may be registered too',
-    )
-      .default(defaults.allowedSourceAccounts, defaults.allowedSourceAccounts.join(',') || 'none')
-      .argParser(accountList),
   )
   .option('--json', 'print exactly one JSON document {plans, skipped, rejected} on stdout')
   .action(async (options) => {
@@ -249,7 +260,7 @@ const stateMachineOption = () =>
     .env('SNAP2AMI_STATE_MACHINE_ARN')
     .makeOptionMandatory();
 
-function recordsContext(options: AwsOptions & { table: string; stateMachineArn: string }): RecordsContext {
+function recordsContext(options: AwsOptions & { table: string }): RecordsContext {
   const config = clientConfig(options);
   const region = regionOf(options);
   return {
@@ -257,14 +268,11 @@ function recordsContext(options: AwsOptions & { table: string; stateMachineArn: 
     sfn: new SFNClient(config),
     ec2: new EC2Client(config),
     table: options.table,
-    stateMachineArn: options.stateMachineArn,
-    prefix: defaults.prefix,
-    allowedSourceAccounts: defaults.allowedSourceAccounts,
     ...(region && { region }),
   };
 }
 
-awsOptions(program.command('redrive'))
+contractOptions(awsOptions(program.command('redrive')))
   .description(
     'Start again the registrations whose records are FAILED, after their cause is fixed. Each is planned anew from\n' +
       "the snapshots' current tags; the workflow's claim accepts a FAILED key, so no second AMI is made.",
@@ -290,8 +298,9 @@ awsOptions(program.command('redrive'))
     if (!options.all && !options.key && !options.snapshotId && !options.since && !options.until) {
       throw new CliError('say which records to redrive: --key, --snapshot-id, --since/--until, or --all');
     }
+    const { stateMachineArn, prefix, allowedSourceAccounts } = options;
     const results = await redrive(
-      recordsContext(options),
+      { ...recordsContext(options), stateMachineArn, prefix, allowedSourceAccounts },
       { keys: options.key, snapshotIds: options.snapshotId, since: options.since, until: options.until },
       options,
     );
@@ -306,7 +315,7 @@ awsOptions(program.command('redrive'))
     if (results.some((r) => r.action === 'failed')) process.exitCode = 1;
   });
 
-awsOptions(program.command('reconcile'))
+contractOptions(awsOptions(program.command('reconcile')))
   .description(
     "Run the pipeline's reconciler once (it also runs on a schedule in the stack): finish records stuck IN_PROGRESS " +
       'after their execution ended (COMPLETED when an available image carries the key, else FAILED with the reason), ' +
@@ -343,8 +352,8 @@ awsOptions(program.command('reconcile'))
         ssmIn: perRegion((region) => new SSMClient({ ...config, ...(region && { region }) })),
         table: options.table,
         queueUrl: options.queueUrl,
-        prefix: defaults.prefix,
-        allowedSourceAccounts: defaults.allowedSourceAccounts,
+        prefix: options.prefix,
+        allowedSourceAccounts: options.allowedSourceAccounts,
       },
       { dryRun: options.dryRun, graceSeconds: options.grace },
     );
@@ -358,7 +367,8 @@ awsOptions(program.command('status'))
   )
   .argument('<snapshot-id|key>', 'a snapshot ID (snap-…) or an idempotency key (v1-…)', snapshotIdOrKey)
   .addOption(tableOption())
-  .addOption(stateMachineOption())
+  // Once required, never used (the record names its execution): still accepted, for scripts.
+  .addOption(new Option('--state-machine-arn <arn>').hideHelp())
   .option('--json', 'print the status as JSON')
   .action(async (target: string, options) => {
     const found = await status(recordsContext(options), target);
@@ -384,8 +394,14 @@ awsOptions(program.command('status'))
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CliError) {
-    process.stderr.write(`snap2ami: ${error.message}\n`);
-    process.exitCode = error.exitCode;
-  } else throw error;
+  // An AWS error no command explained is explained here, in one line like the others.
+  const known =
+    error instanceof CliError
+      ? error
+      : isAwsError(error)
+        ? explainAwsError(error, { service: 'AWS', what: `snap2ami ${program.args[0] ?? ''}`.trim() })
+        : undefined;
+  if (!known) throw error;
+  process.stderr.write(`snap2ami: ${known.message}\n`);
+  process.exitCode = known.exitCode;
 }

@@ -5,10 +5,10 @@
 import { InvalidArgumentError } from 'commander';
 import { isKnownRegion } from '../shared/aws/regions.ts';
 import { isIdempotencyKey } from '../shared/idempotency.ts';
-import { splitAccounts } from '../shared/settings.ts';
-import { isSnapshotId } from '../shared/snapshot-ref.ts';
+import { splitAccounts, tagPrefix } from '../shared/settings.ts';
+import { isSnapshotId, SNAPSHOT_ID_FORM } from '../shared/snapshot-ref.ts';
 
-const SNAPSHOT_ID = 'a snapshot ID (snap- and 8 or 17 hex digits)';
+const SNAPSHOT_ID = `a snapshot ID (${SNAPSHOT_ID_FORM})`;
 const KEY = 'an idempotency key (v1- and 32 hex digits)';
 
 /** A repeatable option's parser: each value checked, then collected. */
@@ -76,10 +76,16 @@ export function accountId(value: string): string {
   return value;
 }
 
-export function accountList(value: string): string[] {
-  try {
-    return splitAccounts(value);
-  } catch (error) {
-    throw new InvalidArgumentError(`${(error as Error).message}.`);
-  }
+/** A deployment setting's parser (shared/settings.ts) as an option's: its refusal is a usage error. */
+function usage<T>(parse: (value: string) => T) {
+  return (value: string): T => {
+    try {
+      return parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError(`${(error as Error).message}.`);
+    }
+  };
 }
+
+export const accountList = usage(splitAccounts);
+export const tagPrefixOption = usage(tagPrefix);

@@ -26,11 +26,15 @@ export interface RecordsContext {
   sfn: SFNClient;
   ec2: EC2Client;
   table: string;
+  /** The Region the clients use, for error messages. */
+  region?: string;
+}
+
+/** What redrive needs besides the records: the workflow, and the settings it plans with. */
+export interface RedriveContext extends RecordsContext {
   stateMachineArn: string;
   prefix: string;
   allowedSourceAccounts: string[];
-  /** The Region the clients use, for error messages. */
-  region?: string;
 }
 
 export interface RegistrationRecord {
@@ -139,7 +143,7 @@ export interface RedriveResult {
 }
 
 export async function redrive(
-  context: RecordsContext,
+  context: RedriveContext,
   filter: { keys?: string[]; snapshotIds?: string[]; since?: string; until?: string },
   options: { dryRun?: boolean },
 ): Promise<RedriveResult[]> {

@@ -16,6 +16,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
+import { SNAPSHOT_ID_PATTERN } from '../shared/snapshot-ref.ts';
 import { CliError, queueNamedBy } from './errors.ts';
 
 export interface ReplayOptions {
@@ -49,6 +50,8 @@ export interface ReplaySummary {
 
 const attribute = (message: Message, name: string) => message.MessageAttributes?.[name]?.StringValue ?? '';
 
+const SNAPSHOT_ID_IN_TEXT = new RegExp(`\\b${SNAPSHOT_ID_PATTERN}\\b`, 'g');
+
 /**
  * The snapshots a DLQ message is about: its snapshot-ids attribute, else (a message rejected
  * before any snapshot was known, or from an older version) the snapshot IDs in its body.
@@ -56,7 +59,7 @@ const attribute = (message: Message, name: string) => message.MessageAttributes?
 export function snapshotIdsOf(message: Message): string[] {
   const listed = attribute(message, DLQ_ATTRIBUTES.snapshotIds);
   if (listed) return listed.split(',');
-  return [...new Set((message.Body ?? '').match(/\bsnap-(?:[0-9a-f]{17}|[0-9a-f]{8})\b/g) ?? [])];
+  return [...new Set((message.Body ?? '').match(SNAPSHOT_ID_IN_TEXT) ?? [])];
 }
 
 /** Whether a message is selected by the filters: every given filter must hold. */

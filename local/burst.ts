@@ -6,27 +6,36 @@
  * sets (a third; createSnapshots events) and duplicates (an AWS Backup event for a snapshot that
  * also has an EBS event, a tenth). The run may be time-scaled: the emulator's refill, the
  * workflow's Retry intervals and admission control's clock all run `timeScale` times faster,
- * so every duration it reports is wall time at that scale.
+ * so every duration it reports is wall time at that scale. With `copyTo`, every AMI is also
+ * copied to those Regions (the lifecycle steps run, and admission control budgets their calls
+ * per API and Region).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import { budgetBuckets, DOCUMENTED_BUCKETS, EC2_APIS, type Ec2Api } from '../shared/admission.ts';
+  apiOf,
+  type Bucket,
+  type BucketKey,
+  bucketKey,
+  budgetBuckets,
+  DOCUMENTED_BUCKETS,
+  type Ec2Api,
+} from '../shared/admission.ts';
 import { AdmissionStore, reportThrottledCalls } from '../shared/aws/admission.ts';
 import { throttleControl } from './emulator-controls.ts';
-import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
-import { createPipeline, ingestDeps, UNLIMITED_ADMISSION } from './pipeline-fixture.ts';
+import { EMULATOR_REGION } from './moto-emulator.ts';
+import {
+  createEventQueues,
+  createPipeline,
+  ingestDeps,
+  startStateMachine,
+  UNLIMITED_ADMISSION,
+} from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
 import { createTaggedSnapshot } from './sample-snapshots.ts';
 import { pollUntilIdle, queueDepth } from './sqs-event-source.ts';
-import { startLocalStepFunctions } from './step-functions-endpoint.ts';
 
 export interface BurstOptions {
   /** The emulator's own endpoint (its throttle control). */
@@ -42,6 +51,13 @@ export interface BurstOptions {
   region?: string;
   /** Ingest batches at once (the event source mapping's maximum concurrency). */
   concurrency?: number;
+  /** Regions every AMI is copied to (`snap2ami:copy-to`); none by default. */
+  copyTo?: string[];
+  /**
+   * Buckets instead of EC2's documented ones, by API: the emulator's in every Region of the run,
+   * and admission control's budget (as the deployment's ec2BucketOverrides says them).
+   */
+  buckets?: Partial<Record<Ec2Api, Bucket>>;
   /** False: the pipeline without admission control, as it was before (a baseline). */
   admission?: boolean;
   /** Give up after this long (wall ms); what is left counts as lost. */
@@ -75,6 +91,9 @@ export interface BurstSummary {
   throttledCallsPerAmi: number;
   stateTransitionsPerAmi: number;
   timeScale: number;
+  /** With copies only: the copies made (one per AMI and copy Region), and throttled calls by `API@region`. */
+  copies?: number;
+  throttled?: Record<string, number>;
 }
 
 export interface BurstResult {
@@ -82,7 +101,7 @@ export interface BurstResult {
   /** How many AMIs the events ask for (each set once). */
   expected: number;
   mix: { single: number; multiVolume: number; duplicate: number };
-  /** EC2 calls and throttled calls during the burst, by API (the emulator's counters). */
+  /** EC2 calls and throttled calls during the burst, by bucket key (the emulator's counters; `API@region` elsewhere than the run's Region). */
   ec2: Record<string, { calls: number; throttled: number }>;
   /** Messages ingest sent back to wait, and the executions started. */
   deferred: number;
@@ -90,16 +109,25 @@ export interface BurstResult {
   /** What FAILED registrations failed with: `<step>: <error>` → how many. */
   failures: Record<string, number>;
   /** The slowest API's lower bound, and the refill per second the bound assumes for it. */
-  bottleneck: { api: Ec2Api; calls: number; refillPerSecond: number };
+  bottleneck: { api: BucketKey; calls: number; refillPerSecond: number };
 }
 
-/** The EC2 calls one registration needs at least (happy path), and ingest's lookups: one per batch of ten. */
-const NEEDED_PER_AMI: Record<Ec2Api, number> = {
-  RegisterImage: 2,
-  DescribeSnapshots: 2,
-  DescribeImages: 1,
-  CreateTags: 1,
-};
+/**
+ * The EC2 calls one registration needs at least (happy path), by bucket: without copies, and per
+ * copy Region (CopyImages' look at the AMI, the copy, WaitForCopies' one look and its tags).
+ * Ingest's lookups come on top: one per batch of ten.
+ */
+function neededPerAmi(copyTo: readonly string[]): Record<BucketKey, number> {
+  const needed: Record<BucketKey, number> = {
+    RegisterImage: 2,
+    DescribeSnapshots: 2,
+    DescribeImages: copyTo.length > 0 ? 2 : 1,
+    CreateTags: 1,
+  };
+  for (const region of copyTo)
+    for (const api of ['CopyImage', 'DescribeImages', 'CreateTags'] as const) needed[`${api}@${region}`] = 1;
+  return needed;
+}
 
 /** A small deterministic generator (mulberry32): the same mix and order for a given size. */
 function random(seed: number): () => number {
@@ -139,11 +167,13 @@ export function idealSeconds(
   share: number,
   competitor: number,
   timeScale: number,
-): { seconds: number; api: Ec2Api; calls: number; refillPerSecond: number } {
-  let worst = { seconds: 0, api: 'RegisterImage' as Ec2Api, calls: 0, refillPerSecond: 0 };
-  for (const api of EC2_APIS) {
-    const calls = NEEDED_PER_AMI[api] * amis + (api === 'DescribeSnapshots' ? Math.ceil(events / 10) : 0);
-    const { size, refill } = DOCUMENTED_BUCKETS[api];
+  copyTo: readonly string[] = [],
+  buckets: Partial<Record<Ec2Api, Bucket>> = {},
+): { seconds: number; api: BucketKey; calls: number; refillPerSecond: number } {
+  let worst = { seconds: 0, api: 'RegisterImage' as BucketKey, calls: 0, refillPerSecond: 0 };
+  for (const [api, perAmi] of Object.entries(neededPerAmi(copyTo))) {
+    const calls = perAmi * amis + (api === 'DescribeSnapshots' ? Math.ceil(events / 10) : 0);
+    const { size, refill } = buckets[apiOf(api)] ?? DOCUMENTED_BUCKETS[apiOf(api)];
     const refillPerSecond = refill * Math.min(share, 1 - competitor) * timeScale;
     const seconds = Math.max(0, calls - size) / refillPerSecond;
     if (seconds >= worst.seconds) worst = { seconds, api, calls, refillPerSecond };
@@ -155,47 +185,43 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   const region = options.region ?? EMULATOR_REGION;
   const timeScale = options.timeScale ?? 1;
   const share = options.share ?? 0.5;
+  const copyTo = options.copyTo ?? [];
+  const regions = [region, ...copyTo];
   const control = throttleControl(options.endpoint);
   // Setting up (volumes, snapshots) is not the burst: EC2 does not throttle it.
-  await control.configure({ region, enabled: false });
+  for (const r of regions) await control.configure({ region: r, enabled: false });
 
   const ec2 = new EC2Client({ region });
-  const workflowEc2 = new EC2Client({ region, maxAttempts: 1 });
+  // The workflow's EC2 clients, by Region (one attempt per call, as deployed).
+  const workflowEc2 = new Map(regions.map((r) => [r, new EC2Client({ region: r, maxAttempts: 1 })]));
+  const workflowEc2In = (r: string) => workflowEc2.get(r) ?? new EC2Client({ region: r, maxAttempts: 1 });
   // Queue URLs name the emulator; calls go where AWS_ENDPOINT_URL says (a counting proxy, say).
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
-  const pipeline = await createPipeline({ ec2: workflowEc2, realRetryIntervals: true, timeScale });
+  const pipeline = await createPipeline({
+    ec2: workflowEc2In(region),
+    lifecycle: { region, ec2In: workflowEc2In },
+    realRetryIntervals: true,
+    timeScale,
+  });
   const started = Date.now();
   const admission = new AdmissionStore({
     client: new DynamoDBClient({}),
     table: pipeline.admissionTable,
-    buckets: budgetBuckets(share),
+    buckets: budgetBuckets(share, options.buckets),
     clock: () => started + (Date.now() - started) * timeScale,
     timeScale,
   });
-  if (options.admission !== false) reportThrottledCalls(workflowEc2, (api) => admission.reportThrottled(api));
-  const sfn = await startLocalStepFunctions(
-    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-burst-${Date.now()}`,
-    pipeline.workflow,
-  );
+  // The image and lifecycle functions report throttled calls, each to its API's bucket in its Region.
+  if (options.admission !== false)
+    for (const [r, client] of workflowEc2)
+      reportThrottledCalls(client, (api) => admission.reportThrottled(bucketKey(api, r, region)));
+  const sfn = await startStateMachine(`snap2ami-burst-${Date.now()}`, pipeline.workflow);
   try {
     const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-burst-dlq-${suffix}` })))
-      .QueueUrl as string;
-    const dlqArn = (
-      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-    ).Attributes?.QueueArn;
     // As deployed (serverless.yml): after 5 receives a message goes to the DLQ.
-    const queueUrl = (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: `snap2ami-burst-${suffix}`,
-          Attributes: {
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-            VisibilityTimeout: String(Math.max(30, Math.ceil(360 / timeScale))),
-          },
-        }),
-      )
-    ).QueueUrl as string;
+    const { queueUrl, dlqUrl } = await createEventQueues(sqs, `snap2ami-burst-${suffix}`, {
+      visibilityTimeout: Math.max(30, Math.ceil(360 / timeScale)),
+    });
 
     // The mix: a third multi-volume sets, a tenth duplicates (a Backup event for a single-volume snapshot).
     const multiVolume = Math.round(options.events / 3);
@@ -213,6 +239,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       const root = await createTaggedSnapshot(ec2, {
         'snap2ami:register': 'true',
         'snap2ami:name': set.name,
+        ...(copyTo.length > 0 && { 'snap2ami:copy-to': copyTo.join(',') }),
       });
       set.snapshotIds.push(root);
       if (set.multiVolume)
@@ -233,8 +260,16 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     }
 
     // The burst: EC2's buckets start full, at the time scale, with another client taking its share.
-    await control.reset(region);
-    await control.configure({ region, enabled: true, timeScale, competitorShare: options.competitor });
+    for (const r of regions) {
+      await control.reset(r);
+      await control.configure({
+        region: r,
+        enabled: true,
+        timeScale,
+        competitorShare: options.competitor,
+        ...(options.buckets && { buckets: options.buckets }),
+      });
+    }
     for (let i = 0; i < bodies.length; i += 10)
       await sqs.send(
         new SendMessageBatchCommand({
@@ -280,22 +315,26 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     options.onProgress?.(progress());
 
     // Counted before anything else calls EC2; then the throttle is off for the counting.
-    const counters = (await control.state()).counters[region] ?? {};
-    await control.configure({ region, enabled: false });
+    const counters = (await control.state()).counters;
+    for (const r of regions) await control.configure({ region: r, enabled: false });
     const ec2Calls = Object.fromEntries(
-      Object.entries(counters).map(([api, c]) => [api, { calls: c.calls, throttled: c.throttled }]),
+      regions.flatMap((r) =>
+        Object.entries(counters[r] ?? {}).map(([api, c]) => [
+          bucketKey(api as Ec2Api, r, region),
+          { calls: c.calls, throttled: c.throttled },
+        ]),
+      ),
     );
-    const throttled = Object.values(counters).reduce((n, c) => n + c.throttled, 0);
+    const throttled = Object.values(ec2Calls).reduce((n, c) => n + c.throttled, 0);
 
-    const names = new Map<string, number>();
-    for (let i = 0; i < sets.length; i += 200) {
-      const Values = sets.slice(i, i + 200).map((set) => set.name);
-      const images =
-        (await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values }] })))
-          .Images ?? [];
-      for (const image of images) names.set(image.Name ?? '', (names.get(image.Name ?? '') ?? 0) + 1);
-    }
+    const names = await imagesByName(ec2, sets);
     const duplicates = [...names.values()].reduce((n, count) => n + count - 1, 0);
+    // Copies: one per AMI and Region at most counts (a second would be a duplicate copy).
+    let copies = 0;
+    for (const r of copyTo) {
+      const copied = await imagesByName(new EC2Client({ region: r }), sets);
+      copies += [...copied.keys()].filter((name) => names.has(name)).length;
+    }
     // Each set's executions by status, and what failed ones failed with (their records say).
     const nameOf = (e: { input: string }) =>
       (JSON.parse(e.input) as { request: { Name: string } }).request.Name;
@@ -340,7 +379,15 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
           0),
       0,
     );
-    const ideal = idealSeconds(sets.length, options.events, share, options.competitor, timeScale);
+    const ideal = idealSeconds(
+      sets.length,
+      options.events,
+      share,
+      options.competitor,
+      timeScale,
+      copyTo,
+      options.buckets,
+    );
     const round = (value: number, digits: number) => Number(value.toFixed(digits));
     return {
       summary: {
@@ -356,6 +403,15 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         throttledCallsPerAmi: round(throttled / Math.max(1, amis), 3),
         stateTransitionsPerAmi: round(transitions / Math.max(1, amis), 2),
         timeScale,
+        ...(copyTo.length > 0 && {
+          copies,
+          throttled: Object.fromEntries(
+            Object.entries(ec2Calls).map(([key, c]) => [
+              key.includes('@') ? key : `${key}@${region}`,
+              c.throttled,
+            ]),
+          ),
+        }),
       },
       expected: sets.length,
       mix: { single, multiVolume, duplicate },
@@ -367,6 +423,19 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     };
   } finally {
     await sfn.close();
-    await control.reset(region);
+    for (const r of regions) await control.reset(r);
   }
+}
+
+/** How many images of the account in the client's Region carry each set's name. */
+async function imagesByName(ec2: EC2Client, sets: readonly ImageSet[]): Promise<Map<string, number>> {
+  const names = new Map<string, number>();
+  for (let i = 0; i < sets.length; i += 200) {
+    const Values = sets.slice(i, i + 200).map((set) => set.name);
+    const images =
+      (await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values }] })))
+        .Images ?? [];
+    for (const image of images) names.set(image.Name ?? '', (names.get(image.Name ?? '') ?? 0) + 1);
+  }
+  return names;
 }

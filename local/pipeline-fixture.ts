@@ -33,6 +33,7 @@ import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shar
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 import { createTable, recordsTableProperties, tableProperties } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
+import { type LocalStepFunctions, startLocalStepFunctions } from './step-functions-endpoint.ts';
 import { type LocalLifecycleOptions, localLifecycleFunction } from './workflow-functions.ts';
 
 export interface Pipeline {
@@ -210,6 +211,54 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       }
     },
   };
+}
+
+/** A workflow on a local Step Functions endpoint, as a state machine named `name` of the emulator's account and Region. */
+export function startStateMachine(name: string, workflow: LocalWorkflow): Promise<LocalStepFunctions> {
+  return startLocalStepFunctions(
+    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${name}`,
+    workflow,
+  );
+}
+
+export interface EventQueueOptions {
+  /** Receives before a message goes to the dead-letter queue (as deployed: 5). */
+  maxReceiveCount?: number;
+  /** Seconds (default 30). */
+  visibilityTimeout?: number;
+  /** Both queues' largest message, in bytes (as deployed: SQS_MESSAGE_LIMIT_BYTES); SQS's default otherwise. */
+  maximumMessageSize?: number;
+}
+
+/** An event queue named `name` and its dead-letter queue (`<name>-dlq`), shaped as serverless.yml deploys them. */
+export async function createEventQueues(
+  sqs: SQSClient,
+  name: string,
+  options: EventQueueOptions = {},
+): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const size = options.maximumMessageSize;
+  const sized = size === undefined ? {} : { MaximumMessageSize: String(size) };
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq`, Attributes: sized })))
+    .QueueUrl as string;
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
+  const queueUrl = (
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: dlqArn,
+            maxReceiveCount: options.maxReceiveCount ?? 5,
+          }),
+          VisibilityTimeout: String(options.visibilityTimeout ?? 30),
+          ...sized,
+        },
+      }),
+    )
+  ).QueueUrl as string;
+  return { queueUrl, dlqUrl };
 }
 
 /** The planner's settings on the emulator: its account and Region, the default prefix, no other accounts. */

@@ -20,6 +20,8 @@ export interface LocalLifecycleOptions {
   ssmIn?: (region: string) => SSMClient;
   dynamo?: DynamoDBClient;
   now?: () => Date;
+  /** The pipeline's own Region, where its AMIs are (by default the emulator's). */
+  region?: string;
 }
 
 export function localLifecycleFunction(options: LocalLifecycleOptions) {
@@ -36,7 +38,7 @@ export function localLifecycleFunction(options: LocalLifecycleOptions) {
     dynamo: options.dynamo ?? new DynamoDBClient({}),
     table: options.table,
     prefix: options.prefix,
-    region: EMULATOR_REGION,
+    region: options.region ?? EMULATOR_REGION,
     parameterPath: options.parameterPath,
     now: options.now ?? (() => new Date()),
   };

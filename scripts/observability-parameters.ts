@@ -59,6 +59,15 @@ export const OBSERVABILITY_PARAMETERS: Record<string, Rule> = {
   alarmStraysFound: wholeNumber(1, 100_000),
   registrationBudgetPerMinute: wholeNumber(1, 100_000),
   imageReservedConcurrency: wholeNumber(1, 10_000),
+  eventBusName: {
+    accepted:
+      'the name (not the ARN) of an EventBridge bus of this account and Region: 1 to 256 letters, digits and . - _ /; "default" is the account\'s default bus',
+    check(value) {
+      const name = text(value);
+      if (name.startsWith('arn:')) return `"${name}" is an ARN; give the bus's name`;
+      return /^[A-Za-z0-9._/-]{1,256}$/.test(name) ? undefined : `"${name}" is not an event bus name`;
+    },
+  },
   // Step Functions' levels below ERROR (FATAL, OFF) would hide failed executions.
   stateMachineLogLevel: oneOf('ERROR', 'ALL'),
   stateMachineLogExecutionData: oneOf('false', 'true'),

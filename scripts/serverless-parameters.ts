@@ -23,7 +23,8 @@
  * - `${snap2ami:billingCheckTagCondition}`: the image carries `<tagPrefix>key`, and the
  *   request's tag keys are only `<tagPrefix>billing-check`: the billing check's tag;
  * - `${snap2ami:uefiDataParameterPath}`: the SSM path ReadUefiData may read under, with the
- *   default the image function applies when the parameter is empty (never `parameter*`).
+ *   default the image function applies when the parameter is empty (never `parameter*`);
+ * - `${snap2ami:ssmParameterPath}`: the same for the path the lifecycle function writes under.
  *
  * TypeScript that Node 24 runs as it is; osls loads it through require().
  */
@@ -31,6 +32,7 @@ import {
   DEPLOYMENT_PARAMETERS,
   parameterProblems,
   splitAccounts,
+  ssmParameterPath,
   uefiDataParameterPath,
 } from '../shared/settings.ts';
 import { observabilityProblems, resolvedParameters } from './observability-parameters.ts';
@@ -103,6 +105,7 @@ const VARIABLES = [
   'resourceTagCondition.image-id',
   'billingCheckTagCondition',
   'uefiDataParameterPath',
+  'ssmParameterPath',
 ];
 
 /** The commands that build or deploy what the parameters configure. */
@@ -145,10 +148,12 @@ export default class Snap2amiParameters {
               };
             case 'billingCheckTagCondition':
               return { value: billingCheckTagCondition(await param('tagPrefix')) };
-            case 'uefiDataParameterPath': {
-              const raw = await param('uefiDataParameterPath');
+            case 'uefiDataParameterPath':
+            case 'ssmParameterPath': {
+              const raw = await param(address);
+              const parse = address === 'ssmParameterPath' ? ssmParameterPath : uefiDataParameterPath;
               try {
-                return { value: uefiDataParameterPath(raw) };
+                return { value: parse(raw) };
               } catch {
                 // A bad path is refused, naming the parameter, when package or deploy initializes.
                 return { value: raw };

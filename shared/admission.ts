@@ -18,12 +18,56 @@
  * 1 (AIMD, bounded by `floor` and 1). Turns are given in virtual time, so a cut postpones every
  * outstanding turn too, not only the next ones. Each throttled call also takes one call's tokens
  * from the bucket: its retry will need them.
+ *
+ * EC2 throttles per account and Region, each API with a bucket of its own; the workflow's
+ * lifecycle steps call EC2 in the pipeline's Region and in each copy's. So a bucket is an API in
+ * a Region (a BucketKey), and a registration's demand is a map from keys to calls, computed from
+ * its plan (demand()). State, reservations and refunds are maps over the keys in use: a plan
+ * without lifecycle uses the four keys it always did, and costs exactly what it did.
  */
 import { z } from 'zod';
+import type { Lifecycle } from './contract/types.ts';
 
-/** The EC2 APIs the workflow calls, each with a request token bucket of its own. */
-export const EC2_APIS = ['RegisterImage', 'DescribeSnapshots', 'DescribeImages', 'CreateTags'] as const;
+/** The EC2 APIs the workflow calls, each with a request token bucket of its own (per Region). */
+export const EC2_APIS = [
+  'RegisterImage',
+  'DescribeSnapshots',
+  'DescribeImages',
+  'CreateTags',
+  'CopyImage',
+  'ModifyImageAttribute',
+  'EnableImageDeprecation',
+  'EnableImageDeregistrationProtection',
+  'DescribeImageReferences',
+  'DeregisterImage',
+] as const;
 export type Ec2Api = (typeof EC2_APIS)[number];
+
+/**
+ * A bucket: an API in a Region. In the pipeline's own Region the API's name alone (the keys
+ * admission control had before the lifecycle steps, so that an item or a ticket written then
+ * still reads), in another Region `API@region` (`CopyImage@us-west-2`). Copies never go to the
+ * pipeline's own Region (tag contract: `<p>copy-to`), so a copy's calls always carry `@`.
+ */
+export type BucketKey = string;
+
+/** The key of `api`'s bucket in `region`, for a pipeline in `home`. */
+export function bucketKey(api: Ec2Api, region: string, home: string): BucketKey {
+  return region === home ? api : `${api}@${region}`;
+}
+
+const KEY_PATTERN = new RegExp(`^(${EC2_APIS.join('|')})(@[a-z]{2}(-[a-z]+)+-[0-9]+)?$`);
+
+/** The API of a bucket key. */
+export function apiOf(key: BucketKey): Ec2Api {
+  return key.split('@')[0] as Ec2Api;
+}
+
+/** Whether a string is a bucket key (an item attribute or a ticket may hold anything). */
+export const isBucketKey = (key: string): key is BucketKey => KEY_PATTERN.test(key);
+
+/** Calls by bucket: what a registration (or a message of several) takes when it is admitted. */
+export type Demand = Record<BucketKey, number>;
 
 export interface Bucket {
   /** Tokens the bucket holds when full. */
@@ -35,30 +79,102 @@ export interface Bucket {
 /**
  * EC2's documented request token buckets (per account and Region) for those APIs: "Request
  * throttling for the Amazon EC2 API", EC2 developer guide; docs/adr/0006-emulator-fidelity.md.
- * RegisterImage is a mutating action; DescribeSnapshots is filtered here (a filtered request
- * is non-mutating, 100/20); CreateTags has a bucket of its own.
+ * RegisterImage, EnableImageDeprecation and EnableImageDeregistrationProtection are mutating
+ * actions (a bucket each); DescribeSnapshots is filtered here (a filtered request is
+ * non-mutating, 100/20), as is DescribeImageReferences; CreateTags, CopyImage,
+ * ModifyImageAttribute and DeregisterImage have buckets of their own. The same in every Region.
  */
 export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
   RegisterImage: { size: 50, refill: 5 },
   DescribeSnapshots: { size: 100, refill: 20 },
   DescribeImages: { size: 100, refill: 20 },
   CreateTags: { size: 100, refill: 10 },
+  CopyImage: { size: 100, refill: 1 },
+  ModifyImageAttribute: { size: 100, refill: 5 },
+  EnableImageDeprecation: { size: 50, refill: 5 },
+  EnableImageDeregistrationProtection: { size: 50, refill: 5 },
+  DescribeImageReferences: { size: 100, refill: 20 },
+  DeregisterImage: { size: 100, refill: 5 },
 };
 
 /**
- * The calls one registration makes, by API, taken when it is admitted:
+ * The calls every registration makes in the pipeline's Region, by API, taken when it is admitted:
  * - RegisterImage: the dry run and the real one;
  * - DescribeSnapshots: the check before each RegisterImage, plus a share of ingest's own
  *   lookup (one call per batch of up to ten messages, once more when a message was deferred);
  * - DescribeImages: WaitUntilAvailable's first look and one poll;
  * - CreateTags: TagSnapshots.
  */
-export const CALLS_PER_AMI: Readonly<Record<Ec2Api, number>> = {
+export const CALLS_PER_AMI: Readonly<Partial<Record<Ec2Api, number>>> = {
   RegisterImage: 2,
   DescribeSnapshots: 2.2,
   DescribeImages: 2,
   CreateTags: 1,
 };
+
+/**
+ * WaitForCopies' DescribeImages per copy, an estimate: the step looks at every copy until all
+ * are available, at the state's Retry (5 s × 1.5, at most 60 s apart). A cross-Region copy takes
+ * minutes on EC2 (its snapshots are copied); one available within 5 minutes is looked at 11
+ * times (at 0, 5, 12.5, 24, 41, 66, 104, 161, 221, 281 and 341 s). A longer copy polls once a
+ * minute more, uncharged (EC2's bucket and AIMD absorb it, as for the image's own wait). The
+ * emulator's copies are available at the first look: there the charge is an overestimate.
+ */
+export const COPY_WAIT_LOOKS = 11;
+
+/**
+ * What one registration of `plan` takes, by bucket: CALLS_PER_AMI in the pipeline's Region, and
+ * each lifecycle step's calls (functions/lifecycle/lifecycle.ts, docs/adr/0008) in the Region
+ * it makes them in (`@region` keys for copies; `home` is implicit, see BucketKey):
+ * - CopyImages: DescribeImages once (the AMI's tags), CopyImage in each copy's Region;
+ * - WaitForCopies: per copy, COPY_WAIT_LOOKS DescribeImages and one CreateTags (its snapshots);
+ * - ShareImages: ModifyImageAttribute on the AMI and each copy;
+ * - ProtectImages: with `deprecateAfterDays` DescribeImages once (CreationDate) and
+ *   EnableImageDeprecation on each; with `deregistrationProtection`
+ *   EnableImageDeregistrationProtection on each;
+ * - ApplyRetention, with `retain` and `family`, per Region: DescribeImages (the family),
+ *   DescribeImageReferences (the candidates, up to 50 a call) and DeregisterImage once: in a
+ *   family registered steadily, each registration pushes one AMI out per Region, by count or by
+ *   age. The first run over a family older than its rule removes more, uncharged;
+ * - PublishParameters calls SSM, not EC2 (its DescribeImages, the first time a parameter is
+ *   written without a record, is not charged).
+ */
+export function demand(plan: { lifecycle?: Lifecycle | undefined }): Demand {
+  const calls: Demand = { ...(CALLS_PER_AMI as Demand) };
+  const add = (api: Ec2Api, n: number, region?: string) => {
+    const key = region === undefined ? api : `${api}@${region}`;
+    calls[key] = (calls[key] ?? 0) + n;
+  };
+  const lifecycle = plan.lifecycle;
+  if (!lifecycle) return calls;
+  const copies = (lifecycle.copyTo ?? []).map((copy) => copy.region);
+  const everyRegion = [undefined, ...copies];
+  if (copies.length > 0) add('DescribeImages', 1);
+  for (const region of copies) {
+    add('CopyImage', 1, region);
+    add('DescribeImages', COPY_WAIT_LOOKS, region);
+    add('CreateTags', 1, region);
+  }
+  const { shareWith, deprecateAfterDays, deregistrationProtection, retain, family } = lifecycle;
+  const sharing = Object.values(shareWith ?? {}).some((list) => list.length > 0);
+  if (deprecateAfterDays !== undefined) add('DescribeImages', 1);
+  for (const region of everyRegion) {
+    if (sharing) add('ModifyImageAttribute', 1, region);
+    if (deprecateAfterDays !== undefined) add('EnableImageDeprecation', 1, region);
+    if (deregistrationProtection !== undefined) add('EnableImageDeregistrationProtection', 1, region);
+    if (retain !== undefined && family !== undefined)
+      for (const api of ['DescribeImages', 'DescribeImageReferences', 'DeregisterImage'] as const)
+        add(api, 1, region);
+  }
+  return calls;
+}
+
+/** The demands of several registrations together (a message of several plans). */
+export function sumDemands(demands: readonly Demand[]): Demand {
+  const total: Demand = {};
+  for (const one of demands) for (const [key, n] of Object.entries(one)) total[key] = (total[key] ?? 0) + n;
+  return total;
+}
 
 /** The pipeline's share of every documented bucket, unless the deployment sets another (ec2RateShare). */
 export const DEFAULT_RATE_SHARE = 0.5;
@@ -79,10 +195,7 @@ export const DUE_TOLERANCE_MS = 250;
  * The buckets the pipeline may use: `share` of each documented (or overridden, for an account
  * whose limits AWS raised) bucket's size and refill.
  */
-export function budgetBuckets(
-  share: number,
-  overrides: Partial<Record<Ec2Api, Bucket>> = {},
-): Record<Ec2Api, Bucket> {
+export function budgetBuckets(share: number, overrides: Partial<Record<Ec2Api, Bucket>> = {}): Budget {
   const out = {} as Record<Ec2Api, Bucket>;
   for (const api of EC2_APIS) {
     const base = overrides[api] ?? DOCUMENTED_BUCKETS[api];
@@ -146,7 +259,7 @@ export function cutClock(clock: Clock, t: number): Clock | undefined {
 }
 
 /**
- * One API's share of the admission state, in virtual ms on its clock: `tat`, the bucket calls
+ * One bucket's share of the admission state, in virtual ms on its clock: `tat`, the bucket calls
  * start from (never in debt: absent, it is full); `due`, the schedule that spaces deferred
  * messages (it runs into debt: every registration asked for is in it, admitted or waiting).
  */
@@ -155,24 +268,33 @@ export interface ApiState {
   due?: number;
   clock: Clock;
 }
-export type AdmissionState = Record<Ec2Api, ApiState>;
+/** By bucket key; a key absent is a full bucket with a steady clock (no registration used it yet). */
+export type AdmissionState = Record<BucketKey, ApiState>;
 
 export function emptyState(): AdmissionState {
-  return Object.fromEntries(EC2_APIS.map((api) => [api, { clock: STEADY_CLOCK }])) as AdmissionState;
+  return {};
 }
 
-/** When (virtual ms, on each API's clock) a waiting registration's turn comes in the schedule. */
-export type Reservation = Record<Ec2Api, number>;
+/** A bucket's state, full and steady when it has none. */
+export const stateOf = (state: AdmissionState, key: BucketKey): ApiState =>
+  state[key] ?? { clock: STEADY_CLOCK };
+
+/** When (virtual ms, on each bucket's clock) a waiting registration's turn comes in the schedule: the keys it asked for. */
+export type Reservation = Record<BucketKey, number>;
+
+/** The budget's buckets, by API: the same in every Region. */
+export type Budget = Readonly<Record<Ec2Api, Bucket>>;
 
 /** Virtual milliseconds per token, and the bucket's burst in virtual milliseconds. */
-function cell(bucket: Bucket) {
+function cell(buckets: Budget, key: BucketKey) {
+  const bucket = buckets[apiOf(key)];
   const interval = 1000 / bucket.refill;
   return { interval, burst: bucket.size * interval };
 }
 
-/** A registration asking to start: fresh, or back from the queue with its turn in the schedule. */
+/** A registration (or a message of several) asking to start: fresh, or back from the queue with its turn in the schedule. */
 export interface Request {
-  amis: number;
+  demand: Demand;
   reservation?: Reservation | undefined;
 }
 
@@ -187,10 +309,10 @@ export interface Decision {
  * Decides a batch of requests at real time `now`, in order; returns the new state (unchanged
  * when nothing was taken or scheduled) and one decision per request.
  *
- * A registration starts when every API's bucket holds its calls now. The bucket is never
+ * A registration starts when every bucket of its demand holds its calls now. The bucket is never
  * overdrawn, so calls start at most at the budget's rate, whatever the order in which messages
  * come back; and it is work-conserving: whichever message asks while there are tokens gets
- * them. A request that finds the bucket empty takes the next turn in the schedule (after what
+ * them. A request that finds a bucket empty takes the next turn in the schedule (after what
  * the bucket has committed and after every request already waiting, at the bucket's rate) and
  * waits until then: a burst comes back spread over the time the budget needs, each message
  * deferred about once. One that comes back before its turn (admission's clock was cut since,
@@ -198,23 +320,27 @@ export interface Decision {
  */
 export function decide(
   state: AdmissionState,
-  buckets: Record<Ec2Api, Bucket>,
+  buckets: Budget,
   requests: readonly Request[],
   now: number,
 ): { state: AdmissionState; decisions: Decision[]; changed: boolean } {
   let current = state;
   let changed = false;
   const decisions = requests.map((request): Decision => {
-    if (bucketWait(current, buckets, request.amis, now) === 0) {
-      current = fromBucket(current, buckets, request.amis, now);
+    if (bucketWait(current, buckets, request.demand, now) === 0) {
+      current = fromBucket(current, buckets, request.demand, now);
       changed = true;
-      return { start: true, waitMs: 0, reservation: request.reservation ?? nowReservation(current, now) };
+      return {
+        start: true,
+        waitMs: 0,
+        reservation: request.reservation ?? nowReservation(current, request.demand, now),
+      };
     }
     if (request.reservation) {
       const turnMs = waitFor(current, request.reservation, now);
       if (turnMs > 0) return { start: false, waitMs: turnMs, reservation: request.reservation };
     }
-    const scheduled = schedule(current, buckets, request.amis, now);
+    const scheduled = schedule(current, buckets, request.demand, now);
     current = scheduled.state;
     changed = true;
     return { start: false, waitMs: scheduled.waitMs, reservation: scheduled.reservation };
@@ -222,9 +348,11 @@ export function decide(
   return { state: current, decisions, changed };
 }
 
-/** Every API's virtual time now: the turn of a request that needs none. */
-function nowReservation(state: AdmissionState, now: number): Reservation {
-  return Object.fromEntries(EC2_APIS.map((api) => [api, virtualAt(state[api].clock, now)])) as Reservation;
+/** Each bucket's virtual time now: the turn of a request that needs none. */
+function nowReservation(state: AdmissionState, demand: Demand, now: number): Reservation {
+  return Object.fromEntries(
+    Object.keys(demand).map((key) => [key, virtualAt(stateOf(state, key).clock, now)]),
+  );
 }
 
 /**
@@ -233,91 +361,81 @@ function nowReservation(state: AdmissionState, now: number): Reservation {
  */
 function schedule(
   state: AdmissionState,
-  buckets: Record<Ec2Api, Bucket>,
-  amis: number,
+  buckets: Budget,
+  demand: Demand,
   now: number,
 ): { state: AdmissionState; reservation: Reservation; waitMs: number } {
   const next = { ...state };
-  const reservation = {} as Reservation;
+  const reservation: Reservation = {};
   let waitMs = 0;
-  for (const api of EC2_APIS) {
-    const { interval, burst } = cell(buckets[api]);
-    const { tat, due, clock } = state[api];
-    const v = virtualAt(clock, now);
-    const after = Math.max(due ?? v, tat ?? v, v) + amis * CALLS_PER_AMI[api] * interval;
+  for (const [key, calls] of Object.entries(demand)) {
+    const { interval, burst } = cell(buckets, key);
+    const current = stateOf(state, key);
+    const v = virtualAt(current.clock, now);
+    const after = Math.max(current.due ?? v, current.tat ?? v, v) + calls * interval;
     const turn = after - burst;
-    next[api] = { ...state[api], due: after };
-    reservation[api] = turn;
-    if (turn > v) waitMs = Math.max(waitMs, realTimeOf(clock, turn) - now);
+    next[key] = { ...current, due: after };
+    reservation[key] = turn;
+    if (turn > v) waitMs = Math.max(waitMs, realTimeOf(current.clock, turn) - now);
   }
   return { state: next, reservation, waitMs };
 }
 
 /**
- * How long (real ms) until every API's bucket holds the calls of `amis` registrations (or is
- * full, for more than it holds): 0 when it does now.
+ * How long (real ms) until every bucket of the demand holds its calls (or is full, for more
+ * than it holds): 0 when it does now.
  */
-function bucketWait(
-  state: AdmissionState,
-  buckets: Record<Ec2Api, Bucket>,
-  amis: number,
-  now: number,
-): number {
+function bucketWait(state: AdmissionState, buckets: Budget, demand: Demand, now: number): number {
   let waitMs = 0;
-  for (const api of EC2_APIS) {
-    const { interval, burst } = cell(buckets[api]);
-    const { tat, clock } = state[api];
+  for (const [key, calls] of Object.entries(demand)) {
+    const { interval, burst } = cell(buckets, key);
+    const { tat, clock } = stateOf(state, key);
     const v = virtualAt(clock, now);
     // A request larger than the bucket (a message of many plans) starts once the bucket is full.
-    const need = Math.min(amis * CALLS_PER_AMI[api] * interval, burst);
+    const need = Math.min(calls * interval, burst);
     const ready = Math.max(tat ?? v, v) + need - burst;
     if (ready > v) waitMs = Math.max(waitMs, realTimeOf(clock, ready) - now);
   }
   return waitMs;
 }
 
-/** The state after the calls of `amis` registrations are taken from every API's bucket. */
-function fromBucket(
-  state: AdmissionState,
-  buckets: Record<Ec2Api, Bucket>,
-  amis: number,
-  now: number,
-): AdmissionState {
+/** The state after the demand's calls are taken from each of its buckets. */
+function fromBucket(state: AdmissionState, buckets: Budget, demand: Demand, now: number): AdmissionState {
   const next = { ...state };
-  for (const api of EC2_APIS) {
-    const { interval } = cell(buckets[api]);
-    const { tat, clock } = state[api];
-    const v = virtualAt(clock, now);
-    next[api] = { ...state[api], tat: Math.max(tat ?? v, v) + amis * CALLS_PER_AMI[api] * interval };
+  for (const [key, calls] of Object.entries(demand)) {
+    const { interval } = cell(buckets, key);
+    const current = stateOf(state, key);
+    const v = virtualAt(current.clock, now);
+    next[key] = { ...current, tat: Math.max(current.tat ?? v, v) + calls * interval };
   }
   return next;
 }
 
-/** How long (real ms) until a reservation's turn has come on every API's clock: 0 when it has. */
+/** How long (real ms) until a reservation's turn has come on each of its buckets' clocks: 0 when it has. */
 export function waitFor(state: AdmissionState, reservation: Reservation, now: number): number {
   let waitMs = 0;
-  for (const api of EC2_APIS) {
-    const { clock } = state[api];
-    const ready = reservation[api] - DUE_TOLERANCE_MS;
+  for (const [key, turn] of Object.entries(reservation)) {
+    const { clock } = stateOf(state, key);
+    const ready = turn - DUE_TOLERANCE_MS;
     if (ready > virtualAt(clock, now)) waitMs = Math.max(waitMs, realTimeOf(clock, ready) - now);
   }
   return waitMs;
 }
 
-/** What giving back the tokens of `amis` registrations takes off each bucket's `tat` (virtual ms). */
-export function refundAmounts(buckets: Record<Ec2Api, Bucket>, amis: number): Record<Ec2Api, number> {
+/** What giving back a demand's tokens takes off each of its buckets' `tat` (virtual ms). */
+export function refundAmounts(buckets: Budget, demand: Demand): Record<BucketKey, number> {
   return Object.fromEntries(
-    EC2_APIS.map((api) => [api, amis * CALLS_PER_AMI[api] * cell(buckets[api]).interval]),
-  ) as Record<Ec2Api, number>;
+    Object.entries(demand).map(([key, calls]) => [key, calls * cell(buckets, key).interval]),
+  );
 }
 
 /**
- * What a throttled call takes from its API's bucket (virtual ms): one call's tokens. Its retry
+ * What a throttled call takes from its bucket (virtual ms): one call's tokens. Its retry
  * will need a token that admission did not count on; the bucket pays for it, so that what
  * admission lets start next leaves room for the retries of what it let start before.
  */
-export function throttledCallCharge(buckets: Record<Ec2Api, Bucket>, api: Ec2Api): number {
-  return cell(buckets[api]).interval;
+export function throttledCallCharge(buckets: Budget, key: BucketKey): number {
+  return cell(buckets, key).interval;
 }
 
 /** The API a throttled SDK command belongs to, when it is one admission control budgets. */
@@ -350,9 +468,11 @@ export interface Ticket {
 }
 
 const TicketSchema = z.object({
-  reservation: z.object(
-    Object.fromEntries(EC2_APIS.map((api) => [api, z.number()])) as Record<Ec2Api, z.ZodNumber>,
-  ),
+  // The buckets it reserved a turn in (a ticket written before the lifecycle's keys has the four
+  // base APIs, which are still keys).
+  reservation: z
+    .record(z.string().refine(isBucketKey), z.number())
+    .refine((reservation) => Object.keys(reservation).length > 0),
   deferrals: z.number().int().nonnegative(),
   firstMessageId: z.string().max(200),
 });

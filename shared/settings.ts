@@ -49,6 +49,10 @@ export const DEPLOYMENT_PARAMETERS = {
     variable: 'SNAP2AMI_UEFI_DATA_PARAMETER_PATH',
     accepted: `the SSM parameter path under which <prefix>uefi-data=ssm:… may name parameters: / then one or more names of letters, digits, _ . - each followed by /, at most ${MAX_SSM_NAME_LENGTH} characters, not starting with /aws or /ssm in any case (default /snap2ami/uefi-data/)`,
   },
+  ssmParameterPath: {
+    variable: 'SNAP2AMI_SSM_PARAMETER_PATH',
+    accepted: `the SSM parameter path under which <prefix>ssm-parameter may name parameters: / then one or more names of letters, digits, _ . - each followed by /, at most ${MAX_SSM_NAME_LENGTH} characters, not starting with /aws or /ssm in any case (default /snap2ami/)`,
+  },
   reconcileGraceMinutes: {
     variable: 'RECONCILE_GRACE_MINUTES',
     accepted: 'a whole number of minutes from 0 to 10080 (a week); 60 by default',
@@ -60,6 +64,9 @@ export const DEFAULT_RECONCILE_GRACE_MINUTES = 60;
 
 /** Where `<p>uefi-data` may point when the deployment names nothing else: one path of its own. */
 export const DEFAULT_UEFI_DATA_PARAMETER_PATH = '/snap2ami/uefi-data/';
+
+/** Where `<p>ssm-parameter` may name parameters when the deployment names nothing else. */
+export const DEFAULT_SSM_PARAMETER_PATH = '/snap2ami/';
 
 /**
  * Where the workflow may read `UefiData` from (the image function's settings; only its function
@@ -144,21 +151,35 @@ export function uefiDataBucket(value: string | undefined): string | undefined {
 }
 
 /**
- * The SSM path `<p>uefi-data` may name parameters under, the default when unset or empty.
- * At least one name deep, so that IAM never grants every parameter of the account (`/`), and
- * never AWS's reserved /aws and /ssm trees.
+ * An SSM path the deployment lets the workflow read or write under, `fallback` when unset or
+ * empty. At least one name deep, so that IAM never grants every parameter of the account
+ * (`/`), and never AWS's reserved /aws and /ssm trees.
  */
-export function uefiDataParameterPath(value: string | undefined): string {
-  const path = value || DEFAULT_UEFI_DATA_PARAMETER_PATH;
+function parameterPath(
+  value: string | undefined,
+  fallback: string,
+  parameter: 'uefiDataParameterPath' | 'ssmParameterPath',
+): string {
+  const path = value || fallback;
   if (
     path.length > MAX_SSM_NAME_LENGTH ||
     !/^\/([A-Za-z0-9_.-]+\/)+$/.test(path) ||
     /^\/(aws|ssm)/i.test(path)
   )
     throw new Error(
-      `"${path}" is not an SSM parameter path; accepted: ${DEPLOYMENT_PARAMETERS.uefiDataParameterPath.accepted}`,
+      `"${path}" is not an SSM parameter path; accepted: ${DEPLOYMENT_PARAMETERS[parameter].accepted}`,
     );
   return path;
+}
+
+/** The SSM path `<p>uefi-data` may name parameters under (the image function reads them). */
+export function uefiDataParameterPath(value: string | undefined): string {
+  return parameterPath(value, DEFAULT_UEFI_DATA_PARAMETER_PATH, 'uefiDataParameterPath');
+}
+
+/** The SSM path `<p>ssm-parameter` may name parameters under (the lifecycle function writes them). */
+export function ssmParameterPath(value: string | undefined): string {
+  return parameterPath(value, DEFAULT_SSM_PARAMETER_PATH, 'ssmParameterPath');
 }
 
 /** A setting the deployment must give (serverless.yml sets it); its absence is a deployment error, said by name. */
@@ -203,6 +224,7 @@ const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknow
   ec2BucketOverrides: bucketOverrides,
   uefiDataBucket,
   uefiDataParameterPath,
+  ssmParameterPath,
   reconcileGraceMinutes,
 };
 

@@ -5,12 +5,11 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { budgetBuckets } from '../../shared/admission.ts';
-import { AdmissionStore, reportThrottledCalls } from '../../shared/aws/admission.ts';
-import { dynamoDbClient, workflowEc2Client, workflowSsmClientIn } from '../../shared/aws/clients.ts';
+import { workflowEc2Client, workflowSsmClientIn } from '../../shared/aws/clients.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
 import { workflowS3Client } from '../../shared/aws/workflow-clients.ts';
 import { deploymentSettings, uefiDataSettings } from '../../shared/settings.ts';
+import { throttleReports } from '../throttle-reports.ts';
 import { countTaskError } from '../workflow-errors.ts';
 import { type ImageTask, runImageTask } from './image.ts';
 import { availabilityTimes } from './timing.ts';
@@ -19,37 +18,14 @@ import { availabilityTimes } from './timing.ts';
 const logger = new Logger();
 const metrics = new Metrics();
 const ec2 = workflowEc2Client();
-const { prefix, allowedSourceAccounts, ec2RateShare, ec2BucketOverrides } = deploymentSettings(process.env);
+const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
 const uefiData = {
   s3: workflowS3Client(),
   ssm: workflowSsmClientIn(),
   settings: uefiDataSettings(process.env),
 };
-// A call EC2 throttled although ingest admitted it: another client took more than its share.
-// Admission control's rate for that API is cut (docs/adr/0009-admission-control.md). Its table
-// is always set where the stack deploys the function; a handler loaded elsewhere reports nothing.
-const admissionTable = process.env.ADMISSION_TABLE_NAME;
-if (admissionTable) {
-  const admission = new AdmissionStore({
-    client: dynamoDbClient(),
-    table: admissionTable,
-    buckets: budgetBuckets(ec2RateShare, ec2BucketOverrides),
-  });
-  reportThrottledCalls(
-    ec2,
-    async (api) => {
-      if (await admission.reportThrottled(api)) {
-        count('AdmissionRateCut');
-        logger.warn({ message: `EC2 throttled ${api}: admission control's rate for it is cut`, api });
-      }
-    },
-    (error) =>
-      logger.warn({
-        message: 'could not report a throttled call to admission control',
-        error: String(error),
-      }),
-  );
-}
+// A call EC2 throttled although ingest admitted it cuts admission control's rate for it.
+throttleReports(process.env, logger, metrics)(ec2, process.env.AWS_REGION ?? '');
 
 export async function imageHandler(
   task: ImageTask & { key?: string; executionArn?: string },

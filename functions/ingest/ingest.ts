@@ -17,8 +17,10 @@ import {
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import {
   ADMISSION_ATTRIBUTE,
+  demand,
   parseTicket,
   type Reservation,
+  sumDemands,
   type Ticket,
   ticketText,
 } from '../../shared/admission.ts';
@@ -189,7 +191,10 @@ async function admitAndStart(items: Admissible[], deps: IngestDeps): Promise<str
   let decisions: AdmissionDecision[];
   try {
     decisions = await deps.admission.admit(
-      items.map((item) => ({ amis: item.plans.length, reservation: item.ticket?.reservation })),
+      items.map((item) => ({
+        demand: sumDemands(item.plans.map(demand)),
+        reservation: item.ticket?.reservation,
+      })),
     );
   } catch (error) {
     deps.log.warn({ message: 'admission control failed; the messages will come back', error: String(error) });
@@ -197,7 +202,7 @@ async function admitAndStart(items: Admissible[], deps: IngestDeps): Promise<str
   }
   const failed: string[] = [];
   const deferred: Deferral[] = [];
-  let duplicates = 0;
+  const duplicates: Plan[] = [];
   for (const [index, item] of items.entries()) {
     const decision = decisions[index] as AdmissionDecision;
     if (decision.delaySeconds > 0) {
@@ -215,12 +220,13 @@ async function admitAndStart(items: Admissible[], deps: IngestDeps): Promise<str
     for (const plan of item.plans) {
       const result = await start(plan, item.record, item.eventTime, deps);
       if (!result.ok) ok = false;
-      else if (result.duplicate) duplicates += 1;
+      else if (result.duplicate) duplicates.push(plan);
     }
     if (!ok) failed.push(item.record.messageId);
   }
-  if (duplicates > 0)
-    await deps.admission.refund(duplicates).catch((error: unknown) => {
+  // A duplicate gives back what it took: its own plan's demand.
+  if (duplicates.length > 0)
+    await deps.admission.refund(sumDemands(duplicates.map(demand))).catch((error: unknown) => {
       deps.log.warn({ message: 'could not give back the tokens of duplicates', error: String(error) });
     });
   failed.push(...(await defer(deferred, deps)));

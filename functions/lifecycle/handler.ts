@@ -11,21 +11,30 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { dynamoDbClient, workflowEc2ClientIn, workflowSsmClientIn } from '../../shared/aws/clients.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
-import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
+import {
+  DEPLOYMENT_PARAMETERS,
+  deploymentSettings,
+  requiredSetting,
+  ssmParameterPath,
+} from '../../shared/settings.ts';
+import { throttleReports } from '../throttle-reports.ts';
 import { countTaskError } from '../workflow-errors.ts';
 import { type LifecycleTask, runLifecycleTask } from './lifecycle.ts';
 
 const logger = new Logger();
 const metrics = new Metrics();
 const { prefix } = deploymentSettings(process.env);
+// A call EC2 throttled although ingest admitted it cuts admission control's rate for its API in
+// the Region it was made in (ADR 0009).
+const watch = throttleReports(process.env, logger, metrics);
 const deps = {
-  ec2In: workflowEc2ClientIn,
+  ec2In: (region: string) => watch(workflowEc2ClientIn(region), region),
   ssmIn: workflowSsmClientIn,
   dynamo: dynamoDbClient(),
   table: requiredSetting(process.env, 'RECORDS_TABLE_NAME'),
   prefix,
   region: requiredSetting(process.env, 'AWS_REGION'),
-  parameterPath: requiredSetting(process.env, 'SNAP2AMI_SSM_PARAMETER_PATH'),
+  parameterPath: ssmParameterPath(process.env[DEPLOYMENT_PARAMETERS.ssmParameterPath.variable]),
   now: () => new Date(),
 };
 

@@ -1,8 +1,10 @@
 /**
  * Admission control's state in DynamoDB (docs/adr/0009-admission-control.md): one item in the
- * admission table holds every budgeted EC2 API's token bucket and AIMD clock
- * (shared/admission.ts does the arithmetic). Ingest reads it and writes it back conditionally
- * on its version, once per batch; the image function cuts an API's clock when EC2 throttled a
+ * admission table holds every bucket's (an EC2 API in a Region: shared/admission.ts BucketKey)
+ * token bucket and AIMD clock (shared/admission.ts does the arithmetic), as attributes
+ * `tat_<key>`, `due_<key>`, `clock_<key>` for the keys in use only: a pipeline without lifecycle
+ * tags keeps the item it had. Ingest reads it and writes it back conditionally on its version,
+ * once per batch; the image and lifecycle functions cut a bucket's clock when EC2 throttled a
  * call anyway. Every Lambda container, execution and batch shares the one item, so the budget
  * holds for the whole pipeline, not per container.
  */
@@ -15,27 +17,29 @@ import {
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
   type AdmissionState,
-  type Bucket,
+  type BucketKey,
+  type Budget,
   budgetedApi,
   type Clock,
   cutClock,
+  type Demand,
   decide,
   delaySeconds,
-  EC2_APIS,
   type Ec2Api,
-  emptyState,
+  isBucketKey,
   type Reservation,
   refundAmounts,
   STEADY_CLOCK,
+  stateOf,
   throttledCallCharge,
   virtualAt,
   waitFor,
 } from '../admission.ts';
 import { isThrottling } from '../errors.ts';
 
-/** One registration (or none) a message asks to start, and the reservation it came back with, if any. */
+/** What a message's registrations take (shared/admission.ts demand), and the reservation it came back with, if any. */
 export interface AdmissionRequest {
-  amis: number;
+  demand: Demand;
   reservation?: Reservation | undefined;
 }
 
@@ -51,15 +55,15 @@ export interface Admission {
   admit(requests: readonly AdmissionRequest[]): Promise<AdmissionDecision[]>;
   /** For messages back from waiting: how long (delay seconds) until each turn comes; 0 once it has. Reads only. */
   turns(reservations: readonly Reservation[]): Promise<number[]>;
-  /** Gives back the bucket's tokens of registrations that were admitted but not started (duplicates). */
-  refund(amis: number): Promise<void>;
+  /** Gives back the buckets' tokens of registrations that were admitted but not started (duplicates): their demand. */
+  refund(demand: Demand): Promise<void>;
 }
 
 export interface AdmissionStoreOptions {
   client: DynamoDBClient;
   table: string;
-  /** The budget: each API's bucket (size and refill per second). */
-  buckets: Record<Ec2Api, Bucket>;
+  /** The budget: each API's bucket (size and refill per second), in every Region. */
+  buckets: Budget;
   /** Milliseconds; a time-scaled benchmark runs it faster than the wall clock. */
   clock?: () => number;
   /** How much faster `clock` runs than the wall clock (message delays are in wall seconds). */
@@ -70,10 +74,37 @@ const KEY: Record<string, AttributeValue> = { pk: { S: 'ec2' } };
 /** Conditional writes lost to another writer, before ingest gives up on the batch (it then comes back). */
 const WRITE_ATTEMPTS = 8;
 
-const tatName = (api: Ec2Api) => `tat_${api}`;
-const dueName = (api: Ec2Api) => `due_${api}`;
-const clockName = (api: Ec2Api) => `clock_${api}`;
+const tatName = (key: BucketKey) => `tat_${key}`;
+const dueName = (key: BucketKey) => `due_${key}`;
+const clockName = (key: BucketKey) => `clock_${key}`;
 const n = (value: number): AttributeValue => ({ N: String(value) });
+
+/** The item's attribute names by bucket key: the keys in use, from the names (`tat_CopyImage@us-west-2`). */
+function keysIn(item: Record<string, AttributeValue>): Set<BucketKey> {
+  const keys = new Set<BucketKey>();
+  for (const name of Object.keys(item)) {
+    const key = name.replace(/^(tat|due|clock)_/, '');
+    if (key !== name && isBucketKey(key)) keys.add(key);
+  }
+  return keys;
+}
+
+/**
+ * An UpdateItem's expression parts with placeholders by position (`#a0`, `:a0`): a bucket key's
+ * `@` and `-` may not stand in a placeholder's name.
+ */
+class Expression {
+  readonly names: Record<string, string> = {};
+  readonly values: Record<string, AttributeValue> = {};
+  private count = 0;
+  /** A placeholder for an attribute name and, if given, one for a value. */
+  add(name: string, value?: AttributeValue): { name: string; value: string } {
+    const i = this.count++;
+    this.names[`#a${i}`] = name;
+    if (value) this.values[`:a${i}`] = value;
+    return { name: `#a${i}`, value: `:a${i}` };
+  }
+}
 
 function readClock(value: AttributeValue | undefined): Clock {
   const m = value?.M;
@@ -101,27 +132,27 @@ export class AdmissionStore implements Admission {
   }
 
   /** The item's state and version (0 when there is no item yet: every bucket full, every clock steady). */
-  async read(): Promise<{ state: AdmissionState; version: number; cutBefore: ReadonlySet<Ec2Api> }> {
-    const { Item } = await this.options.client.send(
+  async read(): Promise<{ state: AdmissionState; version: number; cutBefore: ReadonlySet<BucketKey> }> {
+    const { Item = {} } = await this.options.client.send(
       new GetItemCommand({ TableName: this.options.table, Key: KEY, ConsistentRead: true }),
     );
-    const state = emptyState();
-    const cutBefore = new Set<Ec2Api>();
-    for (const api of EC2_APIS) {
-      if (Item?.[clockName(api)]) cutBefore.add(api);
-      const number = (name: string) => {
-        const value = Number(Item?.[name]?.N ?? Number.NaN);
-        return Number.isFinite(value) ? value : undefined;
-      };
-      const tat = number(tatName(api));
-      const due = number(dueName(api));
-      state[api] = {
+    const state: AdmissionState = {};
+    const cutBefore = new Set<BucketKey>();
+    const number = (name: string) => {
+      const value = Number(Item[name]?.N ?? Number.NaN);
+      return Number.isFinite(value) ? value : undefined;
+    };
+    for (const key of keysIn(Item)) {
+      if (Item[clockName(key)]) cutBefore.add(key);
+      const tat = number(tatName(key));
+      const due = number(dueName(key));
+      state[key] = {
         ...(tat !== undefined && { tat }),
         ...(due !== undefined && { due }),
-        clock: readClock(Item?.[clockName(api)]),
+        clock: readClock(Item[clockName(key)]),
       };
     }
-    return { state, version: Number(Item?.version?.N ?? 0), cutBefore };
+    return { state, version: Number(Item.version?.N ?? 0), cutBefore };
   }
 
   async turns(reservations: readonly Reservation[]): Promise<number[]> {
@@ -154,48 +185,47 @@ export class AdmissionStore implements Admission {
   }
 
   private async write(state: AdmissionState, version: number): Promise<void> {
-    const names: Record<string, string> = { '#version': 'version' };
-    const values: Record<string, AttributeValue> = { ':next': n(version + 1) };
-    const sets = ['#version = :next'];
-    for (const api of EC2_APIS)
+    const expression = new Expression();
+    const sets = [];
+    const versioned = expression.add('version', n(version + 1));
+    sets.push(`${versioned.name} = ${versioned.value}`);
+    for (const [key, { tat, due }] of Object.entries(state))
       for (const [name, value] of [
-        [tatName(api), state[api].tat],
-        [dueName(api), state[api].due],
+        [tatName(key), tat],
+        [dueName(key), due],
       ] as const) {
         if (value === undefined) continue;
-        names[`#${name}`] = name;
-        values[`:${name}`] = n(Math.ceil(value));
-        sets.push(`#${name} = :${name}`);
+        const placeholder = expression.add(name, n(Math.ceil(value)));
+        sets.push(`${placeholder.name} = ${placeholder.value}`);
       }
-    if (version > 0) values[':version'] = n(version);
+    if (version > 0) expression.values[':version'] = n(version);
     await this.options.client.send(
       new UpdateItemCommand({
         TableName: this.options.table,
         Key: KEY,
         UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: version > 0 ? '#version = :version' : 'attribute_not_exists(#version)',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        ConditionExpression:
+          version > 0 ? `${versioned.name} = :version` : `attribute_not_exists(${versioned.name})`,
+        ExpressionAttributeNames: expression.names,
+        ExpressionAttributeValues: expression.values,
       }),
     );
   }
 
-  async refund(amis: number): Promise<void> {
-    if (amis <= 0) return;
+  async refund(demand: Demand): Promise<void> {
+    if (Object.keys(demand).length === 0) return;
     const { state } = await this.read();
-    const amounts = refundAmounts(this.options.buckets, amis);
-    const names: Record<string, string> = { '#version': 'version' };
-    const values: Record<string, AttributeValue> = { ':one': n(1) };
-    const sets = ['#version = #version + :one'];
-    const present = ['attribute_exists(#version)'];
+    const amounts = refundAmounts(this.options.buckets, demand);
+    const expression = new Expression();
+    const version = expression.add('version', n(1));
+    const sets = [`${version.name} = ${version.name} + ${version.value}`];
+    const present = [`attribute_exists(${version.name})`];
     // The bucket only: the turn a duplicate waited for has passed.
-    for (const api of EC2_APIS) {
-      if (state[api].tat === undefined) continue;
-      const name = tatName(api);
-      names[`#${name}`] = name;
-      values[`:${name}`] = n(Math.floor(amounts[api]));
-      sets.push(`#${name} = #${name} - :${name}`);
-      present.push(`attribute_exists(#${name})`);
+    for (const [key, amount] of Object.entries(amounts)) {
+      if (state[key]?.tat === undefined) continue;
+      const tat = expression.add(tatName(key), n(Math.floor(amount)));
+      sets.push(`${tat.name} = ${tat.name} - ${tat.value}`);
+      present.push(`attribute_exists(${tat.name})`);
     }
     try {
       await this.options.client.send(
@@ -204,8 +234,8 @@ export class AdmissionStore implements Admission {
           Key: KEY,
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: present.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ExpressionAttributeNames: expression.names,
+          ExpressionAttributeValues: expression.values,
         }),
       );
     } catch (error) {
@@ -215,14 +245,14 @@ export class AdmissionStore implements Admission {
   }
 
   /**
-   * EC2 throttled a call of `api` although admission had let it through: another client took
-   * more than its share. Takes the call's retry's tokens from the bucket, and cuts the API's
-   * clock (at most once per cooldown); true when it cut.
+   * EC2 throttled a call of bucket `key` (an API in a Region) although admission had let it
+   * through: another client took more than its share. Takes the call's retry's tokens from the
+   * bucket, and cuts its clock (at most once per cooldown); true when it cut.
    */
-  async reportThrottled(api: Ec2Api): Promise<boolean> {
+  async reportThrottled(key: BucketKey): Promise<boolean> {
     const { state, cutBefore } = await this.read();
     const now = this.clock();
-    const old = state[api].clock;
+    const old = stateOf(state, key).clock;
     // The retry's tokens, from the bucket (atomically: admissions may be writing it too).
     await this.options.client.send(
       new UpdateItemCommand({
@@ -230,10 +260,10 @@ export class AdmissionStore implements Admission {
         Key: KEY,
         UpdateExpression:
           'SET #tat = if_not_exists(#tat, :now) + :call, #version = if_not_exists(#version, :zero) + :one',
-        ExpressionAttributeNames: { '#tat': tatName(api), '#version': 'version' },
+        ExpressionAttributeNames: { '#tat': tatName(key), '#version': 'version' },
         ExpressionAttributeValues: {
           ':now': n(Math.ceil(virtualAt(old, now))),
-          ':call': n(Math.ceil(throttledCallCharge(this.options.buckets, api))),
+          ':call': n(Math.ceil(throttledCallCharge(this.options.buckets, key))),
           ':zero': n(0),
           ':one': n(1),
         },
@@ -241,7 +271,7 @@ export class AdmissionStore implements Admission {
     );
     const cut = cutClock(old, now);
     if (!cut) return false;
-    const first = !cutBefore.has(api);
+    const first = !cutBefore.has(key);
     try {
       await this.options.client.send(
         new UpdateItemCommand({
@@ -249,7 +279,7 @@ export class AdmissionStore implements Admission {
           Key: KEY,
           UpdateExpression: 'SET #clock = :clock',
           ConditionExpression: first ? 'attribute_not_exists(#clock)' : '#clock.#cut = :previousCut',
-          ExpressionAttributeNames: { '#clock': clockName(api), ...(!first && { '#cut': 'cut' }) },
+          ExpressionAttributeNames: { '#clock': clockName(key), ...(!first && { '#cut': 'cut' }) },
           ExpressionAttributeValues: {
             ':clock': writeClock(cut),
             ...(!first && { ':previousCut': n(old.cut) }),

@@ -8,22 +8,17 @@
  * takes the retries' tokens from the bucket.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { CopyImageCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { throttleReports } from '../../functions/throttle-reports.ts';
 import {
   backupJobEvent,
+  createEventQueues,
   createPipeline,
   createSnapshotEvent,
   createTaggedSnapshot,
-  EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   ingestDeps,
   type LocalStepFunctions,
@@ -31,7 +26,7 @@ import {
   pollOnce,
   pollUntilIdle,
   queueDepth,
-  startLocalStepFunctions,
+  startStateMachine,
   throttleControl,
 } from '../../local/index.ts';
 import {
@@ -52,10 +47,7 @@ let sfn: LocalStepFunctions;
 
 beforeAll(async () => {
   pipeline = await createPipeline();
-  sfn = await startLocalStepFunctions(
-    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-admission-${Date.now()}`,
-    pipeline.workflow,
-  );
+  sfn = await startStateMachine(`snap2ami-admission-${Date.now()}`, pipeline.workflow);
 });
 afterAll(() => sfn.close());
 
@@ -78,22 +70,7 @@ async function setup(overrides = SMALL) {
     buckets: budgetBuckets(1, overrides),
     clock: () => clock.now,
   });
-  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-adm-dlq-${suffix}` })))
-    .QueueUrl as string;
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  const queueUrl = (
-    await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `snap2ami-adm-${suffix}`,
-        Attributes: {
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }),
-          VisibilityTimeout: '30',
-        },
-      }),
-    )
-  ).QueueUrl as string;
+  const { queueUrl, dlqUrl } = await createEventQueues(sqs, `snap2ami-adm-${suffix}`, { maxReceiveCount: 2 });
   const ec2 = new EC2Client({});
   const lookups = { count: 0 };
   ec2.middlewareStack.add(
@@ -157,7 +134,7 @@ async function setup(overrides = SMALL) {
     }
     return out;
   };
-  return { store, clock, queueUrl, dlqUrl, deps, counts, lookups, send, snapshots, returned };
+  return { store, table, clock, queueUrl, dlqUrl, deps, counts, lookups, send, snapshots, returned };
 }
 
 describe('admission control in ingest', () => {
@@ -233,7 +210,7 @@ describe('admission control in ingest', () => {
     await pollOnce(sqs, t.queueUrl, t.deps);
     expect(t.counts).toMatchObject({ Started: 1, Duplicate: 1 });
     // RegisterImage: 2 calls per registration at 5 per second: 400 ms of refill, once.
-    expect((await t.store.read()).state.RegisterImage.tat).toBe(T0 + 400);
+    expect((await t.store.read()).state.RegisterImage?.tat).toBe(T0 + 400);
     await sfn.idle();
   });
 });
@@ -253,7 +230,7 @@ describe('admission control in the image function', () => {
           .catch((error: Error) => error.name);
       expect(await dryRun()).toBe('DryRunOperation');
       expect(await dryRun()).toBe('RequestLimitExceeded');
-      const rate = async () => (await t.store.read()).state.RegisterImage.clock.f0;
+      const rate = async () => (await t.store.read()).state.RegisterImage?.clock.f0;
       expect(await rate()).toBeCloseTo(AIMD.decrease);
       expect(await dryRun()).toBe('RequestLimitExceeded');
       expect(await rate()).toBeCloseTo(AIMD.decrease);
@@ -262,8 +239,41 @@ describe('admission control in the image function', () => {
       // Recovered for 5 s before the second cut.
       expect(await rate()).toBeCloseTo((AIMD.decrease + 5 * AIMD.recoveryPerSecond) * AIMD.decrease);
       // Three throttled calls, one call's tokens each: 200 ms of RegisterImage's refill (5 per second) each.
-      expect((await t.store.read()).state.RegisterImage.tat).toBe(T0 + 600);
-      expect((await t.store.read()).state.CreateTags).toEqual({ clock: { v0: 0, t0: 0, f0: 1, cut: 0 } });
+      expect((await t.store.read()).state.RegisterImage?.tat).toBe(T0 + 600);
+      // Only the buckets in use are in the item: no other API's, no other Region's.
+      expect(Object.keys((await t.store.read()).state)).toEqual(['RegisterImage']);
+    } finally {
+      await control.reset(region);
+    }
+  });
+});
+
+describe('admission control in the lifecycle function', () => {
+  it('reports a throttled call in a copy’s Region to that Region’s bucket of the API, not the pipeline’s', async () => {
+    const t = await setup({});
+    const region = 'me-south-1';
+    const control = throttleControl(inject('awsEndpoint'));
+    await control.configure({ region, buckets: { CopyImage: { size: 1, refill: 0.001 } } });
+    try {
+      const ec2 = new EC2Client({ region, maxAttempts: 1 });
+      const metrics = { addMetric: () => {}, publishStoredMetrics: () => {} } as never;
+      const env = { ADMISSION_TABLE_NAME: t.table, AWS_REGION: EMULATOR_REGION };
+      throttleReports(env, { warn: () => {} }, metrics)(ec2, region);
+      const copy = () =>
+        ec2
+          .send(
+            new CopyImageCommand({ Name: 'c', SourceImageId: 'ami-12345678', SourceRegion: EMULATOR_REGION }),
+          )
+          .catch((error: Error) => error.name);
+      await copy();
+      expect(await copy()).toBe('RequestLimitExceeded');
+      const { state } = await new AdmissionStore({
+        client: dynamo,
+        table: t.table,
+        buckets: budgetBuckets(1),
+      }).read();
+      expect(Object.keys(state)).toEqual([`CopyImage@${region}`]);
+      expect(state[`CopyImage@${region}`]?.clock.f0).toBeCloseTo(AIMD.decrease);
     } finally {
       await control.reset(region);
     }

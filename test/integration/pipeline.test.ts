@@ -5,9 +5,7 @@
 import { CreateTagsCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import {
-  CreateQueueCommand,
   DeleteMessageCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
@@ -15,16 +13,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay } from '../../cli/replay.ts';
 import {
+  createEventQueues,
   createPipeline,
   createTaggedSnapshot,
-  EMULATOR_ACCOUNT,
-  EMULATOR_REGION,
   ingestDeps,
   type LocalStepFunctions,
   type Pipeline,
   pollOnce,
   createSnapshotEvent as snapshotEvent,
-  startLocalStepFunctions,
+  startStateMachine,
 } from '../../local/index.ts';
 import { DLQ_ATTRIBUTES, SQS_MESSAGE_LIMIT_BYTES } from '../../shared/dead-letter.ts';
 import { executionsFor } from '../support/pipeline.ts';
@@ -40,34 +37,11 @@ const counts: Record<string, number> = {};
 
 beforeAll(async () => {
   pipeline = await createPipeline();
-  const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-test-${Date.now()}`;
-  sfn = await startLocalStepFunctions(stateMachineArn, pipeline.workflow);
-  const suffix = Date.now();
+  sfn = await startStateMachine(`snap2ami-test-${Date.now()}`, pipeline.workflow);
   // Both queues accept what the deployed ones accept (serverless.yml: MaximumMessageSize).
-  const MaximumMessageSize = String(SQS_MESSAGE_LIMIT_BYTES);
-  dlqUrl = (
-    await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `snap2ami-events-dlq-${suffix}`,
-        Attributes: { MaximumMessageSize },
-      }),
-    )
-  ).QueueUrl as string;
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  queueUrl = (
-    await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `snap2ami-events-${suffix}`,
-        Attributes: {
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-          VisibilityTimeout: '30',
-          MaximumMessageSize,
-        },
-      }),
-    )
-  ).QueueUrl as string;
+  ({ queueUrl, dlqUrl } = await createEventQueues(sqs, `snap2ami-events-${Date.now()}`, {
+    maximumMessageSize: SQS_MESSAGE_LIMIT_BYTES,
+  }));
 });
 afterAll(() => sfn.close());
 

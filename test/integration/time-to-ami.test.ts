@@ -12,13 +12,11 @@ import { availabilityTimes } from '../../functions/image/timing.ts';
 import {
   createPipeline,
   createTaggedSnapshot,
-  EMULATOR_ACCOUNT,
-  EMULATOR_REGION,
   ingestDeps,
   type LocalStepFunctions,
   pollOnce,
   createSnapshotEvent as snapshotEvent,
-  startLocalStepFunctions,
+  startStateMachine,
 } from '../../local/index.ts';
 import { executionsFor } from '../support/pipeline.ts';
 
@@ -36,8 +34,7 @@ beforeAll(async () => {
       return next();
     },
   });
-  const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-timing-${Date.now()}`;
-  sfn = await startLocalStepFunctions(stateMachineArn, pipeline.workflow);
+  sfn = await startStateMachine(`snap2ami-timing-${Date.now()}`, pipeline.workflow);
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-timing-${Date.now()}` })))
     .QueueUrl as string;
 });

@@ -10,16 +10,15 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type ImageTask, runImageTask } from '../../functions/image/image.ts';
 import type { IngestDeps } from '../../functions/ingest/ingest.ts';
 import type { ReconcileDeps } from '../../functions/reconcile/reconcile.ts';
 import {
+  createEventQueues,
   createPipeline,
   createTaggedSnapshot,
-  EMULATOR_ACCOUNT,
-  EMULATOR_REGION,
   ingestDeps,
   type LocalLifecycleOptions,
   type LocalStepFunctions,
@@ -29,7 +28,7 @@ import {
   type Pipeline,
   pollOnce,
   SETTINGS,
-  startLocalStepFunctions,
+  startStateMachine,
 } from '../../local/index.ts';
 import { describeSnapshots } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
@@ -110,32 +109,10 @@ export async function createRecoveryHarness(
       },
     },
   });
-  const sfn = await startLocalStepFunctions(
-    `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:snap2ami-${label}-${Date.now()}`,
-    workflow,
-  );
-  const MaximumMessageSize = String(SQS_MESSAGE_LIMIT_BYTES);
-  const suffix = `${label}-${Date.now()}`;
-  const dlqUrl = (
-    await sqs.send(
-      new CreateQueueCommand({ QueueName: `snap2ami-dlq-${suffix}`, Attributes: { MaximumMessageSize } }),
-    )
-  ).QueueUrl as string;
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  const queueUrl = (
-    await sqs.send(
-      new CreateQueueCommand({
-        QueueName: `snap2ami-events-${suffix}`,
-        Attributes: {
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-          VisibilityTimeout: '30',
-          MaximumMessageSize,
-        },
-      }),
-    )
-  ).QueueUrl as string;
+  const sfn = await startStateMachine(`snap2ami-${label}-${Date.now()}`, workflow);
+  const { queueUrl, dlqUrl } = await createEventQueues(sqs, `snap2ami-events-${label}-${Date.now()}`, {
+    maximumMessageSize: SQS_MESSAGE_LIMIT_BYTES,
+  });
   const sfnClient = new SFNClient({ endpoint: sfn.endpoint, maxAttempts: 1 });
   const ingest = { ...ingestDeps({ ec2, sfn: sfnClient, sqs }, sfn.stateMachineArn, dlqUrl), settings };
   const snapshot = (name: string, tags: Record<string, string> = {}) =>

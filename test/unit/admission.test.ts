@@ -9,22 +9,28 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   AIMD,
+  bucketKey,
   budgetBuckets,
   budgetedApi,
   CALLS_PER_AMI,
   type Clock,
+  COPY_WAIT_LOOKS,
   cutClock,
   type Decision,
   DOCUMENTED_BUCKETS,
   decide,
   delaySeconds,
+  demand,
   EC2_APIS,
   emptyState,
+  isBucketKey,
   parseTicket,
+  type Reservation,
   rateAt,
   realTimeOf,
   refundAmounts,
   STEADY_CLOCK,
+  sumDemands,
   ticketText,
   virtualAt,
   waitFor,
@@ -57,14 +63,136 @@ describe('the budget', () => {
   });
 });
 
-const fresh = (n: number) => Array.from({ length: n }, () => ({ amis: 1 }));
+/** One registration without lifecycle, and `n` of them together (one message of n plans). */
+const ONE = demand({});
+const times = (n: number) => sumDemands(Array.from({ length: n }, () => ONE));
+const fresh = (n: number) => Array.from({ length: n }, () => ({ demand: ONE }));
+
+describe('what a registration takes', () => {
+  const copies = { copyTo: [{ region: 'us-west-2' }, { region: 'eu-central-1', kmsKeyId: 'alias/ami' }] };
+
+  it('is CALLS_PER_AMI in the pipeline’s Region without lifecycle tags, under the keys it always had', () => {
+    expect(demand({})).toEqual(CALLS_PER_AMI);
+    expect(demand({ lifecycle: undefined })).toEqual(CALLS_PER_AMI);
+  });
+
+  it('adds each copy’s calls in the copy’s Region: CopyImage, WaitForCopies’ looks and its tags', () => {
+    expect(demand({ lifecycle: copies })).toEqual({
+      ...CALLS_PER_AMI,
+      // CopyImages looks at the AMI once, at home.
+      DescribeImages: 3,
+      'CopyImage@us-west-2': 1,
+      'DescribeImages@us-west-2': COPY_WAIT_LOOKS,
+      'CreateTags@us-west-2': 1,
+      'CopyImage@eu-central-1': 1,
+      'DescribeImages@eu-central-1': COPY_WAIT_LOOKS,
+      'CreateTags@eu-central-1': 1,
+    });
+  });
+
+  it('charges sharing, deprecation, protection and retention on the AMI and on each copy, in its Region', () => {
+    const all = demand({
+      lifecycle: {
+        copyTo: [{ region: 'us-west-2' }],
+        shareWith: { userIds: ['111122223333'] },
+        deprecateAfterDays: 30,
+        deregistrationProtection: 'on',
+        family: 'web',
+        retain: { count: 3 },
+        ssmParameter: '/golden/web/latest',
+      },
+    });
+    for (const key of ['', '@us-west-2'])
+      for (const api of [
+        'ModifyImageAttribute',
+        'EnableImageDeprecation',
+        'EnableImageDeregistrationProtection',
+        'DescribeImageReferences',
+        'DeregisterImage',
+      ])
+        expect(all[`${api}${key}`]).toBe(1);
+    // 2 (the image's wait) + CopyImages' look + ProtectImages' CreationDate + retention's family.
+    expect(all.DescribeImages).toBe(5);
+    expect(all['DescribeImages@us-west-2']).toBe(COPY_WAIT_LOOKS + 1);
+    // The SSM parameter costs no EC2 call; a lifecycle of retention alone costs nothing elsewhere.
+    expect(Object.keys(demand({ lifecycle: { family: 'web', retain: { count: 3 } } })).sort()).toEqual(
+      [...Object.keys(CALLS_PER_AMI), 'DeregisterImage', 'DescribeImageReferences'].sort(),
+    );
+  });
+
+  it('adds up the plans of a message, key by key', () => {
+    expect(sumDemands([demand({}), demand({ lifecycle: copies })])).toMatchObject({
+      RegisterImage: 4,
+      DescribeImages: 5,
+      'CopyImage@us-west-2': 1,
+    });
+  });
+
+  it('names buckets by API in the pipeline’s Region and API@region elsewhere', () => {
+    expect(bucketKey('CopyImage', 'us-west-2', 'us-east-1')).toBe('CopyImage@us-west-2');
+    expect(bucketKey('CopyImage', 'us-east-1', 'us-east-1')).toBe('CopyImage');
+    expect(['CopyImage@us-gov-west-1', 'RegisterImage'].every(isBucketKey)).toBe(true);
+    expect(['RunInstances', 'CopyImage@', 'CopyImage@x', 'tat_CopyImage'].some(isBucketKey)).toBe(false);
+  });
+});
+
+describe('deciding with copies', () => {
+  it('spreads 100 AMIs each copied to two Regions at share 0.5: at most 50 + 0.5 CopyImage/s per Region', () => {
+    const each = demand({ lifecycle: { copyTo: [{ region: 'us-west-2' }, { region: 'eu-central-1' }] } });
+    let state = emptyState();
+    let queue = Array.from({ length: 100 }, () => ({
+      at: T0,
+      reservation: undefined as Reservation | undefined,
+    }));
+    const starts: number[] = [];
+    for (let round = 0; queue.length > 0 && round < 10_000; round++) {
+      queue.sort((a, b) => a.at - b.at);
+      const now = (queue[0] as { at: number }).at;
+      const taken = queue.filter((m) => m.at === now).slice(0, 10);
+      queue = queue.filter((m) => !taken.includes(m));
+      const decided = decide(
+        state,
+        half,
+        taken.map((m) => ({ demand: each, reservation: m.reservation })),
+        now,
+      );
+      state = decided.state;
+      decided.decisions.forEach((d) => {
+        if (d.start) starts.push(now);
+        else queue.push({ at: now + Math.max(1, Math.ceil(d.waitMs)), reservation: d.reservation });
+      });
+    }
+    expect(starts).toHaveLength(100);
+    const { size, refill } = half.CopyImage;
+    expect({ size, refill }).toEqual({ size: 50, refill: 0.5 });
+    for (let i = 0; i < starts.length; i++)
+      for (let j = i; j < starts.length; j++)
+        expect(j - i + 1).toBeLessThanOrEqual(
+          size + (((starts[j] as number) - (starts[i] as number)) / 1000) * refill + 1e-6,
+        );
+    // The 50 copies beyond the bucket take 100 s at 0.5 a second, in each Region: RegisterImage
+    // alone (200 calls, 25 + 2.5/s) would have let the last start after 70 s.
+    expect(((starts.at(-1) as number) - T0) / 1000).toBeGreaterThanOrEqual(100 - 0.5);
+    // Each copy spent its own Region's CopyImage bucket, none the pipeline's.
+    expect(Object.keys(state).filter((key) => key.startsWith('CopyImage'))).toEqual([
+      'CopyImage@us-west-2',
+      'CopyImage@eu-central-1',
+    ]);
+  });
+
+  it('gives back a duplicate’s demand on each of its buckets', () => {
+    const amounts = refundAmounts(half, demand({ lifecycle: { copyTo: [{ region: 'us-west-2' }] } }));
+    expect(amounts['CopyImage@us-west-2']).toBe(2000);
+    expect(amounts.RegisterImage).toBe(800);
+  });
+});
 
 describe('deciding', () => {
   it('starts a registration at once while the bucket holds its calls: an idle pipeline waits for nothing', () => {
     const { decisions, state } = decide(emptyState(), half, fresh(1), T0);
     expect(decisions[0]).toMatchObject({ start: true, waitMs: 0 });
     // 2 of RegisterImage's 25 tokens, at 2.5 per second: 800 ms of refill taken.
-    expect(state.RegisterImage.tat).toBe(T0 + 800);
+    expect(state.RegisterImage?.tat).toBe(T0 + 800);
   });
 
   it('starts a full bucket at once (12 registrations of 25 tokens), then gives each next one its turn 0.8 s later', () => {
@@ -81,10 +209,15 @@ describe('deciding', () => {
   it('starts a message that comes back at its turn, and keeps its turn when it comes back early', () => {
     const first = decide(emptyState(), half, fresh(14), T0);
     const last = first.decisions[13] as Decision;
-    const early = decide(first.state, half, [{ amis: 1, reservation: last.reservation }], T0 + 100);
+    const early = decide(first.state, half, [{ demand: ONE, reservation: last.reservation }], T0 + 100);
     expect(early.decisions[0]).toMatchObject({ start: false, reservation: last.reservation });
     expect(early.changed).toBe(false);
-    const onTime = decide(first.state, half, [{ amis: 1, reservation: last.reservation }], T0 + last.waitMs);
+    const onTime = decide(
+      first.state,
+      half,
+      [{ demand: ONE, reservation: last.reservation }],
+      T0 + last.waitMs,
+    );
     expect(onTime.decisions[0]?.start).toBe(true);
   });
 
@@ -96,7 +229,7 @@ describe('deciding', () => {
     const late = decide(
       burst.state,
       half,
-      waiting.map((d) => ({ amis: 1, reservation: d.reservation })),
+      waiting.map((d) => ({ demand: ONE, reservation: d.reservation })),
       T0 + 600_000,
     );
     const started = late.decisions.filter((d) => d.start);
@@ -112,7 +245,7 @@ describe('deciding', () => {
   });
 
   it('starts a message of more registrations than the bucket holds once the bucket is full, into debt', () => {
-    const big = decide(emptyState(), half, [{ amis: 40 }], T0);
+    const big = decide(emptyState(), half, [{ demand: times(40) }], T0);
     expect(big.decisions[0]?.start).toBe(true);
     // 80 calls taken from a bucket of 25 at 2.5 a second: the next waits for the debt, 22 s.
     const next = decide(big.state, half, fresh(1), T0);
@@ -121,7 +254,7 @@ describe('deciding', () => {
   });
 
   it('gives tokens back by the same amounts a registration took', () => {
-    const amounts = refundAmounts(half, 1);
+    const amounts = refundAmounts(half, ONE);
     expect(amounts.RegisterImage).toBe(800);
     expect(amounts.CreateTags).toBe(200);
   });
@@ -197,7 +330,7 @@ describe('the budget as a property', () => {
             const decided = decide(
               state,
               half,
-              taken.map((m) => ({ amis: 1, reservation: m.reservation })),
+              taken.map((m) => ({ demand: ONE, reservation: m.reservation })),
               now,
             );
             state = decided.state;
@@ -216,7 +349,7 @@ describe('the budget as a property', () => {
           for (let i = 0; i < starts.length; i++)
             for (let j = i; j < starts.length; j++) {
               const windowSeconds = ((starts[j] as number) - (starts[i] as number)) / 1000;
-              expect((j - i + 1) * CALLS_PER_AMI.RegisterImage).toBeLessThanOrEqual(
+              expect((j - i + 1) * (CALLS_PER_AMI.RegisterImage ?? 0)).toBeLessThanOrEqual(
                 size + windowSeconds * refill + 1e-6,
               );
             }
@@ -244,12 +377,16 @@ describe('delays and tickets', () => {
     const reservation = Object.fromEntries(EC2_APIS.map((api, i) => [api, T0 + i])) as never;
     const ticket = { reservation, deferrals: 2, firstMessageId: 'm-1' };
     expect(parseTicket(ticketText(ticket))).toEqual(ticket);
+    // The keys it reserved, a copy's Region's among them.
+    const copied = { ...ticket, reservation: { RegisterImage: T0, 'CopyImage@us-west-2': T0 + 5 } };
+    expect(parseTicket(ticketText(copied))).toEqual(copied);
     for (const bad of [
       undefined,
       '',
       'not JSON',
       '{}',
       '{"reservation":{},"deferrals":1,"firstMessageId":"m"}',
+      '{"reservation":{"RunInstances":1},"deferrals":1,"firstMessageId":"m"}',
     ])
       expect(parseTicket(bad)).toBeUndefined();
   });

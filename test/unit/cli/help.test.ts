@@ -20,6 +20,10 @@ const commands: Record<string, string[]> = {
   redrive: [
     '--table',
     '--state-machine-arn',
+    '--prefix',
+    'SNAP2AMI_TAG_PREFIX',
+    '--allowed-source-accounts',
+    'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
     '--key',
     '--snapshot-id',
     '--since',
@@ -30,7 +34,7 @@ const commands: Record<string, string[]> = {
     '--region',
     '--profile',
   ],
-  status: ['--table', '--state-machine-arn', '--json', '<snapshot-id|key>', '--region', '--profile'],
+  status: ['--table', '--json', '<snapshot-id|key>', '--region', '--profile'],
   register: [
     '<snapshot-id...>',
     '--multi-volume',
@@ -47,6 +51,8 @@ const commands: Record<string, string[]> = {
     'SNAP2AMI_QUEUE_URL',
     '--grace',
     '(default: 1h)',
+    '--prefix',
+    '--allowed-source-accounts',
     '--dry-run',
     '--json',
     '--region',
@@ -59,6 +65,21 @@ describe('--help', () => {
     const result = snap2ami([command, '--help']);
     expect(result.status).toBe(0);
     for (const option of options) expect(result.stdout).toContain(option);
+  });
+
+  it('status needs no state machine: it reads the record, and the execution the record names', () => {
+    expect(snap2ami(['status', '--help']).stdout).not.toContain('--state-machine-arn');
+  });
+
+  it('a bad deployment setting in the environment stops only the commands that use it, in one line', () => {
+    // SNAP2AMI_EC2_RATE_SHARE is the functions' setting: the CLI never reads it.
+    expect(snap2ami(['--help'], { SNAP2AMI_EC2_RATE_SHARE: '2' }).status).toBe(0);
+    const result = snap2ami(['reconcile', '--table', 't', '--queue-url', 'q'], {
+      SNAP2AMI_TAG_PREFIX: 'aws:x',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('"aws:x" is not a usable tag prefix');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('snap2ami --version prints the package version', () => {

@@ -24,6 +24,7 @@ const DEFAULTS = {
   imageReservedConcurrency: 20,
   stateMachineLogLevel: 'ERROR',
   stateMachineLogExecutionData: false,
+  eventBusName: 'default',
 };
 const region = { region: 'eu-west-1' };
 
@@ -44,6 +45,8 @@ describe('the operations parameters', () => {
     ['stateMachineLogLevel', 'ALL'],
     ['stateMachineLogExecutionData', 'true'],
     ['stateMachineLogExecutionData', true],
+    ['eventBusName', 'golden-images'],
+    ['eventBusName', 'org/team.bus_1'],
   ];
   it.each(accepted)('accept %s=%j', (parameter, value) => {
     expect(observabilityProblems({ ...DEFAULTS, [parameter]: value }, region)).toEqual([]);
@@ -67,6 +70,13 @@ describe('the operations parameters', () => {
     ['imageReservedConcurrency', undefined, '"" is not a whole number'],
     ['stateMachineLogLevel', 'FATAL', '"FATAL" is not ERROR or ALL'],
     ['stateMachineLogExecutionData', 'yes', '"yes" is not false or true'],
+    ['eventBusName', '', '"" is not an event bus name'],
+    ['eventBusName', 'my bus', '"my bus" is not an event bus name'],
+    [
+      'eventBusName',
+      'arn:aws:events:eu-west-1:111122223333:event-bus/golden',
+      "is an ARN; give the bus's name",
+    ],
   ];
   it.each(refused)('refuse %s=%j', (parameter, value, why) => {
     const problems = observabilityProblems({ ...DEFAULTS, [parameter]: value }, region);

@@ -42,8 +42,8 @@ describe('serverless package', () => {
         },
       });
     }
-    // Admission control's table: ingest takes from it, the image function reports throttling to it.
-    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction'])
+    // Admission control's table: ingest takes from it, the image and lifecycle functions report throttling to it.
+    for (const name of ['IngestLambdaFunction', 'ImageLambdaFunction', 'LifecycleLambdaFunction'])
       expect(template.Resources[name]?.Properties.Environment).toMatchObject({
         Variables: { ADMISSION_TABLE_NAME: expect.stringMatching(/-admission$/) },
       });
@@ -258,7 +258,7 @@ describe('serverless package', () => {
     expect(describes).toHaveLength(1);
   });
 
-  it("gives admission control's table to ingest and image only, to read and update its item; ingest may send deferred messages back to its queue", () => {
+  it("gives admission control's table to ingest, image and lifecycle only, to read and update its item; ingest may send deferred messages back to its queue", () => {
     expect(template.Resources.AdmissionTable?.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
@@ -266,7 +266,11 @@ describe('serverless package', () => {
     const onTable = iamStatements(template).filter(({ statement }) =>
       JSON.stringify(statement.Resource).includes('AdmissionTable'),
     );
-    expect(onTable.map(({ resource }) => resource).sort()).toEqual(['ImageRole', 'IngestRole']);
+    expect(onTable.map(({ resource }) => resource).sort()).toEqual([
+      'ImageRole',
+      'IngestRole',
+      'LifecycleRole',
+    ]);
     for (const { statement } of onTable)
       expect([statement.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     const sends = iamStatements(template).filter(

@@ -9,11 +9,13 @@ import Snap2amiParameters, {
   type Serverless,
 } from '../../../scripts/serverless-parameters.ts';
 import {
+  DEFAULT_SSM_PARAMETER_PATH,
   DEFAULT_UEFI_DATA_PARAMETER_PATH,
   deploymentSettings,
   MAX_PREFIX_LENGTH,
   parameterProblems,
   reconcileGraceMinutes,
+  ssmParameterPath,
   uefiDataSettings,
 } from '../../../shared/settings.ts';
 
@@ -165,6 +167,32 @@ describe('where the workflow may read UefiData', () => {
   });
 });
 
+describe('where the workflow may write SSM parameters (ssmParameterPath)', () => {
+  const env = (path: string | undefined) => ({ SNAP2AMI_SSM_PARAMETER_PATH: path });
+
+  it.each([
+    [undefined, DEFAULT_SSM_PARAMETER_PATH],
+    ['', '/snap2ami/'],
+    ['/golden/', '/golden/'],
+    ['/golden/images/', '/golden/images/'],
+  ])('accepts %j as %j', (value, path) => {
+    expect(ssmParameterPath(value)).toBe(path);
+    expect(parameterProblems(env(value))).toEqual([]);
+  });
+
+  // "/" would let the lifecycle role write every parameter of the account, in every Region.
+  it.each(['/', '/golden', 'golden/', '/aws/service/', '/ssm/x/', '/golden/*/'])('refuses %j', (value) => {
+    expect(() => ssmParameterPath(value)).toThrow(`"${value}" is not an SSM parameter path`);
+    expect(parameterProblems(env(value))).toEqual([
+      {
+        parameter: 'ssmParameterPath',
+        value,
+        problem: expect.stringMatching(/; accepted: .+\(default \/snap2ami\/\)/),
+      },
+    ]);
+  });
+});
+
 describe("the reconciler's grace period (reconcileGraceMinutes)", () => {
   it.each([
     [undefined, 60],
@@ -278,9 +306,17 @@ describe('the IAM condition values made from the parameters', () => {
     });
   });
 
+  it('ssmParameterPath: the path as the lifecycle function writes under it, the default for an empty one', async () => {
+    expect(await resolve('ssmParameterPath', { ssmParameterPath: '/golden/' })).toEqual({
+      value: '/golden/',
+    });
+    // Never `parameter*` (every parameter of the account, in every Region) in the lifecycle role's grant.
+    expect(await resolve('ssmParameterPath', { ssmParameterPath: '' })).toEqual({ value: '/snap2ami/' });
+  });
+
   it('refuses a variable it does not define', async () => {
     await expect(resolve('keyTag', {})).rejects.toThrow(
-      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, uefiDataParameterPath.',
+      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, uefiDataParameterPath, ssmParameterPath.',
     );
     await expect(resolve('resourceTagCondition.family', {})).rejects.toThrow('is not a snap2ami variable');
   });
