@@ -8,10 +8,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { Command, Option } from 'commander';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
-import { HTTP_TIMEOUTS } from '../shared/aws/clients.ts';
+import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
@@ -318,7 +319,8 @@ contractOptions(awsOptions(program.command('reconcile')))
   .description(
     "Run the pipeline's reconciler once (it also runs on a schedule in the stack): finish records stuck IN_PROGRESS " +
       'after their execution ended (COMPLETED when an available image carries the key, else FAILED with the reason), ' +
-      "and send opted-in, completed snapshots with no AMI and no record through the pipeline's queue. Bounded work per " +
+      "send opted-in, completed snapshots with no AMI and no record through the pipeline's queue, and apply again the " +
+      'retention of families whose retention step failed or crashed (pending for 5 minutes or more). Bounded work per ' +
       'run; safe to repeat. Exit status 1 when some of the work failed.',
   )
   .addOption(tableOption())
@@ -336,7 +338,7 @@ contractOptions(awsOptions(program.command('reconcile')))
           : `${DEFAULT_RECONCILE_GRACE_MINUTES}m`,
       ),
   )
-  .option('--dry-run', 'show what it would finish and send; change nothing')
+  .option('--dry-run', 'show what it would finish, send and deregister; change nothing')
   .option('--json', 'print the report as JSON')
   .action(async (options) => {
     const config = clientConfig(options);
@@ -346,6 +348,8 @@ contractOptions(awsOptions(program.command('reconcile')))
         sfn: new SFNClient(config),
         ec2: new EC2Client(config),
         sqs: new SQSClient(config),
+        ec2In: perRegion((region) => new EC2Client({ ...config, ...(region && { region }) })),
+        ssmIn: perRegion((region) => new SSMClient({ ...config, ...(region && { region }) })),
         table: options.table,
         queueUrl: options.queueUrl,
         prefix: options.prefix,

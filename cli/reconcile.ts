@@ -4,27 +4,24 @@
  * what it would do (`--dry-run` changes nothing). The account and Region come from the queue's
  * ARN, as for `snap2ami register`.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import { type ReconcileReport, reconcile } from '../functions/reconcile/reconcile.ts';
+
+import {
+  type ReconcileDeps,
+  type ReconcileOptions,
+  type ReconcileReport,
+  reconcile,
+} from '../functions/reconcile/reconcile.ts';
+import type { RetentionEntry } from '../functions/reconcile/retention-pass.ts';
+import type { PlannerSettings } from '../shared/contract/types.ts';
 import { explainAwsError, queueNamedBy } from './errors.ts';
 
-export interface ReconcileContext {
-  dynamo: DynamoDBClient;
-  sfn: SFNClient;
-  ec2: EC2Client;
-  sqs: SQSClient;
-  table: string;
-  queueUrl: string;
-  prefix: string;
-  allowedSourceAccounts: string[];
-}
+/** The reconciler's dependencies as the CLI has them: the account and Region come from the queue's ARN, no logger. */
+export type ReconcileContext = Omit<ReconcileDeps, 'settings' | 'log' | 'now' | 'newId'> &
+  Pick<PlannerSettings, 'prefix' | 'allowedSourceAccounts'>;
 
 export async function runReconcile(
   context: ReconcileContext,
-  options: { dryRun?: boolean; graceSeconds: number },
+  options: Pick<ReconcileOptions, 'dryRun' | 'graceSeconds'>,
 ): Promise<ReconcileReport> {
   const queue = await queueNamedBy(context.sqs, context.queueUrl, '--queue-url');
   try {
@@ -63,12 +60,25 @@ export function formatReconcile(report: ReconcileReport): string {
     );
   }
   for (const s of report.strays.snapshots) lines.push(`STRAY  ${s.snapshotId}  → ${s.action}: ${s.detail}`);
-  const { stuck, strays } = report;
+  for (const r of report.retention.families) lines.push(retentionLine(r));
+  const { stuck, strays, retention } = report;
   lines.push(
     `${report.dryRun ? 'dry run, nothing changed: ' : ''}${stuck.found} stuck found, ${stuck.finished} finished; ` +
       `${strays.found} strays found, ${strays.sent} sent, ${strays.rejected} rejected (${strays.examined} opted-in snapshots looked at; ` +
-      `${strays.passComplete ? 'the pass over the account is complete' : 'the pass continues on the next run'}).`,
+      `${strays.passComplete ? 'the pass over the account is complete' : 'the pass continues on the next run'}); ` +
+      `${retention.found} unfinished retentions found, ${retention.applied} applied, ${retention.failed} failed.`,
   );
   for (const error of report.errors) lines.push(`error: ${error}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `RETENTION  <family>  (<key>, <image>)  → applied: deregistered ami-… (us-east-1)`, with the reason of a failure. */
+function retentionLine(r: RetentionEntry): string {
+  const removed = r.deregistered?.map(({ imageId, region }) => `${imageId} (${region})`).join(', ');
+  const what =
+    r.deregistered === undefined
+      ? ''
+      : `: ${r.action === 'would apply' ? 'would deregister' : 'deregistered'} ${removed || 'nothing'}`;
+  const why = r.error ? `: ${r.error}` : r.previousError ? ` (its last run: ${r.previousError})` : '';
+  return `RETENTION  ${r.family}  (${r.key}, ${r.imageId})  → ${r.action}${what}${why}`;
 }

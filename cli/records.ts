@@ -9,20 +9,16 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
-  type QueryCommandInput,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { startAttempt } from '../shared/aws/executions.ts';
+import { byStatusQuery } from '../shared/aws/records.ts';
 import { describeSnapshots } from '../shared/aws/snapshots.ts';
 import { planGroups } from '../shared/contract/plan.ts';
-import {
-  type DistributionOutcome,
-  distributionOutcome,
-  PARAMETER_ITEM_PREFIX,
-} from '../shared/distribution.ts';
-import { RECORD_STATUS, RECORDS_BY_STATUS_INDEX } from '../shared/records.ts';
+import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
+import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
@@ -112,7 +108,9 @@ export async function findRecords(
   const records: RegistrationRecord[] = [];
   let ExclusiveStartKey: Record<string, AttributeValue> | undefined;
   do {
-    const request = filter.status ? byStatus(context.table, filter) : { TableName: context.table };
+    const request = filter.status
+      ? byStatusQuery(context.table, filter.status, filter)
+      : { TableName: context.table };
     const page = await guard(
       context,
       () =>
@@ -124,7 +122,7 @@ export async function findRecords(
       { service: 'DynamoDB', doing: `reading the records table ${context.table}`, resourceOption: '--table' },
     );
     for (const item of (page.Items ?? []) as Item[])
-      if (!item.pk?.S?.startsWith(PARAMETER_ITEM_PREFIX)) records.push(toRecord(item));
+      if (isRegistrationKey(item.pk?.S ?? '')) records.push(toRecord(item));
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return records.filter(
@@ -135,32 +133,6 @@ export async function findRecords(
       (!filter.since || (r.startedAt ?? '') >= filter.since) &&
       (!filter.until || (r.startedAt ?? '') <= filter.until),
   );
-}
-
-/** A Query of one status's records, started within the time range when one is given. */
-function byStatus(
-  table: string,
-  filter: { status?: string; since?: string; until?: string },
-): QueryCommandInput {
-  const range =
-    filter.since && filter.until
-      ? ' AND startedAt BETWEEN :since AND :until'
-      : filter.since
-        ? ' AND startedAt >= :since'
-        : filter.until
-          ? ' AND startedAt <= :until'
-          : '';
-  return {
-    TableName: table,
-    IndexName: RECORDS_BY_STATUS_INDEX,
-    KeyConditionExpression: `#status = :status${range}`,
-    ExpressionAttributeNames: { '#status': 'status' },
-    ExpressionAttributeValues: {
-      ':status': { S: filter.status ?? '' },
-      ...(filter.since && { ':since': { S: filter.since } }),
-      ...(filter.until && { ':until': { S: filter.until } }),
-    },
-  };
 }
 
 export interface RedriveResult {

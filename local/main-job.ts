@@ -17,12 +17,8 @@ import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { AdmissionStore } from '../shared/aws/admission.ts';
 import { dynamoDbClient, ec2Client, queueUrlOfArn } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
-import {
-  type DistributionOutcome,
-  distributionOutcome,
-  PARAMETER_ITEM_PREFIX,
-} from '../shared/distribution.ts';
-import { RECORD_STATUS } from '../shared/records.ts';
+import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
+import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { SETTINGS, templateWorkflow } from './pipeline-fixture.ts';
@@ -169,14 +165,14 @@ async function drainQueue(harness: Harness, progress: (line: string) => void): P
   return skipped;
 }
 
-/** The registrations' records, by root snapshot, each attribute as a string (not the parameters' lock items). */
+/** The registrations' records, by root snapshot, each attribute as a string (not the parameters' or families' items). */
 async function readRecords(table: string): Promise<Map<string, Record<string, string>>> {
   const records = new Map<string, Record<string, string>>();
   const { Items = [] } = await new DynamoDBClient({}).send(
     new ScanCommand({ TableName: table, ConsistentRead: true }),
   );
   for (const item of Items) {
-    if (item.pk?.S?.startsWith(PARAMETER_ITEM_PREFIX)) continue;
+    if (!isRegistrationKey(item.pk?.S ?? '')) continue;
     const flat = Object.fromEntries(Object.entries(item).map(([k, v]) => [k, String(Object.values(v)[0])]));
     records.set(flat.rootSnapshotId as string, flat);
   }

@@ -96,9 +96,6 @@ export function mayReplace(
   return ours.key >= current.key;
 }
 
-/** The records table's items that are not registrations: each SSM parameter's lock and newest AMI. */
-export const PARAMETER_ITEM_PREFIX = 'ssm-parameter#';
-
 /** What a registration's distribution did, as `local --json` and `status` show it. */
 export interface DistributionOutcome {
   copies: { region: string; imageId: string }[];

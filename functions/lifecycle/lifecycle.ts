@@ -40,6 +40,13 @@ import {
   PermanentError,
   RetryableError,
 } from '../../shared/errors.ts';
+import {
+  closeRetention,
+  noteRetentionFailure,
+  openRetention,
+  type RetentionWork,
+  retentionWork,
+} from './retention-item.ts';
 
 export interface Copy {
   region: string;
@@ -109,7 +116,7 @@ async function describeImage(ec2: EC2Client, imageId: string, where: string): Pr
 }
 
 /** The AMI and its copies, Region by Region. */
-function everyImage(task: Common & { copies: Copy[] }, deps: LifecycleDeps): Copy[] {
+function everyImage(task: { imageId: string; copies: Copy[] }, deps: Pick<LifecycleDeps, 'region'>): Copy[] {
   return [{ region: deps.region, imageId: task.imageId }, ...task.copies];
 }
 
@@ -436,7 +443,7 @@ async function parameterImage(region: string, name: string, deps: LifecycleDeps)
 async function parameterValue(
   region: string,
   name: string,
-  deps: LifecycleDeps,
+  deps: Pick<LifecycleDeps, 'ssmIn'>,
 ): Promise<string | undefined> {
   try {
     return (await deps.ssmIn(region).send(new GetParameterCommand({ Name: name }))).Parameter?.Value;
@@ -454,17 +461,44 @@ export interface RetentionResult {
 }
 
 /**
+ * The retain step: the family's retention item records the work as pending first
+ * (retention-item.ts), so that a failure, or a crash that leaves no trace in the execution,
+ * is found and run again by the reconciler's retention pass; done once it finishes.
+ */
+async function retain(task: Common & { copies: Copy[] }, deps: LifecycleDeps): Promise<RetentionResult> {
+  const work = retentionWork(task);
+  if (work === undefined) return { deregistered: [], kept: [] };
+  const { family } = work.lifecycle;
+  await openRetention(work, task.executionArn, deps);
+  try {
+    const result = await applyRetention(work, deps);
+    await closeRetention(family, task.executionArn, result, deps);
+    return result;
+  } catch (error) {
+    await noteRetentionFailure(family, task.executionArn, error, deps);
+    throw error;
+  }
+}
+
+/** What retention needs: EC2 and SSM in each Region, the tag prefix, the pipeline's Region, the clock. */
+export type RetentionDeps = Pick<LifecycleDeps, 'ec2In' | 'ssmIn' | 'prefix' | 'region' | 'now'>;
+
+/**
  * In the pipeline's Region and each copy's, the family's AMIs that snap2ami registered here
  * (`<p>key` and `<p>family`), older than the rule keeps, are deregistered, except the newest,
  * a protected one, the one the family's SSM parameter names, and one EC2 reports in use
  * (DescribeImageReferences: instances, launch templates, any SSM parameter). Snapshots go with
- * a copy always, with the source AMI only under `<p>retain-delete-snapshots=true`.
+ * a copy always, with the source AMI only under `<p>retain-delete-snapshots=true`. With
+ * `dryRun`, nothing is deregistered: `deregistered` lists what would be.
  */
-async function retain(task: Common & { copies: Copy[] }, deps: LifecycleDeps): Promise<RetentionResult> {
-  const { retain: rule, family } = task.lifecycle;
+export async function applyRetention(
+  work: RetentionWork,
+  deps: RetentionDeps,
+  options: { dryRun?: boolean } = {},
+): Promise<RetentionResult> {
+  const { retain: rule, family, ssmParameter } = work.lifecycle;
   const result: RetentionResult = { deregistered: [], kept: [] };
-  if (rule === undefined || family === undefined) return result;
-  for (const { region, imageId } of everyImage(task, deps)) {
+  for (const { region, imageId } of everyImage(work, deps)) {
     const ec2 = deps.ec2In(region);
     const images = await familyImages(ec2, region, family, deps.prefix);
     const { candidates, kept } = retentionCandidates(images, rule, imageId, deps.now());
@@ -472,8 +506,7 @@ async function retain(task: Common & { copies: Copy[] }, deps: LifecycleDeps): P
       if (k.reason !== 'within retention')
         result.kept.push({ region, imageId: k.image.imageId, reason: k.reason });
     if (candidates.length === 0) continue;
-    const named =
-      task.lifecycle.ssmParameter && (await parameterValue(region, task.lifecycle.ssmParameter, deps));
+    const named = ssmParameter && (await parameterValue(region, ssmParameter, deps));
     const inUse = await referenced(
       ec2,
       region,
@@ -483,13 +516,17 @@ async function retain(task: Common & { copies: Copy[] }, deps: LifecycleDeps): P
       const reason = isProtected(candidate.protection)
         ? 'deregistration protection'
         : candidate.imageId === named
-          ? `named by ${task.lifecycle.ssmParameter}`
+          ? `named by ${ssmParameter}`
           : inUse.get(candidate.imageId);
       if (reason !== undefined) {
         result.kept.push({ region, imageId: candidate.imageId, reason });
         continue;
       }
-      const deleteSnapshots = region !== deps.region || task.lifecycle.retainDeleteSnapshots === true;
+      if (options.dryRun) {
+        result.deregistered.push({ region, imageId: candidate.imageId });
+        continue;
+      }
+      const deleteSnapshots = region !== deps.region || work.lifecycle.retainDeleteSnapshots === true;
       try {
         await ec2.send(
           new DeregisterImageCommand({

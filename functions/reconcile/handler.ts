@@ -6,7 +6,15 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { dynamoDbClient, ec2Client, queueUrlOf, sfnClient, sqsClient } from '../../shared/aws/clients.ts';
+import {
+  dynamoDbClient,
+  ec2Client,
+  ec2ClientIn,
+  queueUrlOf,
+  sfnClient,
+  sqsClient,
+  ssmClientIn,
+} from '../../shared/aws/clients.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
 import { deploymentSettings, reconcileGraceMinutes, requiredSetting } from '../../shared/settings.ts';
 import { type ReconcileReport, reconcile } from './reconcile.ts';
@@ -33,6 +41,8 @@ export async function reconcileHandler(_event: unknown, context: Context): Promi
       sfn: sfnClient(),
       ec2: ec2Client(),
       sqs: sqsClient(),
+      ec2In: ec2ClientIn,
+      ssmIn: ssmClientIn,
       table,
       queueUrl: await queueUrl(),
       settings: { account, region, ...deployment },
@@ -46,6 +56,9 @@ export async function reconcileHandler(_event: unknown, context: Context): Promi
     StraysFound: report.strays.found,
     StraysSent: report.strays.sent,
     StraysRejected: report.strays.rejected,
+    RetentionFound: report.retention.found,
+    RetentionApplied: report.retention.applied,
+    RetentionFailed: report.retention.failed,
   };
   for (const [name, value] of Object.entries(counts)) metrics.addMetric(name, MetricUnit.Count, value);
   logger.info({ message: 'reconciled', ...counts, passComplete: report.strays.passComplete });

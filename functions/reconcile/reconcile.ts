@@ -11,7 +11,10 @@
  *    never get its AMI. The reconciler sends it through the queue as a Register Snapshots
  *    request, so it takes the ordinary pipeline: same planner, same key, same workflow.
  *
- * Bounded work per run (a few dozen records, one DescribeSnapshots page), a cursor in the
+ * 3. Unfinished retention: a family whose retention step failed or crashed keeps a pending
+ *    item in the records table; the reconciler runs its retention again (retention-pass.ts).
+ *
+ * Bounded work per run (a few dozen records, one DescribeSnapshots page, ten families), a cursor in the
  * records table carries on where the last run stopped. Idempotent and safe to run twice at
  * once: records change only by a conditional write (still IN_PROGRESS, same execution), and a
  * snapshot sent twice is one key, one execution, one AMI. The scheduled Lambda
@@ -32,12 +35,15 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { byStatusQuery } from '../../shared/aws/records.ts';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { PlannerSettings } from '../../shared/contract/types.ts';
-import { RECORD_STATUS, RECORDS_BY_STATUS_INDEX } from '../../shared/records.ts';
+import { RECORD_STATUS } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
+import { emptyRetentionReport, type RetentionReport, retentionPass } from './retention-pass.ts';
 
 /** The records table's item that keeps the reconciler's place between runs (not a record: no status). */
 export const CURSOR_KEY = '#reconciler-cursor';
@@ -55,6 +61,9 @@ export interface ReconcileDeps {
   sfn: SFNClient;
   ec2: EC2Client;
   sqs: SQSClient;
+  /** EC2 and SSM in a Region: retention works in the pipeline's Region and each copy's. */
+  ec2In(region: string): EC2Client;
+  ssmIn(region: string): SSMClient;
   /** The records table. */
   table: string;
   /** The pipeline's queue, where Register Snapshots requests go. */
@@ -75,6 +84,10 @@ export interface ReconcileOptions {
   settleSeconds?: number;
   maxRecords?: number;
   pageSize?: number;
+  /** Retention: only items whose last run started at least this long ago (default RETENTION_SETTLE_SECONDS). */
+  retentionSettleSeconds?: number;
+  /** Retention: families per run (default MAX_RETENTION_FAMILIES). */
+  maxFamilies?: number;
 }
 
 export type StuckAction =
@@ -130,6 +143,8 @@ export interface ReconcileReport {
     /** Whether this run's page was the last of a pass over the account's snapshots. */
     passComplete: boolean;
   };
+  /** Families whose retention had not finished (retention-pass.ts). */
+  retention: RetentionReport;
   /** What failed in this run (the rest was done): the next run tries again. */
   errors: string[];
 }
@@ -147,11 +162,13 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
     dryRun: options.dryRun ?? false,
     stuck: { examined: 0, found: 0, finished: 0, records: [] },
     strays: { examined: 0, found: 0, sent: 0, rejected: 0, snapshots: [], passComplete: false },
+    retention: emptyRetentionReport(),
     errors: [],
   };
   const cursor = await readCursor(deps);
   await attempt(report, 'stuck records', () => stuckRecords(deps, options, cursor, report));
   await attempt(report, 'stray snapshots', () => straySnapshots(deps, options, cursor, report));
+  await attempt(report, 'retention', () => retentionPass(deps, options, report));
   return report;
 }
 
@@ -177,14 +194,7 @@ async function stuckRecords(
   const settled = new Date(now.getTime() - (options.settleSeconds ?? SETTLE_SECONDS) * 1000).toISOString();
   const page = await deps.dynamo.send(
     new QueryCommand({
-      TableName: deps.table,
-      IndexName: RECORDS_BY_STATUS_INDEX,
-      KeyConditionExpression: '#status = :inProgress AND startedAt <= :settled',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: {
-        ':inProgress': { S: RECORD_STATUS.inProgress },
-        ':settled': { S: settled },
-      },
+      ...byStatusQuery(deps.table, RECORD_STATUS.inProgress, { until: settled }),
       Limit: options.maxRecords ?? MAX_RECORDS,
       ...(cursor.recordsStartKey && { ExclusiveStartKey: cursor.recordsStartKey }),
     }),
@@ -473,11 +483,7 @@ async function snapshotsOfOpenRecords(deps: ReconcileDeps): Promise<Set<string>>
     do {
       const page = await deps.dynamo.send(
         new QueryCommand({
-          TableName: deps.table,
-          IndexName: RECORDS_BY_STATUS_INDEX,
-          KeyConditionExpression: '#status = :status',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': { S: status } },
+          ...byStatusQuery(deps.table, status),
           ProjectionExpression: 'snapshotIds',
           ExclusiveStartKey,
         }),

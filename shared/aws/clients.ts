@@ -56,7 +56,7 @@ export const workflowEc2Client = once(() =>
  * retain in other Regions (tag contract v2). Without a Region, the container's own
  * (AWS_REGION). Same settings as the client of the container's Region.
  */
-function perRegion<T>(make: (region: string | undefined) => T): (region?: string) => T {
+export function perRegion<T>(make: (region: string | undefined) => T): (region?: string) => T {
   const clients = new Map<string, T>();
   return (region) => {
     const name = region ?? '';
@@ -80,6 +80,13 @@ export const workflowSsmClientIn = perRegion((region) =>
   traced(
     new SSMClient({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1, ...(region !== undefined && { region }) }),
   ),
+);
+/** EC2 and SSM in a Region with the SDK's own retries: the reconciler's retention pass, which no workflow retries. */
+export const ec2ClientIn = perRegion((region) =>
+  traced(new EC2Client({ requestHandler: HTTP_TIMEOUTS, ...(region !== undefined && { region }) })),
+);
+export const ssmClientIn = perRegion((region) =>
+  traced(new SSMClient({ requestHandler: HTTP_TIMEOUTS, ...(region !== undefined && { region }) })),
 );
 export const sfnClient = once(() => traced(new SFNClient({ requestHandler: HTTP_TIMEOUTS })));
 export const sqsClient = once(() => traced(new SQSClient({ requestHandler: HTTP_TIMEOUTS })));

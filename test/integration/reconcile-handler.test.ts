@@ -4,10 +4,13 @@
  * counts as metrics, and fails the invocation (so Lambda's Errors metric shows it) when part
  * of the run could not be done, after doing the rest.
  */
+import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openRetention } from '../../functions/lifecycle/retention-item.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION, type FaultProxy, startFaultProxy } from '../../local/index.ts';
-import { executionArn } from '../support/pipeline.ts';
+import { RETENTION_ITEM_PREFIX } from '../../shared/records.ts';
+import { executionArn, familyImage, unique } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';
 import { messagesIn } from '../support/sqs.ts';
 
@@ -80,11 +83,20 @@ async function invoke() {
 }
 
 describe('reconcile handler', () => {
-  it('sends a stray and finishes a stuck record, and counts them', async () => {
+  it("sends a stray, finishes a stuck record and applies a family's unfinished retention, and counts them", async () => {
     const name = `rh-stray-${Date.now()}`;
     const stray = await h.planned(name);
     const stuck = await h.planned(`rh-stuck-${Date.now()}`);
     await h.stuckRecord(stuck, executionArn(`never-ran-${Date.now()}`));
+    // A family whose retain step crashed ten minutes ago: its item pending, two AMIs, one to keep.
+    const family = unique('rh-family');
+    const older = await familyImage(h.ec2, family, '2025-01-01T00:00:00Z', h.prefix);
+    const newer = await familyImage(h.ec2, family, '2025-01-02T00:00:00Z', h.prefix);
+    await openRetention(
+      { key: 'v1-rh', imageId: newer.imageId, copies: [], lifecycle: { family, retain: { count: 1 } } },
+      executionArn(`crashed-${Date.now()}`),
+      { dynamo: h.dynamo, table: h.pipeline.table, now: () => new Date(Date.now() - 600_000) },
+    );
 
     const { result, error, metrics } = await invoke();
     expect(error).toBeUndefined();
@@ -97,8 +109,17 @@ describe('reconcile handler', () => {
       StraysFound: 1,
       StraysSent: 1,
       StraysRejected: 0,
+      RetentionFound: 1,
+      RetentionApplied: 1,
+      RetentionFailed: 0,
     });
     expect(metrics[0]?._aws.CloudWatchMetrics[0]?.Namespace).toBe('snap2ami-test-namespace');
+    expect(await h.pipeline.record(`${RETENTION_ITEM_PREFIX}${family}`)).toMatchObject({
+      status: 'RETENTION_DONE',
+    });
+    await expect(
+      h.ec2.send(new DescribeImagesCommand({ ImageIds: [older.imageId] })).then((r) => r.Images ?? []),
+    ).resolves.toEqual([]);
     expect(await h.pipeline.record(stuck.key)).toMatchObject({
       status: 'FAILED',
       error: 'ExecutionNotFound',

@@ -124,53 +124,27 @@ describe('the reconciler: records stuck IN_PROGRESS', () => {
     expect(await h.imagesNamed(plan.request.Name)).toHaveLength(1);
   });
 
-  it('fails, keeping its image, a record whose execution ended before the lifecycle its plan asked for', async () => {
-    const name = `rec-lifecycle-${Date.now()}`;
-    const plan = await planned(name, { [`${h.prefix}deprecate-after`]: '30d' });
-    expect(plan.lifecycle).toBeDefined();
-    h.fail(name);
-    await start(plan);
-    await h.sfn.idle();
-    await loseRecordFailure(plan.key);
-    // What an attempt that registered and then died left: its image, with the key.
-    const imageId = await imageOf(plan);
+  it.each([
+    { step: 'the lifecycle', tag: 'deprecate-after', value: '30d', error: 'LifecycleNotCarriedOut' },
+    { step: 'the billing check', tag: 'platform', value: 'windows', error: 'BillingNotChecked' },
+  ])(
+    'fails, keeping its image, a record whose execution ended before $step its plan asked for',
+    async ({ tag, value, error }) => {
+      const name = `rec-${tag}-${Date.now()}`;
+      const plan = await planned(name, { [`${h.prefix}${tag}`]: value });
+      expect(plan.lifecycle ?? plan.billingCheck).toBeDefined();
+      h.fail(name);
+      await start(plan);
+      await h.sfn.idle();
+      await loseRecordFailure(plan.key);
+      // What an attempt that registered and then died left: its image, with the key.
+      const imageId = await imageOf(plan);
 
-    const report = await run();
-    expect(stuckEntry(report, plan.key)).toMatchObject({
-      action: 'failed',
-      error: 'LifecycleNotCarriedOut',
-      imageId,
-    });
-    expect(await h.pipeline.record(plan.key)).toMatchObject({
-      status: 'FAILED',
-      error: 'LifecycleNotCarriedOut',
-      imageId,
-    });
-  });
-
-  it('fails, keeping its image, a record whose execution ended before the billing check its plan asked for', async () => {
-    const name = `rec-billing-${Date.now()}`;
-    const plan = await planned(name, { [`${h.prefix}platform`]: 'windows' });
-    expect(plan.billingCheck).toBeDefined();
-    h.fail(name);
-    await start(plan);
-    await h.sfn.idle();
-    await loseRecordFailure(plan.key);
-    // What an attempt that registered and then died left: its image, with the key, unchecked.
-    const imageId = await imageOf(plan);
-
-    const report = await run();
-    expect(stuckEntry(report, plan.key)).toMatchObject({
-      action: 'failed',
-      error: 'BillingNotChecked',
-      imageId,
-    });
-    expect(await h.pipeline.record(plan.key)).toMatchObject({
-      status: 'FAILED',
-      error: 'BillingNotChecked',
-      imageId,
-    });
-  });
+      const report = await run();
+      expect(stuckEntry(report, plan.key)).toMatchObject({ action: 'failed', error, imageId });
+      expect(await h.pipeline.record(plan.key)).toMatchObject({ status: 'FAILED', error, imageId });
+    },
+  );
 
   it('fails a record whose execution never existed and left no image, saying so', async () => {
     const plan = await planned(`rec-noexec-${Date.now()}`);

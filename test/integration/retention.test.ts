@@ -12,15 +12,14 @@ import {
   EC2Client,
   EnableImageDeregistrationProtectionCommand,
   type Image,
-  RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createPipeline, createTaggedSnapshot, type Pipeline, requestLog } from '../../local/index.ts';
+import { createPipeline, type Pipeline, requestLog } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { RetryableError } from '../../shared/errors.ts';
 import { executionInput } from '../../shared/workflow.ts';
-import { executionArn as arn, planFor } from '../support/pipeline.ts';
+import { executionArn as arn, familyImage, planFor, unique } from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';
 const ec2 = new EC2Client({});
@@ -31,31 +30,6 @@ let pipeline: Pipeline;
 beforeAll(async () => {
   pipeline = await createPipeline();
 });
-
-const unique = (name: string) => `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-
-/** An AMI of the family as an earlier registration left it (key, family, snapshot time). */
-async function familyImage(family: string, snapshotTime: string) {
-  const snapshotId = await createTaggedSnapshot(ec2, { purpose: 'retention test' });
-  const { ImageId } = await ec2.send(
-    new RegisterImageCommand({
-      Name: unique(`${family}-old`),
-      RootDeviceName: '/dev/sda1',
-      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: snapshotId } }],
-      TagSpecifications: [
-        {
-          ResourceType: 'image',
-          Tags: [
-            { Key: 'snap2ami:key', Value: unique('key') },
-            { Key: 'snap2ami:family', Value: family },
-            { Key: 'snap2ami:snapshot-time', Value: snapshotTime },
-          ],
-        },
-      ],
-    }),
-  );
-  return { imageId: ImageId as string, snapshotId };
-}
 
 async function family(region: string, name: string): Promise<Image[]> {
   return (
@@ -96,11 +70,11 @@ describe('retention', () => {
   it('keeps exactly N by count, skips protected and in-use AMIs, and keeps source snapshots by default', async () => {
     const name = unique('ret-count');
     const [t1, t2, t3, t4, t5] = [
-      await familyImage(name, '2025-01-01T00:00:00Z'),
-      await familyImage(name, '2025-01-02T00:00:00Z'),
-      await familyImage(name, '2025-01-03T00:00:00Z'),
-      await familyImage(name, '2025-01-04T00:00:00Z'),
-      await familyImage(name, '2025-01-05T00:00:00Z'),
+      await familyImage(ec2, name, '2025-01-01T00:00:00Z'),
+      await familyImage(ec2, name, '2025-01-02T00:00:00Z'),
+      await familyImage(ec2, name, '2025-01-03T00:00:00Z'),
+      await familyImage(ec2, name, '2025-01-04T00:00:00Z'),
+      await familyImage(ec2, name, '2025-01-05T00:00:00Z'),
     ];
     // t1: another SSM parameter names it; t2: protected; t3: a launch template uses it.
     await new SSMClient({}).send(
@@ -156,8 +130,8 @@ describe('retention', () => {
 
   it('by age keeps those within N days', async () => {
     const name = unique('ret-days');
-    const old = await familyImage(name, daysAgo(40));
-    const recent = await familyImage(name, daysAgo(10));
+    const old = await familyImage(ec2, name, daysAgo(40));
+    const recent = await familyImage(ec2, name, daysAgo(10));
     const plan = await planFor(ec2, {
       'snap2ami:name': name,
       'snap2ami:family': name,
@@ -197,7 +171,7 @@ describe('retention', () => {
 
   it('a failed retention never fails the registration: it is recorded, and the next success of the family applies it', async () => {
     const name = unique('ret-fail');
-    const old = await familyImage(name, '2025-06-01T00:00:00Z');
+    const old = await familyImage(ec2, name, '2025-06-01T00:00:00Z');
     let failing = true;
     const p = await createPipeline({
       aroundLifecycle: async (task, next) => {

@@ -1,5 +1,5 @@
 /** Test helpers over the pipeline fixture (local/pipeline-fixture.ts): plans of real snapshots, executions by snapshot. */
-import type { EC2Client } from '@aws-sdk/client-ec2';
+import { type EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import {
   createTaggedSnapshot,
   EMULATOR_ACCOUNT,
@@ -30,3 +30,37 @@ export const executionsFor = (sfn: LocalStepFunctions, snapshotId: string) =>
 /** An execution ARN of the test state machine. */
 export const executionArn = (name: string) =>
   `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:execution:snap2ami-register-image:${name}`;
+
+/** A name no other test run uses. */
+export const unique = (name: string) => `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+/**
+ * An AMI of a family as an earlier registration left it (key, family, snapshot time), from a
+ * snapshot of its own: what retention finds of the family's past.
+ */
+export async function familyImage(
+  ec2: EC2Client,
+  family: string,
+  snapshotTime: string,
+  prefix = SETTINGS.prefix,
+): Promise<{ imageId: string; snapshotId: string }> {
+  const snapshotId = await createTaggedSnapshot(ec2, { purpose: 'retention test' });
+  const { ImageId } = await ec2.send(
+    new RegisterImageCommand({
+      Name: unique(`${family}-old`),
+      RootDeviceName: '/dev/sda1',
+      BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { SnapshotId: snapshotId } }],
+      TagSpecifications: [
+        {
+          ResourceType: 'image',
+          Tags: [
+            { Key: `${prefix}key`, Value: unique('key') },
+            { Key: `${prefix}family`, Value: family },
+            { Key: `${prefix}snapshot-time`, Value: snapshotTime },
+          ],
+        },
+      ],
+    }),
+  );
+  return { imageId: ImageId as string, snapshotId };
+}

@@ -11,6 +11,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import type { ImageTask } from '../../functions/image/image.ts';
 import type { IngestDeps } from '../../functions/ingest/ingest.ts';
 import type { ReconcileDeps } from '../../functions/reconcile/reconcile.ts';
@@ -19,6 +20,7 @@ import {
   createPipeline,
   createTaggedSnapshot,
   ingestDeps,
+  type LocalLifecycleOptions,
   type LocalStepFunctions,
   LocalWorkflow,
   localImageFunction,
@@ -65,7 +67,17 @@ export interface RecoveryHarness {
   close(): Promise<void>;
 }
 
-export async function createRecoveryHarness(label: string): Promise<RecoveryHarness> {
+export interface RecoveryOptions {
+  /** The lifecycle function's clients (a fault proxy, say). */
+  lifecycle?: Partial<Omit<LocalLifecycleOptions, 'table' | 'prefix'>>;
+  /** Wraps the lifecycle function, as a test of its crash needs: `next` runs the real one. */
+  aroundLifecycle?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+}
+
+export async function createRecoveryHarness(
+  label: string,
+  options: RecoveryOptions = {},
+): Promise<RecoveryHarness> {
   const prefix = `${label}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}:`;
   const ec2 = new EC2Client({ maxAttempts: 1 });
   const sqs = new SQSClient({});
@@ -75,11 +87,17 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
   const held = new Map<string, Promise<void>>();
   const failing = new Set<string>();
   const image = localImageFunction({ ec2, settings });
+  const lifecycle = localLifecycleFunction({
+    parameterPath: '/',
+    ...options.lifecycle,
+    table: pipeline.table,
+    prefix,
+  });
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: pipeline.table, NotificationsTopic: pipeline.topicArn },
     params: { eventBusName: pipeline.eventBusName },
     functions: {
-      lifecycle: localLifecycleFunction({ table: pipeline.table, prefix, parameterPath: '/' }),
+      lifecycle: (task) => (options.aroundLifecycle ?? ((_, next) => next()))(task, () => lifecycle(task)),
       image: async (input) => {
         const task = input as ImageTask;
         const name = 'request' in task ? task.request.Name : undefined;
@@ -117,6 +135,8 @@ export async function createRecoveryHarness(label: string): Promise<RecoveryHarn
       sfn: sfnClient,
       ec2,
       sqs,
+      ec2In: (region) => new EC2Client({ region, maxAttempts: 1 }),
+      ssmIn: (region) => new SSMClient({ region, maxAttempts: 1 }),
       table: pipeline.table,
       queueUrl,
       settings,

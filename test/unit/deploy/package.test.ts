@@ -172,7 +172,7 @@ describe('serverless package', () => {
     expect(permission?.Properties).toMatchObject({ Principal: 'events.amazonaws.com' });
   });
 
-  it("gives the reconciler only the actions it uses, and the table's actions only on the table and its index", () => {
+  it("gives the reconciler only the actions it uses, and the table's actions only on the table and its index (retention's: below)", () => {
     const statements = iamStatements(template).filter(({ resource }) => resource === 'ReconcileRole');
     const actions = statements.flatMap(({ statement }) => [statement.Action].flat()).sort();
     expect(actions).toEqual(
@@ -359,7 +359,7 @@ describe('serverless package', () => {
       expect(
         grants.map(({ resource }) => resource),
         action,
-      ).toEqual(action === 'ec2:DeregisterImage' ? ['ImageRole', 'LifecycleRole'] : ['LifecycleRole']);
+      ).toEqual(action === 'ec2:DeregisterImage' ? ['ImageRole', 'RetentionPolicy'] : ['LifecycleRole']);
       for (const { statement } of grants)
         expect(statement.Condition).toEqual({ Null: { 'aws:ResourceTag/snap2ami:key': 'false' } });
     }
@@ -393,10 +393,10 @@ describe('serverless package', () => {
     expect(template.Resources.LifecycleLambdaFunction?.Properties.Environment).toMatchObject({
       Variables: { SNAP2AMI_SSM_PARAMETER_PATH: '/snap2ami/', RECORDS_TABLE_NAME: 'snap2ami-dev-records' },
     });
-    // The lifecycle role writes only the parameters' lock items of the records table.
+    // The lifecycle role writes only the parameters' lock items and the families' retention items.
     const [locks] = granting('dynamodb:UpdateItem').filter(({ resource }) => resource === 'LifecycleRole');
     expect(locks?.statement.Condition).toEqual({
-      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ssm-parameter#*'] },
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ssm-parameter#*', 'retention#*'] },
     });
     // The workflow puts its events on the deployment's bus (default: the account's default bus) only.
     const [events] = granting('events:PutEvents');
@@ -408,6 +408,53 @@ describe('serverless package', () => {
     expect(definition).toContain('LifecycleLambdaFunction');
     expect(definition).toContain('arn:aws:states:::events:putEvents');
     expect(definition).toMatch(/EventBusName\\+": \\+"default/);
+  });
+
+  it("gives the reconciler's retention pass exactly the lifecycle's retention permissions: one policy on both roles (ADR 0008)", () => {
+    const policy = template.Resources.RetentionPolicy;
+    expect(policy?.Type).toBe('AWS::IAM::Policy');
+    expect(policy?.Properties.Roles).toEqual([{ Ref: 'LifecycleRole' }, { Ref: 'ReconcileRole' }]);
+    const statements = iamStatements(template);
+    const retention = statements.filter(({ resource }) => resource === 'RetentionPolicy');
+    const byAction = Object.fromEntries(
+      retention.map(({ statement }) => [[statement.Action].flat().join(','), statement]),
+    );
+    expect(Object.keys(byAction).sort()).toEqual(
+      [
+        'ec2:DeregisterImage',
+        'ec2:DeleteSnapshot',
+        'ec2:DescribeImages,ec2:DescribeImageReferences',
+        'ssm:GetParameter',
+      ].sort(),
+    );
+    // Scoped as they were on the lifecycle role: by tag, by parameter path, in any Region.
+    expect(byAction['ec2:DeregisterImage']).toMatchObject({
+      Condition: { Null: { 'aws:ResourceTag/snap2ami:key': 'false' } },
+    });
+    expect(byAction['ec2:DeleteSnapshot']).toMatchObject({
+      Condition: { Null: { 'aws:ResourceTag/snap2ami:image-id': 'false' } },
+    });
+    expect(JSON.stringify(byAction['ec2:DeregisterImage']?.Resource)).toContain(':ec2:*::image/*');
+    expect(JSON.stringify(byAction['ec2:DeleteSnapshot']?.Resource)).toContain(':ec2:*::snapshot/*');
+    expect(byAction['ec2:DescribeImages,ec2:DescribeImageReferences']?.Resource).toBe('*');
+    expect(JSON.stringify(byAction['ssm:GetParameter']?.Resource)).toMatch(
+      /:ssm:\*:.*:parameter\/snap2ami\/\*/,
+    );
+    // Neither role holds a retention call of its own besides (the reconciler describes images
+    // for its other passes), so the two cannot drift apart.
+    for (const action of [
+      'ec2:DeregisterImage',
+      'ec2:DeleteSnapshot',
+      'ec2:DescribeImageReferences',
+      'ssm:GetParameter',
+    ])
+      expect(
+        statements
+          .filter(({ statement }) => [statement.Action].flat().includes(action))
+          .map(({ resource }) => resource)
+          .filter((resource) => resource === 'LifecycleRole' || resource === 'ReconcileRole'),
+        action,
+      ).toEqual([]);
   });
 
   it('has no IAM statement with a wildcard action', () => {
