@@ -323,41 +323,53 @@ async function finish(
   const { Item } = await deps.dynamo.send(
     new GetItemCommand({ TableName: deps.table, Key: { pk: { S: key } }, ConsistentRead: true }),
   );
-  if (str(Item, 'status') !== 'IN_PROGRESS' || str(Item, 'executionArn') !== executionArn)
+  if (str(Item, 'status') !== RECORD_STATUS.inProgress || str(Item, 'executionArn') !== executionArn)
     return { ...base, action: 'changed meanwhile' };
   const image = await imageFor(deps, key);
   const imageId = image?.ImageId;
   if (image?.State === 'pending') return { ...base, action: 'image pending', ...(imageId && { imageId }) };
 
-  // An image is not the whole registration when the plan had a lifecycle: copies, sharing,
-  // parameters and retention never ran. FAILED with the image kept, a redrive finishes them.
-  // Nor when it had a billing check: the image may lack the billing it must have, and a
-  // redrive adopts it and checks it (deregistering it when the billing is missing).
-  const lifecycleUndone = execution.hadLifecycle === true;
-  const billingUnchecked = execution.hadBillingCheck === true;
-  const available = image?.State === 'available' && imageId !== undefined;
-  const completed = available && !lifecycleUndone && !billingUnchecked;
-  const failure = completed
-    ? undefined
-    : available && billingUnchecked
-      ? {
-          error: 'BillingNotChecked',
-          cause: `${imageId} is registered, but its execution ended before its billing check could be trusted to have run; redrive to check its PlatformDetails`,
-        }
-      : available && lifecycleUndone
-        ? {
-            error: 'LifecycleNotCarriedOut',
-            cause: `${imageId} is registered, but its execution ended before its distribution and lifecycle; redrive to finish them`,
-          }
-        : executionFailure(executionArn, execution);
+  const failure = stuckFailure(executionArn, execution, image);
   const outcome: StuckRecord = {
     ...base,
-    action: completed ? 'completed' : 'failed',
+    action: failure ? 'failed' : 'completed',
     ...(imageId && { imageId }),
     ...(failure && { error: failure.error, cause: `${failure.cause} (found by the reconciler)` }),
   };
-  if (options.dryRun) return { ...outcome, action: completed ? 'would complete' : 'would fail' };
+  if (options.dryRun) return { ...outcome, action: failure ? 'would fail' : 'would complete' };
+  const written = await writeOutcome(deps, outcome, now);
+  return written ? outcome : { ...base, action: 'changed meanwhile' };
+}
 
+/**
+ * Why a stuck record is FAILED, or undefined when it is COMPLETED: an available image carrying
+ * its key is the whole registration only when the plan had neither a lifecycle (copies,
+ * sharing, parameters and retention never ran: a redrive finishes them) nor a billing check
+ * (the image may lack the billing it must have: a redrive adopts it and checks it).
+ */
+function stuckFailure(
+  executionArn: string,
+  execution: Execution,
+  image: Image | undefined,
+): { error: string; cause: string } | undefined {
+  const imageId = image?.ImageId;
+  if (image?.State !== 'available' || imageId === undefined) return executionFailure(executionArn, execution);
+  if (execution.hadBillingCheck === true)
+    return {
+      error: 'BillingNotChecked',
+      cause: `${imageId} is registered, but its execution ended before its billing check could be trusted to have run; redrive to check its PlatformDetails`,
+    };
+  if (execution.hadLifecycle === true)
+    return {
+      error: 'LifecycleNotCarriedOut',
+      cause: `${imageId} is registered, but its execution ended before its distribution and lifecycle; redrive to finish them`,
+    };
+  return undefined;
+}
+
+/** Writes a stuck record's outcome, only while it is still IN_PROGRESS under that execution; false when it is not. */
+async function writeOutcome(deps: ReconcileDeps, outcome: StuckRecord, now: Date): Promise<boolean> {
+  const { key, executionArn, imageId, error } = outcome;
   const values: Item = {
     ':inProgress': { S: RECORD_STATUS.inProgress },
     ':execution': { S: executionArn },
@@ -365,16 +377,16 @@ async function finish(
     ...(imageId && { ':image': { S: imageId } }),
   };
   let update: string;
-  if (completed) {
+  if (error === undefined) {
     update =
       'SET #status = :completed, imageId = :image, adopted = :adopted, reconciledAt = :now REMOVE #error, #cause';
-    Object.assign(values, { ':completed': { S: 'COMPLETED' }, ':adopted': { BOOL: true } });
+    Object.assign(values, { ':completed': { S: RECORD_STATUS.completed }, ':adopted': { BOOL: true } });
   } else {
     update = `SET #status = :failed, #error = :error, #cause = :cause, reconciledAt = :now${imageId ? ', imageId = :image' : ''}`;
     Object.assign(values, {
-      ':failed': { S: 'FAILED' },
-      ':error': { S: outcome.error as string },
-      ':cause': { S: outcome.cause as string },
+      ':failed': { S: RECORD_STATUS.failed },
+      ':error': { S: error },
+      ':cause': { S: outcome.cause ?? '' },
     });
   }
   try {
@@ -389,12 +401,11 @@ async function finish(
         ExpressionAttributeValues: values,
       }),
     );
+    return true;
   } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException')
-      return { ...base, action: 'changed meanwhile' };
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
     throw error;
   }
-  return outcome;
 }
 
 // ---------------------------------------------------------------------------------------------
