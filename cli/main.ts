@@ -12,18 +12,23 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { Command, Option } from 'commander';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
+import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
+import { AdmissionStore } from '../shared/aws/admission.ts';
 import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
+import { INTERRUPTED, waitLine } from './admitted-starts.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
 import { distributionLines } from './format.ts';
 import {
   accountId,
   accountList,
+  bucketOverridesOption,
   duration,
   keys,
   pointInTime,
   positiveNumber,
+  rateShareOption,
   region,
   snapshotIdOrKey,
   snapshotIds,
@@ -272,10 +277,45 @@ function recordsContext(options: AwsOptions & { table: string }): RecordsContext
   };
 }
 
-contractOptions(awsOptions(program.command('redrive')))
+/**
+ * Admission control's settings, for redrive: the table and the same budget settings as the
+ * functions' (read, and checked, only by redrive).
+ */
+const admissionOptions = (command: Command) =>
+  command
+    .addOption(
+      new Option(
+        '--admission-table <name>',
+        "the pipeline's EC2 budget (stack output AdmissionTableName): each start first takes its calls from it, " +
+          'waiting when ingest would; without it, every registration starts at once',
+      ).env('SNAP2AMI_ADMISSION_TABLE'),
+    )
+    .addOption(
+      new Option(
+        '--ec2-rate-share <share>',
+        "the share of EC2's request token buckets the pipeline may use (the stack's ec2RateShare parameter)",
+      )
+        .default(DEFAULT_RATE_SHARE)
+        .env(DEPLOYMENT_PARAMETERS.ec2RateShare.variable)
+        .argParser(rateShareOption),
+    )
+    .addOption(
+      new Option(
+        '--ec2-bucket-overrides <list>',
+        "EC2 buckets AWS raised for the account, API=size/refill,… (the stack's ec2BucketOverrides parameter)",
+      )
+        .default({}, 'none')
+        .env(DEPLOYMENT_PARAMETERS.ec2BucketOverrides.variable)
+        .argParser(bucketOverridesOption),
+    );
+
+admissionOptions(contractOptions(awsOptions(program.command('redrive'))))
   .description(
-    'Start again the registrations whose records are FAILED, after their cause is fixed. Each is planned anew from\n' +
-      "the snapshots' current tags; the workflow's claim accepts a FAILED key, so no second AMI is made.",
+    'Start again the registrations whose records are FAILED, after their cause is fixed. Each is planned anew from ' +
+      "the snapshots' current tags; the workflow's claim accepts a FAILED key, so no second AMI is made. With " +
+      "--admission-table, each start takes its EC2 calls from the pipeline's budget as ingest's do, and redrive waits " +
+      'while the budget is spent (progress on stderr). Ctrl-C stops before the next start; what was not started is ' +
+      'listed (exit status 130).',
   )
   .addOption(tableOption())
   .addOption(stateMachineOption())
@@ -292,27 +332,57 @@ contractOptions(awsOptions(program.command('redrive')))
     pointInTime,
   )
   .option('--all', 'every FAILED record (required when no other filter is given)')
-  .option('--dry-run', 'show what would start; start nothing')
+  .option('--dry-run', 'show what would start; start nothing, take no tokens')
   .option('--json', 'print the results as JSON')
   .action(async (options) => {
     if (!options.all && !options.key && !options.snapshotId && !options.since && !options.until) {
       throw new CliError('say which records to redrive: --key, --snapshot-id, --since/--until, or --all');
     }
     const { stateMachineArn, prefix, allowedSourceAccounts } = options;
+    const context = { ...recordsContext(options), stateMachineArn, prefix, allowedSourceAccounts };
+    const say = (line: string) => process.stderr.write(`${line}\n`);
+    const admission = options.admissionTable
+      ? new AdmissionStore({
+          client: context.dynamo,
+          table: options.admissionTable,
+          buckets: budgetBuckets(options.ec2RateShare, options.ec2BucketOverrides),
+        })
+      : undefined;
+    if (!admission && !options.dryRun)
+      say(
+        "redrive: starting without admission control: registrations start at once, outside the pipeline's EC2 " +
+          'budget; give the stack output AdmissionTableName as --admission-table or SNAP2AMI_ADMISSION_TABLE',
+      );
+    // Ctrl-C: no further start (the one under way finishes); a second Ctrl-C stops at once.
+    const interrupt = new AbortController();
+    const onInterrupt = () => {
+      say('redrive: interrupted: no further registration starts (Ctrl-C again to stop at once)');
+      interrupt.abort();
+    };
+    process.once('SIGINT', onInterrupt);
     const results = await redrive(
-      { ...recordsContext(options), stateMachineArn, prefix, allowedSourceAccounts },
+      context,
       { keys: options.key, snapshotIds: options.snapshotId, since: options.since, until: options.until },
-      options,
-    );
+      {
+        dryRun: options.dryRun,
+        admission,
+        signal: interrupt.signal,
+        onWait: (progress) => say(waitLine(progress)),
+        warn: (line) => say(`redrive: ${line}`),
+      },
+    ).finally(() => process.removeListener('SIGINT', onInterrupt));
+    const notStarted = results.filter((r) => r.action === 'not started');
     if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     else {
       for (const r of results)
         process.stdout.write(`${r.action.padEnd(14)} ${r.key}  ${r.snapshotIds.join(',')}  ${r.detail}\n`);
       process.stdout.write(
-        `${results.filter((r) => r.action === 'started').length} started, ${results.length} FAILED records matched.\n`,
+        `${results.filter((r) => r.action === 'started').length} started, ${results.length} FAILED records matched` +
+          `${notStarted.length > 0 ? `, ${notStarted.length} not started (listed above: redrive them again)` : ''}.\n`,
       );
     }
-    if (results.some((r) => r.action === 'failed')) process.exitCode = 1;
+    if (notStarted.some((r) => r.detail === INTERRUPTED)) process.exitCode = 130;
+    else if (notStarted.length > 0 || results.some((r) => r.action === 'failed')) process.exitCode = 1;
   });
 
 contractOptions(awsOptions(program.command('reconcile')))

@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from 'commander';
 import { isKnownRegion } from '../shared/aws/regions.ts';
 import { isIdempotencyKey } from '../shared/idempotency.ts';
-import { splitAccounts, tagPrefix } from '../shared/settings.ts';
+import { bucketOverrides, rateShare, splitAccounts, tagPrefix } from '../shared/settings.ts';
 import { isSnapshotId, SNAPSHOT_ID_FORM } from '../shared/snapshot-ref.ts';
 
 const SNAPSHOT_ID = `a snapshot ID (${SNAPSHOT_ID_FORM})`;
@@ -89,3 +89,5 @@ function usage<T>(parse: (value: string) => T) {
 
 export const accountList = usage(splitAccounts);
 export const tagPrefixOption = usage(tagPrefix);
+export const rateShareOption = usage(rateShare);
+export const bucketOverridesOption = usage(bucketOverrides);

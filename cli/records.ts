@@ -2,7 +2,8 @@
  * `snap2ami redrive` and `snap2ami status`: the operator's view of the records table.
  * Redrive plans FAILED registrations again from the snapshots' current tags (so a fixed tag
  * takes effect) and starts new executions; the workflow's claim accepts a FAILED key, so
- * idempotency holds. Status shows a record, its execution and its image.
+ * idempotency holds. Each start takes its calls from the pipeline's EC2 budget first, as ingest's
+ * do (cli/admitted-starts.ts), when the admission table is given. Status shows a record, its execution and its image.
  */
 import {
   type AttributeValue,
@@ -13,12 +14,22 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { demand } from '../shared/admission.ts';
+import type { Admission } from '../shared/aws/admission.ts';
 import { startAttempt } from '../shared/aws/executions.ts';
 import { byStatusQuery } from '../shared/aws/records.ts';
 import { describeSnapshots } from '../shared/aws/snapshots.ts';
 import { planGroups } from '../shared/contract/plan.ts';
+import type { Plan } from '../shared/contract/types.ts';
 import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
 import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
+import {
+  INTERRUPTED,
+  NO_ADMISSION,
+  type StartOutcome,
+  startAdmitted,
+  type WaitProgress,
+} from './admitted-starts.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
@@ -138,14 +149,43 @@ export async function findRecords(
 export interface RedriveResult {
   key: string;
   snapshotIds: string[];
-  action: 'started' | 'would start' | 'still rejected' | 'skipped' | 'failed';
+  action: 'started' | 'would start' | 'still rejected' | 'skipped' | 'failed' | 'not started';
   detail: string;
+}
+
+export interface RedriveOptions {
+  dryRun?: boolean | undefined;
+  /**
+   * The pipeline's EC2 budget (the admission table's item, as ingest uses it): each start takes
+   * its plan's demand first, waiting for it when the budget says so. Without it, every
+   * registration starts at once (and `--dry-run` never takes any).
+   */
+  admission?: Admission | undefined;
+  /** Ctrl-C: no further start; the rest are `not started`. */
+  signal?: AbortSignal | undefined;
+  /** Told each time redrive waits for tokens, and when tokens could not be given back. */
+  onWait?: ((progress: WaitProgress) => void) | undefined;
+  warn?: ((line: string) => void) | undefined;
+}
+
+/** Admission control's calls, their failures said in one line naming the option to check. */
+function guardedAdmission(context: RecordsContext, admission: Admission): Admission {
+  const what = {
+    service: 'DynamoDB',
+    doing: 'reading and updating the admission table',
+    resourceOption: '--admission-table',
+  };
+  return {
+    admit: (requests) => guard(context, () => admission.admit(requests), what),
+    turns: (reservations) => guard(context, () => admission.turns(reservations), what),
+    refund: (demand) => guard(context, () => admission.refund(demand), what),
+  };
 }
 
 export async function redrive(
   context: RedriveContext,
   filter: { keys?: string[]; snapshotIds?: string[]; since?: string; until?: string },
-  options: { dryRun?: boolean },
+  options: RedriveOptions,
 ): Promise<RedriveResult[]> {
   const failed = await findRecords(context, { ...filter, status: RECORD_STATUS.failed });
   const [, , , region = '', account = ''] = context.stateMachineArn.split(':');
@@ -156,6 +196,7 @@ export async function redrive(
     allowedSourceAccounts: context.allowedSourceAccounts,
   };
   const results: RedriveResult[] = [];
+  const startable: { index: number; record: RegistrationRecord; plan: Plan }[] = [];
   for (const record of failed) {
     const base = { key: record.key, snapshotIds: record.snapshotIds };
     const known = await guard(context, () => describeSnapshots(context.ec2, record.snapshotIds), {
@@ -184,6 +225,13 @@ export async function redrive(
       });
       continue;
     }
+    // Its place in the results, filled when it starts (or does not).
+    startable.push({ index: results.length, record, plan });
+    results.push({ ...base, action: 'not started', detail: INTERRUPTED });
+  }
+
+  const start = async ({ index, record, plan }: (typeof startable)[number]): Promise<StartOutcome> => {
+    const base = { key: record.key, snapshotIds: record.snapshotIds };
     try {
       const result = await startAttempt(
         context.sfn,
@@ -192,19 +240,33 @@ export async function redrive(
         { redriveOf: record.executionArn ?? '' },
         new Date(),
       );
-      results.push(
+      results[index] =
         result.outcome === 'started'
           ? { ...base, action: 'started', detail: result.executionArn }
           : {
               ...base,
               action: 'skipped',
               detail: `${result.executionArn} is ${result.status?.toLowerCase()}`,
-            },
-      );
+            };
+      return result.outcome;
     } catch (error) {
-      results.push({ ...base, action: 'failed', detail: String((error as Error).message) });
+      results[index] = { ...base, action: 'failed', detail: String((error as Error).message) };
+      return 'failed';
     }
-  }
+  };
+  const notStarted = await startAdmitted(startable, ({ plan }) => demand(plan), start, {
+    admission: options.admission ? guardedAdmission(context, options.admission) : NO_ADMISSION,
+    signal: options.signal,
+    onWait: options.onWait,
+    warn: options.warn,
+  });
+  for (const { item, why } of notStarted)
+    results[item.index] = {
+      key: item.record.key,
+      snapshotIds: item.record.snapshotIds,
+      action: 'not started',
+      detail: why,
+    };
   return results;
 }
 

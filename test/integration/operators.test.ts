@@ -1,4 +1,5 @@
 /** `snap2ami status` and `snap2ami redrive`, run as a user runs them, against the emulator and the local workflow. */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -14,6 +15,7 @@ import {
   startLocalStepFunctions,
   unauthorized,
 } from '../../local/index.ts';
+import { createTable, tableProperties } from '../../local/stack-resources.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';
 import { snap2amiAsync } from '../support/cli.ts';
@@ -174,5 +176,94 @@ describe('operators: status and redrive', () => {
     const elsewhere = await snap2amiAsync(['status', 'snap-0000000000000cafe', '--region', 'us-west-2'], env);
     expect(elsewhere.status).toBe(1);
     expect(elsewhere.stderr).toContain('not found in us-west-2 (check --table and --region)');
+  });
+});
+
+/** FAILED registrations of snapshots tagged with these names: each planned, its first attempt refused by EC2. */
+async function failedRegistrations(names: string[]): Promise<Plan[]> {
+  const plans = await Promise.all(names.map((name) => planFor(ec2, { 'snap2ami:name': name })));
+  proxy.inject(unauthorized('RegisterImage', { dryRun: true, times: plans.length }));
+  for (const plan of plans) await start(plan);
+  await sfn.idle();
+  return plans;
+}
+
+/** Each registration COMPLETED on its second attempt, with exactly one AMI of its name. */
+async function expectOneAmiEach(plans: Plan[], names: string[]): Promise<void> {
+  for (const [i, plan] of plans.entries()) {
+    const [entry] = JSON.parse((await snap2amiAsync(['status', plan.key, '--json'], env)).stdout);
+    expect(entry.record, plan.key).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+    const images =
+      (
+        await ec2.send(
+          new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [names[i] as string] }] }),
+        )
+      ).Images ?? [];
+    expect(images, names[i]).toHaveLength(1);
+  }
+}
+
+describe('redrive under admission control (docs/adr/0009-admission-control.md)', () => {
+  it("takes each start's calls from the pipeline's budget: 2 at once, the rest as it refills, all COMPLETED", async () => {
+    const names = [1, 2, 3, 4, 5].map((n) => `ops-admitted-${n}-${Date.now()}`);
+    const plans = await failedRegistrations(names);
+    const dynamo = new DynamoDBClient({});
+    const table = await createTable(
+      dynamo,
+      await tableProperties('AdmissionTable'),
+      `snap2ami-ops-admission-${Date.now()}`,
+    );
+    // RegisterImage's bucket holds two registrations (2 calls each) and refills one every 2 s.
+    const budget = {
+      SNAP2AMI_ADMISSION_TABLE: table,
+      SNAP2AMI_EC2_RATE_SHARE: '1',
+      SNAP2AMI_EC2_BUCKET_OVERRIDES: 'RegisterImage=4/1',
+    };
+    const selection = plans.flatMap((plan) => ['--snapshot-id', plan.snapshotIds[0] as string]);
+
+    const dryRun = await snap2amiAsync(['redrive', ...selection, '--dry-run'], { ...env, ...budget });
+    expect(dryRun.stdout.match(/^would start/gm)).toHaveLength(5);
+    const untouched = await dynamo.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'ec2' } } }));
+    expect(untouched.Item, '--dry-run takes no tokens').toBeUndefined();
+
+    const before = Date.now();
+    const redriven = await snap2amiAsync(['redrive', ...selection, '--json'], { ...env, ...budget });
+    const after = Date.now();
+    expect(redriven.status, redriven.stderr).toBe(0);
+    expect(JSON.parse(redriven.stdout).map((r: { action: string }) => r.action)).toEqual(
+      Array(5).fill('started'),
+    );
+    expect(redriven.stderr).not.toContain('without admission control');
+    // Two started at once; then one more at each turn, the others waiting.
+    const progress = [
+      ...redriven.stderr.matchAll(/(\d+) started, (\d+) waiting for EC2 request tokens/g),
+    ].map(([, started, waiting]) => `${started}+${waiting}`);
+    expect([...new Set(progress)]).toEqual(['2+3', '3+2', '4+1']);
+    expect(redriven.stderr).toMatch(/next turn in \d+ s/);
+
+    // The admission item holds the tokens taken: 5 registrations × 2 RegisterImage calls, 1 s each,
+    // on top of the time the run began; and never more than the bucket's 4 s ahead of its end.
+    const { Item } = await dynamo.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'ec2' } }, ConsistentRead: true }),
+    );
+    const tat = Number(Item?.tat_RegisterImage?.N);
+    expect(tat).toBeGreaterThanOrEqual(before + 5 * 2 * 1000);
+    expect(tat).toBeLessThanOrEqual(after + 4 * 1000 + 1);
+    expect(Number(Item?.tat_CreateTags?.N)).toBeGreaterThan(before);
+
+    await sfn.idle();
+    await expectOneAmiEach(plans, names);
+  });
+
+  it('without --admission-table, still redrives, and says once how to give the table', async () => {
+    const names = [`ops-unbudgeted-${Date.now()}`];
+    const plans = await failedRegistrations(names);
+    const redriven = await snap2amiAsync(['redrive', '--key', (plans[0] as Plan).key], env);
+    expect(redriven.status, redriven.stderr).toBe(0);
+    expect(redriven.stdout).toContain('1 started, 1 FAILED records matched.');
+    expect(redriven.stderr.match(/starting without admission control/g)).toHaveLength(1);
+    expect(redriven.stderr).toContain('AdmissionTableName as --admission-table or SNAP2AMI_ADMISSION_TABLE');
+    await sfn.idle();
+    await expectOneAmiEach(plans, names);
   });
 });

@@ -33,6 +33,13 @@ const commands: Record<string, string[]> = {
     '--json',
     '--region',
     '--profile',
+    '--admission-table',
+    'SNAP2AMI_ADMISSION_TABLE',
+    '--ec2-rate-share',
+    'SNAP2AMI_EC2_RATE_SHARE',
+    'default: 0.5',
+    '--ec2-bucket-overrides',
+    'SNAP2AMI_EC2_BUCKET_OVERRIDES',
   ],
   status: ['--table', '--json', '<snapshot-id|key>', '--region', '--profile'],
   register: [
@@ -72,8 +79,18 @@ describe('--help', () => {
   });
 
   it('a bad deployment setting in the environment stops only the commands that use it, in one line', () => {
-    // SNAP2AMI_EC2_RATE_SHARE is the functions' setting: the CLI never reads it.
+    // SNAP2AMI_EC2_RATE_SHARE is the functions' setting, and redrive's only.
     expect(snap2ami(['--help'], { SNAP2AMI_EC2_RATE_SHARE: '2' }).status).toBe(0);
+    expect(
+      snap2ami(['reconcile', '--help'], { SNAP2AMI_EC2_RATE_SHARE: '2', SNAP2AMI_EC2_BUCKET_OVERRIDES: 'x' })
+        .status,
+    ).toBe(0);
+    const redrive = snap2ami(['redrive', '--all', '--table', 't', '--state-machine-arn', 'arn'], {
+      SNAP2AMI_EC2_RATE_SHARE: '2',
+    });
+    expect(redrive.status).toBe(1);
+    expect(redrive.stderr).toContain('"2" is not a usable share');
+    expect(redrive.stderr).not.toMatch(/\n\s+at /);
     const result = snap2ami(['reconcile', '--table', 't', '--queue-url', 'q'], {
       SNAP2AMI_TAG_PREFIX: 'aws:x',
     });
@@ -128,6 +145,10 @@ describe('usage errors', () => {
       '"an hour" is not a length of time',
     ],
     [['reconcile', '--table', 't'], "required option '--queue-url <url>' not specified"],
+    [
+      ['redrive', '--all', '--ec2-bucket-overrides', 'RegisterImage=fast', ...context.slice(0, 4)],
+      '"RegisterImage=fast" is not a bucket override',
+    ],
   ])('snap2ami %j exits 1 naming what is expected', (args, message) => {
     const result = snap2ami(args);
     expect(result.status).toBe(1);

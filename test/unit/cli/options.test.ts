@@ -2,7 +2,13 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { explainAwsError } from '../../../cli/errors.ts';
-import { duration, pointInTime, region } from '../../../cli/options.ts';
+import {
+  bucketOverridesOption,
+  duration,
+  pointInTime,
+  rateShareOption,
+  region,
+} from '../../../cli/options.ts';
 
 describe('--since and --until', () => {
   it.each([
@@ -54,6 +60,24 @@ describe('--grace', () => {
       expect(() => duration(value)).toThrow(/is not a length of time; accepted: 0, or an age/);
     },
   );
+});
+
+describe("redrive's --ec2-rate-share and --ec2-bucket-overrides: the functions' settings, as usage errors", () => {
+  it('takes what the functions take', () => {
+    expect(rateShareOption('0.25')).toBe(0.25);
+    expect(bucketOverridesOption('RegisterImage=100/10')).toEqual({
+      RegisterImage: { size: 100, refill: 10 },
+    });
+  });
+
+  it.each([
+    [rateShareOption, '2', '"2" is not a usable share'],
+    [rateShareOption, '0', '"0" is not a usable share'],
+    [bucketOverridesOption, 'RunInstances=1/1', '"RunInstances=1/1" is not a bucket override'],
+  ])('refuses %#: %s', (parse, value, message) => {
+    expect(() => parse(value)).toThrow(InvalidArgumentError);
+    expect(() => parse(value)).toThrow(message);
+  });
 });
 
 describe('--region', () => {

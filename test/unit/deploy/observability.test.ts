@@ -307,6 +307,7 @@ describe('outputs', () => {
       'DeadLetterQueueUrl',
       'StateMachineArn',
       'RecordsTableName',
+      'AdmissionTableName',
       'NotificationsTopicArn',
       'OperationsTopicArn',
       'DashboardName',
