@@ -12,12 +12,10 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { Command, Option } from 'commander';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
-import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
-import { AdmissionStore } from '../shared/aws/admission.ts';
+import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
-import { INTERRUPTED, waitLine } from './admitted-starts.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
 import { distributionLines } from './format.ts';
 import {
@@ -36,7 +34,8 @@ import {
 } from './options.ts';
 import { runPlan } from './plan.ts';
 import { formatReconcile, runReconcile } from './reconcile.ts';
-import { type RecordsContext, redrive, status } from './records.ts';
+import { type RecordsContext, status } from './records.ts';
+import { runRedrive } from './redrive.ts';
 import { register } from './register.ts';
 import { replay } from './replay.ts';
 
@@ -335,54 +334,9 @@ admissionOptions(contractOptions(awsOptions(program.command('redrive'))))
   .option('--dry-run', 'show what would start; start nothing, take no tokens')
   .option('--json', 'print the results as JSON')
   .action(async (options) => {
-    if (!options.all && !options.key && !options.snapshotId && !options.since && !options.until) {
-      throw new CliError('say which records to redrive: --key, --snapshot-id, --since/--until, or --all');
-    }
     const { stateMachineArn, prefix, allowedSourceAccounts } = options;
     const context = { ...recordsContext(options), stateMachineArn, prefix, allowedSourceAccounts };
-    const say = (line: string) => process.stderr.write(`${line}\n`);
-    const admission = options.admissionTable
-      ? new AdmissionStore({
-          client: context.dynamo,
-          table: options.admissionTable,
-          buckets: budgetBuckets(options.ec2RateShare, options.ec2BucketOverrides),
-        })
-      : undefined;
-    if (!admission && !options.dryRun)
-      say(
-        "redrive: starting without admission control: registrations start at once, outside the pipeline's EC2 " +
-          'budget; give the stack output AdmissionTableName as --admission-table or SNAP2AMI_ADMISSION_TABLE',
-      );
-    // Ctrl-C: no further start (the one under way finishes); a second Ctrl-C stops at once.
-    const interrupt = new AbortController();
-    const onInterrupt = () => {
-      say('redrive: interrupted: no further registration starts (Ctrl-C again to stop at once)');
-      interrupt.abort();
-    };
-    process.once('SIGINT', onInterrupt);
-    const results = await redrive(
-      context,
-      { keys: options.key, snapshotIds: options.snapshotId, since: options.since, until: options.until },
-      {
-        dryRun: options.dryRun,
-        admission,
-        signal: interrupt.signal,
-        onWait: (progress) => say(waitLine(progress)),
-        warn: (line) => say(`redrive: ${line}`),
-      },
-    ).finally(() => process.removeListener('SIGINT', onInterrupt));
-    const notStarted = results.filter((r) => r.action === 'not started');
-    if (options.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-    else {
-      for (const r of results)
-        process.stdout.write(`${r.action.padEnd(14)} ${r.key}  ${r.snapshotIds.join(',')}  ${r.detail}\n`);
-      process.stdout.write(
-        `${results.filter((r) => r.action === 'started').length} started, ${results.length} FAILED records matched` +
-          `${notStarted.length > 0 ? `, ${notStarted.length} not started (listed above: redrive them again)` : ''}.\n`,
-      );
-    }
-    if (notStarted.some((r) => r.detail === INTERRUPTED)) process.exitCode = 130;
-    else if (notStarted.length > 0 || results.some((r) => r.action === 'failed')) process.exitCode = 1;
+    process.exitCode = await runRedrive(context, options);
   });
 
 contractOptions(awsOptions(program.command('reconcile')))
