@@ -3,9 +3,12 @@
  * naming the parameter and what is accepted, instead of packaging functions that then fail
  * at INIT.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
+import { EC2_APIS } from '../../../shared/admission.ts';
+import { DEPLOYMENT_PARAMETERS, MAX_PREFIX_LENGTH } from '../../../shared/settings.ts';
 import { runPackaging } from '../../support/package.ts';
 
 const BAD = 'allowedSourceAccounts=1234,abc';
@@ -36,4 +39,19 @@ describe('deployment parameters', () => {
     expect(status, output).not.toBe(0);
     expect(naming(output)).toEqual([REFUSAL]);
   }, 180_000);
+});
+
+describe("the README's Parameters table", () => {
+  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  /** The table row of a parameter: `| \`name\` | default | what it accepts |`. */
+  const row = (name: string) => readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`)) ?? '';
+
+  it('has a row for every parameter the functions read', () => {
+    for (const name of Object.keys(DEPLOYMENT_PARAMETERS)) expect(row(name), name).not.toBe('');
+  });
+
+  it('says what the functions accept: the prefix length, and every API whose bucket may be overridden', () => {
+    expect(row('tagPrefix')).toContain(`at most ${MAX_PREFIX_LENGTH} characters`);
+    for (const api of EC2_APIS) expect(row('ec2BucketOverrides'), api).toContain(`\`${api}\``);
+  });
 });
