@@ -57,7 +57,6 @@ export async function packagedTemplate(progress: (line: string) => void): Promis
       const result = spawnSync('npm', ['run', 'package'], {
         cwd: PROJECT_ROOT,
         encoding: 'utf8',
-        env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
       });
       if (result.status !== 0) throw new Error(`npm run package failed:\n${result.stdout}${result.stderr}`);
     }

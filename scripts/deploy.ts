@@ -125,6 +125,8 @@ export async function main(argv: string[]): Promise<number> {
     const result = spawnSync(join(PROJECT_ROOT, 'node_modules', '.bin', tool), args, {
       cwd: PROJECT_ROOT,
       stdio: 'inherit',
+      // osls's AWS SDK v2 warns of its end of support on every run: not the user's to act on.
+      env: { ...process.env, AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: '1' },
     });
     if (result.status !== 0) {
       process.stderr.write(
