@@ -160,9 +160,23 @@ async function drainQueue(harness: Harness, progress: (line: string) => void): P
       ),
   });
   await sfn.idle();
-  const succeeded = [...sfn.executions.values()].filter((e) => e.status === 'SUCCEEDED').length;
-  progress(`workflows done: ${succeeded} succeeded`);
+  progress(`workflows done: ${executionCounts(sfn)}`);
   return skipped;
+}
+
+/** How the executions ended, every end that happened: `4 succeeded, 1 failed`. */
+function executionCounts(sfn: LocalStepFunctions): string {
+  const ends = [
+    ['SUCCEEDED', 'succeeded'],
+    ['FAILED', 'failed'],
+    ['TIMED_OUT', 'timed out'],
+    ['ABORTED', 'aborted'],
+  ] as const;
+  const count = (status: string) => [...sfn.executions.values()].filter((e) => e.status === status).length;
+  const parts = ends
+    .filter(([status]) => count(status) > 0)
+    .map(([status, word]) => `${count(status)} ${word}`);
+  return parts.length > 0 ? parts.join(', ') : 'none started';
 }
 
 /** The registrations' records, by root snapshot, each attribute as a string (not the parameters' or families' items). */

@@ -30,7 +30,7 @@ describe('snap2ami local', () => {
       "created the pipeline's queues, table and topic from the packaged template",
     );
     expect(result.stderr).toContain('sent 8 events');
-    expect(result.stderr).toContain('workflows done: 4 succeeded');
+    expect(result.stderr).toContain('workflows done: 4 succeeded, 1 failed\n');
     expect(rows[4]?.detail).toContain('snap2ami:architecture="amd64"');
     expect(rows[5]?.detail).toMatch(
       /^at CheckBilling: BillingInformationMissing: Billing check: the image ami-[0-9a-f]+ has PlatformDetails "Linux\/UNIX", not Windows: .* The image was deregistered\. Create the AMI from an instance instead/,
