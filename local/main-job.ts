@@ -10,7 +10,12 @@ import { readFile } from 'node:fs/promises';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, CreateVolumeCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { distributionLines } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
@@ -193,23 +198,40 @@ async function readRecords(table: string): Promise<Map<string, Record<string, st
   return records;
 }
 
-/** The rejected snapshots, with their reasons, from the dead-letter queue. */
+/**
+ * The rejected snapshots, with their reasons, from the dead-letter queue. Each message is read
+ * once (hidden while the rest are read, so the loop ends) and then made visible again, so that
+ * `snap2ami replay` with --keep finds them at once, not after a visibility timeout.
+ */
 async function readDeadLetters(dlqUrl: string): Promise<Map<string, string>> {
   const sqs = new SQSClient({});
   const rejected = new Map<string, string>();
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: dlqUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-        VisibilityTimeout: 30,
-      }),
-    );
-    if (Messages.length === 0) return rejected;
-    for (const { MessageAttributes: attributes = {} } of Messages)
-      for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
-        rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
+  const read: { Id: string; ReceiptHandle: string }[] = [];
+  try {
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlqUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          VisibilityTimeout: 30,
+        }),
+      );
+      if (Messages.length === 0) return rejected;
+      for (const { MessageAttributes: attributes = {}, ReceiptHandle } of Messages) {
+        if (ReceiptHandle) read.push({ Id: String(read.length), ReceiptHandle });
+        for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
+          rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
+      }
+    }
+  } finally {
+    for (let start = 0; start < read.length; start += 10)
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: dlqUrl,
+          Entries: read.slice(start, start + 10).map((entry) => ({ ...entry, VisibilityTimeout: 0 })),
+        }),
+      );
   }
 }
 
