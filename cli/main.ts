@@ -10,6 +10,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Command, Option } from 'commander';
+import type { LocalResult } from '../local/main-job.ts';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
@@ -107,20 +108,25 @@ program
     'sample snapshots, as describe-snapshots JSON, each tagged example:expect',
     DEFAULT_SAMPLES,
   )
-  .option('--keep', 'keep the emulator running afterwards, for exploring (Ctrl-C stops it)')
+  .option(
+    '--keep',
+    'afterwards, keep the emulator and the local workflow running, with the ingest handler polling the queue,\n' +
+      'for the other commands to explore (Ctrl-C, SIGTERM or SIGHUP stops them)',
+  )
   .option('--json', 'print the outcomes as JSON')
   .action(async (options) => {
     const { formatRows, runLocal } = await import('../local/main-job.ts');
-    const { rows, ok } = await runLocal(options, (line) => process.stderr.write(`${line}\n`)).catch(
-      (error: Error) => {
-        throw new CliError(error.message);
-      },
-    );
-    process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows));
-    if (!ok) {
-      process.stderr.write('snap2ami: some outcomes differ from what the samples expect (marked ✗)\n');
-      process.exitCode = 1;
-    }
+    // The outcomes as soon as they are known: with --keep, before the emulator is kept.
+    const show = ({ rows, ok }: LocalResult) => {
+      process.stdout.write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : formatRows(rows));
+      if (!ok) {
+        process.stderr.write('snap2ami: some outcomes differ from what the samples expect (marked ✗)\n');
+        process.exitCode = 1;
+      }
+    };
+    await runLocal(options, (line) => process.stderr.write(`${line}\n`), show).catch((error: Error) => {
+      throw new CliError(error.message);
+    });
   });
 
 /** Where the operator commands' AWS clients go: the SDK's own settings, or these options. */

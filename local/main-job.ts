@@ -4,13 +4,20 @@
  * (examples/snapshots.json) through the EC2 API, sends their events in the documented
  * formats through the queue, runs the ingest handler and the workflow to completion, and
  * prints snapshot → outcome → AMI or reason. Exits 1 when an outcome differs from the one
- * the sample expects (its `example:expect` tag). Stops what it started unless --keep.
+ * the sample expects (its `example:expect` tag). Stops what it started, unless --keep: then,
+ * once the outcomes are shown, the emulator, the local workflow and a poller of the queue (the
+ * event source mapping) keep running until Ctrl-C, SIGTERM or SIGHUP.
  */
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, CreateVolumeCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { distributionLines } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
@@ -23,7 +30,7 @@ import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { SETTINGS, templateWorkflow } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
-import { pollUntilIdle } from './sqs-event-source.ts';
+import { pollUntilIdle, pollUntilStopped } from './sqs-event-source.ts';
 import { createResources, packagedTemplate, stateMachineName, type Template } from './stack-resources.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from './step-functions-endpoint.ts';
 
@@ -31,6 +38,12 @@ export interface LocalOptions {
   snapshots: string;
   keep?: boolean;
   json?: boolean;
+}
+
+export interface LocalResult {
+  rows: Row[];
+  /** Whether every outcome is the one its sample expects. */
+  ok: boolean;
 }
 
 interface Row extends Partial<DistributionOutcome> {
@@ -55,10 +68,15 @@ interface Harness {
   sfn: LocalStepFunctions;
 }
 
+/**
+ * Runs the samples through the pipeline on a fresh emulator. `show` gets the outcomes as soon
+ * as they are known: with --keep, before the run waits to be stopped.
+ */
 export async function runLocal(
   options: LocalOptions,
   progress: (line: string) => void,
-): Promise<{ rows: Row[]; ok: boolean }> {
+  show: (result: LocalResult) => void = () => {},
+): Promise<LocalResult> {
   const samples = parseDescribeSnapshots(JSON.parse(await readFile(options.snapshots, 'utf8')));
   const template = await packagedTemplate(progress);
   progress('starting the local AWS emulator (moto) …');
@@ -75,8 +93,10 @@ export async function runLocal(
     const rows = samples.map((sample) =>
       rowFor(sample, ids.get(sample.snapshotId) as string, { records, rejected, skipped }),
     );
+    const result = { rows, ok: rows.every((row) => row.outcome === row.expected) };
+    show(result);
     if (options.keep) await keepRunning(emulator.endpoint, harness, progress);
-    return { rows, ok: rows.every((row) => row.outcome === row.expected) };
+    return result;
   } finally {
     await harness?.sfn.close();
     await emulator.stop();
@@ -125,7 +145,7 @@ async function sendSamples(samples: Snapshot[], queueUrl: string, progress: (lin
 async function drainQueue(harness: Harness, progress: (line: string) => void): Promise<Map<string, string>> {
   const skipped = new Map<string, string>();
   const log = {
-    info: (entry: { message?: string; snapshotIds?: string[]; reason?: string }) => {
+    info: (entry: IngestLogEntry) => {
       if (entry.message === 'skipped')
         for (const id of entry.snapshotIds ?? []) skipped.set(id, entry.reason ?? '');
     },
@@ -133,7 +153,35 @@ async function drainQueue(harness: Harness, progress: (line: string) => void): P
     error: () => {},
   };
   const sqs = new SQSClient({});
-  const deps: IngestDeps = {
+  const deps = ingestDeps(harness, sqs, log);
+  const { sfn } = harness;
+  let batch = 0;
+  await pollUntilIdle(sqs, harness.queueUrl, deps, {
+    idle: () => [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
+    onBatch: (received) =>
+      progress(
+        `  batch ${++batch}: ${received} messages, ${sfn.executions.size} workflow executions started`,
+      ),
+  });
+  await sfn.idle();
+  progress(`workflows done: ${executionCounts(sfn)}`);
+  return skipped;
+}
+
+interface IngestLogEntry {
+  message?: string;
+  snapshotIds?: string[];
+  reason?: string;
+  error?: string;
+}
+
+/** The ingest handler's dependencies on the emulator, as the deployed function has them. */
+function ingestDeps(
+  harness: Harness,
+  sqs: SQSClient,
+  log: Record<'info' | 'warn' | 'error', (entry: IngestLogEntry) => void>,
+): IngestDeps {
+  return {
     ec2: ec2Client(),
     sfn: new SFNClient({}),
     sqs,
@@ -150,19 +198,21 @@ async function drainQueue(harness: Harness, progress: (line: string) => void): P
     log: log as IngestDeps['log'],
     count: () => {},
   };
-  const { sfn } = harness;
-  let batch = 0;
-  await pollUntilIdle(sqs, harness.queueUrl, deps, {
-    idle: () => [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
-    onBatch: (received) =>
-      progress(
-        `  batch ${++batch}: ${received} messages, ${sfn.executions.size} workflow executions started`,
-      ),
-  });
-  await sfn.idle();
-  const succeeded = [...sfn.executions.values()].filter((e) => e.status === 'SUCCEEDED').length;
-  progress(`workflows done: ${succeeded} succeeded`);
-  return skipped;
+}
+
+/** How the executions ended, every end that happened: `4 succeeded, 1 failed`. */
+function executionCounts(sfn: LocalStepFunctions): string {
+  const ends = [
+    ['SUCCEEDED', 'succeeded'],
+    ['FAILED', 'failed'],
+    ['TIMED_OUT', 'timed out'],
+    ['ABORTED', 'aborted'],
+  ] as const;
+  const count = (status: string) => [...sfn.executions.values()].filter((e) => e.status === status).length;
+  const parts = ends
+    .filter(([status]) => count(status) > 0)
+    .map(([status, word]) => `${count(status)} ${word}`);
+  return parts.length > 0 ? parts.join(', ') : 'none started';
 }
 
 /** The registrations' records, by root snapshot, each attribute as a string (not the parameters' or families' items). */
@@ -179,23 +229,40 @@ async function readRecords(table: string): Promise<Map<string, Record<string, st
   return records;
 }
 
-/** The rejected snapshots, with their reasons, from the dead-letter queue. */
+/**
+ * The rejected snapshots, with their reasons, from the dead-letter queue. Each message is read
+ * once (hidden while the rest are read, so the loop ends) and then made visible again, so that
+ * `snap2ami replay` with --keep finds them at once, not after a visibility timeout.
+ */
 async function readDeadLetters(dlqUrl: string): Promise<Map<string, string>> {
   const sqs = new SQSClient({});
   const rejected = new Map<string, string>();
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: dlqUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-        VisibilityTimeout: 30,
-      }),
-    );
-    if (Messages.length === 0) return rejected;
-    for (const { MessageAttributes: attributes = {} } of Messages)
-      for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
-        rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
+  const read: { Id: string; ReceiptHandle: string }[] = [];
+  try {
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlqUrl,
+          MaxNumberOfMessages: 10,
+          MessageAttributeNames: ['All'],
+          VisibilityTimeout: 30,
+        }),
+      );
+      if (Messages.length === 0) return rejected;
+      for (const { MessageAttributes: attributes = {}, ReceiptHandle } of Messages) {
+        if (ReceiptHandle) read.push({ Id: String(read.length), ReceiptHandle });
+        for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
+          rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
+      }
+    }
+  } finally {
+    for (let start = 0; start < read.length; start += 10)
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: dlqUrl,
+          Entries: read.slice(start, start + 10).map((entry) => ({ ...entry, VisibilityTimeout: 0 })),
+        }),
+      );
   }
 }
 
@@ -238,8 +305,37 @@ function rowFor(
   return row;
 }
 
-/** With --keep: prints the environment that points the other commands at the emulator, and waits for Ctrl-C. */
+/** The signals that stop a kept run, as Ctrl-C does: `kill`'s default, and a closed terminal. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * With --keep: keeps the ingest handler polling the queue, as the deployed event source mapping
+ * does (so that what `register`, `replay` or the reconciler send there is handled), prints the
+ * environment that points the other commands at the emulator, and waits for Ctrl-C, SIGTERM or
+ * SIGHUP; then stops the poller and the running executions, for the caller to stop the rest.
+ */
 async function keepRunning(endpoint: string, harness: Harness, progress: (line: string) => void) {
+  const stop = new AbortController();
+  const sqs = new SQSClient({});
+  const note = (entry: IngestLogEntry) => {
+    if (entry.message === 'skipped')
+      progress(`  skipped ${(entry.snapshotIds ?? []).join(', ')}: ${entry.reason ?? ''}`);
+  };
+  const trouble = (entry: IngestLogEntry) =>
+    progress(`  ingest: ${entry.message ?? ''}${entry.error ? `: ${entry.error}` : ''}`);
+  const poller = pollUntilStopped(
+    sqs,
+    harness.queueUrl,
+    ingestDeps(harness, sqs, { info: note, warn: trouble, error: trouble }),
+    {
+      signal: stop.signal,
+      onBatch: (received, failed) =>
+        progress(
+          `  queue: ${received} message${received === 1 ? '' : 's'}${failed.length ? ` (${failed.length} back on the queue)` : ''}, ${harness.sfn.executions.size} workflow executions started in all`,
+        ),
+      onError: (error) => progress(`  queue: polling failed (${(error as Error).message}); polling again`),
+    },
+  );
   const environment = {
     ...awsEnvironment(endpoint),
     AWS_ENDPOINT_URL_SFN: harness.sfn.endpoint,
@@ -251,8 +347,25 @@ async function keepRunning(endpoint: string, harness: Harness, progress: (line: 
   const exports = Object.entries(environment)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  progress(`the emulator keeps running; in another shell:\n  export ${exports}\npress Ctrl-C to stop`);
-  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  progress(
+    'the emulator and the local workflow keep running, and the ingest handler keeps polling the queue\n' +
+      '(what `snap2ami register`, `replay` or a message sent to it puts there is registered); in another shell:\n' +
+      `  export ${exports}\n` +
+      'press Ctrl-C to stop',
+  );
+  const signal = await new Promise<string>((resolve) => {
+    const stopOn = (name: string) => {
+      for (const other of STOP_SIGNALS) process.off(other, stopOn);
+      resolve(name);
+    };
+    for (const name of STOP_SIGNALS) process.on(name, stopOn);
+  });
+  progress(`${signal}: stopping the queue poller, the local workflow and the emulator …`);
+  stop.abort();
+  await poller;
+  for (const execution of harness.sfn.executions.values())
+    if (execution.status === 'RUNNING') execution.abort?.();
+  await harness.sfn.idle();
 }
 
 /**

@@ -43,9 +43,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
   const port = options.port ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
-  // moto's server app with the project's extensions (local/moto-server.py, docs/adr/0006).
-  const child = spawn(python, [join(PROJECT_ROOT, 'local', 'moto-server.py'), '127.0.0.1', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // moto's server app with the project's extensions (local/moto-server.py, docs/adr/0006). Its
+  // stdin is a pipe from this process, never written to: when this process ends, however it
+  // ends, the pipe closes and the server exits (--exit-with-stdin), so it is never orphaned.
+  const script = join(PROJECT_ROOT, 'local', 'moto-server.py');
+  const child = spawn(python, [script, '127.0.0.1', String(port), '--exit-with-stdin'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...awsEnvironment(endpoint) },
   });
   const forward = (chunk: Buffer) => {

@@ -5,15 +5,30 @@ EC2 images as EC2 makes them, EC2's request throttling (with its control endpoin
 message rules and atomic DynamoDB conditional writes: local/emulator_ext
 (docs/adr/0006-emulator-fidelity.md).
 
-Usage: moto-server.py HOST PORT
+Usage: moto-server.py HOST PORT [--exit-with-stdin]
+
+With --exit-with-stdin the server exits when its standard input reaches its end: its parent
+holds the other end of a pipe there, so the server does not outlive the parent, however the
+parent ends (even SIGKILL, which leaves the parent no chance to stop it).
 """
 
 import os
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 host, port = sys.argv[1], int(sys.argv[2])
+
+
+def exit_with_stdin() -> None:
+    while sys.stdin.buffer.read(4096):
+        pass
+    os._exit(0)
+
+
+if "--exit-with-stdin" in sys.argv[3:]:
+    threading.Thread(target=exit_with_stdin, name="exit-with-stdin", daemon=True).start()
 os.environ.setdefault("MOTO_PORT", str(port))
 
 import emulator_ext  # noqa: E402

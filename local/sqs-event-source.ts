@@ -3,8 +3,10 @@
  * poll of the queue, the batch handed to ingest as Lambda hands it (message attributes, the
  * queue's ARN), and every message that is not reported as a batch item failure deleted
  * (partial batch responses); and a poller that keeps doing so, with a few batches at once
- * (the mapping's maximum concurrency), until the queue and the workflow are idle.
+ * (the mapping's maximum concurrency), until the queue and the workflow are idle, or, as a
+ * deployed mapping does, until it is stopped.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -139,6 +141,53 @@ export async function pollUntilIdle(
         continue;
       }
       if ((options.idle?.() ?? true) && (await queueDepth(sqs, queueUrl)) === 0) return;
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 5 }, worker));
+  return { batches, received };
+}
+
+export interface StoppablePollerOptions {
+  /** Stops the poller: each batch in hand is finished, and no new poll starts. */
+  signal: AbortSignal;
+  /** Batches handled at once (the mapping's maximum concurrency; serverless.yml sets 5). */
+  concurrency?: number;
+  /** Called after each batch, with the IDs of the messages that went back to the queue. */
+  onBatch?: (received: number, failed: string[]) => void;
+  /** Called when a poll fails (the emulator not answering, say); polling goes on after a pause. */
+  onError?: (error: unknown) => void;
+  /** The pause after a failed poll, in ms. */
+  retryDelayMs?: number;
+}
+
+/**
+ * Polls as a deployed event source mapping does, for as long as it runs: whatever reaches the
+ * queue later (`snap2ami register`, `replay`, the reconciler, a message sent by hand) is handled
+ * too. Resolves once `signal` aborts and the batches in hand are done (within a long poll of a
+ * second). A failed poll does not stop it.
+ */
+export async function pollUntilStopped(
+  sqs: SQSClient,
+  queueUrl: string,
+  deps: IngestDeps,
+  options: StoppablePollerOptions,
+): Promise<{ batches: number; received: number }> {
+  const { signal } = options;
+  let batches = 0;
+  let received = 0;
+  const worker = async () => {
+    while (!signal.aborted) {
+      try {
+        const polled = await pollOnce(sqs, queueUrl, deps, { waitSeconds: 1 });
+        if (polled.received === 0) continue;
+        batches += 1;
+        received += polled.received;
+        options.onBatch?.(polled.received, polled.failed);
+      } catch (error) {
+        if (signal.aborted) return;
+        options.onError?.(error);
+        await sleep(options.retryDelayMs ?? 1_000, undefined, { signal }).catch(() => {});
+      }
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 5 }, worker));

@@ -1,8 +1,25 @@
 /** The README's main-job command: `snap2ami local` on a fresh emulator of its own. */
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_SAMPLES } from '../../local/index.ts';
-import { jsonFiles, snap2ami } from '../support/cli.ts';
+import { jsonFiles, snap2ami, snap2amiAsync, snap2amiRunning } from '../support/cli.ts';
+
+/** The environment `local --keep` prints for the other commands (its `export …` line). */
+function keptEnvironment(stderr: string): Record<string, string> {
+  const line = /^ {2}export (.+)$/m.exec(stderr)?.[1];
+  if (!line) throw new Error(`local --keep printed no export line:\n${stderr}`);
+  return Object.fromEntries(
+    line.split(' ').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+}
+
+/** Whether anything answers on the endpoint. */
+const answers = (endpoint: string) =>
+  fetch(`${endpoint}/moto-api/config`, { signal: AbortSignal.timeout(2_000) }).then(
+    () => true,
+    () => false,
+  );
 
 describe('snap2ami local', () => {
   it('runs the sample set through the whole pipeline on the emulator, and every outcome is the expected one', () => {
@@ -30,7 +47,7 @@ describe('snap2ami local', () => {
       "created the pipeline's queues, table and topic from the packaged template",
     );
     expect(result.stderr).toContain('sent 8 events');
-    expect(result.stderr).toContain('workflows done: 4 succeeded');
+    expect(result.stderr).toContain('workflows done: 4 succeeded, 1 failed\n');
     expect(rows[4]?.detail).toContain('snap2ami:architecture="amd64"');
     expect(rows[5]?.detail).toMatch(
       /^at CheckBilling: BillingInformationMissing: Billing check: the image ami-[0-9a-f]+ has PlatformDetails "Linux\/UNIX", not Windows: .* The image was deregistered\. Create the AMI from an instance instead/,
@@ -82,6 +99,63 @@ describe('snap2ami local', () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/planned\s+ami-[0-9a-f]+ "MyImage"\s+✗ expected rejected/);
     expect(result.stderr).toContain('some outcomes differ from what the samples expect');
+  });
+
+  it('--keep shows the outcomes, then keeps the queue read for the other commands until SIGTERM stops everything', async () => {
+    const kept = snap2amiRunning(['local', '--keep', '--json']);
+    let env: Record<string, string> = {};
+    try {
+      await vi.waitFor(
+        () => {
+          if (kept.child.exitCode !== null) throw new Error(`exited early:\n${kept.output().stderr}`);
+          expect(kept.output().stderr).toContain('press Ctrl-C to stop');
+        },
+        { timeout: 90_000, interval: 200 },
+      );
+      const { stdout, stderr } = kept.output();
+      expect(stderr).toContain('the ingest handler keeps polling the queue');
+      // The outcomes come first, while it keeps running, not after it is stopped.
+      const rows = JSON.parse(stdout) as { snapshotId: string; outcome: string }[];
+      expect(rows.map((row) => row.outcome)).toContain('rejected');
+      env = keptEnvironment(stderr);
+
+      // The rejected sample is in the dead-letter queue for replay at once, not after a visibility timeout.
+      const replay = await snap2amiAsync(['replay', '--dry-run'], env);
+      expect(replay.status, replay.stderr).toBe(0);
+      expect(replay.stdout).toContain(rows[4]?.snapshotId);
+      expect(replay.stdout).toContain('1 would move');
+
+      // A sample that was not opted in, tagged now and sent by `snap2ami register`: the kept
+      // poller hands the request to ingest, and the workflow registers it.
+      const scratch = rows[6]?.snapshotId as string;
+      expect(rows[6]?.outcome).toBe('skipped');
+      const ec2 = new EC2Client({
+        endpoint: env.AWS_ENDPOINT_URL,
+        region: env.AWS_REGION,
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      });
+      await ec2.send(
+        new CreateTagsCommand({ Resources: [scratch], Tags: [{ Key: 'snap2ami:register', Value: 'true' }] }),
+      );
+      const registered = await snap2amiAsync(['register', scratch], env);
+      expect(registered.status, registered.stderr).toBe(0);
+      await vi.waitFor(
+        async () => {
+          const status = await snap2amiAsync(['status', scratch], env);
+          expect(status.stdout).toMatch(/status\s+COMPLETED/);
+          expect(status.stdout).toMatch(/image\s+ami-[0-9a-f]+ \(available\)/);
+        },
+        { timeout: 30_000, interval: 500 },
+      );
+    } finally {
+      kept.child.kill('SIGTERM');
+    }
+    const ended = await kept.exited;
+    // SIGTERM stops it as Ctrl-C does: it stops the emulator and exits, not killed by the signal.
+    expect(ended.signal, ended.stderr).toBeNull();
+    expect(ended.status, ended.stderr).toBe(0);
+    expect(ended.stderr).toContain('SIGTERM: stopping the queue poller, the local workflow and the emulator');
+    expect(await answers(env.AWS_ENDPOINT_URL as string)).toBe(false);
   });
 
   it('has --help', () => {

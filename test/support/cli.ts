@@ -47,3 +47,29 @@ export function snap2amiAsync(args: string[], env: Record<string, string> = {}):
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+export interface RunningCli {
+  /** The process: bin/snap2ami execs node, so signals sent to it reach the command itself. */
+  child: ReturnType<typeof spawn>;
+  /** What it has printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** How it ended: its status, or the signal that ended it, and everything it printed. */
+  exited: Promise<CliResult & { signal: NodeJS.Signals | null }>;
+}
+
+/** Starts snap2ami and leaves it running (for a command that waits, such as `local --keep`). */
+export function snap2amiRunning(args: string[], env: Record<string, string> = {}): RunningCli {
+  const child = spawn(join(PROJECT_ROOT, 'bin', 'snap2ami'), args, { env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
+  );
+  return { child, output: () => ({ stdout, stderr }), exited };
+}
