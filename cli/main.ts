@@ -17,7 +17,7 @@ import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
-import { distributionLines } from './format.ts';
+import { formatStatus } from './format.ts';
 import {
   accountId,
   accountList,
@@ -400,19 +400,7 @@ awsOptions(program.command('status'))
       process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
       return;
     }
-    for (const { record, execution, image } of found) {
-      const lines = [
-        `key        ${record.key}`,
-        `status     ${record.status}${record.attempts > 1 ? ` (after ${record.attempts} executions)` : ''}`,
-        `snapshots  ${record.snapshotIds.join(', ')}`,
-        `name       ${record.imageName ?? '-'}`,
-        `image      ${record.imageId ? `${record.imageId}${image ? ` (${image.state})` : ''}` : '-'}`,
-        `execution  ${record.executionArn ?? '-'}${execution?.status ? ` (${execution.status})` : ''}`,
-      ];
-      if (record.error) lines.push(`error      ${record.error}: ${record.cause ?? ''}`);
-      lines.push(...distributionLines(record.distribution));
-      process.stdout.write(`${lines.join('\n')}\n\n`);
-    }
+    process.stdout.write(formatStatus(found));
   });
 
 try {

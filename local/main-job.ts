@@ -11,7 +11,7 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, CreateVolumeCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { distributionLines } from '../cli/format.ts';
+import { distributionLines, failureDetail } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { AdmissionStore } from '../shared/aws/admission.ts';
@@ -253,22 +253,6 @@ async function keepRunning(endpoint: string, harness: Harness, progress: (line: 
     .join(' ');
   progress(`the emulator keeps running; in another shell:\n  export ${exports}\npress Ctrl-C to stop`);
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-}
-
-/**
- * A record's failure as one line: the step, the error, and the cause; a Lambda error's cause
- * is JSON (`{"errorType", "errorMessage"}`), of which its message says it all.
- */
-function failureDetail(record: Record<string, string>): string {
-  let cause = record.cause ?? '';
-  try {
-    const message = (JSON.parse(cause) as { errorMessage?: unknown }).errorMessage;
-    if (typeof message === 'string') cause = message;
-  } catch {
-    // Not JSON: a DynamoDB or SNS error's cause, shown as it is.
-  }
-  const error = [record.error, cause].filter(Boolean).join(': ');
-  return record.failedStep ? `at ${record.failedStep}: ${error}` : error;
 }
 
 /** The documented event formats, in turn: createSnapshot, the same wrapped in SNS, an AWS Backup job. */
