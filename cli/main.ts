@@ -30,6 +30,7 @@ import {
   region,
   snapshotIdOrKey,
   snapshotIds,
+  stateMachineArn,
   tagPrefixOption,
 } from './options.ts';
 import { runPlan } from './plan.ts';
@@ -262,6 +263,7 @@ const tableOption = () =>
 const stateMachineOption = () =>
   new Option('--state-machine-arn <arn>', 'the workflow (stack output StateMachineArn)')
     .env('SNAP2AMI_STATE_MACHINE_ARN')
+    .argParser(stateMachineArn)
     .makeOptionMandatory();
 
 function recordsContext(options: AwsOptions & { table: string }): RecordsContext {

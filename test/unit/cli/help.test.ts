@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { snap2ami } from '../../support/cli.ts';
 
+const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:snap2ami-dev-register-image';
+
 const commands: Record<string, string[]> = {
   replay: [
     '--dlq-url',
@@ -85,7 +87,7 @@ describe('--help', () => {
       snap2ami(['reconcile', '--help'], { SNAP2AMI_EC2_RATE_SHARE: '2', SNAP2AMI_EC2_BUCKET_OVERRIDES: 'x' })
         .status,
     ).toBe(0);
-    const redrive = snap2ami(['redrive', '--all', '--table', 't', '--state-machine-arn', 'arn'], {
+    const redrive = snap2ami(['redrive', '--all', '--table', 't', '--state-machine-arn', ARN], {
       SNAP2AMI_EC2_RATE_SHARE: '2',
     });
     expect(redrive.status).toBe(1);
@@ -113,7 +115,7 @@ describe('--help', () => {
 });
 
 describe('usage errors', () => {
-  const context = ['--table', 'records', '--state-machine-arn', 'arn', '--queue-url', 'q', '--dlq-url', 'd'];
+  const context = ['--table', 'records', '--state-machine-arn', ARN, '--queue-url', 'q', '--dlq-url', 'd'];
   it.each([
     [['status', '', ...context.slice(0, 4)], 'expected a snapshot ID (snap-…) or an idempotency key'],
     [['status', 'ami-0123456789abcdef0', ...context.slice(0, 4)], 'expected a snapshot ID'],
@@ -149,8 +151,28 @@ describe('usage errors', () => {
       ['redrive', '--all', '--ec2-bucket-overrides', 'RegisterImage=fast', ...context.slice(0, 4)],
       '"RegisterImage=fast" is not a bucket override',
     ],
-  ])('snap2ami %j exits 1 naming what is expected', (args, message) => {
-    const result = snap2ami(args);
+    [
+      ['redrive', '--all', '--table', 't', '--state-machine-arn', 'bogus'],
+      'bogus is not a state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>',
+    ],
+    [
+      [
+        'redrive',
+        '--all',
+        '--table',
+        't',
+        '--state-machine-arn',
+        ARN.replace(':stateMachine:', ':execution:'),
+      ],
+      'is not a state machine ARN',
+    ],
+    [
+      ['redrive', '--all', '--table', 't'],
+      'is not a state machine ARN',
+      { SNAP2AMI_STATE_MACHINE_ARN: 'arn' },
+    ],
+  ])('snap2ami %j exits 1 naming what is expected', (args, message, env?: Record<string, string>) => {
+    const result = snap2ami(args, env);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(message);
   });
