@@ -50,7 +50,24 @@ export function isAwsError(error: unknown): boolean {
   );
 }
 
-/** One line for an AWS SDK error: a missing Region, an unreachable endpoint, a missing resource, or the service's own words. */
+/**
+ * Whether an answer came from something that is not the service: a web server, a proxy's error
+ * page, another emulator. The SDK could not read it (a deserialization error: HTML where JSON or
+ * XML was due), or read no error code in it (the service always names its errors; the SDK then
+ * says `Unknown`/`UnknownError`).
+ */
+function notTheService(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return false;
+  const { name = '', message = '' } = error as { name?: string; message?: string };
+  return (
+    /Deserialization error/.test(message) ||
+    name === 'Unknown' ||
+    message === 'UnknownError' ||
+    message === 'Unknown'
+  );
+}
+
+/** One line for an AWS SDK error: a missing Region, an unreachable endpoint or one that is not the service, a missing resource, or the service's own words. */
 export function explainAwsError(
   error: unknown,
   context: AwsErrorContext,
@@ -69,6 +86,16 @@ export function explainAwsError(
       );
     return new CliError(
       `${what}: cannot reach ${service}${endpoint ? ` at ${endpoint}` : ''}${context.region ? ` in ${context.region}` : ''} (check the network, the endpoint and --region)`,
+    );
+  }
+  if (notTheService(error)) {
+    const endpoint = configuredEndpoint(service, env);
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const variable = env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`]
+      ? `AWS_ENDPOINT_URL_${service.toUpperCase()}`
+      : 'AWS_ENDPOINT_URL';
+    return new CliError(
+      `${what}: ${endpoint ?? `the SDK's ${service} endpoint${context.region ? ` in ${context.region}` : ''}`} did not answer as ${service}${status ? ` (HTTP ${status})` : ''}: check ${variable} and --region`,
     );
   }
   if (/CredentialsProviderError|Could not load credentials/i.test(`${name} ${message}`))
