@@ -405,6 +405,13 @@ awsOptions(program.command('status'))
     process.stdout.write(formatStatus(found));
   });
 
+// The profile a command's --profile names is the one in use, for the SDK (which also has it in
+// each client's config) and for the error that says it is not found (cli/errors.ts).
+program.hook('preAction', (_, command) => {
+  const { profile } = command.opts<{ profile?: string }>();
+  if (profile) process.env.AWS_PROFILE = profile;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
