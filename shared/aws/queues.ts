@@ -5,8 +5,9 @@
  * the request one that the pipeline's ingest trusts, whatever profile or Region the operator's
  * shell has.
  */
-import { partition } from '@aws-sdk/core/client';
+
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { partition } from '@aws-sdk/core/client';
 
 export interface QueueIdentity {
   arn: string;
