@@ -71,8 +71,8 @@ const contractOptions = (command: Command) =>
 
 contractOptions(program.command('plan'))
   .description(
-    'Show what snapshots yield under the tag contract: RegisterImage requests, skipped snapshots, rejections with reasons.\n' +
-      'Exit status: 0 nothing rejected, 2 something rejected, 1 unusable input.',
+    'Show what snapshots yield under the tag contract: RegisterImage requests, skipped snapshots, rejections with ' +
+      'reasons. Exit status: 0 nothing rejected, 2 something rejected, 1 unusable input.',
   )
   .requiredOption('--snapshots <file>', 'JSON printed by `aws ec2 describe-snapshots` ({"Snapshots": […]})')
   .option(
@@ -151,8 +151,8 @@ const regionOf = (options: AwsOptions) =>
 
 awsOptions(program.command('replay'))
   .description(
-    'Move messages from the dead-letter queue back to the source queue, after their cause is fixed.\n' +
-      'Send, then delete: a crash may duplicate a message (harmless: idempotency), never drop one.',
+    'Move messages from the dead-letter queue back to the source queue, after their cause is fixed. Send, then ' +
+      'delete: a crash may duplicate a message (harmless: idempotency), never drop one.',
   )
   .addOption(
     new Option('--dlq-url <url>', 'the dead-letter queue (stack output DeadLetterQueueUrl)')

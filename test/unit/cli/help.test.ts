@@ -76,6 +76,21 @@ describe('--help', () => {
     for (const option of options) expect(result.stdout).toContain(option);
   });
 
+  it.each([...Object.keys(commands), 'plan'])(
+    "snap2ami %s --help's description is sentences that commander wraps, with no hard line break",
+    (command) => {
+      // The description: the paragraph after `Usage: …`. Commander wraps at 80 columns when
+      // stdout is no terminal; a break where the next word would have fitted is a hard one.
+      const [, description = ''] = snap2ami([command, '--help']).stdout.split('\n\n');
+      const lines = description.split('\n');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const [i, line] of lines.slice(0, -1).entries()) {
+        const nextWord = (lines[i + 1] as string).split(' ')[0] as string;
+        expect(`${line} ${nextWord}`.length, `"${line}" then "${nextWord}"`).toBeGreaterThan(80);
+      }
+    },
+  );
+
   it('status needs no state machine: it reads the record, and the execution the record names', () => {
     expect(snap2ami(['status', '--help']).stdout).not.toContain('--state-machine-arn');
   });
