@@ -99,8 +99,8 @@ contractOptions(program.command('plan'))
 program
   .command('local')
   .description(
-    'Run the main job on the local AWS emulator: create the sample snapshots, look them up, plan them by the tag\n' +
-      'contract and register the AMIs; print snapshot → outcome → AMI or reason. Exits 1 when an outcome is not the\n' +
+    'Run the main job on the local AWS emulator: create the sample snapshots, look them up, plan them by the tag ' +
+      'contract and register the AMIs; print snapshot → outcome → AMI or reason. Exits 1 when an outcome is not the ' +
       'one the sample expects (its example:expect tag).',
   )
   .option(

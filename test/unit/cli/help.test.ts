@@ -76,7 +76,7 @@ describe('--help', () => {
     for (const option of options) expect(result.stdout).toContain(option);
   });
 
-  it.each([...Object.keys(commands), 'plan'])(
+  it.each([...Object.keys(commands), 'plan', 'local'])(
     "snap2ami %s --help's description is sentences that commander wraps, with no hard line break",
     (command) => {
       // The description: the paragraph after `Usage: …`. Commander wraps at 80 columns when
