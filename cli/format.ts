@@ -1,6 +1,7 @@
-/** The readable summary of a plan report, as `snap2ami plan` prints it without --json; a registration's distribution. */
+/** The readable summary of a plan report, as `snap2ami plan` prints it without --json; a registration's distribution and failure. */
 import type { BlockDeviceMapping, Lifecycle, PlanReport } from '../shared/contract/types.ts';
 import type { DistributionOutcome } from '../shared/distribution.ts';
+import type { Status } from './records.ts';
 
 export function formatReport(report: PlanReport): string {
   const lines: string[] = [];
@@ -113,4 +114,57 @@ export function distributionLines(d: DistributionOutcome | undefined, indent = '
   if (d.retentionError)
     row('retention', `failed (retried on the family's next success): ${d.retentionError}`);
   return lines;
+}
+
+/**
+ * A failure's cause as a person reads it: a Lambda error's cause is JSON
+ * (`{"errorType", "errorMessage", "trace"}`), of which the message says it all; any other
+ * cause (a DynamoDB or SNS error's, the reconciler's) is shown as it is.
+ */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const message = (JSON.parse(cause) as { errorMessage?: unknown } | null)?.errorMessage;
+    if (typeof message === 'string') return message;
+  } catch {
+    // Not JSON: shown as it is.
+  }
+  return cause;
+}
+
+/** A record's failure as one line: the step, the error, and the cause's message. */
+export function failureDetail(record: { error?: string; cause?: string; failedStep?: string }): string {
+  const error = [record.error, causeMessage(record.cause)].filter(Boolean).join(': ');
+  return record.failedStep ? `at ${record.failedStep}: ${error}` : error;
+}
+
+/**
+ * `snap2ami status` without --json: per registration, the record (with the failed step, the
+ * error's message, the warnings and a failed notification), its execution, its image and its
+ * distribution; a blank line after each.
+ */
+export function formatStatus(found: Status[]): string {
+  return found
+    .map(({ record, image, execution }) => {
+      const imageLine = record.imageId
+        ? `${record.imageId}${image ? ` (${image.state})` : ''}${record.adopted ? ', adopted: registered by an earlier attempt' : ''}`
+        : '-';
+      const lines = [
+        `key        ${record.key}`,
+        `status     ${record.status}${record.attempts > 1 ? ` (after ${record.attempts} executions)` : ''}`,
+        `snapshots  ${record.snapshotIds.join(', ')}`,
+        `name       ${record.imageName ?? '-'}`,
+        `image      ${imageLine}`,
+        `execution  ${record.executionArn ?? '-'}${execution?.status ? ` (${execution.status})` : ''}`,
+      ];
+      if (record.failedStep) lines.push(`step       ${record.failedStep}`);
+      if (record.error || record.cause)
+        lines.push(`error      ${[record.error, causeMessage(record.cause)].filter(Boolean).join(': ')}`);
+      for (const warning of record.warnings ?? []) lines.push(`warnings   ${warning}`);
+      if (record.notificationError)
+        lines.push(`notice     the notification was not sent: ${causeMessage(record.notificationError)}`);
+      lines.push(...distributionLines(record.distribution));
+      return `${lines.join('\n')}\n\n`;
+    })
+    .join('');
 }

@@ -18,7 +18,7 @@ import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
-import { distributionLines } from './format.ts';
+import { formatStatus } from './format.ts';
 import {
   accountId,
   accountList,
@@ -31,6 +31,7 @@ import {
   region,
   snapshotIdOrKey,
   snapshotIds,
+  stateMachineArn,
   tagPrefixOption,
 } from './options.ts';
 import { runPlan } from './plan.ts';
@@ -71,8 +72,8 @@ const contractOptions = (command: Command) =>
 
 contractOptions(program.command('plan'))
   .description(
-    'Show what snapshots yield under the tag contract: RegisterImage requests, skipped snapshots, rejections with reasons.\n' +
-      'Exit status: 0 nothing rejected, 2 something rejected, 1 unusable input.',
+    'Show what snapshots yield under the tag contract: RegisterImage requests, skipped snapshots, rejections with ' +
+      'reasons. Exit status: 0 nothing rejected, 2 something rejected, 1 unusable input.',
   )
   .requiredOption('--snapshots <file>', 'JSON printed by `aws ec2 describe-snapshots` ({"Snapshots": […]})')
   .option(
@@ -99,8 +100,8 @@ contractOptions(program.command('plan'))
 program
   .command('local')
   .description(
-    'Run the main job on the local AWS emulator: create the sample snapshots, look them up, plan them by the tag\n' +
-      'contract and register the AMIs; print snapshot → outcome → AMI or reason. Exits 1 when an outcome is not the\n' +
+    'Run the main job on the local AWS emulator: create the sample snapshots, look them up, plan them by the tag ' +
+      'contract and register the AMIs; print snapshot → outcome → AMI or reason. Exits 1 when an outcome is not the ' +
       'one the sample expects (its example:expect tag).',
   )
   .option(
@@ -156,8 +157,8 @@ const regionOf = (options: AwsOptions) =>
 
 awsOptions(program.command('replay'))
   .description(
-    'Move messages from the dead-letter queue back to the source queue, after their cause is fixed.\n' +
-      'Send, then delete: a crash may duplicate a message (harmless: idempotency), never drop one.',
+    'Move messages from the dead-letter queue back to the source queue, after their cause is fixed. Send, then ' +
+      'delete: a crash may duplicate a message (harmless: idempotency), never drop one.',
   )
   .addOption(
     new Option('--dlq-url <url>', 'the dead-letter queue (stack output DeadLetterQueueUrl)')
@@ -268,6 +269,7 @@ const tableOption = () =>
 const stateMachineOption = () =>
   new Option('--state-machine-arn <arn>', 'the workflow (stack output StateMachineArn)')
     .env('SNAP2AMI_STATE_MACHINE_ARN')
+    .argParser(stateMachineArn)
     .makeOptionMandatory();
 
 function recordsContext(options: AwsOptions & { table: string }): RecordsContext {
@@ -406,20 +408,15 @@ awsOptions(program.command('status'))
       process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
       return;
     }
-    for (const { record, execution, image } of found) {
-      const lines = [
-        `key        ${record.key}`,
-        `status     ${record.status}${record.attempts > 1 ? ` (after ${record.attempts} executions)` : ''}`,
-        `snapshots  ${record.snapshotIds.join(', ')}`,
-        `name       ${record.imageName ?? '-'}`,
-        `image      ${record.imageId ? `${record.imageId}${image ? ` (${image.state})` : ''}` : '-'}`,
-        `execution  ${record.executionArn ?? '-'}${execution?.status ? ` (${execution.status})` : ''}`,
-      ];
-      if (record.error) lines.push(`error      ${record.error}: ${record.cause ?? ''}`);
-      lines.push(...distributionLines(record.distribution));
-      process.stdout.write(`${lines.join('\n')}\n\n`);
-    }
+    process.stdout.write(formatStatus(found));
   });
+
+// The profile a command's --profile names is the one in use, for the SDK (which also has it in
+// each client's config) and for the error that says it is not found (cli/errors.ts).
+program.hook('preAction', (_, command) => {
+  const { profile } = command.opts<{ profile?: string }>();
+  if (profile) process.env.AWS_PROFILE = profile;
+});
 
 try {
   await program.parseAsync(process.argv);

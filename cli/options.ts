@@ -76,6 +76,21 @@ export function accountId(value: string): string {
   return value;
 }
 
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z]{2}(-[a-z]+)+-\d:\d{12}:stateMachine:[\w-]{1,80}$/;
+
+/**
+ * A Step Functions state machine's ARN (the stack output StateMachineArn): redrive takes the
+ * pipeline's account and Region from it, so anything else is a usage error, not a rejection
+ * of every snapshot as another account's.
+ */
+export function stateMachineArn(value: string): string {
+  if (!STATE_MACHINE_ARN.test(value))
+    throw new InvalidArgumentError(
+      `${value} is not a state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>, the stack output StateMachineArn).`,
+    );
+  return value;
+}
+
 /** A deployment setting's parser (shared/settings.ts) as an option's: its refusal is a usage error. */
 function usage<T>(parse: (value: string) => T) {
   return (value: string): T => {

@@ -62,9 +62,15 @@ export function formatReconcile(report: ReconcileReport): string {
   for (const s of report.strays.snapshots) lines.push(`STRAY  ${s.snapshotId}  → ${s.action}: ${s.detail}`);
   for (const r of report.retention.families) lines.push(retentionLine(r));
   const { stuck, strays, retention } = report;
+  // A stray is a snapshot with no AMI and no record: the report's `found` (and the StraysFound
+  // metric) counts those planned, to send; those the tag contract rejects are strays too,
+  // counted apart (StraysRejected). The line counts both, so that its parts add up.
+  const toSend = report.dryRun
+    ? `${strays.found} would be sent`
+    : `${strays.sent} sent${strays.found > strays.sent ? `, ${strays.found - strays.sent} failed to send` : ''}`;
   lines.push(
     `${report.dryRun ? 'dry run, nothing changed: ' : ''}${stuck.found} stuck found, ${stuck.finished} finished; ` +
-      `${strays.found} strays found, ${strays.sent} sent, ${strays.rejected} rejected (${strays.examined} opted-in snapshots looked at; ` +
+      `${strays.found + strays.rejected} strays found: ${toSend}, ${strays.rejected} rejected by the tag contract (${strays.examined} opted-in snapshots looked at; ` +
       `${strays.passComplete ? 'the pass over the account is complete' : 'the pass continues on the next run'}); ` +
       `${retention.found} unfinished retentions found, ${retention.applied} applied, ${retention.failed} failed.`,
   );

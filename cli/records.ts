@@ -56,8 +56,16 @@ export interface RegistrationRecord {
   imageName?: string;
   imageId?: string;
   executionArn?: string;
+  /** The AMI was an earlier attempt's, taken over (found by its key tag) rather than registered anew. */
+  adopted?: boolean;
   error?: string;
   cause?: string;
+  /** The workflow's step that failed (CheckBilling, Register …), on a FAILED record. */
+  failedStep?: string;
+  /** What a COMPLETED registration should know: the billing check's, for an image kept without its billing. */
+  warnings?: string[];
+  /** On a COMPLETED record: the success notification could not be sent. */
+  notificationError?: string;
   attempts: number;
   startedAt?: string;
   /** Copies, grants, parameters, deprecation, protection and retention (ADR 0008), when the plan had a lifecycle. */
@@ -74,9 +82,13 @@ function toRecord(item: Item): RegistrationRecord {
     ...(item.rootSnapshotId?.S && { rootSnapshotId: item.rootSnapshotId.S }),
     ...(item.imageName?.S && { imageName: item.imageName.S }),
     ...(item.imageId?.S && { imageId: item.imageId.S }),
+    ...(item.adopted?.BOOL !== undefined && { adopted: item.adopted.BOOL }),
     ...(item.executionArn?.S && { executionArn: item.executionArn.S }),
     ...(item.error?.S && { error: item.error.S }),
     ...(item.cause?.S && { cause: item.cause.S }),
+    ...(item.failedStep?.S && { failedStep: item.failedStep.S }),
+    ...(item.warnings?.SS?.length && { warnings: [...item.warnings.SS] }),
+    ...(item.notificationError?.S && { notificationError: item.notificationError.S }),
     attempts: Number(item.attempts?.N ?? 0),
     ...(item.startedAt?.S && { startedAt: item.startedAt.S }),
     ...outcome(item.distribution?.S),

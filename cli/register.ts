@@ -7,6 +7,7 @@
  * trusts.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { parseQueueUrl, type QueueIdentity } from '../shared/aws/queues.ts';
 import { type RegisterSnapshotsEvent, registerSnapshotsRequests } from '../shared/register-request.ts';
 import { CliError, explainAwsError, queueNamedBy } from './errors.ts';
 
@@ -25,13 +26,32 @@ export interface RegisterResult {
 
 export const ORIGIN = 'snap2ami register';
 
+/**
+ * The queue's account and Region for a dry run, which sends nothing: from an SQS endpoint's
+ * URL without any call (no credentials, Region or network needed); any other form (an
+ * emulator's) does not name its Region, so SQS is asked, and a failure says why it was.
+ */
+async function dryRunQueue(sqs: SQSClient, url: string): Promise<QueueIdentity> {
+  const identity = parseQueueUrl(url);
+  if (identity) return identity;
+  try {
+    return await queueNamedBy(sqs, url, '--queue-url');
+  } catch (error) {
+    throw new CliError(
+      `${(error as Error).message} (a URL other than https://sqs.<region>.amazonaws.com/<account>/<name> does not name the queue's Region, so even a dry run asks SQS)`,
+    );
+  }
+}
+
 export async function register(
   sqs: SQSClient,
   options: RegisterOptions,
   now = new Date(),
   newId: () => string = () => crypto.randomUUID(),
 ): Promise<RegisterResult[]> {
-  const queue = await queueNamedBy(sqs, options.queueUrl, '--queue-url');
+  const queue = options.dryRun
+    ? await dryRunQueue(sqs, options.queueUrl)
+    : await queueNamedBy(sqs, options.queueUrl, '--queue-url');
   let requests: RegisterSnapshotsEvent[];
   try {
     requests = registerSnapshotsRequests(

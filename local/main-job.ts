@@ -18,7 +18,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { distributionLines } from '../cli/format.ts';
+import { distributionLines, failureDetail } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { AdmissionStore } from '../shared/aws/admission.ts';
@@ -366,22 +366,6 @@ async function keepRunning(endpoint: string, harness: Harness, progress: (line: 
   for (const execution of harness.sfn.executions.values())
     if (execution.status === 'RUNNING') execution.abort?.();
   await harness.sfn.idle();
-}
-
-/**
- * A record's failure as one line: the step, the error, and the cause; a Lambda error's cause
- * is JSON (`{"errorType", "errorMessage"}`), of which its message says it all.
- */
-function failureDetail(record: Record<string, string>): string {
-  let cause = record.cause ?? '';
-  try {
-    const message = (JSON.parse(cause) as { errorMessage?: unknown }).errorMessage;
-    if (typeof message === 'string') cause = message;
-  } catch {
-    // Not JSON: a DynamoDB or SNS error's cause, shown as it is.
-  }
-  const error = [record.error, cause].filter(Boolean).join(': ');
-  return record.failedStep ? `at ${record.failedStep}: ${error}` : error;
 }
 
 /** The documented event formats, in turn: createSnapshot, the same wrapped in SNS, an AWS Backup job. */

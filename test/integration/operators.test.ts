@@ -163,6 +163,52 @@ describe('operators: status and redrive', () => {
     expect(done.stdout).toMatch(/execution\s+\S+ \(SUCCEEDED\)/);
   });
 
+  it("names the step a registration failed at with the error in words, and a completed one's warnings", async () => {
+    // The billing check (README, "Billing check"): an image without Windows billing is
+    // deregistered and the registration FAILED at CheckBilling, unless the loss is allowed:
+    // then it is kept, COMPLETED with a warning.
+    const failedPlan = await planFor(ec2, {
+      'snap2ami:name': `ops-billing-failed-${Date.now()}`,
+      'snap2ami:platform': 'windows',
+    });
+    const keptPlan = await planFor(ec2, {
+      'snap2ami:name': `ops-billing-kept-${Date.now()}`,
+      'snap2ami:platform': 'windows',
+      'snap2ami:allow-billing-code-loss': 'true',
+    });
+    await start(failedPlan);
+    await start(keptPlan);
+    await sfn.idle();
+
+    const failed = await snap2amiAsync(['status', failedPlan.snapshotIds[0] as string], env);
+    expect(failed.status, failed.stderr).toBe(0);
+    expect(failed.stdout).toMatch(/status\s+FAILED/);
+    expect(failed.stdout).toMatch(/\nstep\s+CheckBilling\n/);
+    expect(failed.stdout).toMatch(
+      /\nerror\s+BillingInformationMissing: Billing check: the image ami-[0-9a-f]+ has PlatformDetails "Linux\/UNIX", not Windows/,
+    );
+    expect(failed.stdout, 'the Lambda cause unwrapped').not.toContain('errorMessage');
+    const [failedEntry] = JSON.parse((await snap2amiAsync(['status', failedPlan.key, '--json'], env)).stdout);
+    expect(failedEntry.record).toMatchObject({
+      failedStep: 'CheckBilling',
+      error: 'BillingInformationMissing',
+    });
+
+    const kept = await snap2amiAsync(['status', keptPlan.snapshotIds[0] as string], env);
+    expect(kept.status, kept.stderr).toBe(0);
+    expect(kept.stdout).toMatch(/status\s+COMPLETED/);
+    expect(kept.stdout).toMatch(
+      /\nwarnings\s+Billing check: the image ami-[0-9a-f]+ has PlatformDetails "Linux\/UNIX", not Windows/,
+    );
+    expect(kept.stdout).not.toMatch(/\nstep\s/);
+    const [keptEntry] = JSON.parse((await snap2amiAsync(['status', keptPlan.key, '--json'], env)).stdout);
+    expect(keptEntry.record).toMatchObject({
+      status: 'COMPLETED',
+      adopted: false,
+      warnings: [expect.stringContaining('has PlatformDetails "Linux/UNIX", not Windows')],
+    });
+  });
+
   it('says clearly when there is no record, and when no filter is given', async () => {
     const none = await snap2amiAsync(['status', 'snap-0000000000000cafe'], env);
     expect(none.status).toBe(1);

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { snap2ami } from '../../support/cli.ts';
 
+const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:snap2ami-dev-register-image';
+
 const commands: Record<string, string[]> = {
   replay: [
     '--dlq-url',
@@ -74,6 +76,21 @@ describe('--help', () => {
     for (const option of options) expect(result.stdout).toContain(option);
   });
 
+  it.each([...Object.keys(commands), 'plan', 'local'])(
+    "snap2ami %s --help's description is sentences that commander wraps, with no hard line break",
+    (command) => {
+      // The description: the paragraph after `Usage: …`. Commander wraps at 80 columns when
+      // stdout is no terminal; a break where the next word would have fitted is a hard one.
+      const [, description = ''] = snap2ami([command, '--help']).stdout.split('\n\n');
+      const lines = description.split('\n');
+      expect(lines.length).toBeGreaterThan(0);
+      for (const [i, line] of lines.slice(0, -1).entries()) {
+        const nextWord = (lines[i + 1] as string).split(' ')[0] as string;
+        expect(`${line} ${nextWord}`.length, `"${line}" then "${nextWord}"`).toBeGreaterThan(80);
+      }
+    },
+  );
+
   it('status needs no state machine: it reads the record, and the execution the record names', () => {
     expect(snap2ami(['status', '--help']).stdout).not.toContain('--state-machine-arn');
   });
@@ -85,7 +102,7 @@ describe('--help', () => {
       snap2ami(['reconcile', '--help'], { SNAP2AMI_EC2_RATE_SHARE: '2', SNAP2AMI_EC2_BUCKET_OVERRIDES: 'x' })
         .status,
     ).toBe(0);
-    const redrive = snap2ami(['redrive', '--all', '--table', 't', '--state-machine-arn', 'arn'], {
+    const redrive = snap2ami(['redrive', '--all', '--table', 't', '--state-machine-arn', ARN], {
       SNAP2AMI_EC2_RATE_SHARE: '2',
     });
     expect(redrive.status).toBe(1);
@@ -113,7 +130,7 @@ describe('--help', () => {
 });
 
 describe('usage errors', () => {
-  const context = ['--table', 'records', '--state-machine-arn', 'arn', '--queue-url', 'q', '--dlq-url', 'd'];
+  const context = ['--table', 'records', '--state-machine-arn', ARN, '--queue-url', 'q', '--dlq-url', 'd'];
   it.each([
     [['status', '', ...context.slice(0, 4)], 'expected a snapshot ID (snap-…) or an idempotency key'],
     [['status', 'ami-0123456789abcdef0', ...context.slice(0, 4)], 'expected a snapshot ID'],
@@ -149,8 +166,28 @@ describe('usage errors', () => {
       ['redrive', '--all', '--ec2-bucket-overrides', 'RegisterImage=fast', ...context.slice(0, 4)],
       '"RegisterImage=fast" is not a bucket override',
     ],
-  ])('snap2ami %j exits 1 naming what is expected', (args, message) => {
-    const result = snap2ami(args);
+    [
+      ['redrive', '--all', '--table', 't', '--state-machine-arn', 'bogus'],
+      'bogus is not a state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>',
+    ],
+    [
+      [
+        'redrive',
+        '--all',
+        '--table',
+        't',
+        '--state-machine-arn',
+        ARN.replace(':stateMachine:', ':execution:'),
+      ],
+      'is not a state machine ARN',
+    ],
+    [
+      ['redrive', '--all', '--table', 't'],
+      'is not a state machine ARN',
+      { SNAP2AMI_STATE_MACHINE_ARN: 'arn' },
+    ],
+  ])('snap2ami %j exits 1 naming what is expected', (args, message, env?: Record<string, string>) => {
+    const result = snap2ami(args, env);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(message);
   });
