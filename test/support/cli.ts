@@ -32,22 +32,6 @@ export function jsonFiles(documents: Record<string, unknown>): Record<string, st
   );
 }
 
-/** Like snap2ami(), without blocking this process (for tests that serve something to the CLI). */
-export function snap2amiAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(join(PROJECT_ROOT, 'bin', 'snap2ami'), args, { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 export interface RunningCli {
   /** The process: bin/snap2ami execs node, so signals sent to it reach the command itself. */
   child: ReturnType<typeof spawn>;
@@ -72,4 +56,29 @@ export function snap2amiRunning(args: string[], env: Record<string, string> = {}
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })),
   );
   return { child, output: () => ({ stdout, stderr }), exited };
+}
+
+/** Like snap2ami(), without blocking this process (for tests that serve something to the CLI). */
+export async function snap2amiAsync(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const { status, stdout, stderr } = await snap2amiRunning(args, env).exited;
+  return { status, stdout, stderr };
+}
+
+/**
+ * An environment with these shared config and credentials files (in a fresh folder) and no
+ * other credentials: what the CLI meets on a machine with no AWS set up, or a given profile.
+ */
+export function awsFiles(config = '', credentials = ''): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'snap2ami-aws-'));
+  writeFileSync(join(dir, 'config'), config);
+  writeFileSync(join(dir, 'credentials'), credentials);
+  return {
+    AWS_CONFIG_FILE: join(dir, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+    AWS_SESSION_TOKEN: '',
+    AWS_PROFILE: '',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
 }

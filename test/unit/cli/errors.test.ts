@@ -2,14 +2,11 @@
  * The CLI's one-line AWS errors, run as a user runs it: an endpoint that answers HTTP but is
  * not AWS, a profile that is not there.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { profileProblem } from '../../../cli/errors.ts';
-import { snap2amiAsync } from '../../support/cli.ts';
+import { awsFiles, snap2amiAsync } from '../../support/cli.ts';
 
 /** What the server answers next: a status and a body (a web server's page, or nothing). */
 let answer = { status: 200, body: '' };
@@ -69,22 +66,6 @@ describe('an endpoint that is not the service', () => {
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });
-
-/** Shared config and credentials files with these contents, and an environment with no other credentials. */
-function awsFiles(config: string, credentials: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'snap2ami-profile-'));
-  writeFileSync(join(dir, 'config'), config);
-  writeFileSync(join(dir, 'credentials'), credentials);
-  return {
-    AWS_CONFIG_FILE: join(dir, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
-    AWS_ACCESS_KEY_ID: '',
-    AWS_SECRET_ACCESS_KEY: '',
-    AWS_SESSION_TOKEN: '',
-    AWS_PROFILE: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
-}
 
 describe('a profile that gives no credentials', () => {
   const status = ['status', 'snap-0123456789abcdef0', '--table', 't', '--region', 'us-east-1'];

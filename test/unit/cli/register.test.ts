@@ -1,28 +1,11 @@
 /** `snap2ami register --dry-run` sends nothing, so it needs no AWS: the queue's account and Region come from its URL. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseQueueUrl } from '../../../shared/aws/queues.ts';
-import { snap2amiAsync } from '../../support/cli.ts';
+import { awsFiles, snap2amiAsync } from '../../support/cli.ts';
 
 /** No credentials, no Region, nothing to reach: empty shared files, and an endpoint that refuses. */
 function noAws() {
-  const dir = mkdtempSync(join(tmpdir(), 'snap2ami-noaws-'));
-  writeFileSync(join(dir, 'config'), '');
-  writeFileSync(join(dir, 'credentials'), '');
-  return {
-    AWS_CONFIG_FILE: join(dir, 'config'),
-    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
-    AWS_ACCESS_KEY_ID: '',
-    AWS_SECRET_ACCESS_KEY: '',
-    AWS_SESSION_TOKEN: '',
-    AWS_PROFILE: '',
-    AWS_REGION: '',
-    AWS_DEFAULT_REGION: '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
-  };
+  return { ...awsFiles(), AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_ENDPOINT_URL: 'http://127.0.0.1:1' };
 }
 
 describe('register --dry-run', () => {
