@@ -17,11 +17,9 @@ import {
   pollOnce,
   startEmulator,
   startStateMachine,
-  UNLIMITED_ADMISSION,
 } from '../local/index.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
-import type { Admission } from '../shared/aws/admission.ts';
-import { AdmissionStore } from '../shared/aws/admission.ts';
+import { ADMIT_ALL, type Admission, AdmissionStore } from '../shared/aws/admission.ts';
 import { median, table } from './format.ts';
 
 export async function benchIdle(runs: number, json: boolean): Promise<void> {
@@ -63,7 +61,7 @@ export async function benchIdle(runs: number, json: boolean): Promise<void> {
         sfn.stateMachineArn,
         queueUrl,
         deferred,
-        mode === 'on' ? timed : UNLIMITED_ADMISSION,
+        mode === 'on' ? timed : ADMIT_ALL,
       );
       const t = performance.now();
       await sqs.send(

@@ -51,13 +51,6 @@ export const ADMISSION_BATCH = 10;
 /** What was said when Ctrl-C stopped the command before a registration's start. */
 export const INTERRUPTED = 'interrupted before its start';
 
-/** Admission control that admits everything at once: redrive without an admission table, and --dry-run. */
-export const NO_ADMISSION: Admission = {
-  admit: async (requests) => requests.map(() => ({ delaySeconds: 0, reservation: {} })),
-  turns: async (reservations) => reservations.map(() => 0),
-  refund: async () => {},
-};
-
 const sleepFor = (ms: number, signal?: AbortSignal) =>
   delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined);
 

@@ -15,7 +15,7 @@ import {
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { demand } from '../shared/admission.ts';
-import type { Admission } from '../shared/aws/admission.ts';
+import { ADMIT_ALL, type Admission } from '../shared/aws/admission.ts';
 import { startAttempt } from '../shared/aws/executions.ts';
 import { byStatusQuery } from '../shared/aws/records.ts';
 import { describeSnapshots } from '../shared/aws/snapshots.ts';
@@ -23,13 +23,7 @@ import { planGroups } from '../shared/contract/plan.ts';
 import type { Plan } from '../shared/contract/types.ts';
 import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
 import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
-import {
-  INTERRUPTED,
-  NO_ADMISSION,
-  type StartOutcome,
-  startAdmitted,
-  type WaitProgress,
-} from './admitted-starts.ts';
+import { INTERRUPTED, type StartOutcome, startAdmitted, type WaitProgress } from './admitted-starts.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
 export interface RecordsContext {
@@ -267,7 +261,7 @@ export async function redrive(
     }
   };
   const notStarted = await startAdmitted(startable, ({ plan }) => demand(plan), start, {
-    admission: options.admission ? guardedAdmission(context, options.admission) : NO_ADMISSION,
+    admission: options.admission ? guardedAdmission(context, options.admission) : ADMIT_ALL,
     signal: options.signal,
     onWait: options.onWait,
     warn: options.warn,

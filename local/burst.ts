@@ -13,7 +13,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   apiOf,
   type Bucket,
@@ -23,19 +23,13 @@ import {
   DOCUMENTED_BUCKETS,
   type Ec2Api,
 } from '../shared/admission.ts';
-import { AdmissionStore, reportThrottledCalls } from '../shared/aws/admission.ts';
+import { ADMIT_ALL, AdmissionStore, reportThrottledCalls } from '../shared/aws/admission.ts';
 import { throttleControl } from './emulator-controls.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
-import {
-  createEventQueues,
-  createPipeline,
-  ingestDeps,
-  startStateMachine,
-  UNLIMITED_ADMISSION,
-} from './pipeline-fixture.ts';
+import { createEventQueues, createPipeline, ingestDeps, startStateMachine } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
 import { createTaggedSnapshot } from './sample-snapshots.ts';
-import { pollUntilIdle, queueDepth } from './sqs-event-source.ts';
+import { pollUntilIdle, queueDepth, receiveAll } from './sqs-event-source.ts';
 
 export interface BurstOptions {
   /** The emulator's own endpoint (its throttle control). */
@@ -283,7 +277,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       sfn.stateMachineArn,
       dlqUrl,
       counts,
-      options.admission === false ? UNLIMITED_ADMISSION : admission,
+      options.admission === false ? ADMIT_ALL : admission,
     );
     options.onStart?.();
     const burstStart = Date.now();
@@ -353,14 +347,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       const reason = `${String(record?.failedStep ?? e.status)}: ${String(record?.error ?? e.error)}`;
       failures[reason] = (failures[reason] ?? 0) + 1;
     }
-    const deadBodies: string[] = [];
-    for (;;) {
-      const batch = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 300 }),
-      );
-      if (!batch.Messages?.length) break;
-      deadBodies.push(...batch.Messages.map((m) => m.Body ?? ''));
-    }
+    const deadBodies = (await receiveAll(sqs, dlqUrl, { visibilityTimeout: 300 })).map((m) => m.Body ?? '');
     // A set counts as an AMI when its registration succeeded and the image is there; as failed
     // when a registration of it ended otherwise and none succeeded; as lost when neither, and
     // no message of it is in the dead-letter queue.

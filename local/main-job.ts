@@ -12,27 +12,22 @@ import { readFile } from 'node:fs/promises';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateSnapshotCommand, CreateVolumeCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import {
-  ChangeMessageVisibilityBatchCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { distributionLines, failureDetail } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { AdmissionStore } from '../shared/aws/admission.ts';
-import { dynamoDbClient, ec2Client, queueUrlOfArn } from '../shared/aws/clients.ts';
+import { dynamoDbClient, ec2Client } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
 import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
-import { awsEnvironment, EMULATOR_ACCOUNT, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
-import { SETTINGS, templateWorkflow } from './pipeline-fixture.ts';
+import { awsEnvironment, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
+import { ingestDeps, startStateMachine, templateWorkflow } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
-import { pollUntilIdle, pollUntilStopped } from './sqs-event-source.ts';
+import { pollUntilIdle, pollUntilStopped, receiveAll } from './sqs-event-source.ts';
 import { createResources, packagedTemplate, stateMachineName, type Template } from './stack-resources.ts';
-import { type LocalStepFunctions, startLocalStepFunctions } from './step-functions-endpoint.ts';
+import type { LocalStepFunctions } from './step-functions-endpoint.ts';
 
 export interface LocalOptions {
   snapshots: string;
@@ -55,8 +50,6 @@ interface Row extends Partial<DistributionOutcome> {
   /** The AMI, for a planned (registered) sample; with its distribution when it had lifecycle tags. */
   imageId?: string;
 }
-
-const settings = SETTINGS;
 
 /** The pipeline on the emulator, as the template deploys it. */
 interface Harness {
@@ -106,8 +99,8 @@ export async function runLocal(
 /** The queues, tables and topic from the template; the workflow on a local Step Functions endpoint. */
 async function startHarness(template: Template): Promise<Harness> {
   const { refs } = await createResources(template);
-  const stateMachineArn = `arn:aws:states:${EMULATOR_REGION}:${EMULATOR_ACCOUNT}:stateMachine:${stateMachineName(template)}`;
-  const sfn = await startLocalStepFunctions(stateMachineArn, templateWorkflow(template, refs));
+  const sfn = await startStateMachine(stateMachineName(template), templateWorkflow(template, refs));
+  const { stateMachineArn } = sfn;
   process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
   return {
     queueUrl: refs.SnapshotEventsQueue as string,
@@ -153,7 +146,7 @@ async function drainQueue(harness: Harness, progress: (line: string) => void): P
     error: () => {},
   };
   const sqs = new SQSClient({});
-  const deps = ingestDeps(harness, sqs, log);
+  const deps = deployedIngestDeps(harness, sqs, log);
   const { sfn } = harness;
   let batch = 0;
   await pollUntilIdle(sqs, harness.queueUrl, deps, {
@@ -175,29 +168,20 @@ interface IngestLogEntry {
   error?: string;
 }
 
-/** The ingest handler's dependencies on the emulator, as the deployed function has them. */
-function ingestDeps(
+/** The ingest handler's dependencies on the emulator, as the deployed function has them: its budget on the template's admission table (docs/adr/0009-admission-control.md). */
+function deployedIngestDeps(
   harness: Harness,
   sqs: SQSClient,
   log: Record<'info' | 'warn' | 'error', (entry: IngestLogEntry) => void>,
 ): IngestDeps {
-  return {
-    ec2: ec2Client(),
-    sfn: new SFNClient({}),
-    sqs,
-    stateMachineArn: harness.stateMachineArn,
-    deadLetterQueueUrl: async () => harness.dlqUrl,
-    queueUrl: queueUrlOfArn,
-    // The deployed budget, on the template's admission table (docs/adr/0009-admission-control.md).
-    admission: new AdmissionStore({
-      client: dynamoDbClient(),
-      table: harness.admissionTable,
-      buckets: budgetBuckets(DEFAULT_RATE_SHARE),
-    }),
-    settings,
-    log: log as IngestDeps['log'],
-    count: () => {},
-  };
+  const admission = new AdmissionStore({
+    client: dynamoDbClient(),
+    table: harness.admissionTable,
+    buckets: budgetBuckets(DEFAULT_RATE_SHARE),
+  });
+  const clients = { ec2: ec2Client(), sfn: new SFNClient({}), sqs };
+  const deps = ingestDeps(clients, harness.stateMachineArn, harness.dlqUrl, {}, admission);
+  return { ...deps, log: log as IngestDeps['log'] };
 }
 
 /** How the executions ended, every end that happened: `4 succeeded, 1 failed`. */
@@ -236,34 +220,23 @@ async function readRecords(table: string): Promise<Map<string, Record<string, st
  */
 async function readDeadLetters(dlqUrl: string): Promise<Map<string, string>> {
   const sqs = new SQSClient({});
+  const messages = await receiveAll(sqs, dlqUrl, { visibilityTimeout: 30, attributes: true });
   const rejected = new Map<string, string>();
-  const read: { Id: string; ReceiptHandle: string }[] = [];
-  try {
-    for (;;) {
-      const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: dlqUrl,
-          MaxNumberOfMessages: 10,
-          MessageAttributeNames: ['All'],
-          VisibilityTimeout: 30,
-        }),
-      );
-      if (Messages.length === 0) return rejected;
-      for (const { MessageAttributes: attributes = {}, ReceiptHandle } of Messages) {
-        if (ReceiptHandle) read.push({ Id: String(read.length), ReceiptHandle });
-        for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
-          rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
-      }
-    }
-  } finally {
-    for (let start = 0; start < read.length; start += 10)
-      await sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: dlqUrl,
-          Entries: read.slice(start, start + 10).map((entry) => ({ ...entry, VisibilityTimeout: 0 })),
-        }),
-      );
-  }
+  for (const { MessageAttributes: attributes = {} } of messages)
+    for (const id of (attributes[DLQ_ATTRIBUTES.snapshotIds]?.StringValue ?? '').split(','))
+      rejected.set(id, attributes[DLQ_ATTRIBUTES.reason]?.StringValue ?? '');
+  // Visible again at once: `replay` after `--keep` sees them.
+  const read = messages.flatMap(({ ReceiptHandle }, i) =>
+    ReceiptHandle ? [{ Id: String(i), ReceiptHandle }] : [],
+  );
+  for (let start = 0; start < read.length; start += 10)
+    await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: dlqUrl,
+        Entries: read.slice(start, start + 10).map((entry) => ({ ...entry, VisibilityTimeout: 0 })),
+      }),
+    );
+  return rejected;
 }
 
 /** A sample's outcome: its record (COMPLETED, FAILED, in progress), else its rejection, else why it was skipped. */
@@ -326,7 +299,7 @@ async function keepRunning(endpoint: string, harness: Harness, progress: (line: 
   const poller = pollUntilStopped(
     sqs,
     harness.queueUrl,
-    ingestDeps(harness, sqs, { info: note, warn: trouble, error: trouble }),
+    deployedIngestDeps(harness, sqs, { info: note, warn: trouble, error: trouble }),
     {
       signal: stop.signal,
       onBatch: (received, failed) =>

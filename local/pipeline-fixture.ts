@@ -15,22 +15,17 @@ import {
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { runImageTask } from '../functions/image/image.ts';
 import type { UefiDataDeps } from '../functions/image/uefi-data.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
-import { EC2_APIS, type Reservation } from '../shared/admission.ts';
-import type { Admission } from '../shared/aws/admission.ts';
+import { ADMIT_ALL, type Admission } from '../shared/aws/admission.ts';
+import { queueUrlOfArn } from '../shared/aws/clients.ts';
 import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shared/settings.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
+import { receiveAll } from './sqs-event-source.ts';
 import {
   createTable,
   deploymentParams,
@@ -181,41 +176,26 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       return Object.fromEntries(Object.entries(item).map(([name, value]) => [name, Object.values(value)[0]]));
     },
     async notifications() {
-      const out: { message: Record<string, unknown>; attributes: Record<string, string> }[] = [];
-      for (;;) {
-        const batch = await reader.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queue.QueueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: 0,
-          }),
+      return (await receiveAll(reader, queue.QueueUrl as string)).map((message) => {
+        const envelope = JSON.parse(message.Body ?? '{}') as {
+          Message: string;
+          MessageAttributes?: Record<string, { Value: string }>;
+        };
+        const attributes = Object.fromEntries(
+          Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
         );
-        if (!batch.Messages?.length) return out;
-        for (const message of batch.Messages) {
-          const envelope = JSON.parse(message.Body ?? '{}') as {
-            Message: string;
-            MessageAttributes?: Record<string, { Value: string }>;
-          };
-          const attributes = Object.fromEntries(
-            Object.entries(envelope.MessageAttributes ?? {}).map(([k, v]) => [k, v.Value]),
-          );
-          out.push({ message: JSON.parse(envelope.Message), attributes });
-        }
-      }
+        return { message: JSON.parse(envelope.Message) as Record<string, unknown>, attributes };
+      });
     },
     async events() {
-      const out: { source: string; 'detail-type': string; detail: Record<string, unknown> }[] = [];
-      for (;;) {
-        const batch = await reader.send(
-          new ReceiveMessageCommand({
-            QueueUrl: eventsQueue.QueueUrl,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: 0,
-          }),
-        );
-        if (!batch.Messages?.length) return out;
-        for (const message of batch.Messages) out.push(JSON.parse(message.Body ?? '{}'));
-      }
+      return (await receiveAll(reader, eventsQueue.QueueUrl as string)).map(
+        (message) =>
+          JSON.parse(message.Body ?? '{}') as {
+            source: string;
+            'detail-type': string;
+            detail: Record<string, unknown>;
+          },
+      );
     },
   };
 }
@@ -329,43 +309,19 @@ export function localUefiData(settings: Partial<UefiDataSettings> = {}): UefiDat
   };
 }
 
-/**
- * Admission control that admits everything at once: the pipeline as it was before admission
- * control (docs/adr/0009-admission-control.md), for tests of other things and the bench's baseline.
- */
-export const UNLIMITED_ADMISSION: Admission = {
-  admit: async (requests) =>
-    requests.map(() => ({
-      delaySeconds: 0,
-      reservation: Object.fromEntries(EC2_APIS.map((api) => [api, 0])) as Reservation,
-    })),
-  turns: async (reservations) => reservations.map(() => 0),
-  refund: async () => {},
-};
-
-const queueUrls = new Map<string, string>();
-
 /** Ingest's dependencies on the emulator, with quiet logs and counted metrics. */
 export function ingestDeps(
   clients: { ec2: EC2Client; sfn: SFNClient; sqs: SQSClient },
   stateMachineArn: string,
   deadLetterQueueUrl: string,
   counts: Record<string, number> = {},
-  admission: Admission = UNLIMITED_ADMISSION,
+  admission: Admission = ADMIT_ALL,
 ): IngestDeps {
   return {
     ...clients,
     stateMachineArn,
     deadLetterQueueUrl: async () => deadLetterQueueUrl,
-    queueUrl: async (arn) => {
-      let url = queueUrls.get(arn);
-      if (!url) {
-        const QueueName = arn.split(':')[5];
-        url = (await clients.sqs.send(new GetQueueUrlCommand({ QueueName }))).QueueUrl as string;
-        queueUrls.set(arn, url);
-      }
-      return url;
-    },
+    queueUrl: queueUrlOfArn,
     admission,
     settings: SETTINGS,
     log: { info: () => {}, warn: () => {}, error: () => {} },

@@ -107,6 +107,31 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
   );
 }
 
+/**
+ * Every message the queue holds now, each received once (it stays hidden for
+ * `visibilityTimeout` seconds): for reading what a run left behind, not for handling events.
+ */
+export async function receiveAll(
+  sqs: SQSClient,
+  queueUrl: string,
+  options: { visibilityTimeout?: number; attributes?: boolean } = {},
+): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        ...(options.visibilityTimeout !== undefined && { VisibilityTimeout: options.visibilityTimeout }),
+        ...(options.attributes && { MessageAttributeNames: ['All'] }),
+      }),
+    );
+    if (Messages.length === 0) return all;
+    all.push(...Messages);
+  }
+}
+
 export interface PollerOptions {
   /** Batches handled at once (the mapping's maximum concurrency; serverless.yml sets 5). */
   concurrency?: number;

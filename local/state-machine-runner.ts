@@ -17,7 +17,7 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { dynamoDbClient, snsClient } from '../shared/aws/clients.ts';
+import { dynamoDbClient, once, snsClient } from '../shared/aws/clients.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
 export const DEFINITION_PATH = join(PROJECT_ROOT, 'statemachine', 'register-image.asl.json');
@@ -244,11 +244,7 @@ function serviceIntegration(resource: string, clients: Bindings['clients'] = {})
 }
 
 /** The EventBridge client of the putEvents integration: one for the process. */
-let events: EventBridgeClient | undefined;
-function eventBridgeClient(): EventBridgeClient {
-  events ??= new EventBridgeClient({});
-  return events;
-}
+const eventBridgeClient = once(() => new EventBridgeClient({}));
 
 export interface LocalExecution {
   status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';

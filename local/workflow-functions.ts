@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { type LifecycleDeps, runLifecycleTask } from '../functions/lifecycle/lifecycle.ts';
+import { perRegion } from '../shared/aws/clients.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
 
 export interface LocalLifecycleOptions {
@@ -25,16 +26,9 @@ export interface LocalLifecycleOptions {
 }
 
 export function localLifecycleFunction(options: LocalLifecycleOptions) {
-  const cache = new Map<string, EC2Client | SSMClient>();
-  const cached = <T extends EC2Client | SSMClient>(key: string, make: () => T): T => {
-    if (!cache.has(key)) cache.set(key, make());
-    return cache.get(key) as T;
-  };
   const deps: LifecycleDeps = {
-    ec2In:
-      options.ec2In ?? ((region) => cached(`ec2:${region}`, () => new EC2Client({ region, maxAttempts: 1 }))),
-    ssmIn:
-      options.ssmIn ?? ((region) => cached(`ssm:${region}`, () => new SSMClient({ region, maxAttempts: 1 }))),
+    ec2In: options.ec2In ?? perRegion((region) => new EC2Client({ region, maxAttempts: 1 })),
+    ssmIn: options.ssmIn ?? perRegion((region) => new SSMClient({ region, maxAttempts: 1 })),
     dynamo: options.dynamo ?? new DynamoDBClient({}),
     table: options.table,
     prefix: options.prefix,

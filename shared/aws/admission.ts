@@ -59,6 +59,17 @@ export interface Admission {
   refund(demand: Demand): Promise<void>;
 }
 
+/**
+ * Admission control that admits everything at once: the pipeline as it was before admission
+ * control, for a redrive without the admission table, dry runs, tests of other things and the
+ * bench's baseline. Ingest reads a reservation only for a message it defers, and this defers none.
+ */
+export const ADMIT_ALL: Admission = {
+  admit: async (requests) => requests.map(() => ({ delaySeconds: 0, reservation: {} })),
+  turns: async (reservations) => reservations.map(() => 0),
+  refund: async () => {},
+};
+
 export interface AdmissionStoreOptions {
   client: DynamoDBClient;
   table: string;
