@@ -3,8 +3,8 @@
  * admission table is given (cli/admitted-starts.ts paces the starts), Ctrl-C between starts,
  * and what it prints. The redriving itself is cli/records.ts `redrive`.
  */
-import { type Bucket, budgetBuckets, type Ec2Api } from '../shared/admission.ts';
-import { AdmissionStore } from '../shared/aws/admission.ts';
+import type { Bucket, Ec2Api } from '../shared/admission.ts';
+import { deployedAdmission } from '../shared/aws/admission.ts';
 import { INTERRUPTED, waitLine } from './admitted-starts.ts';
 import { CliError } from './errors.ts';
 import { type RedriveContext, redrive } from './records.ts';
@@ -28,11 +28,7 @@ export async function runRedrive(context: RedriveContext, options: RedriveComman
     throw new CliError('say which records to redrive: --key, --snapshot-id, --since/--until, or --all');
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const admission = options.admissionTable
-    ? new AdmissionStore({
-        client: context.dynamo,
-        table: options.admissionTable,
-        buckets: budgetBuckets(options.ec2RateShare, options.ec2BucketOverrides),
-      })
+    ? deployedAdmission(context.dynamo, options.admissionTable, options)
     : undefined;
   if (!admission && !options.dryRun)
     say(

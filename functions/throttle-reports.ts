@@ -9,8 +9,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { bucketKey, budgetBuckets } from '../shared/admission.ts';
-import { AdmissionStore, reportThrottledCalls } from '../shared/aws/admission.ts';
+import { bucketKey } from '../shared/admission.ts';
+import { deployedAdmission, reportThrottledCalls } from '../shared/aws/admission.ts';
 import { dynamoDbClient } from '../shared/aws/clients.ts';
 import { deploymentSettings } from '../shared/settings.ts';
 
@@ -25,12 +25,7 @@ export function throttleReports(
   const table = env.ADMISSION_TABLE_NAME;
   const home = env.AWS_REGION ?? '';
   if (!table) return (ec2) => ec2;
-  const { ec2RateShare, ec2BucketOverrides } = deploymentSettings(env);
-  const admission = new AdmissionStore({
-    client: dynamoDbClient(),
-    table,
-    buckets: budgetBuckets(ec2RateShare, ec2BucketOverrides),
-  });
+  const admission = deployedAdmission(dynamoDbClient(), table, deploymentSettings(env));
   const watched = new WeakSet<EC2Client>();
   return (ec2, region) => {
     if (watched.has(ec2)) return ec2;

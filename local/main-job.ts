@@ -15,8 +15,8 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { distributionLines, failureDetail } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
-import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
-import { AdmissionStore } from '../shared/aws/admission.ts';
+import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
+import { deployedAdmission } from '../shared/aws/admission.ts';
 import { dynamoDbClient, ec2Client } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
@@ -174,10 +174,8 @@ function deployedIngestDeps(
   sqs: SQSClient,
   log: Record<'info' | 'warn' | 'error', (entry: IngestLogEntry) => void>,
 ): IngestDeps {
-  const admission = new AdmissionStore({
-    client: dynamoDbClient(),
-    table: harness.admissionTable,
-    buckets: budgetBuckets(DEFAULT_RATE_SHARE),
+  const admission = deployedAdmission(dynamoDbClient(), harness.admissionTable, {
+    ec2RateShare: DEFAULT_RATE_SHARE,
   });
   const clients = { ec2: ec2Client(), sfn: new SFNClient({}), sqs };
   const deps = ingestDeps(clients, harness.stateMachineArn, harness.dlqUrl, {}, admission);

@@ -141,8 +141,9 @@ export const COPY_WAIT_LOOKS = 11;
  */
 export function demand(plan: { lifecycle?: Lifecycle | undefined }): Demand {
   const calls: Demand = { ...(CALLS_PER_AMI as Demand) };
+  // Calls in the pipeline's Region go without a Region (`home`, implicit); a copy's carry its own.
   const add = (api: Ec2Api, n: number, region?: string) => {
-    const key = region === undefined ? api : `${api}@${region}`;
+    const key = region === undefined ? api : bucketKey(api, region, '');
     calls[key] = (calls[key] ?? 0) + n;
   };
   const lifecycle = plan.lifecycle;

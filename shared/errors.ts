@@ -96,3 +96,19 @@ export function isEc2Throttling(error: unknown): boolean {
   const { name, cause } = (error ?? {}) as { name?: unknown; cause?: { name?: unknown } };
   return name === 'ThrottledError' && cause?.name === 'RequestLimitExceeded';
 }
+
+/** Whether a DynamoDB conditional write was refused because its condition did not hold. */
+export function isConditionFailure(error: unknown): boolean {
+  return (error as { name?: unknown } | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Whether a conditional write went through: false when its condition did not hold; any other error is thrown. */
+export async function conditionally(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}

@@ -19,9 +19,14 @@ const logger = new Logger();
 const metrics = new Metrics();
 const ec2 = workflowEc2Client();
 const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
+// The UefiData clients are made on first use: only plans with <p>uefi-data need them.
 const uefiData = {
-  s3: workflowS3Client(),
-  ssm: workflowSsmClientIn(),
+  get s3() {
+    return workflowS3Client();
+  },
+  get ssm() {
+    return workflowSsmClientIn();
+  },
   settings: uefiDataSettings(process.env),
 };
 // A call EC2 throttled although ingest admitted it cuts admission control's rate for it.

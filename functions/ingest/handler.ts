@@ -6,8 +6,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { budgetBuckets } from '../../shared/admission.ts';
-import { AdmissionStore } from '../../shared/aws/admission.ts';
+import { deployedAdmission } from '../../shared/aws/admission.ts';
 import {
   dynamoDbClient,
   ec2Client,
@@ -28,11 +27,11 @@ const deployment = deploymentSettings(process.env);
 const deadLetterQueueUrl = queueUrlOf(requiredSetting(process.env, 'DEAD_LETTER_QUEUE_NAME'));
 const stateMachineName = requiredSetting(process.env, 'STATE_MACHINE_NAME');
 /** The pipeline's EC2 budget, shared by every container through one DynamoDB item (docs/adr/0009-admission-control.md). */
-const admission = new AdmissionStore({
-  client: dynamoDbClient(),
-  table: requiredSetting(process.env, 'ADMISSION_TABLE_NAME'),
-  buckets: budgetBuckets(deployment.ec2RateShare, deployment.ec2BucketOverrides),
-});
+const admission = deployedAdmission(
+  dynamoDbClient(),
+  requiredSetting(process.env, 'ADMISSION_TABLE_NAME'),
+  deployment,
+);
 
 export async function ingestHandler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // The partition, Region and account come from the function's own ARN: nothing to configure.

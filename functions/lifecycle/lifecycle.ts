@@ -37,9 +37,11 @@ import {
   classify,
   ImageNotAvailableYet,
   isClassified,
+  isConditionFailure,
   PermanentError,
   RetryableError,
 } from '../../shared/errors.ts';
+import { PARAMETER_ITEM_PREFIX } from '../../shared/records.ts';
 import {
   closeRetention,
   noteRetentionFailure,
@@ -330,7 +332,7 @@ async function publishParameter(
   deps: LifecycleDeps,
 ): Promise<ParameterResult> {
   const { region, name, imageId, snapshotTime } = target;
-  const pk = `ssm-parameter#${region}#${name}`;
+  const pk = `${PARAMETER_ITEM_PREFIX}${region}#${name}`;
   const held = await lock(pk, task.executionArn, deps);
   let current =
     held.snapshotTime?.S !== undefined
@@ -402,7 +404,7 @@ async function lock(pk: string, me: string, deps: LifecycleDeps): Promise<Item> 
       );
       return (result.Attributes ?? {}) as Item;
     } catch (error) {
-      if ((error as Error).name !== 'ConditionalCheckFailedException') throw classify(error, `locking ${pk}`);
+      if (!isConditionFailure(error)) throw classify(error, `locking ${pk}`);
       if (Date.now() + wait > deadline)
         throw new RetryableError(
           `${pk} is being written by another registration of the family; trying again`,
@@ -425,7 +427,7 @@ async function unlock(pk: string, me: string, deps: LifecycleDeps): Promise<void
     );
   } catch (error) {
     // A lock we no longer hold needs no release.
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw classify(error, `unlocking ${pk}`);
+    if (!isConditionFailure(error)) throw classify(error, `unlocking ${pk}`);
   }
 }
 

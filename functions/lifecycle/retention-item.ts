@@ -12,7 +12,7 @@ import { type AttributeValue, QueryCommand, UpdateItemCommand } from '@aws-sdk/c
 import { z } from 'zod';
 import { byStatusQuery } from '../../shared/aws/records.ts';
 import type { Lifecycle } from '../../shared/contract/types.ts';
-import { classify } from '../../shared/errors.ts';
+import { classify, conditionally, isConditionFailure } from '../../shared/errors.ts';
 import { RECORD_STATUS, RETENTION_ITEM_PREFIX } from '../../shared/records.ts';
 import type { Copy, LifecycleDeps, RetentionResult } from './lifecycle.ts';
 
@@ -116,7 +116,7 @@ export async function closeRetention(
   result: RetentionResult,
   deps: RetentionItemDeps,
 ): Promise<boolean> {
-  return held(() =>
+  return conditionally(() =>
     send(deps, `recording the retention of the family ${family} as done`, {
       Key: retentionItemKey(family),
       UpdateExpression: 'SET #status = :done, updatedAt = :now, #result = :result REMOVE #error',
@@ -142,7 +142,7 @@ export async function noteRetentionFailure(
   error: unknown,
   deps: RetentionItemDeps,
 ): Promise<void> {
-  await held(() =>
+  await conditionally(() =>
     send(deps, `noting the failed retention of the family ${family}`, {
       Key: retentionItemKey(family),
       UpdateExpression: 'SET #error = :error, updatedAt = :now',
@@ -194,7 +194,7 @@ export async function claimRetention(
   deps: RetentionItemDeps,
 ): Promise<boolean> {
   const now = deps.now().toISOString();
-  return held(() =>
+  return conditionally(() =>
     send(deps, `claiming the retention of the family ${item.work.lifecycle.family}`, {
       Key: retentionItemKey(item.work.lifecycle.family),
       UpdateExpression: 'SET attempt = :attempt, startedAt = :now, updatedAt = :now',
@@ -217,18 +217,7 @@ async function send(deps: RetentionItemDeps, what: string, update: Update): Prom
   try {
     await deps.dynamo.send(new UpdateItemCommand({ TableName: deps.table, ...update }));
   } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') throw error;
+    if (isConditionFailure(error)) throw error;
     throw classify(error, what);
-  }
-}
-
-/** Whether a conditional write went through: false when its condition did not hold. */
-async function held(write: () => Promise<void>): Promise<boolean> {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
   }
 }

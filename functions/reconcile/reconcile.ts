@@ -40,6 +40,7 @@ import { byStatusQuery } from '../../shared/aws/records.ts';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { PlannerSettings } from '../../shared/contract/types.ts';
+import { conditionally } from '../../shared/errors.ts';
 import { RECORD_STATUS } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
@@ -389,8 +390,8 @@ async function writeOutcome(deps: ReconcileDeps, outcome: StuckRecord, now: Date
       ':cause': { S: outcome.cause ?? '' },
     });
   }
-  try {
-    await deps.dynamo.send(
+  return conditionally(() =>
+    deps.dynamo.send(
       new UpdateItemCommand({
         TableName: deps.table,
         Key: { pk: { S: key } },
@@ -400,12 +401,8 @@ async function writeOutcome(deps: ReconcileDeps, outcome: StuckRecord, now: Date
         ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#cause': 'cause' },
         ExpressionAttributeValues: values,
       }),
-    );
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,8 +17,10 @@ import {
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
   type AdmissionState,
+  type Bucket,
   type BucketKey,
   type Budget,
+  budgetBuckets,
   budgetedApi,
   type Clock,
   cutClock,
@@ -35,7 +37,7 @@ import {
   virtualAt,
   waitFor,
 } from '../admission.ts';
-import { isThrottling } from '../errors.ts';
+import { isConditionFailure, isThrottling } from '../errors.ts';
 
 /** What a message's registrations take (shared/admission.ts demand), and the reservation it came back with, if any. */
 export interface AdmissionRequest {
@@ -69,6 +71,22 @@ export const ADMIT_ALL: Admission = {
   turns: async (reservations) => reservations.map(() => 0),
   refund: async () => {},
 };
+
+/**
+ * The deployment's store: its admission table, and the budget its settings give
+ * (`ec2RateShare` of EC2's buckets, or of those `ec2BucketOverrides` raises).
+ */
+export function deployedAdmission(
+  client: DynamoDBClient,
+  table: string,
+  budget: { ec2RateShare: number; ec2BucketOverrides?: Partial<Record<Ec2Api, Bucket>> },
+): AdmissionStore {
+  return new AdmissionStore({
+    client,
+    table,
+    buckets: budgetBuckets(budget.ec2RateShare, budget.ec2BucketOverrides),
+  });
+}
 
 export interface AdmissionStoreOptions {
   client: DynamoDBClient;
@@ -128,8 +146,6 @@ function readClock(value: AttributeValue | undefined): Clock {
 function writeClock(clock: Clock): AttributeValue {
   return { M: { v0: n(clock.v0), t0: n(clock.t0), f0: n(Number(clock.f0.toFixed(6))), cut: n(clock.cut) } };
 }
-
-const isConditionFailure = (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException';
 
 export class AdmissionStore implements Admission {
   private readonly options: AdmissionStoreOptions;

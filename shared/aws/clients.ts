@@ -14,6 +14,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { parseQueueArn } from './queues.ts';
 import { traced } from './tracer.ts';
 
 /**
@@ -46,11 +47,6 @@ export function onceSucceeded<T>(lookup: () => Promise<T>): () => Promise<T> {
   };
 }
 
-export const ec2Client = once(() => traced(new EC2Client({ requestHandler: HTTP_TIMEOUTS })));
-/** The workflow's EC2 client: one attempt per call; Step Functions owns the retries, so each shows in the history. */
-export const workflowEc2Client = once(() =>
-  traced(new EC2Client({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1 })),
-);
 /**
  * One client per Region, created on first use: the lifecycle steps copy, share, protect and
  * retain in other Regions (tag contract v2). Without a Region, the container's own
@@ -88,6 +84,10 @@ export const ec2ClientIn = perRegion((region) =>
 export const ssmClientIn = perRegion((region) =>
   traced(new SSMClient({ requestHandler: HTTP_TIMEOUTS, ...(region !== undefined && { region }) })),
 );
+/** EC2 in the container's own Region, with the SDK's retries. */
+export const ec2Client = () => ec2ClientIn();
+/** The workflow's EC2 client: one attempt per call; Step Functions owns the retries, so each shows in the history. */
+export const workflowEc2Client = () => workflowEc2ClientIn();
 export const sfnClient = once(() => traced(new SFNClient({ requestHandler: HTTP_TIMEOUTS })));
 export const sqsClient = once(() => traced(new SQSClient({ requestHandler: HTTP_TIMEOUTS })));
 export const dynamoDbClient = once(() => traced(new DynamoDBClient({ requestHandler: HTTP_TIMEOUTS })));
@@ -110,9 +110,9 @@ const byArn = new Map<string, () => Promise<string>>();
 export function queueUrlOfArn(arn: string): Promise<string> {
   let lookup = byArn.get(arn);
   if (!lookup) {
-    const [, , , , owner, name] = arn.split(':');
-    if (!name) return Promise.reject(new Error(`${arn} is not an SQS queue ARN`));
-    lookup = queueUrlOf(name, owner);
+    const queue = parseQueueArn(arn);
+    if (!queue) return Promise.reject(new Error(`${arn} is not an SQS queue ARN`));
+    lookup = queueUrlOf(queue.name, queue.account);
     byArn.set(arn, lookup);
   }
   return lookup();
