@@ -137,15 +137,18 @@ export const COPY_WAIT_LOOKS = 11;
  *   family registered steadily, each registration pushes one AMI out per Region, by count or by
  *   age. The first run over a family older than its rule removes more, uncharged;
  * - PublishParameters calls SSM, not EC2 (its DescribeImages, the first time a parameter is
- *   written without a record, is not charged).
+ *   written without a record, is not charged);
+ * - CheckBilling, with a `billingCheck`: DescribeImages once (the image's PlatformDetails). Its
+ *   DeregisterImage or CreateTags, when the billing is missing, is the rare case, uncharged.
  */
-export function demand(plan: { lifecycle?: Lifecycle | undefined }): Demand {
+export function demand(plan: { lifecycle?: Lifecycle | undefined; billingCheck?: unknown }): Demand {
   const calls: Demand = { ...(CALLS_PER_AMI as Demand) };
   // Calls in the pipeline's Region go without a Region (`home`, implicit); a copy's carry its own.
   const add = (api: Ec2Api, n: number, region?: string) => {
     const key = region === undefined ? api : bucketKey(api, region, '');
     calls[key] = (calls[key] ?? 0) + n;
   };
+  if (plan.billingCheck !== undefined) add('DescribeImages', 1);
   const lifecycle = plan.lifecycle;
   if (!lifecycle) return calls;
   const copies = (lifecycle.copyTo ?? []).map((copy) => copy.region);

@@ -76,6 +76,14 @@ describe('what a registration takes', () => {
     expect(demand({ lifecycle: undefined })).toEqual(CALLS_PER_AMI);
   });
 
+  it('adds the billing check’s DescribeImages for a plan that has one', () => {
+    const { DescribeImages = 0 } = CALLS_PER_AMI;
+    expect(demand({ billingCheck: { platform: 'windows' } })).toEqual({
+      ...CALLS_PER_AMI,
+      DescribeImages: DescribeImages + 1,
+    });
+  });
+
   it('adds each copy’s calls in the copy’s Region: CopyImage, WaitForCopies’ looks and its tags', () => {
     expect(demand({ lifecycle: copies })).toEqual({
       ...CALLS_PER_AMI,
