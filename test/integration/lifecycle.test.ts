@@ -32,7 +32,7 @@ import { startAttempt } from '../../shared/aws/executions.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { executionInput } from '../../shared/workflow.ts';
-import { executionArn as arn, planFor } from '../support/pipeline.ts';
+import { executionArn as arn, planFor, unique } from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';
 const ec2 = new EC2Client({});
@@ -43,8 +43,6 @@ let pipeline: Pipeline;
 beforeAll(async () => {
   pipeline = await createPipeline();
 });
-
-const unique = (name: string) => `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 
 async function imagesNamed(region: string, name: string): Promise<Image[]> {
   return (

@@ -6,10 +6,11 @@
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availabilityTimes } from '../../functions/image/timing.ts';
 import {
+  createEventQueues,
   createPipeline,
   createTaggedSnapshot,
   ingestDeps,
@@ -26,6 +27,7 @@ const sqs = new SQSClient({});
 const checks: Record<string, unknown>[] = [];
 let sfn: LocalStepFunctions;
 let queueUrl: string;
+let dlqUrl: string;
 
 beforeAll(async () => {
   const pipeline = await createPipeline({
@@ -35,8 +37,7 @@ beforeAll(async () => {
     },
   });
   sfn = await startStateMachine(`snap2ami-timing-${Date.now()}`, pipeline.workflow);
-  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `snap2ami-timing-${Date.now()}` })))
-    .QueueUrl as string;
+  ({ queueUrl, dlqUrl } = await createEventQueues(sqs, `snap2ami-timing-${Date.now()}`));
 });
 afterAll(() => sfn.close());
 
@@ -53,7 +54,7 @@ describe('time to AMI', () => {
     const deps = ingestDeps(
       { ec2, sfn: new SFNClient({ endpoint: sfn.endpoint, maxAttempts: 1 }), sqs },
       sfn.stateMachineArn,
-      queueUrl,
+      dlqUrl,
     );
     expect(await pollOnce(sqs, queueUrl, deps)).toEqual({ received: 1, failed: [] });
     await sfn.idle();

@@ -82,8 +82,8 @@ describe('--help', () => {
       // The description: the paragraph after `Usage: …`. Commander wraps at 80 columns when
       // stdout is no terminal; a break where the next word would have fitted is a hard one.
       const [, description = ''] = snap2ami([command, '--help']).stdout.split('\n\n');
+      expect(description.trim(), command).not.toBe('');
       const lines = description.split('\n');
-      expect(lines.length).toBeGreaterThan(0);
       for (const [i, line] of lines.slice(0, -1).entries()) {
         const nextWord = (lines[i + 1] as string).split(' ')[0] as string;
         expect(`${line} ${nextWord}`.length, `"${line}" then "${nextWord}"`).toBeGreaterThan(80);

@@ -9,7 +9,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planGroups } from '../../../shared/contract/plan.ts';
-import type { PlannerSettings } from '../../../shared/contract/types.ts';
 import { type EventOutcome, parseEvent, parseMessageBody } from '../../../shared/events.ts';
 import { idempotencyKey } from '../../../shared/idempotency.ts';
 import {
@@ -18,15 +17,8 @@ import {
   REGISTER_SNAPSHOTS_SOURCE,
   registerSnapshotsEvent,
 } from '../../../shared/register-request.ts';
+import { REGION, SETTINGS } from '../../support/factories.ts';
 import { ACCOUNT, makeSnapshot, snapId } from './arbitraries.ts';
-
-const REGION = 'us-east-1';
-const SETTINGS: PlannerSettings = {
-  account: ACCOUNT,
-  region: REGION,
-  prefix: 'snap2ami:',
-  allowedSourceAccounts: [],
-};
 
 const envelope = (source: string, detailType: string, detail: unknown) => ({
   version: '0',
