@@ -82,6 +82,15 @@ export function classify(error: unknown, what: string): ThrottledError | Retryab
     : new PermanentError(message, { cause: error });
 }
 
+/** The answer of an AWS call, or its error classified (`classify`), `what` the call for the message. */
+export async function classified<T>(what: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw classify(error, what);
+  }
+}
+
 /** Whether `error` is one of the typed errors `classify` makes, which the workflow already handles. */
 export function isClassified(error: unknown): error is ThrottledError | RetryableError | PermanentError {
   const name = (error as { name?: unknown } | undefined)?.name;

@@ -14,7 +14,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
 import type { BillingCheck, RegisterImageRequest } from '../../shared/contract/types.ts';
-import { classify, ImageNotAvailableYet, PermanentError, RetryableError } from '../../shared/errors.ts';
+import {
+  classified,
+  classify,
+  ImageNotAvailableYet,
+  PermanentError,
+  RetryableError,
+} from '../../shared/errors.ts';
 import { checkBilling, type WorkflowImage } from './billing.ts';
 import { requestSnapshotIds, type SourceSettings, sourceProblems } from './sources.ts';
 import { readUefiData, type UefiDataDeps } from './uefi-data.ts';
@@ -53,12 +59,9 @@ export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Re
 
 /** Refuses, with every reason, a request whose snapshots this pipeline would not have planned. */
 async function checkSources(request: RegisterImageRequest, deps: ImageDeps, what: string) {
-  let found: Awaited<ReturnType<typeof describeSnapshots>>;
-  try {
-    found = await describeSnapshots(deps.ec2, requestSnapshotIds(request));
-  } catch (error) {
-    throw classify(error, `${what}: DescribeSnapshots`);
-  }
+  const found = await classified(`${what}: DescribeSnapshots`, () =>
+    describeSnapshots(deps.ec2, requestSnapshotIds(request)),
+  );
   const problems = sourceProblems(request, found, deps);
   if (problems.length > 0) throw new PermanentError(`${what} refused: ${problems.join('; ')}`);
 }
@@ -88,15 +91,9 @@ async function register(key: string, request: RegisterImageRequest, deps: ImageD
 
 /** A duplicate name is ours when the existing image carries our key: a retry or a race already registered it. */
 async function adopt(key: string, name: string, { ec2, prefix }: ImageDeps) {
-  let images: { ImageId?: string; Tags?: { Key?: string; Value?: string }[] }[];
-  try {
-    const result = await ec2.send(
-      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }),
-    );
-    images = result.Images ?? [];
-  } catch (error) {
-    throw classify(error, 'DescribeImages (duplicate name)');
-  }
+  const { Images: images = [] } = await classified('DescribeImages (duplicate name)', () =>
+    ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] })),
+  );
   const ours = images.find((image) =>
     image.Tags?.some((tag) => tag.Key === `${prefix}key` && tag.Value === key),
   );
@@ -114,12 +111,10 @@ async function adopt(key: string, name: string, { ec2, prefix }: ImageDeps) {
 }
 
 async function checkImage(imageId: string, { ec2 }: ImageDeps) {
-  let image: { State?: string; StateReason?: { Code?: string; Message?: string } } | undefined;
-  try {
-    image = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images?.[0];
-  } catch (error) {
-    throw classify(error, 'DescribeImages');
-  }
+  const { Images } = await classified('DescribeImages', () =>
+    ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] })),
+  );
+  const image = Images?.[0];
   const state = image?.State;
   if (state === 'available') return { imageId, state };
   if (state === 'pending' || state === undefined)
@@ -131,12 +126,10 @@ async function checkImage(imageId: string, { ec2 }: ImageDeps) {
 }
 
 async function tagSnapshots(imageId: string, snapshotIds: string[], { ec2, prefix }: ImageDeps) {
-  try {
-    await ec2.send(
+  await classified('CreateTags', () =>
+    ec2.send(
       new CreateTagsCommand({ Resources: snapshotIds, Tags: [{ Key: `${prefix}image-id`, Value: imageId }] }),
-    );
-  } catch (error) {
-    throw classify(error, 'CreateTags');
-  }
+    ),
+  );
   return { tagged: snapshotIds };
 }

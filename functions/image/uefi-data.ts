@@ -7,10 +7,10 @@
  * base64 or is too long: a PermanentError that says so. Throttling and server errors:
  * RetryableError, retried by the workflow.
  */
-import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { RegisterImageRequest } from '../../shared/contract/types.ts';
-import { classify, PermanentError } from '../../shared/errors.ts';
+import { classified, PermanentError } from '../../shared/errors.ts';
 import type { UefiDataSettings } from '../../shared/settings.ts';
 import {
   MAX_UEFI_DATA_LENGTH,
@@ -48,21 +48,14 @@ export async function readUefiData(
 
 async function read(source: string, location: UefiDataLocation, { s3, ssm }: UefiDataDeps): Promise<string> {
   if (location.kind === 'ssm') {
-    try {
-      const { Parameter } = await ssm.send(
-        new GetParameterCommand({ Name: location.name, WithDecryption: true }),
-      );
-      return Parameter?.Value ?? '';
-    } catch (error) {
-      throw classify(error, `UefiData from ${source}: SSM GetParameter`);
-    }
+    const { Parameter } = await classified(`UefiData from ${source}: SSM GetParameter`, () =>
+      ssm.send(new GetParameterCommand({ Name: location.name, WithDecryption: true })),
+    );
+    return Parameter?.Value ?? '';
   }
-  let object: GetObjectCommandOutput;
-  try {
-    object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
-  } catch (error) {
-    throw classify(error, `UefiData from ${source}: S3 GetObject`);
-  }
+  const object = await classified(`UefiData from ${source}: S3 GetObject`, () =>
+    s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key })),
+  );
   if ((object.ContentLength ?? 0) > MAX_UEFI_DATA_OBJECT_BYTES) {
     // Not read: let the connection go.
     (object.Body as { destroy?: () => void } | undefined)?.destroy?.();
@@ -70,9 +63,9 @@ async function read(source: string, location: UefiDataLocation, { s3, ssm }: Uef
       `UefiData from ${source} has ${object.ContentLength} bytes; RegisterImage accepts at most ${MAX_UEFI_DATA_LENGTH.toLocaleString('en-US')} characters`,
     );
   }
-  try {
-    return (await object.Body?.transformToString()) ?? '';
-  } catch (error) {
-    throw classify(error, `UefiData from ${source}: reading the S3 object`);
-  }
+  return (
+    (await classified(`UefiData from ${source}: reading the S3 object`, async () =>
+      object.Body?.transformToString(),
+    )) ?? ''
+  );
 }

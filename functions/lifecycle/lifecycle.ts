@@ -34,6 +34,7 @@ import {
   retentionCandidates,
 } from '../../shared/distribution.ts';
 import {
+  classified,
   classify,
   ImageNotAvailableYet,
   isClassified,
@@ -102,16 +103,8 @@ export async function runLifecycleTask(task: LifecycleTask, deps: LifecycleDeps)
   }
 }
 
-async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    throw classify(error, what);
-  }
-}
-
 async function describeImage(ec2: EC2Client, imageId: string, where: string): Promise<Image | undefined> {
-  const result = await call(`DescribeImages (${where})`, () =>
+  const result = await classified(`DescribeImages (${where})`, () =>
     ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] })),
   );
   return result.Images?.[0];
@@ -171,7 +164,7 @@ function rethrow(error: unknown, what: string): Error {
 async function adoptCopy(ec2: EC2Client, region: string, name: string, key: string, prefix: string) {
   const images =
     (
-      await call(`DescribeImages in ${region} (duplicate name)`, () =>
+      await classified(`DescribeImages in ${region} (duplicate name)`, () =>
         ec2.send(
           new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] }),
         ),
@@ -214,7 +207,7 @@ async function checkCopies(task: Common & { copies: Copy[] }, deps: LifecycleDep
   if (waiting.length > 0) throw new ImageNotAvailableYet(waiting.join('; '));
   for (const { region, imageId, snapshotIds } of snapshots) {
     if (snapshotIds.length === 0) continue;
-    await call(`CreateTags on the snapshots of ${imageId} in ${region}`, () =>
+    await classified(`CreateTags on the snapshots of ${imageId} in ${region}`, () =>
       deps.ec2In(region).send(
         new CreateTagsCommand({
           Resources: snapshotIds,
@@ -241,7 +234,7 @@ async function share(task: Common & { copies: Copy[] }, deps: LifecycleDeps) {
   ];
   if (add.length === 0) return [];
   for (const { region, imageId } of everyImage(task, deps)) {
-    await call(`ModifyImageAttribute (launch permission) on ${imageId} in ${region}`, () =>
+    await classified(`ModifyImageAttribute (launch permission) on ${imageId} in ${region}`, () =>
       deps
         .ec2In(region)
         .send(new ModifyImageAttributeCommand({ ImageId: imageId, LaunchPermission: { Add: add } })),
@@ -264,13 +257,13 @@ async function protect(task: Common & { copies: Copy[] }, deps: LifecycleDeps) {
     const ec2 = deps.ec2In(region);
     if (result.deprecationTime !== undefined) {
       const DeprecateAt = new Date(result.deprecationTime);
-      await call(`EnableImageDeprecation on ${imageId} in ${region}`, () =>
+      await classified(`EnableImageDeprecation on ${imageId} in ${region}`, () =>
         ec2.send(new EnableImageDeprecationCommand({ ImageId: imageId, DeprecateAt })),
       );
     }
     if (deregistrationProtection !== undefined) {
       const WithCooldown = deregistrationProtection === 'with-cooldown';
-      await call(`EnableImageDeregistrationProtection on ${imageId} in ${region}`, () =>
+      await classified(`EnableImageDeregistrationProtection on ${imageId} in ${region}`, () =>
         ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: imageId, WithCooldown })),
       );
     }
@@ -345,7 +338,7 @@ async function publishParameter(
     await unlock(pk, task.executionArn, deps);
     return { region, name, value: current?.imageId ?? '', written: false };
   }
-  await call(`PutParameter ${name} in ${region}`, () =>
+  await classified(`PutParameter ${name} in ${region}`, () =>
     deps.ssmIn(region).send(
       new PutParameterCommand({
         Name: name,
@@ -559,7 +552,7 @@ async function familyImages(
   const images: FamilyImage[] = [];
   let NextToken: string | undefined;
   do {
-    const page = await call(`DescribeImages (family ${family}) in ${region}`, () =>
+    const page = await classified(`DescribeImages (family ${family}) in ${region}`, () =>
       ec2.send(
         new DescribeImagesCommand({
           Owners: ['self'],
@@ -593,7 +586,7 @@ async function referenced(ec2: EC2Client, region: string, imageIds: string[]): P
     let NextToken: string | undefined;
     do {
       const token = NextToken;
-      const page = await call(`DescribeImageReferences in ${region}`, () =>
+      const page = await classified(`DescribeImageReferences in ${region}`, () =>
         ec2.send(
           new DescribeImageReferencesCommand({
             ImageIds,
