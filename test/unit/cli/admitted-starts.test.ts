@@ -66,25 +66,22 @@ function run(count: number, outcome: (n: number) => 'started' | 'duplicate' | 'f
     },
     onWait: (progress: Parameters<typeof waitLine>[0]) => waits.push(waitLine(progress)),
   };
-  return { clock, item, startedAt, waits, controller, items, options, outcome };
+  const started: number[] = [];
+  /** Starts `n` as redrive would: noted, with the time, and answered with `outcome(n)`. */
+  const start = async (n: number) => {
+    started.push(n);
+    startedAt.push(clock.now);
+    return outcome(n);
+  };
+  return { clock, item, started, startedAt, waits, controller, items, options, start };
 }
 
 describe('redrive under admission control', () => {
   it('starts what the bucket holds at once, then one per refill, in order, never more', async () => {
     const r = run(5);
-    const started: number[] = [];
-    const notStarted = await startAdmitted(
-      r.items,
-      () => DEMAND,
-      async (n) => {
-        started.push(n);
-        r.startedAt.push(r.clock.now);
-        return 'started';
-      },
-      r.options,
-    );
+    const notStarted = await startAdmitted(r.items, () => DEMAND, r.start, r.options);
     expect(notStarted).toEqual([]);
-    expect(started).toEqual([0, 1, 2, 3, 4]);
+    expect(r.started).toEqual([0, 1, 2, 3, 4]);
     // Two at once (the bucket's 4 RegisterImage tokens), then one per 2 s (1 token a second, 2 calls each).
     expect(r.startedAt.map((t) => (t - T0) / 1000)).toEqual([0, 0, 2, 4, 6]);
     // At any time, RegisterImage calls started ≤ the bucket + its refill since the first.
@@ -95,20 +92,10 @@ describe('redrive under admission control', () => {
   });
 
   it('a duplicate gives back its tokens, so the next starts on them', async () => {
-    const r = run(3);
-    const started: number[] = [];
-    await startAdmitted(
-      r.items,
-      () => DEMAND,
-      async (n) => {
-        started.push(n);
-        r.startedAt.push(r.clock.now);
-        return n === 0 ? 'duplicate' : 'started';
-      },
-      r.options,
-    );
+    const r = run(3, (n) => (n === 0 ? 'duplicate' : 'started'));
+    await startAdmitted(r.items, () => DEMAND, r.start, r.options);
     expect(r.item.refunded).toEqual([DEMAND]);
-    expect(started).toEqual([0, 1, 2]);
+    expect(r.started).toEqual([0, 1, 2]);
     // The third was asked in the same batch, before the refund: it waits its turn; after it, the bucket holds it.
     expect(r.startedAt.slice(0, 2)).toEqual([T0, T0]);
   });
