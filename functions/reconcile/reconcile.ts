@@ -243,8 +243,7 @@ async function describeExecution(sfn: SFNClient, executionArn: string): Promise<
       status: e.status ?? 'UNKNOWN',
       ...(e.error && { error: e.error }),
       ...(e.cause && { cause: e.cause }),
-      hadLifecycle: inputHas(e.input, 'lifecycle'),
-      hadBillingCheck: inputHas(e.input, 'billingCheck'),
+      ...plannedSteps(e.input),
     };
   } catch (error) {
     const name = (error as Error).name;
@@ -254,12 +253,15 @@ async function describeExecution(sfn: SFNClient, executionArn: string): Promise<
 }
 
 /** Whether an execution's input asked for a step after the image: `lifecycle`, `billingCheck`. */
-function inputHas(input: string | undefined, field: 'lifecycle' | 'billingCheck'): boolean {
+/** Whether the execution's input planned a lifecycle and a billing check (none when it does not parse). */
+function plannedSteps(input: string | undefined): { hadLifecycle: boolean; hadBillingCheck: boolean } {
+  let parsed: Record<string, unknown> = {};
   try {
-    return Boolean((JSON.parse(input ?? '{}') as Record<string, unknown>)[field]);
+    parsed = (JSON.parse(input ?? '{}') ?? {}) as Record<string, unknown>;
   } catch {
-    return false;
+    // An input that does not parse planned neither.
   }
+  return { hadLifecycle: Boolean(parsed.lifecycle), hadBillingCheck: Boolean(parsed.billingCheck) };
 }
 
 /** Why a record whose execution ended without a word is FAILED: the execution's own error, else its status. */
