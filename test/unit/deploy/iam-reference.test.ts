@@ -55,7 +55,7 @@ describe('IAM service reference', () => {
     expect(deployer.length).toBeGreaterThan(10);
   });
 
-  it('leaves only the resources that the packaged parameters leave out of the stack unmatched against ARN formats', () => {
+  it('matches every ARN against IAM but those of resources the packaged parameters leave out', () => {
     expect(template.filter((located) => located.resourcesUnchecked).map((located) => located.where)).toEqual([
       'ImageUefiDataBucketPolicy PolicyDocument Statement[0]',
     ]);
