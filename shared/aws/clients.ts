@@ -20,8 +20,15 @@ import { traced } from './tracer.ts';
 /**
  * Milliseconds. EC2's slowest call here (RegisterImage) answers in seconds; 10 s without an
  * answer is a hung call, and the image function (30 s) can still retry within its budget.
+ * `throwOnRequestTimeout`: without it, @smithy/node-http-handler 4 only logs a warning when
+ * `requestTimeout` passes and goes on waiting, so a hung call would hold the function until
+ * Lambda's own timeout (and ingest's whole batch would come back).
  */
-export const HTTP_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
+export const HTTP_TIMEOUTS = {
+  connectionTimeout: 3_000,
+  requestTimeout: 10_000,
+  throwOnRequestTimeout: true,
+} as const;
 
 /** One value per container, made on first use. */
 export function once<T>(make: () => T): () => T {

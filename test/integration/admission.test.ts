@@ -33,13 +33,48 @@ import {
   ADMISSION_ATTRIBUTE,
   AIMD,
   type Bucket,
+  bucketKey,
   budgetBuckets,
+  EC2_APIS,
   type Ec2Api,
   parseTicket,
 } from '../../shared/admission.ts';
 import { AdmissionStore, reportThrottledCalls } from '../../shared/aws/admission.ts';
 
 const T0 = 1_800_000_000_000;
+/** 30 of EC2's Regions: copies may go to any of them. */
+const REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'ca-west-1',
+  'sa-east-1',
+  'mx-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'me-south-1',
+  'me-central-1',
+  'il-central-1',
+  'af-south-1',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-east-1',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+];
 const sqs = new SQSClient({});
 const dynamo = new DynamoDBClient({});
 let pipeline: Pipeline;
@@ -215,6 +250,44 @@ describe('admission control in ingest', () => {
   });
 });
 
+describe('the admission item', () => {
+  it('stays within DynamoDB’s 4 KB expression limit with every budgeted API busy in 30 Regions, and keeps only live buckets', async () => {
+    const t = await setup({});
+    const expressions: number[] = [];
+    const client = new DynamoDBClient({});
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { UpdateExpression?: string; ConditionExpression?: string };
+        if (context.commandName === 'UpdateItemCommand')
+          for (const text of [input.UpdateExpression, input.ConditionExpression])
+            if (text) expressions.push(Buffer.byteLength(text));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const store = new AdmissionStore({
+      client,
+      table: t.table,
+      buckets: budgetBuckets(1),
+      clock: () => t.clock.now,
+    });
+    const everything = Object.fromEntries(
+      REGIONS.flatMap((region) => EC2_APIS.map((api) => [bucketKey(api, region, EMULATOR_REGION), 1])),
+    );
+    expect(Object.keys(everything)).toHaveLength(30 * EC2_APIS.length);
+    // Two families copying everywhere, back to back: every bucket in use at once, then again.
+    await store.admit([{ demand: everything }, { demand: everything }]);
+    t.clock.now += 1_000;
+    await store.admit([{ demand: everything }]);
+    await store.refund(everything);
+    expect(Math.max(...expressions)).toBeLessThanOrEqual(4096);
+    // Once every bucket has refilled and nobody waits, the item keeps none of them.
+    t.clock.now += 24 * 3600 * 1000;
+    await store.admit([{ demand: { RegisterImage: 1 } }]);
+    expect(Object.keys((await store.read()).state)).toEqual(['RegisterImage']);
+  });
+});
+
 describe('admission control in the image function', () => {
   it("cuts a throttled API's rate by its decrease factor, once per cooldown, and takes each throttled call's retry from its bucket", async () => {
     const t = await setup({});
@@ -238,8 +311,12 @@ describe('admission control in the image function', () => {
       expect(await dryRun()).toBe('RequestLimitExceeded');
       // Recovered for 5 s before the second cut.
       expect(await rate()).toBeCloseTo((AIMD.decrease + 5 * AIMD.recoveryPerSecond) * AIMD.decrease);
-      // Three throttled calls, one call's tokens each: 200 ms of RegisterImage's refill (5 per second) each.
-      expect((await t.store.read()).state.RegisterImage?.tat).toBe(T0 + 600);
+      // Each throttled call takes one call's tokens, 200 ms of RegisterImage's refill (5 per second),
+      // from the bucket as it is then: the first two from a full bucket at T0; the third, 5 s later,
+      // from the bucket refilled meanwhile (its clock's time then, where the cut clock starts).
+      const after = (await t.store.read()).state.RegisterImage;
+      expect(after?.tat).toBe(Math.ceil((after?.clock.v0 ?? Number.NaN) + 200));
+      expect(after?.clock.t0).toBe(T0 + AIMD.cooldownMs);
       // Only the buckets in use are in the item: no other API's, no other Region's.
       expect(Object.keys((await t.store.read()).state)).toEqual(['RegisterImage']);
     } finally {
