@@ -115,7 +115,8 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
 
   const admissible: Admissible[] = [];
   for (const item of pending) {
-    const report = planGroups(item.groups, known, deps.settings);
+    const ticket = ticketOf(item.record);
+    const report = stillToDo(planGroups(item.groups, known, deps.settings), ticket);
     // One message may hold several plans (a CreateTags record of several snapshots): it comes
     // back if any of them could not be started or rejected, not only the last one.
     let result: Disposition = { ok: true };
@@ -134,7 +135,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     for (const rejected of report.rejected) {
       keep(await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps));
     }
-    if (report.plans.length > 0) deps.count('Planned', report.plans.length);
+    if (report.plans.length > 0 && !report.returning) deps.count('Planned', report.plans.length);
     // The message's plans start together when admission control has the tokens for all of
     // them; a message coming back anyway (a rejection could not reach the DLQ) waits for none.
     if (!result.ok) failures.push(item.record.messageId);
@@ -143,7 +144,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
         record: item.record,
         plans: report.plans,
         eventTime: item.eventTime,
-        ticket: ticketOf(item.record),
+        ticket,
       });
   }
   failures.push(...(await admitAndStart(admissible, deps)));
@@ -152,6 +153,23 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
 
 const ticketOf = (record: SQSRecord) =>
   parseTicket(record.messageAttributes?.[ADMISSION_ATTRIBUTE]?.stringValue);
+
+/**
+ * What is left to do of a message that comes back from waiting: the plans its ticket names, and
+ * nothing else. Its rejections went to the dead-letter queue and its skips were counted when it
+ * first arrived (it was deferred only after they had), so they are neither sent nor counted
+ * again, and `Planned` counts a plan once. A message without such a ticket does it all.
+ */
+function stillToDo(report: ReturnType<typeof planGroups>, ticket: Ticket | undefined) {
+  if (ticket?.keys === undefined) return { ...report, returning: false };
+  const keys = new Set(ticket.keys);
+  return {
+    plans: report.plans.filter((plan) => keys.has(plan.key)),
+    skipped: [],
+    rejected: [],
+    returning: true,
+  };
+}
 
 /** The messages of the batch that came back with a ticket whose turn has not come. */
 async function earlyReturns(
@@ -299,10 +317,12 @@ function deferredAttributes(deferral: Deferral): Record<string, MessageAttribute
         ...(value.binaryValue !== undefined && { BinaryValue: Buffer.from(value.binaryValue, 'base64') }),
       },
     ]);
+  const keys = deferral.keys ?? deferral.ticket?.keys;
   const ticket: Ticket = {
     reservation: deferral.reservation,
     deferrals: (deferral.ticket?.deferrals ?? 0) + 1,
     firstMessageId: deferral.ticket?.firstMessageId ?? deferral.record.messageId,
+    ...(keys !== undefined && { keys }),
   };
   return {
     ...Object.fromEntries(own),

@@ -19,6 +19,7 @@ import {
   createPipeline,
   createSnapshotEvent,
   createTaggedSnapshot,
+  EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   ingestDeps,
   type LocalStepFunctions,
@@ -40,6 +41,7 @@ import {
   parseTicket,
 } from '../../shared/admission.ts';
 import { AdmissionStore, reportThrottledCalls } from '../../shared/aws/admission.ts';
+import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 
 const T0 = 1_800_000_000_000;
 /** 30 of EC2's Regions: copies may go to any of them. */
@@ -236,6 +238,43 @@ describe('admission control in ingest', () => {
     expect(back?.ticket).toMatchObject({ deferrals: 4 });
     expect(back?.receives).toBe(1);
     await sfn.idle();
+  });
+
+  it('sends a deferred message back with only what is still to do: its rejected snapshot is dead-lettered and counted once', async () => {
+    const t = await setup();
+    const ids = await t.snapshots(3);
+    const typo = await createTaggedSnapshot(new EC2Client({}), {
+      'snap2ami:register': 'true',
+      'snap2ami:nmae': 'misspelt',
+    });
+    // Two registrations take the whole bucket; then one request names a good snapshot and a bad one.
+    await t.send([createSnapshotEvent(ids[0] ?? ''), createSnapshotEvent(ids[1] ?? '')]);
+    await pollOnce(sqs, t.queueUrl, t.deps);
+    const good = ids[2] ?? '';
+    await t.send([
+      registerSnapshotsEvent({
+        snapshotIds: [good, typo],
+        multiVolume: false,
+        account: EMULATOR_ACCOUNT,
+        region: EMULATOR_REGION,
+        origin: 'test',
+        id: crypto.randomUUID(),
+        time: new Date(),
+      }),
+    ]);
+    await pollOnce(sqs, t.queueUrl, t.deps);
+    expect(t.counts).toMatchObject({ Planned: 3, Started: 2, Rejected: 1, Deferred: 1 });
+    // It comes back (and back again while its turn has not come), then starts.
+    await pollUntilIdle(sqs, t.queueUrl, t.deps, {
+      idle: () => t.counts.Started === 3 && [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
+      deadline: Date.now() + 30_000,
+      onBatch: () => {
+        t.clock.now += 500;
+      },
+    });
+    expect(t.counts.Started).toBe(3);
+    expect(t.counts).toMatchObject({ Planned: 3, Rejected: 1 });
+    expect(await queueDepth(sqs, t.dlqUrl)).toBe(1);
   });
 
   it('gives back the tokens of a duplicate: an EBS and an AWS Backup event for one snapshot take one registration’s', async () => {
