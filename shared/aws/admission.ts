@@ -93,7 +93,10 @@ export interface AdmissionStoreOptions {
   table: string;
   /** The budget: each API's bucket (size and refill per second), in every Region. */
   buckets: Budget;
-  /** Milliseconds; a time-scaled benchmark runs it faster than the wall clock. */
+  /**
+   * Milliseconds; a time-scaled benchmark runs it faster than the wall clock. By default the
+   * wall clock corrected by DynamoDB's (serviceSkew).
+   */
   clock?: () => number;
   /** How much faster `clock` runs than the wall clock (message delays are in wall seconds). */
   timeScale?: number;
@@ -155,6 +158,22 @@ export function liveBuckets(state: AdmissionState, now: number): Record<string, 
   return live;
 }
 
+/** The Date header's resolution (ms): a skew within it is no skew. */
+const DATE_HEADER_RESOLUTION_MS = 1_000;
+
+/**
+ * How far DynamoDB's clock is from this machine's (ms), as the SDK measured it from the Date
+ * header of the last answer (`systemClockOffset`, which it updates on every signed response);
+ * 0 within the header's resolution. The budget's times are the service's, so a client whose
+ * clock runs a minute fast (an operator's laptop running `redrive`) cannot push every later
+ * registration a minute back. The header is whole seconds: the service's time is within the
+ * second after it, so half a second is added.
+ */
+function serviceSkew(client: DynamoDBClient): number {
+  const offset = client.config.systemClockOffset ?? 0;
+  return Math.abs(offset) <= 2 * DATE_HEADER_RESOLUTION_MS ? 0 : offset + DATE_HEADER_RESOLUTION_MS / 2;
+}
+
 export class AdmissionStore implements Admission {
   private readonly options: AdmissionStoreOptions;
   private readonly clock: () => number;
@@ -162,7 +181,7 @@ export class AdmissionStore implements Admission {
 
   constructor(options: AdmissionStoreOptions) {
     this.options = options;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? (() => Date.now() + serviceSkew(options.client));
     this.timeScale = options.timeScale ?? 1;
   }
 

@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CopyImageCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { throttleReports } from '../../functions/throttle-reports.ts';
 import {
   backupJobEvent,
@@ -324,6 +324,29 @@ describe('the admission item', () => {
     t.clock.now += 24 * 3600 * 1000;
     await store.admit([{ demand: { RegisterImage: 1 } }]);
     expect(Object.keys((await store.read()).state)).toEqual(['RegisterImage']);
+  });
+});
+
+describe('the budget’s clock', () => {
+  it('is the service’s: a client whose clock runs a minute fast does not push the schedule a minute on', async () => {
+    const t = await setup({});
+    const wall = Date.now.bind(Date);
+    const fast = vi.spyOn(Date, 'now').mockImplementation(() => wall() + 60_000);
+    try {
+      const store = new AdmissionStore({
+        client: new DynamoDBClient({}),
+        table: t.table,
+        buckets: budgetBuckets(1),
+      });
+      const before = wall();
+      await store.admit([{ demand: { RegisterImage: 2 } }]);
+      const tat = (await store.read()).state.RegisterImage?.tat ?? Number.NaN;
+      // Two RegisterImage calls at 5 per second: 400 ms after the service's time, give or take its Date header's second.
+      expect(tat).toBeGreaterThanOrEqual(before - 2_000);
+      expect(tat).toBeLessThanOrEqual(wall() + 400 + 2_000);
+    } finally {
+      fast.mockRestore();
+    }
   });
 });
 
