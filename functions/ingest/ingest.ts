@@ -9,6 +9,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import {
+  ChangeMessageVisibilityBatchCommand,
   type MessageAttributeValue,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -46,7 +47,12 @@ export interface IngestDeps {
   admission: Admission;
   settings: PlannerSettings;
   log: Pick<Console, 'info' | 'warn' | 'error'>;
-  count(metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected' | 'Deferred', n?: number): void;
+  count(
+    metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected' | 'Deferred' | 'ReturnedEarly',
+    n?: number,
+  ): void;
+  /** For the jitter of early returns (tests give a fixed one). */
+  random?: () => number;
   now?: () => Date;
 }
 
@@ -71,6 +77,16 @@ interface Deferral {
 }
 
 export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): Promise<SQSBatchResponse> {
+  const failed = await handle(records, deps);
+  await returnSoon(
+    records.filter((record) => failed.includes(record.messageId)),
+    deps,
+  );
+  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** The batch's messages handled; the IDs of those that must come back. */
+async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<string[]> {
   const failures: string[] = [];
   let pending: { record: SQSRecord; groups: SnapshotGroup[]; eventTime: string | undefined }[] = [];
 
@@ -106,11 +122,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     );
   } catch (error) {
     deps.log.warn({ message: 'DescribeSnapshots failed; the batch will come back', error: String(error) });
-    return {
-      batchItemFailures: [...failures, ...pending.map((item) => item.record.messageId)].map(
-        (itemIdentifier) => ({ itemIdentifier }),
-      ),
-    };
+    return [...failures, ...pending.map((item) => item.record.messageId)];
   }
 
   const admissible: Admissible[] = [];
@@ -148,7 +160,68 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
       });
   }
   failures.push(...(await admitAndStart(admissible, deps)));
-  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+  return failures;
+}
+
+/** The first early return's longest wait (seconds); each next return of a message waits four times longer. */
+const RETURN_BASE_SECONDS = 5;
+const RETURN_FACTOR = 4;
+/** The queue's visibility timeout (serverless.yml): no early return waits longer than a plain one would. */
+const RETURN_CAP_SECONDS = 360;
+
+/**
+ * How long (seconds) a message handed back for a transient reason stays invisible, by how often
+ * it was received: exponential backoff with full jitter (5 s, 20 s, 80 s, 320 s at most, then
+ * the queue's own timeout), so that a passing fault (a lost conflict, a throttled call) costs
+ * seconds and not the queue's 6 minutes, while a long outage still spreads the returns out
+ * before the message's fifth receive sends it to the dead-letter queue.
+ */
+export function returnDelaySeconds(receiveCount: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(
+    RETURN_CAP_SECONDS,
+    RETURN_BASE_SECONDS * RETURN_FACTOR ** Math.max(0, receiveCount - 1),
+  );
+  return Math.max(1, Math.ceil(random() * ceiling));
+}
+
+/**
+ * Makes the messages that must come back visible again after a short jittered delay
+ * (ChangeMessageVisibility), instead of after the queue's visibility timeout. A failure here
+ * costs only time: the message still comes back, after the queue's timeout.
+ */
+async function returnSoon(records: readonly SQSRecord[], deps: IngestDeps): Promise<void> {
+  if (records.length === 0) return;
+  const delays = records.map((record) =>
+    returnDelaySeconds(Number(record.attributes?.ApproximateReceiveCount ?? 1), deps.random),
+  );
+  for (let start = 0; start < records.length; start += 10) {
+    const chunk = records.slice(start, start + 10);
+    try {
+      const QueueUrl = await deps.queueUrl(chunk[0]?.eventSourceARN ?? '');
+      const changed = await deps.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl,
+          Entries: chunk.map((record, index) => ({
+            Id: String(index),
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: delays[start + index],
+          })),
+        }),
+      );
+      deps.count('ReturnedEarly', chunk.length - (changed.Failed?.length ?? 0));
+    } catch (error) {
+      deps.log.warn({
+        message: 'could not make messages visible early; they come back after the queue’s timeout',
+        messageIds: chunk.map((record) => record.messageId),
+        error: String(error),
+      });
+    }
+  }
+  deps.log.info({
+    message: 'messages handed back to return soon',
+    messageIds: records.map((record) => record.messageId),
+    longestReturnSeconds: Math.max(...delays),
+  });
 }
 
 const ticketOf = (record: SQSRecord) =>
