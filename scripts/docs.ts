@@ -95,10 +95,12 @@ export function cliReference(root: Command = program): string {
     `${cell(help.commandDescription(root))} Run \`./bin/snap2ami\` from a clone (it installs the project's Node and ` +
       'dependencies on first use). `--help` on any command prints what this page says; `--version` prints the version.',
     '',
-    'The commands that call AWS (`replay`, `register`, `redrive`, `reconcile`, `status`) take `--region` and ' +
-      "`--profile`, and otherwise use the AWS SDK's own settings (`AWS_REGION`, `AWS_PROFILE`, …). Options marked " +
-      '`env:` read that environment variable when the option is not given. Errors are one line on stderr that says ' +
-      'what to do.',
+    'The commands that call AWS (`replay`, `register`, `redrive`, `reconcile`, `status`) take `--region` (checked ' +
+      "against the Regions the AWS SDK knows) and `--profile`, and otherwise use the AWS SDK's own settings " +
+      '(`AWS_REGION`, `AWS_PROFILE`, …). Options marked `env:` read that environment variable when the option is not ' +
+      'given. Errors are one line on stderr that says what to do: a missing Region or credentials, an unreachable ' +
+      'endpoint (the emulator is suggested only when the endpoint is on this machine), a table not found in the ' +
+      'Region named.',
     '',
     ...summary,
     '',
