@@ -421,7 +421,8 @@ program.hook('preAction', (_, command) => {
 
 if (import.meta.main) await run(process.argv);
 
-async function run(argv: string[]) {
+/** Parses `argv` (node's form: the node binary, the script, then the arguments) and runs the command; tests run it in-process. */
+export async function run(argv: string[]) {
   try {
     await program.parseAsync(argv);
   } catch (error) {
