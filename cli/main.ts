@@ -41,7 +41,8 @@ import { runRedrive } from './redrive.ts';
 import { register } from './register.ts';
 import { replay } from './replay.ts';
 
-const program = new Command('snap2ami')
+/** The whole command line, built on import and parsed only when this file is the one run (bin/snap2ami). */
+export const program = new Command('snap2ami')
   .description('Turn completed EBS snapshots into registered AMIs: plan, run locally, operate.')
   .version(packageJson.version)
   .showHelpAfterError('(run with --help for usage)')
@@ -418,17 +419,22 @@ program.hook('preAction', (_, command) => {
   if (profile) process.env.AWS_PROFILE = profile;
 });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  // An AWS error no command explained is explained here, in one line like the others.
-  const known =
-    error instanceof CliError
-      ? error
-      : isAwsError(error)
-        ? explainAwsError(error, { service: 'AWS', what: `snap2ami ${program.args[0] ?? ''}`.trim() })
-        : undefined;
-  if (!known) throw error;
-  process.stderr.write(`snap2ami: ${known.message}\n`);
-  process.exitCode = known.exitCode;
+if (import.meta.main) await run(process.argv);
+
+/** Parses `argv` (node's form: the node binary, the script, then the arguments) and runs the command; tests run it in-process. */
+export async function run(argv: string[]) {
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    // An AWS error no command explained is explained here, in one line like the others.
+    const known =
+      error instanceof CliError
+        ? error
+        : isAwsError(error)
+          ? explainAwsError(error, { service: 'AWS', what: `snap2ami ${program.args[0] ?? ''}`.trim() })
+          : undefined;
+    if (!known) throw error;
+    process.stderr.write(`snap2ami: ${known.message}\n`);
+    process.exitCode = known.exitCode;
+  }
 }

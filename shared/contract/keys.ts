@@ -1,7 +1,7 @@
 /**
  * The tag contract's keys: every key a snapshot may carry under the prefix, the RegisterImage
  * field it feeds and the values it accepts. One table, so that validation, error messages and
- * the README all say the same.
+ * docs/tag-contract.md all say the same.
  */
 import {
   ARCHITECTURES,

@@ -164,7 +164,7 @@ describe('operators: status and redrive', () => {
   });
 
   it("names the step a registration failed at with the error in words, and a completed one's warnings", async () => {
-    // The billing check (README, "Billing check"): an image without Windows billing is
+    // The billing check (docs/tag-contract.md, "The billing check"): an image without Windows billing is
     // deregistered and the registration FAILED at CheckBilling, unless the loss is allowed:
     // then it is kept, COMPLETED with a warning.
     const failedPlan = await planFor(ec2, {

@@ -41,8 +41,8 @@ describe('deployment parameters', () => {
   }, 180_000);
 });
 
-describe("the README's Parameters table", () => {
-  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+describe('the Parameters table (docs/deploying.md)', () => {
+  const readme = readFileSync(join(PROJECT_ROOT, 'docs', 'deploying.md'), 'utf8');
   /** The table row of a parameter: `| \`name\` | default | what it accepts |`. */
   const row = (name: string) => readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`)) ?? '';
 
