@@ -195,6 +195,18 @@ describe('launch test: what the deployment does not allow, rejected when plannin
     ]);
   });
 
+  it('a boot mode no allowed type offers: says so, and suggests no type that would not help', () => {
+    const errors = errorsIn({
+      'launch-test': 'status-checks',
+      architecture: 'arm64',
+      'boot-mode': 'legacy-bios',
+    });
+    expect(errors.map((error) => error.tag)).toEqual(['snap2ami:boot-mode', 'snap2ami:launch-test']);
+    expect(errors[1]?.message).toBe(
+      "snap2ami:launch-test=status-checks: no instance type this deployment allows (t3.micro, t3.small, t4g.micro, t4g.small) runs an arm64 AMI with boot mode legacy-bios; t4g.micro boots uefi, and the AMI's boot mode is legacy-bios: change snap2ami:boot-mode, or remove snap2ami:launch-test.",
+    );
+  });
+
   it('a type the deployment does not allow', () => {
     expect(errorsIn({ 'launch-test': 'status-checks', 'launch-test-instance-type': 'm7i.large' })).toEqual([
       {
