@@ -5,6 +5,7 @@
  * deployment is read as the functions read it (shared/settings.ts deploymentBounds).
  */
 import { describe, expect, it } from 'vitest';
+import { formatReport } from '../../../cli/format.ts';
 import { instanceTypeTraits } from '../../../shared/contract/instance-types.ts';
 import { deploymentBounds } from '../../../shared/settings.ts';
 import { expectPlan, expectRejected, p, planOf, root, snapshot } from '../../support/factories.ts';
@@ -282,5 +283,16 @@ describe("instance types' architectures and boot modes", () => {
     ['i3.metal', 'x86_64', ['legacy-bios', 'uefi'], false],
   ])('%s: %s, %j (from the table: %s)', (type, architecture, bootModes, known) => {
     expect(instanceTypeTraits(type)).toEqual({ architecture, bootModes, known });
+  });
+});
+
+describe('launch test: the readable summary of snap2ami plan', () => {
+  it('says where and how long the test runs', () => {
+    const plan = expectPlan(
+      planIn({ 'launch-test': 'ssm:smoke-test', 'launch-test-timeout': '20m' }, PROFILE),
+    );
+    expect(formatReport({ plans: [plan], skipped: [], rejected: [] })).toContain(
+      '      launch test on t3.micro: status checks and SSM document smoke-test, within 20 minutes, before anything publishes it\n',
+    );
   });
 });
