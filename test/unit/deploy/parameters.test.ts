@@ -46,6 +46,21 @@ describe('deployment parameters', () => {
   }, 180_000);
 });
 
+describe("the README's Parameters table", () => {
+  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  /** The table row of a parameter: `| \`name\` | default | what it accepts |`. */
+  const row = (name: string) => readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`)) ?? '';
+
+  it('has a row for every parameter the functions read', () => {
+    for (const name of Object.keys(DEPLOYMENT_PARAMETERS)) expect(row(name), name).not.toBe('');
+  });
+
+  it('says what the functions accept: the prefix length, and every API whose bucket may be overridden', () => {
+    expect(row('tagPrefix')).toContain(`at most ${MAX_PREFIX_LENGTH} characters`);
+    for (const api of EC2_APIS) expect(row('ec2BucketOverrides'), api).toContain(`\`${api}\``);
+  });
+});
+
 describe("the deployment's bounds and the launch test's parameters", () => {
   it('npm run package refuses launch-test subnets without a security group or a VPC, naming launchTestVpcId', async () => {
     const { status, output } = await runPackaging([
@@ -83,20 +98,5 @@ describe("the deployment's bounds and the launch test's parameters", () => {
       ] as const)
         expect(env, `${name} ${parameter}`).toHaveProperty(DEPLOYMENT_PARAMETERS[parameter].variable);
     }
-  });
-});
-
-describe("the README's Parameters table", () => {
-  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
-  /** The table row of a parameter: `| \`name\` | default | what it accepts |`. */
-  const row = (name: string) => readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`)) ?? '';
-
-  it('has a row for every parameter the functions read', () => {
-    for (const name of Object.keys(DEPLOYMENT_PARAMETERS)) expect(row(name), name).not.toBe('');
-  });
-
-  it('says what the functions accept: the prefix length, and every API whose bucket may be overridden', () => {
-    expect(row('tagPrefix')).toContain(`at most ${MAX_PREFIX_LENGTH} characters`);
-    for (const api of EC2_APIS) expect(row('ec2BucketOverrides'), api).toContain(`\`${api}\``);
   });
 });
