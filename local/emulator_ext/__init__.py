@@ -12,6 +12,9 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
   test can tell a guard that held from a call EC2 refused;
 - sqs_rules: SQS's message size (in bytes, with the attributes) and characters
   (docs/adr/0001-local-aws.md);
+- model_checks (with limits): every EC2, SNS, DynamoDB, SSM and SQS request checked against
+  botocore's model of the service (required members, lengths, ranges, enums, patterns) and the
+  documented limits the model lacks, refused as AWS refuses it;
 - sqs_scale: ReceiveMessage without counting the whole queue per message (a burst's backlog);
 - atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis, requests, sqs_rules, sqs_scale
+from . import amis, model_checks, requests, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
@@ -36,7 +39,8 @@ def install() -> None:
 
 
 def application() -> Any:
-    """moto's server app, wrapped: the request log, EC2 throttling and its control endpoint, atomic DynamoDB."""
+    """moto's server app, wrapped: the request log, EC2 throttling and its control endpoint, the model
+    checks, atomic DynamoDB."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
@@ -50,4 +54,5 @@ def application() -> Any:
                 return list(app(environ, start_response))
         return app(environ, start_response)
 
-    return requests.middleware(middleware(atomic_dynamodb, Throttle()), requests.RequestLog())
+    checked = model_checks.middleware(atomic_dynamodb, model_checks.ModelChecks())
+    return requests.middleware(middleware(checked, Throttle()), requests.RequestLog())
