@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import sys
 import uuid
@@ -67,6 +68,7 @@ class Refusal:
     status: str
     headers: list[tuple[str, str]]
     body: bytes
+    operation: str = ""
 
 
 def _compile(pattern: str) -> Any:
@@ -417,7 +419,31 @@ class ModelChecks:
         found = self.violations(service, operation, request)
         if not found:
             return None
-        return ec2_refusal(found[0]) if model.protocol == "ec2" else sns_refusal(found[0])
+        refusal = ec2_refusal(found[0]) if model.protocol == "ec2" else sns_refusal(found[0])
+        refusal.operation = operation
+        return refusal
+
+
+# Emulator-only: a file to which every refusal is appended as a JSON line (service, operation
+# and the answer), so that a whole test run can be searched for requests AWS would refuse, even
+# where the code under test handled the error and the test passed.
+REFUSALS_FILE = "SNAP2AMI_EMULATOR_REFUSALS"
+
+
+def _note(environ: dict[str, Any], refusal: Refusal) -> None:
+    path = os.environ.get(REFUSALS_FILE)
+    if not path:
+        return
+    scope = _credential_scope(environ)
+    target = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+    entry = {
+        "service": scope[2] if scope else None,
+        "region": scope[1] if scope else None,
+        "operation": target or refusal.operation,
+        "answer": refusal.body.decode("utf-8", "replace"),
+    }
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(entry) + "\n")
 
 
 def middleware(app: Any, checks: ModelChecks) -> Any:
@@ -431,6 +457,7 @@ def middleware(app: Any, checks: ModelChecks) -> Any:
             refusal = None
         if refusal is None:
             return app(environ, start_response)
+        _note(environ, refusal)
         start_response(refusal.status, [*refusal.headers, ("Content-Length", str(len(refusal.body)))])
         return [refusal.body]
 
