@@ -6,6 +6,8 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
 - amis: unique AMI names, RegisterImage's request kept, PlatformDetails chosen by a snapshot
   tag, image deprecation, deregistration protection, DeleteAssociatedSnapshots,
   DescribeImageReferences, CopyImage idempotency and tags;
+- snapshots: a snapshot's StartTime set by the emulator-only tag `emulator:start-time` (a local
+  run's samples keep their own times);
 - throttle: EC2's request token buckets (HTTP 503 RequestLimitExceeded), with a control
   endpoint (/snap2ami-emulator/throttle);
 - requests: a log of the EC2 requests that named an image (/snap2ami-emulator/requests), so a
@@ -27,13 +29,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis, model_checks, requests, sqs_rules, sqs_scale
+from . import amis, model_checks, requests, snapshots, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
 def install() -> None:
     """Patches moto's EC2 backend and responses; call before the first request."""
     amis.install()
+    snapshots.install()
     sqs_rules.install()
     sqs_scale.install()
 
