@@ -11,10 +11,11 @@ start, and checks every request against its operation's input shape before moto 
   answers, HTTP 400 with EC2's XML error, `MissingParameter` for a required member that is
   absent, `InvalidParameterValue` for the rest;
 - SNS (query protocol): HTTP 400, `MissingParameter` / `InvalidParameter`, SNS's XML error;
-- DynamoDB, SSM, SQS (JSON 1.0/1.1, `X-Amz-Target`): HTTP 400 `ValidationException` with every
-  violation in the message, in the form AWS's request validation uses ("1 validation error
-  detected: Value '…' at 'imageIds' failed to satisfy constraint: Member must have length less
-  than or equal to 10"); SQS, a query-compatible service, answers with its query error codes.
+- DynamoDB, SSM, SQS, EventBridge (JSON 1.0/1.1, `X-Amz-Target`): HTTP 400
+  `ValidationException` with every violation in the message, in the form AWS's request
+  validation uses ("1 validation error detected: Value '…' at 'names' failed to satisfy
+  constraint: Member must have length less than or equal to 10"); SQS, a query-compatible
+  service, answers with its query error codes.
 
 Documented limits that the model does not carry (DynamoDB's 4 KB expressions and 400 KB items,
 EC2's AMI names and tags, …) are in `limits.py`, each with its source, and are checked here too.
@@ -44,6 +45,7 @@ SERVICES = {
     "dynamodb": ("dynamodb", "json"),
     "ssm": ("ssm", "json"),
     "sqs": ("sqs", "json"),
+    "events": ("events", "json"),
 }
 
 # One violation per part of a path: a member (model name, name on the wire), a list index, a map key.
