@@ -278,6 +278,10 @@ def _shown(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[:limit]}…"
 
 
+def _quoted(value: Any) -> str:
+    return "null" if value is None else f"'{_shown(value)}'"
+
+
 def wire_path(path: tuple[PathPart, ...]) -> str:
     """The parameter as the query protocol names it: BlockDeviceMapping.1.Ebs.VolumeSize."""
     return ".".join(part[2] for part in path)
@@ -341,7 +345,7 @@ def coral_message(violations: list[Violation]) -> str:
     if own is not None:
         return own.message or ""
     details = [
-        f"Value {'null' if v.value is None else repr(_shown(v.value)).replace(chr(34), chr(39))} "
+        f"Value {_quoted(v.value)} "
         f"at '{json_path(v.path)}' failed to satisfy constraint: {v.constraint}"
         for v in violations
     ]
