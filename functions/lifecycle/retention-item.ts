@@ -14,7 +14,7 @@ import { byStatusQuery } from '../../shared/aws/records.ts';
 import type { Lifecycle } from '../../shared/contract/types.ts';
 import { classify, conditionally, isConditionFailure } from '../../shared/errors.ts';
 import { RECORD_STATUS, RETENTION_ITEM_PREFIX } from '../../shared/records.ts';
-import type { Copy, LifecycleDeps, RetentionResult } from './lifecycle.ts';
+import type { Copy, LifecycleDeps, RetentionResult } from './types.ts';
 
 /** What retention needs of the plan's lifecycle: a family and a rule, with what guards or widens it. */
 export type RetentionRule = Required<Pick<Lifecycle, 'family' | 'retain'>> &
