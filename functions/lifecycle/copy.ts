@@ -7,9 +7,11 @@ import {
   CreateTagsCommand,
   DescribeImagesCommand,
   type EC2Client,
+  type Image,
+  type Tag,
 } from '@aws-sdk/client-ec2';
 import type { RegisterImageRequest } from '../../shared/contract/types.ts';
-import { copyClientToken } from '../../shared/distribution.ts';
+import { copyClientToken, pipelineId } from '../../shared/distribution.ts';
 import {
   classified,
   classify,
@@ -28,10 +30,12 @@ import type { Common, Copy, LifecycleDeps } from './types.ts';
  */
 export async function copyImages(task: Common & { request: RegisterImageRequest }, deps: LifecycleDeps) {
   const regions = task.lifecycle.copyTo ?? [];
-  if (regions.length === 0) return [];
+  if (regions.length === 0 && task.lifecycle.family === undefined) return [];
   const source = await describeImage(deps.ec2In(deps.region), task.imageId, deps.region);
   if (!source) throw new RetryableError(`CopyImage: ${task.imageId} is not described yet; looking again`);
   const tags = (source.Tags ?? []).filter((tag) => tag.Key && !tag.Key.startsWith('aws:'));
+  if (task.lifecycle.family !== undefined) await tagPipeline(source, tags, deps);
+  if (regions.length === 0) return [];
   const copies: Copy[] = [];
   for (const { region, kmsKeyId } of regions) {
     const ec2 = deps.ec2In(region);
@@ -59,6 +63,26 @@ export async function copyImages(task: Common & { request: RegisterImageRequest 
     }
   }
   return copies;
+}
+
+/**
+ * `<p>pipeline` on a family's AMI (and so on its copies, which carry the AMI's tags): the
+ * pipeline that made it, the only one whose retention may retire it (pipelineId, ADR 0008).
+ * Set here, the family's first lifecycle step, so that an image whose registration has not
+ * reached its lifecycle is not yet any retention's to count or remove.
+ */
+async function tagPipeline(source: Image, tags: Tag[], deps: LifecycleDeps): Promise<void> {
+  const Key = `${deps.prefix}pipeline`;
+  const Value = pipelineId(source.OwnerId ?? '', deps.region, deps.table);
+  if (tags.some((tag) => tag.Key === Key && tag.Value === Value)) return;
+  await classified(`CreateTags ${Key} on ${source.ImageId} in ${deps.region}`, () =>
+    deps
+      .ec2In(deps.region)
+      .send(new CreateTagsCommand({ Resources: [source.ImageId ?? ''], Tags: [{ Key, Value }] })),
+  );
+  const index = tags.findIndex((tag) => tag.Key === Key);
+  if (index >= 0) tags.splice(index, 1);
+  tags.push({ Key, Value });
 }
 
 function rethrow(error: unknown, what: string): Error {

@@ -1,12 +1,28 @@
-/** The retain step and the family's retention, which the reconciler's retention pass runs too. */
+/**
+ * The retain step, and the family's retention, which the reconciler's retention pass runs too
+ * (functions/reconcile/retention-pass.ts). The decisions are pure (shared/distribution.ts:
+ * retentionCandidates, retireStep); this file asks AWS what they need, cheapest first, and
+ * carries them out. docs/adr/0008-distribution-and-lifecycle.md.
+ */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
+  CreateTagsCommand,
   DeregisterImageCommand,
+  DescribeImageAttributeCommand,
   DescribeImageReferencesCommand,
   DescribeImagesCommand,
+  DisableImageCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import { type FamilyImage, isProtected, retentionCandidates } from '../../shared/distribution.ts';
+import {
+  type FamilyImage,
+  pipelineId,
+  type RetireStep,
+  retentionCandidates,
+  retireStep,
+} from '../../shared/distribution.ts';
 import { classified, classify } from '../../shared/errors.ts';
+import { RECORD_STATUS } from '../../shared/records.ts';
 import { parameterValue } from './reads.ts';
 import {
   closeRetention,
@@ -24,21 +40,33 @@ import {
   type RetentionResult,
 } from './types.ts';
 
+/** EC2's limit on DescribeImageReferences' ImageIds (API reference; the SDK's model). */
+export const MAX_REFERENCE_IMAGE_IDS = 10;
+
+export const emptyRetentionResult = (): RetentionResult => ({
+  deregistered: [],
+  disabled: [],
+  kept: [],
+  pending: false,
+});
+
 /**
  * The retain step: the family's retention item records the work as pending first
  * (retention-item.ts), so that a failure, or a crash that leaves no trace in the execution,
- * is found and run again by the reconciler's retention pass; done once it finishes.
+ * is found and run again by the reconciler's retention pass. It is marked done when retention
+ * finishes with the family at its rule; it stays pending when this registration's own image
+ * was kept beyond the rule, or an image waits out its grace (the pass carries those out).
  */
 export async function retain(
   task: Common & { copies: Copy[] },
   deps: LifecycleDeps,
 ): Promise<RetentionResult> {
   const work = retentionWork(task);
-  if (work === undefined) return { deregistered: [], kept: [] };
+  if (work === undefined) return emptyRetentionResult();
   const { family } = work.lifecycle;
   await openRetention(work, task.executionArn, deps);
   try {
-    const result = await applyRetention(work, deps);
+    const result = await applyRetention(work, deps, { keepOwnImage: true });
     await closeRetention(family, task.executionArn, result, deps);
     return result;
   } catch (error) {
@@ -48,83 +76,190 @@ export async function retain(
 }
 
 /**
- * In the pipeline's Region and each copy's, the family's AMIs that snap2ami registered here
- * (`<p>key` and `<p>family`), older than the rule keeps, are deregistered, except the newest,
- * a protected one, the one the family's SSM parameter names, and one EC2 reports in use
- * (DescribeImageReferences: instances, launch templates, any SSM parameter). Snapshots go with
- * a copy always, with the source AMI only under `<p>retain-delete-snapshots=true`. With
- * `dryRun`, nothing is deregistered: `deregistered` lists what would be.
+ * In the pipeline's Region and each copy's, the family's AMIs that this pipeline made (their
+ * `<p>pipeline` tag: pipelineId), ordered one way for every run (newestFirst), beyond the rule
+ * and past every guard, are retired: deregistered, or under a grace (`<p>retain-grace`, at
+ * least 7 days for a shared image) disabled first and deregistered once it has passed. The
+ * guards, cheapest first: the rule's newest, protection, `<p>keep=true`, re-enabled by a person,
+ * and (with `keepOwnImage`, the retain step) the registration's own image; then a registration
+ * still IN_PROGRESS (its record), the family's SSM parameter, and EC2's references (at most 10
+ * image IDs a call). Snapshots go with a copy (this pipeline made them), and with an image in
+ * the pipeline's Region only under `<p>retain-delete-snapshots=true`. With `dryRun`, nothing
+ * changes: `deregistered` and `disabled` list what would be.
  */
 export async function applyRetention(
   work: RetentionWork,
   deps: RetentionDeps,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; keepOwnImage?: boolean } = {},
 ): Promise<RetentionResult> {
-  const { retain: rule, family, ssmParameter } = work.lifecycle;
-  const result: RetentionResult = { deregistered: [], kept: [] };
+  const result = emptyRetentionResult();
   for (const { region, imageId } of everyImage(work, deps)) {
-    const ec2 = deps.ec2In(region);
-    const images = await familyImages(ec2, region, family, deps.prefix);
-    const { candidates, kept } = retentionCandidates(images, rule, imageId, deps.now());
+    const images = await familyImages(deps.ec2In(region), region, work.lifecycle.family, deps.prefix);
+    const account = images.find((image) => image.owner !== undefined)?.owner;
+    if (account === undefined) continue;
+    const { candidates, kept, pending } = retentionCandidates(images, work.lifecycle.retain, {
+      pipeline: pipelineId(account, deps.region, deps.table),
+      thisImageId: options.keepOwnImage ? imageId : undefined,
+      now: deps.now(),
+    });
+    result.pending ||= pending;
     for (const k of kept)
       if (k.reason !== 'within retention')
         result.kept.push({ region, imageId: k.image.imageId, reason: k.reason });
-    if (candidates.length === 0) continue;
-    const named = ssmParameter && (await parameterValue(region, ssmParameter, deps));
-    const inUse = await referenced(
-      ec2,
-      region,
-      candidates.map((c) => c.imageId),
-    );
-    for (const candidate of candidates) {
-      const reason = isProtected(candidate.protection)
-        ? 'deregistration protection'
-        : candidate.imageId === named
-          ? `named by ${ssmParameter}`
-          : inUse.get(candidate.imageId);
-      if (reason !== undefined) {
-        result.kept.push({ region, imageId: candidate.imageId, reason });
-        continue;
-      }
-      if (options.dryRun) {
-        result.deregistered.push({ region, imageId: candidate.imageId });
-        continue;
-      }
-      const deleteSnapshots = region !== deps.region || work.lifecycle.retainDeleteSnapshots === true;
-      try {
-        await ec2.send(
-          new DeregisterImageCommand({
-            ImageId: candidate.imageId,
-            DeleteAssociatedSnapshots: deleteSnapshots,
-          }),
-        );
-        result.deregistered.push({ region, imageId: candidate.imageId });
-      } catch (error) {
-        const name = (error as Error).name;
-        // Protected since we looked (OperationNotPermitted), or already gone (a retry): keep going.
-        if (name === 'OperationNotPermitted')
-          result.kept.push({ region, imageId: candidate.imageId, reason: 'deregistration protection' });
-        else if (!/^InvalidAMIID\./.test(name))
-          throw classify(error, `DeregisterImage ${candidate.imageId} in ${region}`);
-      }
-    }
+    const free = await guarded(candidates, region, work, deps, result);
+    for (const image of free) await retire(image, region, work, deps, options.dryRun === true, result);
   }
   return result;
 }
 
+type Found = FamilyImage & { owner?: string | undefined };
+
+/**
+ * The candidates that the guards needing AWS let go, in order of cost: a registration still
+ * running (its record: the image may be at CopyImages), the family's SSM parameter, then EC2's
+ * references for what is left. Each kept one goes in `result.kept` with its reason.
+ */
+async function guarded(
+  candidates: Found[],
+  region: string,
+  work: RetentionWork,
+  deps: RetentionDeps,
+  result: RetentionResult,
+): Promise<Found[]> {
+  const keep = (image: Found, reason: string) => result.kept.push({ region, imageId: image.imageId, reason });
+  const left: Found[] = [];
+  for (const image of candidates) {
+    if (await stillRegistering(image.key, deps)) {
+      // Its own retention runs when it finishes; if it fails instead, the pass looks again.
+      keep(image, 'its registration is still in progress');
+      result.pending = true;
+    } else left.push(image);
+  }
+  const { ssmParameter } = work.lifecycle;
+  const named =
+    left.length > 0 && ssmParameter ? await parameterValue(region, ssmParameter, deps) : undefined;
+  const unnamed = left.filter((image) => {
+    if (image.imageId !== named) return true;
+    keep(image, `named by ${ssmParameter}`);
+    return false;
+  });
+  const inUse = await referenced(
+    deps.ec2In(region),
+    region,
+    unnamed.map((image) => image.imageId),
+  );
+  return unnamed.filter((image) => {
+    const use = inUse.get(image.imageId);
+    if (use === undefined) return true;
+    keep(image, use);
+    return false;
+  });
+}
+
+/** Whether the registration that made an image (its `<p>key`) has a record still IN_PROGRESS. */
+async function stillRegistering(key: string | undefined, deps: RetentionDeps): Promise<boolean> {
+  if (key === undefined) return false;
+  const { Item } = await classified(`GetItem ${key} (is its registration running?)`, () =>
+    deps.dynamo.send(
+      new GetItemCommand({
+        TableName: deps.table,
+        Key: { pk: { S: key } },
+        ProjectionExpression: '#status',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ConsistentRead: true,
+      }),
+    ),
+  );
+  return Item?.status?.S === RECORD_STATUS.inProgress;
+}
+
+/** One image that every guard let go: the next step of retireStep, carried out. */
+async function retire(
+  image: Found,
+  region: string,
+  work: RetentionWork,
+  deps: RetentionDeps,
+  dryRun: boolean,
+  result: RetentionResult,
+): Promise<void> {
+  const ec2 = deps.ec2In(region);
+  const grace = work.lifecycle.retainGraceDays ?? 0;
+  const now = deps.now();
+  const shared = grace < 7 && (await isShared(ec2, region, image));
+  const step: RetireStep = retireStep(image, grace, shared, now);
+  const where = { region, imageId: image.imageId };
+  if (step.action === 'wait') {
+    result.pending = true;
+    result.kept.push({ ...where, reason: `disabled by retention; deregistered from ${step.until}` });
+    return;
+  }
+  if (step.action === 'disable') {
+    result.pending = true;
+    const until = new Date(now.getTime() + Math.max(grace, shared ? 7 : 0) * 86_400_000).toISOString();
+    result.disabled.push({ ...where, until, ...(shared && { shared: true }) });
+    if (dryRun) return;
+    // Disabled first, then tagged: a crash between leaves a disabled image without the tag,
+    // which the next run tags (its grace counts from then), never an enabled image that looks
+    // re-enabled by a person.
+    if (image.state !== 'disabled')
+      await classified(`DisableImage ${image.imageId} in ${region}`, () =>
+        ec2.send(new DisableImageCommand({ ImageId: image.imageId })),
+      );
+    await classified(`CreateTags ${deps.prefix}retired-at on ${image.imageId} in ${region}`, () =>
+      ec2.send(
+        new CreateTagsCommand({
+          Resources: [image.imageId],
+          Tags: [{ Key: `${deps.prefix}retired-at`, Value: now.toISOString() }],
+        }),
+      ),
+    );
+    return;
+  }
+  if (dryRun) {
+    result.deregistered.push(where);
+    return;
+  }
+  // A copy's snapshots are this pipeline's (CopyImage made them); the source's are the user's.
+  const deleteSnapshots = region !== deps.region || work.lifecycle.retainDeleteSnapshots === true;
+  try {
+    await ec2.send(
+      new DeregisterImageCommand({ ImageId: image.imageId, DeleteAssociatedSnapshots: deleteSnapshots }),
+    );
+    result.deregistered.push(where);
+  } catch (error) {
+    const name = (error as Error).name;
+    // Protected since we looked (OperationNotPermitted), or already gone (a retry): keep going.
+    if (name === 'OperationNotPermitted') result.kept.push({ ...where, reason: 'deregistration protection' });
+    else if (!/^InvalidAMIID\./.test(name))
+      throw classify(error, `DeregisterImage ${image.imageId} in ${region}`);
+  }
+}
+
+/** Whether other accounts, organizations or OUs may launch the image, or anyone (public). */
+async function isShared(ec2: EC2Client, region: string, image: Found): Promise<boolean> {
+  const { LaunchPermissions = [] } = await classified(
+    `DescribeImageAttribute launchPermission of ${image.imageId} in ${region}`,
+    () =>
+      ec2.send(new DescribeImageAttributeCommand({ ImageId: image.imageId, Attribute: 'launchPermission' })),
+  );
+  return LaunchPermissions.length > 0;
+}
+
+/** The family's images in a Region, disabled ones too, as retention sees them. */
 async function familyImages(
   ec2: EC2Client,
   region: string,
   family: string,
   prefix: string,
-): Promise<FamilyImage[]> {
-  const images: FamilyImage[] = [];
+): Promise<Found[]> {
+  const images: Found[] = [];
   let NextToken: string | undefined;
   do {
     const page = await classified(`DescribeImages (family ${family}) in ${region}`, () =>
       ec2.send(
         new DescribeImagesCommand({
           Owners: ['self'],
+          IncludeDisabled: true,
           Filters: [
             { Name: `tag:${prefix}family`, Values: [family] },
             { Name: 'tag-key', Values: [`${prefix}key`] },
@@ -135,10 +270,17 @@ async function familyImages(
     );
     for (const image of page.Images ?? []) {
       if (!image.ImageId) continue;
+      const tag = (name: string) => image.Tags?.find((t) => t.Key === `${prefix}${name}`)?.Value;
       images.push({
         imageId: image.ImageId,
-        snapshotTime: image.Tags?.find((t) => t.Key === `${prefix}snapshot-time`)?.Value,
+        snapshotTime: tag('snapshot-time'),
+        key: tag('key'),
         protection: image.DeregistrationProtection,
+        pipeline: tag('pipeline'),
+        keep: tag('keep') === 'true',
+        state: image.State,
+        retiredAt: tag('retired-at'),
+        owner: image.OwnerId,
       });
     }
     NextToken = page.NextToken;
@@ -146,11 +288,11 @@ async function familyImages(
   return images;
 }
 
-/** The candidates EC2 reports in use, with what uses each. */
+/** The images EC2 reports in use, with what uses each: MAX_REFERENCE_IMAGE_IDS a call, every page. */
 async function referenced(ec2: EC2Client, region: string, imageIds: string[]): Promise<Map<string, string>> {
   const inUse = new Map<string, string>();
-  for (let i = 0; i < imageIds.length; i += 50) {
-    const ImageIds = imageIds.slice(i, i + 50);
+  for (let i = 0; i < imageIds.length; i += MAX_REFERENCE_IMAGE_IDS) {
+    const ImageIds = imageIds.slice(i, i + MAX_REFERENCE_IMAGE_IDS);
     // Every page: a reference missed on a later page would let retention remove an AMI in use.
     let NextToken: string | undefined;
     do {

@@ -43,12 +43,26 @@ export interface LifecycleDeps {
   now(): Date;
 }
 
-/** What retention needs: EC2 and SSM in each Region, the tag prefix, the pipeline's Region, the clock. */
-export type RetentionDeps = Pick<LifecycleDeps, 'ec2In' | 'ssmIn' | 'prefix' | 'region' | 'now'>;
+/**
+ * What retention needs: EC2 and SSM in each Region, the records table (registrations still in
+ * progress; with the account and Region, it names the pipeline), the tag prefix, the
+ * pipeline's Region, the clock.
+ */
+export type RetentionDeps = Pick<
+  LifecycleDeps,
+  'ec2In' | 'ssmIn' | 'dynamo' | 'table' | 'prefix' | 'region' | 'now'
+>;
 
 export interface RetentionResult {
   deregistered: Copy[];
+  /** Disabled by this run (`<p>retain-grace`, or a shared image's 7 days): deregistered from `until`. */
+  disabled: (Copy & { until: string; shared?: true })[];
   kept: { region: string; imageId: string; reason: string }[];
+  /**
+   * The family is not yet at its rule: this registration's own image was kept beyond it, or an
+   * image waits out its grace. The family's retention item stays pending for the reconciler.
+   */
+  pending: boolean;
 }
 
 /** The AMI and its copies, Region by Region. */
