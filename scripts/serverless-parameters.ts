@@ -23,7 +23,8 @@
  * - `${snap2ami:billingCheckTagCondition}`: the image carries `<tagPrefix>key`, and the
  *   request's tag keys are only `<tagPrefix>billing-check`: the billing check's tag;
  * - `${snap2ami:retentionTagCondition}`: the image carries `<tagPrefix>key`, and the request's
- *   tag keys are only `<tagPrefix>pipeline` and `<tagPrefix>retired-at` (retention's tags);
+ *   tag keys are only `<tagPrefix>pipeline`, `<tagPrefix>retired-at` and `<tagPrefix>retire-after`
+ *   (retention's tags);
  * - `${snap2ami:uefiDataParameterPath}`: the SSM path ReadUefiData may read under, with the
  *   default the image function applies when the parameter is empty (never `parameter*`);
  * - `${snap2ami:ssmParameterPath}`: the same for the path the lifecycle function writes under.
@@ -104,7 +105,9 @@ export function billingCheckTagCondition(prefix: string): Record<string, Record<
 export function retentionTagCondition(prefix: string): Record<string, Record<string, unknown>> {
   return {
     ...resourceTagCondition(prefix, 'key'),
-    'ForAllValues:StringEquals': { 'aws:TagKeys': [`${prefix}pipeline`, `${prefix}retired-at`] },
+    'ForAllValues:StringEquals': {
+      'aws:TagKeys': [`${prefix}pipeline`, `${prefix}retired-at`, `${prefix}retire-after`],
+    },
   };
 }
 

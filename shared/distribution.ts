@@ -53,6 +53,8 @@ export interface FamilyImage {
   state?: string | undefined;
   /** `<p>retired-at`: when retention disabled it (ISO 8601); undefined if it never did. */
   retiredAt?: string | undefined;
+  /** `<p>retire-after`: the earliest time retention may deregister it, set when it disabled it. */
+  retireAfter?: string | undefined;
 }
 
 /**
@@ -140,24 +142,32 @@ export type RetireStep = { action: 'deregister' } | { action: 'disable' } | { ac
 
 /**
  * What retention does next to a candidate that every guard let go: with no grace, deregister
- * it; else disable it first (DisableImage, then `<p>retired-at`), and deregister it once it has
- * been disabled for the grace: `<p>retain-grace`, at least SHARED_GRACE_DAYS for a shared image,
- * whose users EC2 cannot list.
+ * it; else disable it first (DisableImage, then `<p>retired-at` and `<p>retire-after`), and
+ * deregister it once it has been disabled for the grace: `<p>retain-grace`, at least
+ * SHARED_GRACE_DAYS for a shared image, whose users EC2 cannot list. DisableImage removes an
+ * image's launch permissions, so a disabled image no longer looks shared: `<p>retire-after`,
+ * written when it was disabled, keeps the time its sharing gave it.
  */
 export function retireStep(
-  image: Pick<FamilyImage, 'state' | 'retiredAt'>,
+  image: Pick<FamilyImage, 'state' | 'retiredAt' | 'retireAfter'>,
   graceDays: number,
   shared: boolean,
   now: Date,
 ): RetireStep {
-  const grace = Math.max(graceDays, shared ? SHARED_GRACE_DAYS : 0);
-  if (grace === 0) return { action: 'deregister' };
+  const grace = graceFor(graceDays, shared);
   const since = image.retiredAt === undefined ? Number.NaN : Date.parse(image.retiredAt);
-  if (image.state !== 'disabled' || Number.isNaN(since)) return { action: 'disable' };
-  const due = since + grace * 86_400_000;
+  if (image.state !== 'disabled' || Number.isNaN(since))
+    return grace === 0 ? { action: 'deregister' } : { action: 'disable' };
+  const after = image.retireAfter === undefined ? Number.NaN : Date.parse(image.retireAfter);
+  const due = Math.max(since + grace * 86_400_000, Number.isNaN(after) ? 0 : after);
   return now.getTime() >= due
     ? { action: 'deregister' }
     : { action: 'wait', until: new Date(due).toISOString() };
+}
+
+/** The days an image stays disabled: `<p>retain-grace`, or SHARED_GRACE_DAYS if it is shared and that is longer. */
+export function graceFor(graceDays: number, shared: boolean): number {
+  return Math.max(graceDays, shared ? SHARED_GRACE_DAYS : 0);
 }
 
 /** Deregistration protection is on, or its cooldown still runs. */
@@ -191,6 +201,12 @@ export interface DistributionOutcome {
   deregistrationProtection?: 'on' | 'with-cooldown';
   /** The AMI IDs retention deregistered. */
   deregistered: string[];
+  /** The AMIs retention disabled (a grace), and from when it may deregister each. */
+  disabled: { region: string; imageId: string; until: string; shared?: true }[];
+  /** The AMIs beyond the rule that retention kept, and why (the rule's own newest N are not listed). */
+  kept: { region: string; imageId: string; reason: string }[];
+  /** Retention left the family pending for the reconciler's pass. */
+  retentionPending?: true;
   /** Why retention did not run to its end (it is applied again on the family's next success). */
   retentionError?: string;
 }
@@ -203,7 +219,14 @@ export function distributionOutcome(json: string | undefined): DistributionOutco
     launchPermissions?: string[];
     ssmParameters?: { region: string; name: string; value: string }[];
     protection?: { deprecationTime?: string; deregistrationProtection?: 'on' | 'with-cooldown' };
-    retention?: { deregistered?: { imageId: string }[]; Error?: string; Cause?: string };
+    retention?: {
+      deregistered?: { imageId: string }[];
+      disabled?: DistributionOutcome['disabled'];
+      kept?: DistributionOutcome['kept'];
+      pending?: boolean;
+      Error?: string;
+      Cause?: string;
+    };
   };
   if (d.copies === undefined) return undefined;
   const retentionError = d.retention?.Error ? `${d.retention.Error}: ${d.retention.Cause ?? ''}` : undefined;
@@ -216,6 +239,9 @@ export function distributionOutcome(json: string | undefined): DistributionOutco
       deregistrationProtection: d.protection.deregistrationProtection,
     }),
     deregistered: (d.retention?.deregistered ?? []).map(({ imageId }) => imageId),
+    disabled: d.retention?.disabled ?? [],
+    kept: (d.retention?.kept ?? []).filter((k) => k.reason !== 'newest'),
+    ...(d.retention?.pending && { retentionPending: true as const }),
     ...(retentionError && { retentionError }),
   };
 }

@@ -16,10 +16,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   type FamilyImage,
+  graceFor,
   pipelineId,
   type RetireStep,
   retentionCandidates,
   retireStep,
+  SHARED_GRACE_DAYS,
 } from '../../shared/distribution.ts';
 import { classified, classify } from '../../shared/errors.ts';
 import { RECORD_STATUS } from '../../shared/records.ts';
@@ -185,7 +187,9 @@ async function retire(
   const ec2 = deps.ec2In(region);
   const grace = work.lifecycle.retainGraceDays ?? 0;
   const now = deps.now();
-  const shared = grace < 7 && (await isShared(ec2, region, image));
+  // Only an image not yet disabled can be shared (DisableImage removes launch permissions).
+  const shared =
+    grace < SHARED_GRACE_DAYS && image.state !== 'disabled' && (await isShared(ec2, region, image));
   const step: RetireStep = retireStep(image, grace, shared, now);
   const where = { region, imageId: image.imageId };
   if (step.action === 'wait') {
@@ -195,24 +199,25 @@ async function retire(
   }
   if (step.action === 'disable') {
     result.pending = true;
-    const until = new Date(now.getTime() + Math.max(grace, shared ? 7 : 0) * 86_400_000).toISOString();
+    const computed = new Date(now.getTime() + graceFor(grace, shared) * 86_400_000).toISOString();
+    const until =
+      image.retireAfter !== undefined && image.retireAfter > computed ? image.retireAfter : computed;
     result.disabled.push({ ...where, until, ...(shared && { shared: true }) });
     if (dryRun) return;
-    // Disabled first, then tagged: a crash between leaves a disabled image without the tag,
-    // which the next run tags (its grace counts from then), never an enabled image that looks
-    // re-enabled by a person.
+    // In this order, so that a crash between two calls loses nothing: `retire-after` first
+    // (while a shared image still shows its launch permissions, which DisableImage removes),
+    // then DisableImage, then `retired-at`, which marks the image as disabled by retention (an
+    // enabled image with it was enabled again by a person).
+    const tag = (Key: string, Value: string) =>
+      classified(`CreateTags ${Key} on ${image.imageId} in ${region}`, () =>
+        ec2.send(new CreateTagsCommand({ Resources: [image.imageId], Tags: [{ Key, Value }] })),
+      );
+    await tag(`${deps.prefix}retire-after`, until);
     if (image.state !== 'disabled')
       await classified(`DisableImage ${image.imageId} in ${region}`, () =>
         ec2.send(new DisableImageCommand({ ImageId: image.imageId })),
       );
-    await classified(`CreateTags ${deps.prefix}retired-at on ${image.imageId} in ${region}`, () =>
-      ec2.send(
-        new CreateTagsCommand({
-          Resources: [image.imageId],
-          Tags: [{ Key: `${deps.prefix}retired-at`, Value: now.toISOString() }],
-        }),
-      ),
-    );
+    await tag(`${deps.prefix}retired-at`, now.toISOString());
     return;
   }
   if (dryRun) {
@@ -280,6 +285,7 @@ async function familyImages(
         keep: tag('keep') === 'true',
         state: image.State,
         retiredAt: tag('retired-at'),
+        retireAfter: tag('retire-after'),
         owner: image.OwnerId,
       });
     }

@@ -88,10 +88,18 @@ async function retainAgain(
   if (!dryRun && !(await claimRetention(item, attempt, deps)))
     return { ...entry, action: 'changed meanwhile' };
   try {
+    // No image of its own: a registration that kept its image beyond the rule left it to this pass.
     const result = await applyRetention(item.work, deps, { dryRun });
-    if (dryRun) return { ...entry, action: 'would apply', deregistered: result.deregistered };
+    const beyond = result.kept.filter((k) => k.reason !== 'newest');
+    const outcome = {
+      deregistered: result.deregistered,
+      ...(result.disabled.length > 0 && { disabled: result.disabled }),
+      ...(beyond.length > 0 && { kept: beyond }),
+      ...(result.pending && { pending: true as const }),
+    };
+    if (dryRun) return { ...entry, action: 'would apply', ...outcome };
     await closeRetention(family, attempt, result, deps);
-    return { ...entry, action: 'applied', deregistered: result.deregistered };
+    return { ...entry, action: 'applied', ...outcome };
   } catch (error) {
     if (!dryRun) await noteRetentionFailure(family, attempt, error, deps);
     return { ...entry, action: 'failed', error: `${(error as Error).name}: ${(error as Error).message}` };

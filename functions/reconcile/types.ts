@@ -113,6 +113,12 @@ export interface RetentionEntry {
   action: RetentionAction;
   /** What was deregistered (with --dry-run: what would be). */
   deregistered?: Copy[];
+  /** What was disabled under a grace, and from when it may go (with --dry-run: what would be). */
+  disabled?: (Copy & { until: string; shared?: true })[];
+  /** What was kept beyond the rule, and why. */
+  kept?: (Copy & { reason: string })[];
+  /** The family is still above its rule or in a grace: a later run goes on. */
+  pending?: true;
   /** Why the last run before this one failed, as the item recorded it (absent after a crash). */
   previousError?: string;
   error?: string;

@@ -172,6 +172,19 @@ describe('retireStep', () => {
   });
 });
 
+describe('retireStep after DisableImage removed the launch permissions', () => {
+  it('waits until retire-after, written when the shared image was disabled, though it no longer looks shared', () => {
+    const now = new Date('2026-06-10T00:00:00Z');
+    const retired = {
+      state: 'disabled',
+      retiredAt: '2026-06-05T00:00:00.000Z',
+      retireAfter: '2026-06-12T00:00:00.000Z',
+    };
+    expect(retireStep(retired, 0, false, now)).toEqual({ action: 'wait', until: '2026-06-12T00:00:00.000Z' });
+    expect(retireStep(retired, 0, false, new Date('2026-06-12T00:00:00Z'))).toEqual({ action: 'deregister' });
+  });
+});
+
 describe('isProtected', () => {
   it.each([
     ['disabled', false],

@@ -300,7 +300,9 @@ describe('the IAM condition values made from the parameters', () => {
     expect(await resolve('retentionTagCondition', { tagPrefix: 'acme:' })).toEqual({
       value: {
         Null: { 'aws:ResourceTag/acme:key': 'false' },
-        'ForAllValues:StringEquals': { 'aws:TagKeys': ['acme:pipeline', 'acme:retired-at'] },
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': ['acme:pipeline', 'acme:retired-at', 'acme:retire-after'],
+        },
       },
     });
   });
