@@ -102,13 +102,14 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
  * - RegisterImage: the dry run and the real one;
  * - DescribeSnapshots: the check before each RegisterImage, plus a share of ingest's own
  *   lookup (one call per batch of up to ten messages, once more when a message was deferred);
- * - DescribeImages: WaitUntilAvailable's first look and one poll;
+ * - DescribeImages: Register's look for an earlier attempt's image of the key, WaitUntilAvailable's
+ *   first look and one poll;
  * - CreateTags: TagSnapshots.
  */
 export const CALLS_PER_AMI: Readonly<Partial<Record<Ec2Api, number>>> = {
   RegisterImage: 2,
   DescribeSnapshots: 2.2,
-  DescribeImages: 2,
+  DescribeImages: 3,
   CreateTags: 1,
 };
 

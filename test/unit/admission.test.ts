@@ -53,11 +53,11 @@ describe('the budget', () => {
     });
   });
 
-  it('charges a registration its dry run and real RegisterImage, the checks before them, a poll and the tags', () => {
+  it('charges a registration its dry run and real RegisterImage, the checks before them, the look by key, a poll and the tags', () => {
     expect(CALLS_PER_AMI).toEqual({
       RegisterImage: 2,
       DescribeSnapshots: 2.2,
-      DescribeImages: 2,
+      DescribeImages: 3,
       CreateTags: 1,
     });
   });
@@ -88,7 +88,7 @@ describe('what a registration takes', () => {
     expect(demand({ lifecycle: copies })).toEqual({
       ...CALLS_PER_AMI,
       // CopyImages looks at the AMI once, at home.
-      DescribeImages: 3,
+      DescribeImages: 4,
       'CopyImage@us-west-2': 1,
       'DescribeImages@us-west-2': COPY_WAIT_LOOKS,
       'CreateTags@us-west-2': 1,
@@ -119,8 +119,8 @@ describe('what a registration takes', () => {
         'DeregisterImage',
       ])
         expect(all[`${api}${key}`]).toBe(1);
-    // 2 (the image's wait) + CopyImages' look + ProtectImages' CreationDate + retention's family.
-    expect(all.DescribeImages).toBe(5);
+    // 3 (the look by key, the image's wait) + CopyImages' look + ProtectImages' CreationDate + retention's family.
+    expect(all.DescribeImages).toBe(6);
     expect(all['DescribeImages@us-west-2']).toBe(COPY_WAIT_LOOKS + 1);
     // The SSM parameter costs no EC2 call; a lifecycle of retention alone costs nothing elsewhere.
     expect(Object.keys(demand({ lifecycle: { family: 'web', retain: { count: 3 } } })).sort()).toEqual(
@@ -131,7 +131,7 @@ describe('what a registration takes', () => {
   it('adds up the plans of a message, key by key', () => {
     expect(sumDemands([demand({}), demand({ lifecycle: copies })])).toMatchObject({
       RegisterImage: 4,
-      DescribeImages: 5,
+      DescribeImages: 7,
       'CopyImage@us-west-2': 1,
     });
   });
