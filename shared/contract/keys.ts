@@ -18,6 +18,7 @@ import {
   positiveInt,
   regionList,
   retain,
+  retainGrace,
   shareWith,
   ssmParameterName,
   text,
@@ -75,6 +76,7 @@ export const KEYS = {
   family: key('lifecycle.family', family),
   retain: key('lifecycle.retain', retain),
   'retain-delete-snapshots': key('lifecycle.retainDeleteSnapshots', bool),
+  'retain-grace': key('lifecycle.retainGraceDays', retainGrace),
   /** Written by the pipeline on every source snapshot after registration. */
   'image-id': key('(written by snap2ami)', matching(/^ami-[0-9a-f]+$/, 'an AMI ID')),
 } as const;
@@ -94,6 +96,7 @@ export const LIFECYCLE_KEYS = [
   'family',
   'retain',
   'retain-delete-snapshots',
+  'retain-grace',
 ] as const satisfies readonly KeyName[];
 
 /** Keys that only the root snapshot's tags configure; on a set member they are ignored. */
