@@ -127,7 +127,8 @@ export const COPY_WAIT_LOOKS = 11;
  * What one registration of `plan` takes, by bucket: CALLS_PER_AMI in the pipeline's Region, and
  * each lifecycle step's calls (functions/lifecycle/lifecycle.ts, docs/adr/0008) in the Region
  * it makes them in (`@region` keys for copies; `home` is implicit, see BucketKey):
- * - CopyImages: DescribeImages once (the AMI's tags), CopyImage in each copy's Region;
+ * - CopyImages: DescribeImages once (the AMI's tags), and in each copy's Region DescribeImages
+ *   (an earlier copy of the key) and CopyImage;
  * - WaitForCopies: per copy, COPY_WAIT_LOOKS DescribeImages and one CreateTags (its snapshots);
  * - ShareImages: ModifyImageAttribute on the AMI and each copy;
  * - ProtectImages: with `deprecateAfterDays` DescribeImages once (CreationDate) and
@@ -137,8 +138,8 @@ export const COPY_WAIT_LOOKS = 11;
  *   DescribeImageReferences (the candidates, up to 50 a call) and DeregisterImage once: in a
  *   family registered steadily, each registration pushes one AMI out per Region, by count or by
  *   age. The first run over a family older than its rule removes more, uncharged;
- * - PublishParameters calls SSM, not EC2 (its DescribeImages, the first time a parameter is
- *   written without a record, is not charged);
+ * - PublishParameters, with `ssmParameter`, per Region: DescribeImages once (the tags of the
+ *   AMI the parameter names now, which it never replaces with an older one);
  * - CheckBilling, with a `billingCheck`: DescribeImages once (the image's PlatformDetails). Its
  *   DeregisterImage or CreateTags, when the billing is missing, is the rare case, uncharged.
  */
@@ -157,7 +158,8 @@ export function demand(plan: { lifecycle?: Lifecycle | undefined; billingCheck?:
   if (copies.length > 0) add('DescribeImages', 1);
   for (const region of copies) {
     add('CopyImage', 1, region);
-    add('DescribeImages', COPY_WAIT_LOOKS, region);
+    // CopyImages' look for an earlier copy of the key, then WaitForCopies' looks.
+    add('DescribeImages', 1 + COPY_WAIT_LOOKS, region);
     add('CreateTags', 1, region);
   }
   const { shareWith, deprecateAfterDays, deregistrationProtection, retain, family } = lifecycle;
@@ -167,6 +169,7 @@ export function demand(plan: { lifecycle?: Lifecycle | undefined; billingCheck?:
     if (sharing) add('ModifyImageAttribute', 1, region);
     if (deprecateAfterDays !== undefined) add('EnableImageDeprecation', 1, region);
     if (deregistrationProtection !== undefined) add('EnableImageDeregistrationProtection', 1, region);
+    if (lifecycle.ssmParameter !== undefined) add('DescribeImages', 1, region);
     if (retain !== undefined && family !== undefined)
       for (const api of ['DescribeImages', 'DescribeImageReferences', 'DeregisterImage'] as const)
         add(api, 1, region);

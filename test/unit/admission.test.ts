@@ -90,10 +90,10 @@ describe('what a registration takes', () => {
       // CopyImages looks at the AMI once, at home.
       DescribeImages: 4,
       'CopyImage@us-west-2': 1,
-      'DescribeImages@us-west-2': COPY_WAIT_LOOKS,
+      'DescribeImages@us-west-2': 1 + COPY_WAIT_LOOKS,
       'CreateTags@us-west-2': 1,
       'CopyImage@eu-central-1': 1,
-      'DescribeImages@eu-central-1': COPY_WAIT_LOOKS,
+      'DescribeImages@eu-central-1': 1 + COPY_WAIT_LOOKS,
       'CreateTags@eu-central-1': 1,
     });
   });
@@ -119,10 +119,11 @@ describe('what a registration takes', () => {
         'DeregisterImage',
       ])
         expect(all[`${api}${key}`]).toBe(1);
-    // 3 (the look by key, the image's wait) + CopyImages' look + ProtectImages' CreationDate + retention's family.
-    expect(all.DescribeImages).toBe(6);
-    expect(all['DescribeImages@us-west-2']).toBe(COPY_WAIT_LOOKS + 1);
-    // The SSM parameter costs no EC2 call; a lifecycle of retention alone costs nothing elsewhere.
+    // 3 (the look by key, the image's wait) + CopyImages' look + ProtectImages' CreationDate +
+    // the parameter's AMI + retention's family.
+    expect(all.DescribeImages).toBe(7);
+    expect(all['DescribeImages@us-west-2']).toBe(COPY_WAIT_LOOKS + 3);
+    // A lifecycle of retention alone costs nothing elsewhere.
     expect(Object.keys(demand({ lifecycle: { family: 'web', retain: { count: 3 } } })).sort()).toEqual(
       [...Object.keys(CALLS_PER_AMI), 'DeregisterImage', 'DescribeImageReferences'].sort(),
     );
