@@ -230,8 +230,8 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
 
   it('a lost RegisterImage answer, then a stale DescribeImages: looks again, adopts, one AMI', async () => {
     const { plan, snapshotId, name } = await registration();
-    // The image is registered, but the answer never arrives; the retry meets the emulator's
-    // own InvalidAMIName.Duplicate, and the first look for the image finds nothing yet.
+    // The image is registered, but the answer never arrives; the retry's look by key is stale
+    // (nothing yet), so it meets the emulator's own InvalidAMIName.Duplicate, and adopts by name.
     proxy.inject({
       action: 'RegisterImage',
       dryRun: false,
@@ -240,7 +240,7 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
       status: 500,
       body: ec2Error('InternalError', 'An internal error has occurred.'),
     });
-    proxy.inject({ action: 'DescribeImages', times: 1, status: 200, body: noImagesBody() });
+    proxy.inject({ action: 'DescribeImages', skip: 1, times: 1, status: 200, body: noImagesBody() });
     await deliver(snapshotId);
     const images = await imagesNamed(name);
     expect(images).toHaveLength(1);
