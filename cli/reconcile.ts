@@ -75,6 +75,10 @@ export function formatReconcile(report: ReconcileReport): string {
       `${strays.passComplete ? 'the pass over the account is complete' : 'the pass continues on the next run'}); ` +
       `${retention.found} unfinished retentions found, ${retention.applied} applied, ${retention.failed} failed.`,
   );
+  if (strays.unsure > 0)
+    lines.push(
+      `${strays.unsure} stray roots not sent: their multi-volume set cannot be told for sure (each STRAY line above says how to register it).`,
+    );
   for (const error of report.errors) lines.push(`error: ${error}`);
   return `${lines.join('\n')}\n`;
 }

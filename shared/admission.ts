@@ -102,13 +102,14 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
  * - RegisterImage: the dry run and the real one;
  * - DescribeSnapshots: the check before each RegisterImage, plus a share of ingest's own
  *   lookup (one call per batch of up to ten messages, once more when a message was deferred);
- * - DescribeImages: WaitUntilAvailable's first look and one poll;
+ * - DescribeImages: Register's look for an earlier attempt's image of the key, WaitUntilAvailable's
+ *   first look and one poll;
  * - CreateTags: TagSnapshots.
  */
 export const CALLS_PER_AMI: Readonly<Partial<Record<Ec2Api, number>>> = {
   RegisterImage: 2,
   DescribeSnapshots: 2.2,
-  DescribeImages: 2,
+  DescribeImages: 3,
   CreateTags: 1,
 };
 
@@ -127,7 +128,8 @@ export const COPY_WAIT_LOOKS = 11;
  * each lifecycle step's calls (functions/lifecycle/lifecycle.ts, docs/adr/0008) in the Region
  * it makes them in (`@region` keys for copies; `home` is implicit, see BucketKey):
  * - CopyImages: DescribeImages once (the AMI's tags) with copies or a family, CreateTags once
- *   with a family (`<p>pipeline`, retention's owner), CopyImage in each copy's Region;
+ *   with a family (`<p>pipeline`, retention's owner), and in each copy's Region DescribeImages
+ *   (an earlier copy of the key) and CopyImage;
  * - WaitForCopies: per copy, COPY_WAIT_LOOKS DescribeImages and one CreateTags (its snapshots);
  * - ShareImages: ModifyImageAttribute on the AMI and each copy;
  * - ProtectImages: with `deprecateAfterDays` DescribeImages once (CreationDate) and
@@ -138,8 +140,8 @@ export const COPY_WAIT_LOOKS = 11;
  *   family registered steadily, each registration pushes one AMI out per Region, by count or by
  *   age. The first run over a family older than its rule removes more, uncharged; so are a
  *   grace's DescribeImageAttribute, DisableImage and CreateTags (one image per run, v3);
- * - PublishParameters calls SSM, not EC2 (its DescribeImages, the first time a parameter is
- *   written without a record, is not charged);
+ * - PublishParameters, with `ssmParameter`, per Region: DescribeImages once (the tags of the
+ *   AMI the parameter names now, which it never replaces with an older one);
  * - CheckBilling, with a `billingCheck`: DescribeImages once (the image's PlatformDetails). Its
  *   DeregisterImage or CreateTags, when the billing is missing, is the rare case, uncharged.
  */
@@ -159,7 +161,8 @@ export function demand(plan: { lifecycle?: Lifecycle | undefined; billingCheck?:
   if (lifecycle.family !== undefined) add('CreateTags', 1);
   for (const region of copies) {
     add('CopyImage', 1, region);
-    add('DescribeImages', COPY_WAIT_LOOKS, region);
+    // CopyImages' look for an earlier copy of the key, then WaitForCopies' looks.
+    add('DescribeImages', 1 + COPY_WAIT_LOOKS, region);
     add('CreateTags', 1, region);
   }
   const { shareWith, deprecateAfterDays, deregistrationProtection, retain, family } = lifecycle;
@@ -169,6 +172,7 @@ export function demand(plan: { lifecycle?: Lifecycle | undefined; billingCheck?:
     if (sharing) add('ModifyImageAttribute', 1, region);
     if (deprecateAfterDays !== undefined) add('EnableImageDeprecation', 1, region);
     if (deregistrationProtection !== undefined) add('EnableImageDeregistrationProtection', 1, region);
+    if (lifecycle.ssmParameter !== undefined) add('DescribeImages', 1, region);
     if (retain !== undefined && family !== undefined)
       for (const api of ['DescribeImages', 'DescribeImageReferences', 'DeregisterImage'] as const)
         add(api, 1, region);

@@ -1,7 +1,7 @@
 /**
  * The workflow's EC2 steps, one small function each: read UefiData (uefi-data.ts), dry run,
- * register (adopting our own image on a duplicate name), check that the image is available,
- * check its billing (billing.ts), tag the source snapshots.
+ * register (adopting an earlier attempt's image of the key, found by its `<p>key` tag), check
+ * that the image is available, check its billing (billing.ts), tag the source snapshots.
  * Before every RegisterImage, dry or not, the request's snapshots are looked up again and
  * checked (sources.ts): the workflow does not trust its input. Errors are typed
  * (shared/errors.ts) so the state machine retries only transient ones.
@@ -10,8 +10,10 @@ import {
   CreateTagsCommand,
   DescribeImagesCommand,
   type EC2Client,
+  type Image,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
+import { adoptable, imagesByKey, keyOf } from '../../shared/aws/images-by-key.ts';
 import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
 import type { BillingCheck, RegisterImageRequest } from '../../shared/contract/types.ts';
 import {
@@ -21,8 +23,9 @@ import {
   PermanentError,
   RetryableError,
 } from '../../shared/errors.ts';
+import { idempotencyKey } from '../../shared/idempotency.ts';
 import { checkBilling, type WorkflowImage } from './billing.ts';
-import { requestSnapshotIds, type SourceSettings, sourceProblems } from './sources.ts';
+import { requestSnapshotIds, rootSnapshotId, type SourceSettings, sourceProblems } from './sources.ts';
 import { readUefiData, type UefiDataDeps } from './uefi-data.ts';
 
 export type ImageTask =
@@ -79,31 +82,75 @@ async function dryRun(request: RegisterImageRequest, deps: ImageDeps) {
 
 async function register(key: string, request: RegisterImageRequest, deps: ImageDeps) {
   await checkSources(request, deps, 'RegisterImage');
+  const earlier = await earlierImage(key, request, deps);
+  if (earlier) return earlier;
   try {
     const result = await deps.ec2.send(new RegisterImageCommand(registerImageInput(request)));
     if (!result.ImageId) throw new PermanentError('RegisterImage returned no ImageId');
     return { imageId: result.ImageId, adopted: false };
   } catch (error) {
     if ((error as Error).name !== 'InvalidAMIName.Duplicate') throw classify(error, 'RegisterImage');
-    return adopt(key, request.Name, deps);
+    return adoptByName(key, request, deps);
   }
 }
 
-/** A duplicate name is ours when the existing image carries our key: a retry or a race already registered it. */
-async function adopt(key: string, name: string, { ec2, prefix }: ImageDeps) {
+/**
+ * Before registering: an earlier attempt's image of this key, found by its `<p>key` tag whatever
+ * its name (a redrive after `<p>name` changed adopts it: one AMI per key), is adopted. An AMI of
+ * the root snapshot alone (the root's own key: the reconciler, or a request, registered the root
+ * without the rest of this set) is refused, naming it. One DescribeImages for both.
+ */
+async function earlierImage(key: string, request: RegisterImageRequest, deps: ImageDeps) {
+  const root = rootSnapshotId(request);
+  const lone = root && idempotencyKey(deps.account, await deps.ec2.config.region(), [root]);
+  const keys = lone && lone !== key ? [key, lone] : [key];
+  const images = await classified('DescribeImages (by key)', () => imagesByKey(deps.ec2, deps.prefix, keys));
+  const ours = adoptable(images.filter((image) => keyOf(image, deps.prefix) === key));
+  if (ours?.ImageId) return { imageId: ours.ImageId, adopted: true };
+  const alone = images.find((image) => keyOf(image, deps.prefix) === lone);
+  if (alone && root) throw rootAlone(alone, root, key, request, deps.prefix);
+  return undefined;
+}
+
+/** A RegisterImage of a set (or of a root with more devices) that meets an AMI of its root snapshot made without them. */
+function rootAlone(
+  image: Image,
+  root: string,
+  key: string,
+  request: RegisterImageRequest,
+  prefix: string,
+): PermanentError {
+  const others = requestSnapshotIds(request).filter((id) => id !== root);
+  const imageId = image.ImageId ?? 'an image';
+  return new PermanentError(
+    `RegisterImage refused: ${imageId} is an AMI of the root snapshot ${root} registered without ${others.join(', ')} (${prefix}key=${keyOf(image, prefix) ?? '?'}, not this registration's ${key}); a snapshot has one AMI: deregister ${imageId} (aws ec2 deregister-image --image-id ${imageId}), then redrive this registration (snap2ami redrive --key ${key})`,
+  );
+}
+
+/**
+ * A duplicate name is ours when the image holding it carries our key: a retry or a race already
+ * registered it (the look-up by key may not have described it yet: EC2 is eventually consistent).
+ */
+async function adoptByName(key: string, request: RegisterImageRequest, deps: ImageDeps) {
+  const { ec2, prefix } = deps;
+  const name = request.Name;
   const { Images: images = [] } = await classified('DescribeImages (duplicate name)', () =>
     ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: [name] }] })),
   );
-  const ours = images.find((image) =>
-    image.Tags?.some((tag) => tag.Key === `${prefix}key` && tag.Value === key),
-  );
+  const ours = images.find((image) => keyOf(image, prefix) === key);
   if (ours?.ImageId) return { imageId: ours.ImageId, adopted: true };
-  // EC2 is eventually consistent: the image that holds the name (ours, from an attempt whose
-  // answer was lost) may not be described yet. Look again; the workflow's retries bound it.
+  // The image that holds the name (ours, from an attempt whose answer was lost) may not be
+  // described yet. Look again; the workflow's retries bound it.
   if (images.length === 0)
     throw new RetryableError(
       `RegisterImage: InvalidAMIName.Duplicate: the image named "${name}" is not described yet; looking again`,
     );
+  const root = rootSnapshotId(request);
+  const sameRoot = images.find((image) =>
+    image.Tags?.some((tag) => tag.Key === `${prefix}source-snapshot` && tag.Value === root),
+  );
+  if (sameRoot && root && requestSnapshotIds(request).length > 1)
+    throw rootAlone(sameRoot, root, key, request, prefix);
   const other = images[0]?.ImageId ?? 'another image';
   throw new PermanentError(
     `RegisterImage: InvalidAMIName.Duplicate: the name "${name}" belongs to ${other}, which is not this registration's (no ${prefix}key=${key}); choose another ${prefix}name`,

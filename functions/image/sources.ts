@@ -24,7 +24,8 @@ export function requestSnapshotIds(request: RegisterImageRequest): string[] {
   return [...new Set(root === undefined ? all : [root, ...all])];
 }
 
-function rootSnapshotId(request: RegisterImageRequest): string | undefined {
+/** The snapshot mapped to the request's root device. */
+export function rootSnapshotId(request: RegisterImageRequest): string | undefined {
   return request.BlockDeviceMappings.find((mapping) => mapping.DeviceName === request.RootDeviceName)?.Ebs
     ?.SnapshotId;
 }

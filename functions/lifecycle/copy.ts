@@ -10,6 +10,7 @@ import {
   type Image,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import { adoptable, imagesByKey } from '../../shared/aws/images-by-key.ts';
 import type { RegisterImageRequest } from '../../shared/contract/types.ts';
 import { copyClientToken, pipelineId } from '../../shared/distribution.ts';
 import {
@@ -26,7 +27,8 @@ import type { Common, Copy, LifecycleDeps } from './types.ts';
 /**
  * CopyImage into each Region of `copyTo`, in order: same name, description and tags as the
  * AMI (TagSpecifications, so an IAM condition on the request's `<p>key` tag holds), the
- * Region's KMS key when given. A duplicate name carrying our key is our earlier copy.
+ * Region's KMS key when given. An image of our key in the Region (found by its `<p>key` tag,
+ * whatever its name) is our earlier copy; so is one that holds the name and carries our key.
  */
 export async function copyImages(task: Common & { request: RegisterImageRequest }, deps: LifecycleDeps) {
   const regions = task.lifecycle.copyTo ?? [];
@@ -39,12 +41,22 @@ export async function copyImages(task: Common & { request: RegisterImageRequest 
   const copies: Copy[] = [];
   for (const { region, kmsKeyId } of regions) {
     const ec2 = deps.ec2In(region);
+    // An earlier attempt's copy, found by its key whatever its name: adopted, never copied again.
+    const earlier = await copyOfKey(ec2, region, task.key, deps.prefix);
+    if (earlier) {
+      copies.push({ region, imageId: earlier });
+      continue;
+    }
+    // The AMI's own name (an adopted AMI keeps the name it was registered with, though the
+    // tags now say another): the copy is the same as the AMI, and the request the same for
+    // every attempt, as CopyImage's client token requires.
+    const name = source.Name ?? task.request.Name;
     try {
       const result = await ec2.send(
         new CopyImageCommand({
           SourceImageId: task.imageId,
           SourceRegion: deps.region,
-          Name: task.request.Name,
+          Name: name,
           ...(source.Description && { Description: source.Description }),
           ClientToken: copyClientToken(task.key, region),
           ...(kmsKeyId !== undefined && { Encrypted: true, KmsKeyId: kmsKeyId }),
@@ -56,13 +68,18 @@ export async function copyImages(task: Common & { request: RegisterImageRequest 
     } catch (error) {
       if ((error as Error).name !== 'InvalidAMIName.Duplicate')
         throw rethrow(error, `CopyImage to ${region}`);
-      copies.push({
-        region,
-        imageId: await adoptCopy(ec2, region, task.request.Name, task.key, deps.prefix),
-      });
+      copies.push({ region, imageId: await adoptCopy(ec2, region, name, task.key, deps.prefix) });
     }
   }
   return copies;
+}
+
+/** Our copy of the key in `region` (adoption by key, shared/aws/images-by-key.ts), if there is one. */
+async function copyOfKey(ec2: EC2Client, region: string, key: string, prefix: string) {
+  const images = await classified(`DescribeImages in ${region} (by key)`, () =>
+    imagesByKey(ec2, prefix, [key]),
+  );
+  return adoptable(images)?.ImageId;
 }
 
 /**

@@ -31,12 +31,14 @@ export interface ParameterResult {
  * The parameter in the pipeline's Region and in each copy's Region, each under its own lock
  * (an item of the records table, `ssm-parameter#<region>#<name>`), which also holds the
  * snapshot time and key of the AMI the parameter names: written only when ours is newer
- * (shared/distribution.ts mayReplace), so events out of order and racing registrations of a
- * family never move it back. docs/adr/0008-distribution-and-lifecycle.md.
+ * (shared/distribution.ts mayReplace) than both what the item recorded and the AMI the
+ * parameter names now (its own tags), so events out of order, racing registrations of a
+ * family and a write whose record failed never move it back. docs/adr/0008, ADR 0005.
  */
 export async function publishParameters(
   task: Common & { copies: Copy[]; request: RegisterImageRequest },
   deps: LifecycleDeps,
+  sleep: Sleep = pause,
 ): Promise<ParameterResult[]> {
   const name = task.lifecycle.ssmParameter;
   if (name === undefined) return [];
@@ -51,7 +53,7 @@ export async function publishParameters(
     );
   const results: ParameterResult[] = [];
   for (const { region, imageId } of everyImage(task, deps))
-    results.push(await publishParameter({ region, name, imageId, snapshotTime }, task, deps));
+    results.push(await publishParameter({ region, name, imageId, snapshotTime }, task, deps, sleep));
   return results;
 }
 
@@ -63,17 +65,20 @@ async function publishParameter(
   target: { region: string; name: string; imageId: string; snapshotTime: string },
   task: Common,
   deps: LifecycleDeps,
+  sleep: Sleep,
 ): Promise<ParameterResult> {
   const { region, name, imageId, snapshotTime } = target;
   const pk = `${PARAMETER_ITEM_PREFIX}${region}#${name}`;
-  const held = await lock(pk, task.executionArn, deps);
-  let current =
+  const held = await lock(pk, task.executionArn, deps, sleep);
+  const recorded =
     held.snapshotTime?.S !== undefined
       ? { snapshotTime: held.snapshotTime.S, key: held.imageKey?.S ?? '', imageId: held.imageId?.S ?? '' }
       : undefined;
-  // No record yet (the first write, or one made before this table): the parameter's own AMI
-  // says how new it is.
-  current ??= await parameterImage(region, name, deps);
+  // The item says what the last recorded write named; the parameter says what is there. A
+  // write whose record failed (its PutParameter landed, the lock's update did not) left the
+  // parameter ahead of the item: the newer of the two holds ours back, so the parameter
+  // never moves back whatever failed (and a first write, with no record, has the parameter's).
+  const current = newer(recorded, await parameterImage(region, name, deps));
   if (!mayReplace(current, { snapshotTime, key: task.key })) {
     await unlock(pk, task.executionArn, deps);
     return { region, name, value: current?.imageId ?? '', written: false };
@@ -115,9 +120,13 @@ async function publishParameter(
 
 type Item = Record<string, { S?: string }>;
 
+/** How the lock waits for another holder: the clock's own pause (a test's model clock passes it). */
+export type Sleep = (ms: number) => Promise<void>;
+const pause: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Takes the parameter's lock (free, expired, or ours already), waiting a little for another holder. */
-async function lock(pk: string, me: string, deps: LifecycleDeps): Promise<Item> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
+async function lock(pk: string, me: string, deps: LifecycleDeps, sleep: Sleep): Promise<Item> {
+  const deadline = deps.now().getTime() + LOCK_WAIT_MS;
   for (let wait = 50; ; wait = Math.min(wait * 2, 800)) {
     const now = deps.now();
     try {
@@ -138,11 +147,11 @@ async function lock(pk: string, me: string, deps: LifecycleDeps): Promise<Item> 
       return (result.Attributes ?? {}) as Item;
     } catch (error) {
       if (!isConditionFailure(error)) throw classify(error, `locking ${pk}`);
-      if (Date.now() + wait > deadline)
+      if (deps.now().getTime() + wait > deadline)
         throw new RetryableError(
           `${pk} is being written by another registration of the family; trying again`,
         );
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await sleep(wait);
     }
   }
 }
@@ -164,11 +173,28 @@ async function unlock(pk: string, me: string, deps: LifecycleDeps): Promise<void
   }
 }
 
+interface Named {
+  snapshotTime: string;
+  key: string;
+  imageId: string;
+}
+
+/** The newer of two by the parameter's order (mayReplace): snapshot time, then key. */
+function newer(a: Named | undefined, b: Named | undefined): Named | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return mayReplace(a, b) ? b : a;
+}
+
 /** The AMI a parameter names now, with its `<p>snapshot-time` and `<p>key`; undefined without one. */
-async function parameterImage(region: string, name: string, deps: LifecycleDeps) {
+async function parameterImage(region: string, name: string, deps: LifecycleDeps): Promise<Named | undefined> {
   const value = await parameterValue(region, name, deps);
   if (value === undefined) return undefined;
-  const image = await describeImage(deps.ec2In(region), value, region).catch(() => undefined);
+  // Only an image EC2 does not know is "none": a throttled or failed read is retried, never
+  // taken for a parameter that holds nothing back.
+  const image = await describeImage(deps.ec2In(region), value, region).catch((error: Error) => {
+    if (/^InvalidAMIID\./.test(String((error.cause as Error | undefined)?.name))) return undefined;
+    throw error;
+  });
   const tag = (key: string) => image?.Tags?.find((t) => t.Key === `${deps.prefix}${key}`)?.Value;
   const snapshotTime = tag('snapshot-time');
   // An AMI we cannot order (not ours, or gone) does not hold the parameter back.

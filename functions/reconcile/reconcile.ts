@@ -10,6 +10,10 @@
  *    never came, or came before it was opted in and no CloudTrail trail saw the tag) would
  *    never get its AMI. The reconciler sends it through the queue as a Register Snapshots
  *    request, so it takes the ordinary pipeline: same planner, same key, same workflow.
+ *    A root that members name (snapshots tagged `<p>device-name` that started at the root's
+ *    StartTime, as `createSnapshots` stamps a set) is sent as that set, under the set's key;
+ *    when the set cannot be told for sure, it is reported for `snap2ami register
+ *    --multi-volume` and not sent: never a set's root alone (sets.ts).
  *
  * 3. Unfinished retention: a family whose retention step failed or crashed keeps a pending
  *    item in the records table; the reconciler runs its retention again (retention-pass.ts).
@@ -29,6 +33,7 @@ import {
 import { DescribeImagesCommand, DescribeSnapshotsCommand, type Image } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { adoptable, imagesByKey } from '../../shared/aws/images-by-key.ts';
 import { byStatusQuery } from '../../shared/aws/records.ts';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
@@ -37,6 +42,7 @@ import { RECORD_STATUS } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
 import { emptyRetentionReport, retentionPass } from './retention-pass.ts';
+import { type InstantSnapshots, setOf, snapshotsByInstant } from './sets.ts';
 import type {
   ReconcileDeps,
   ReconcileOptions,
@@ -78,7 +84,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   const report: ReconcileReport = {
     dryRun: options.dryRun ?? false,
     stuck: { examined: 0, found: 0, finished: 0, records: [] },
-    strays: { examined: 0, found: 0, sent: 0, rejected: 0, snapshots: [], passComplete: false },
+    strays: { examined: 0, found: 0, sent: 0, rejected: 0, unsure: 0, snapshots: [], passComplete: false },
     retention: emptyRetentionReport(),
     errors: [],
   };
@@ -213,17 +219,7 @@ export function executionFailure(
 
 /** Our image for a key (tag `<prefix>key`): an available one first, then a pending one, then any. */
 async function imageFor(deps: ReconcileDeps, key: string): Promise<Image | undefined> {
-  const { Images = [] } = await deps.ec2.send(
-    new DescribeImagesCommand({
-      Owners: ['self'],
-      Filters: [{ Name: `tag:${deps.settings.prefix}key`, Values: [key] }],
-    }),
-  );
-  return (
-    Images.find((image) => image.State === 'available') ??
-    Images.find((image) => image.State === 'pending') ??
-    Images[0]
-  );
+  return adoptable(await imagesByKey(deps.ec2, deps.settings.prefix, [key]));
 }
 
 async function finish(
@@ -355,13 +351,30 @@ async function straySnapshots(
     for (const [id, snapshot] of await describeSnapshots(deps.ec2, referenced)) known.set(id, snapshot);
 
   const toSend: StraySnapshot[] = [];
+  // The snapshots that may make sets with these roots, looked up once, when a root needs them.
+  let instants: Promise<InstantSnapshots> | undefined;
   for (const snapshot of candidates) {
     const id = snapshot.snapshotId;
     if (imaged.has(id)) continue;
     // A member (or the root) of a registration that failed or is under way: planned alone, it
     // would get another key and an AMI of its own. Redrive, or the next event, decides it.
     if (inOpenRecords.has(id)) continue;
-    const planned = planGroups([{ snapshotIds: [id], multiVolume: false }], known, deps.settings);
+    instants ??= snapshotsByInstant(deps.ec2, prefix);
+    const set = setOf(snapshot, await instants, prefix);
+    if ('unsure' in set) {
+      report.strays.unsure += 1;
+      report.strays.snapshots.push({ snapshotId: id, action: 'unsure', detail: set.unsure });
+      deps.log.warn({
+        message: 'stray root of a set that cannot be told: not sent',
+        snapshotId: id,
+        reason: set.unsure,
+      });
+      continue;
+    }
+    for (const member of set.members) known.set(member.snapshotId, member);
+    const snapshotIds = [id, ...set.members.map((member) => member.snapshotId)];
+    const multiVolume = snapshotIds.length > 1;
+    const planned = planGroups([{ snapshotIds, multiVolume }], known, deps.settings);
     const rejected = planned.rejected[0];
     if (rejected) {
       const reasons = rejected.errors.map((error) => error.message).join(' | ');
@@ -386,7 +399,16 @@ async function straySnapshots(
     );
     if (record.Item) continue; // its registration exists (any status): not the reconciler's to start
     report.strays.found += 1;
-    toSend.push({ snapshotId: id, key: plan.key, action: 'would send', detail: 'no AMI and no record' });
+    const members = set.members.map(
+      (member) => `${member.snapshotId} (${member.tags.get(`${prefix}device-name`)})`,
+    );
+    toSend.push({
+      snapshotId: id,
+      ...(multiVolume && { snapshotIds }),
+      key: plan.key,
+      action: 'would send',
+      detail: `no AMI and no record${multiVolume ? `; a multi-volume set with ${members.join(', ')}` : ''}`,
+    });
   }
 
   if (!options.dryRun) await send(deps, toSend, now, report);
@@ -473,7 +495,7 @@ async function snapshotsWithImages(deps: ReconcileDeps, candidates: Snapshot[]):
   );
 }
 
-/** One Register Snapshots request per snapshot (its own message: its own retries, its own DLQ entry), ten per call. */
+/** One Register Snapshots request per root (or set: its own message: its own retries, its own DLQ entry), ten per call. */
 async function send(
   deps: ReconcileDeps,
   strays: StraySnapshot[],
@@ -487,8 +509,8 @@ async function send(
       Id: String(index),
       MessageBody: JSON.stringify(
         registerSnapshotsEvent({
-          snapshotIds: [stray.snapshotId],
-          multiVolume: false,
+          snapshotIds: stray.snapshotIds ?? [stray.snapshotId],
+          multiVolume: (stray.snapshotIds?.length ?? 1) > 1,
           account: deps.settings.account,
           region: deps.settings.region,
           origin: ORIGIN,

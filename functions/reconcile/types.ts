@@ -65,10 +65,13 @@ export interface StuckRecord {
   cause?: string;
 }
 
-export type StrayAction = 'sent' | 'would send' | 'rejected' | 'failed';
+/** `unsure`: a root whose multi-volume set cannot be told for sure; reported, not sent. */
+export type StrayAction = 'sent' | 'would send' | 'rejected' | 'failed' | 'unsure';
 
 export interface StraySnapshot {
   snapshotId: string;
+  /** What is (or would be) sent: the root first, then the members of its set, if any. */
+  snapshotIds?: string[];
   key?: string;
   action: StrayAction;
   detail: string;
@@ -93,6 +96,8 @@ export interface ReconcileReport {
     sent: number;
     /** Those the planner rejects: counted and logged, not sent (the DLQ would fill every run). */
     rejected: number;
+    /** Roots whose multi-volume set cannot be told for sure: reported, not sent. */
+    unsure: number;
     snapshots: StraySnapshot[];
     /** Whether this run's page was the last of a pass over the account's snapshots. */
     passComplete: boolean;

@@ -19,7 +19,8 @@
   disabled images out unless IncludeDisabled=true.
 - DescribeImageReferences takes at most 10 image IDs, as EC2's API reference and model say
   (InvalidParameterValue beyond).
-- CopyImage: ClientToken idempotency, TagSpecifications, CopyImageTags, the source's block
+- CopyImage: ClientToken idempotency (IdempotentParameterMismatch for a reused token with other
+  parameters), TagSpecifications, CopyImageTags, the source's block
   devices (as new snapshots), Encrypted and KmsKeyId (the copy's snapshots encrypted with the
   key), platform details, SourceImageId and SourceImageRegion.
 """
@@ -249,6 +250,7 @@ def register_image(self: Any, name: str | None = None, description: str | None =
 
 
 _copy_tokens: dict[tuple[str, str, str], str] = {}
+_copy_signatures: dict[tuple[str, str, str], tuple[Any, ...]] = {}
 
 
 def copy_image(
@@ -263,6 +265,13 @@ def copy_image(
 
     token = request.get("ClientToken")
     key = (self.account_id, self.region_name, token or "")
+    # EC2 answers a reused client token with other parameters IdempotentParameterMismatch.
+    signature = (source_image_id, source_region, name, description, request.get("KmsKeyId"))
+    if token and _copy_signatures.setdefault(key, signature) != signature:
+        raise EC2ClientError(
+            "IdempotentParameterMismatch",
+            f"Client token {token} was used before with other parameters.",
+        )
     if token and key in _copy_tokens and _copy_tokens[key] in self.amis:
         return self.amis[_copy_tokens[key]]
     source_backend = ec2_backends[self.account_id][source_region]

@@ -220,4 +220,20 @@ describe('CopyImage', () => {
     );
     expect(images.Images).toHaveLength(1);
   });
+
+  it('refuses a reused ClientToken with other parameters (IdempotentParameterMismatch), as EC2 does', async () => {
+    const source = await image();
+    const name = uniqueName('copy-mismatch');
+    const copy = (Name: string) =>
+      west.send(
+        new CopyImageCommand({
+          SourceImageId: source,
+          SourceRegion: EMULATOR_REGION,
+          Name,
+          ClientToken: `token-${name}`,
+        }),
+      );
+    await copy(name);
+    await expect(copy(`${name}-renamed`)).rejects.toMatchObject({ name: 'IdempotentParameterMismatch' });
+  });
 });

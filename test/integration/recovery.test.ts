@@ -230,8 +230,8 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
 
   it('a lost RegisterImage answer, then a stale DescribeImages: looks again, adopts, one AMI', async () => {
     const { plan, snapshotId, name } = await registration();
-    // The image is registered, but the answer never arrives; the retry meets the emulator's
-    // own InvalidAMIName.Duplicate, and the first look for the image finds nothing yet.
+    // The image is registered, but the answer never arrives; the retry's look by key is stale
+    // (nothing yet), so it meets the emulator's own InvalidAMIName.Duplicate, and adopts by name.
     proxy.inject({
       action: 'RegisterImage',
       dryRun: false,
@@ -240,7 +240,7 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
       status: 500,
       body: ec2Error('InternalError', 'An internal error has occurred.'),
     });
-    proxy.inject({ action: 'DescribeImages', times: 1, status: 200, body: noImagesBody() });
+    proxy.inject({ action: 'DescribeImages', skip: 1, times: 1, status: 200, body: noImagesBody() });
     await deliver(snapshotId);
     const images = await imagesNamed(name);
     expect(images).toHaveLength(1);
@@ -279,8 +279,9 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
     );
     await ingest([{ messageId: 'abort-1', body } as SQSRecord], deps);
     const [running] = executionsFor(sfn, snapshotId);
-    // Stopped while it waits for the image it registered.
-    for (let i = 0; i < 100 && (proxy.calls.get('EC2.DescribeImages') ?? 0) === describesBefore; i++)
+    // Stopped while it waits for the image it registered (Register's look by key is the first
+    // DescribeImages, the wait's first look the second).
+    for (let i = 0; i < 100 && (proxy.calls.get('EC2.DescribeImages') ?? 0) < describesBefore + 2; i++)
       await new Promise((resolve) => setTimeout(resolve, 50));
     await new SFNClient({ endpoint: sfn.endpoint }).send(
       new StopExecutionCommand({ executionArn: running?.executionArn }),

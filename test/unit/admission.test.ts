@@ -53,11 +53,11 @@ describe('the budget', () => {
     });
   });
 
-  it('charges a registration its dry run and real RegisterImage, the checks before them, a poll and the tags', () => {
+  it('charges a registration its dry run and real RegisterImage, the checks before them, the look by key, a poll and the tags', () => {
     expect(CALLS_PER_AMI).toEqual({
       RegisterImage: 2,
       DescribeSnapshots: 2.2,
-      DescribeImages: 2,
+      DescribeImages: 3,
       CreateTags: 1,
     });
   });
@@ -88,12 +88,12 @@ describe('what a registration takes', () => {
     expect(demand({ lifecycle: copies })).toEqual({
       ...CALLS_PER_AMI,
       // CopyImages looks at the AMI once, at home.
-      DescribeImages: 3,
+      DescribeImages: 4,
       'CopyImage@us-west-2': 1,
-      'DescribeImages@us-west-2': COPY_WAIT_LOOKS,
+      'DescribeImages@us-west-2': 1 + COPY_WAIT_LOOKS,
       'CreateTags@us-west-2': 1,
       'CopyImage@eu-central-1': 1,
-      'DescribeImages@eu-central-1': COPY_WAIT_LOOKS,
+      'DescribeImages@eu-central-1': 1 + COPY_WAIT_LOOKS,
       'CreateTags@eu-central-1': 1,
     });
   });
@@ -119,14 +119,15 @@ describe('what a registration takes', () => {
         'DeregisterImage',
       ])
         expect(all[`${api}${key}`]).toBe(1);
-    // 2 (the image's wait) + CopyImages' look + ProtectImages' CreationDate + retention's family.
-    expect(all.DescribeImages).toBe(5);
-    expect(all['DescribeImages@us-west-2']).toBe(COPY_WAIT_LOOKS + 1);
+    // 3 (the look by key, the image's wait) + CopyImages' look + ProtectImages' CreationDate +
+    // the parameter's AMI + retention's family.
+    expect(all.DescribeImages).toBe(7);
+    expect(all['DescribeImages@us-west-2']).toBe(COPY_WAIT_LOOKS + 3);
     // A family's AMI is tagged <p>pipeline at CopyImages (one look, one CreateTags), with or without copies.
     const family = demand({ lifecycle: { family: 'web' } });
     expect(family.DescribeImages).toBe((CALLS_PER_AMI.DescribeImages ?? 0) + 1);
     expect(family.CreateTags).toBe((CALLS_PER_AMI.CreateTags ?? 0) + 1);
-    // The SSM parameter costs no EC2 call; a lifecycle of retention alone costs nothing elsewhere.
+    // A lifecycle of retention alone costs nothing elsewhere.
     expect(Object.keys(demand({ lifecycle: { family: 'web', retain: { count: 3 } } })).sort()).toEqual(
       [...Object.keys(CALLS_PER_AMI), 'DeregisterImage', 'DescribeImageReferences'].sort(),
     );
@@ -135,7 +136,7 @@ describe('what a registration takes', () => {
   it('adds up the plans of a message, key by key', () => {
     expect(sumDemands([demand({}), demand({ lifecycle: copies })])).toMatchObject({
       RegisterImage: 4,
-      DescribeImages: 5,
+      DescribeImages: 7,
       'CopyImage@us-west-2': 1,
     });
   });

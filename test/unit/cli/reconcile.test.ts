@@ -14,7 +14,16 @@ function report(strays: Partial<ReconcileReport['strays']>, dryRun = false): Rec
   return {
     dryRun,
     stuck: { examined: 0, found: 0, finished: 0, records: [] },
-    strays: { examined: 5, found: 0, sent: 0, rejected: 0, snapshots: [], passComplete: true, ...strays },
+    strays: {
+      examined: 5,
+      found: 0,
+      sent: 0,
+      rejected: 0,
+      unsure: 0,
+      snapshots: [],
+      passComplete: true,
+      ...strays,
+    },
     retention: emptyRetentionReport(),
     errors: [],
   };
