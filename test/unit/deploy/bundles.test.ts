@@ -1,7 +1,8 @@
 /**
  * What each function's bundle is made of, bundled as the build does (docs/adr/0011-bundles.md):
- * the SDK clients the function calls and no others. A module that creates a client, imported
- * for something else, would bring its package back into every bundle that imports it.
+ * the SDK clients the function calls and no others, and zod/mini, not full zod. A module that
+ * creates a client, imported for something else, would bring its package back into every
+ * bundle that imports it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundledFiles, functionNames } from '../../../scripts/build.ts';
@@ -26,9 +27,10 @@ describe('the bundles', () => {
   });
 
   for (const [name, clients] of Object.entries(CLIENTS))
-    it(`${name}: holds the clients it calls and no others`, () => {
+    it(`${name}: holds the clients it calls and no others, and no full zod`, () => {
       const inputs = files[name] ?? [];
       const bundled = new Set(inputs.flatMap((path) => /@aws-sdk\/(client-[^/]+)\//.exec(path)?.[1] ?? []));
       expect([...bundled].sort()).toEqual(clients);
+      expect(inputs.filter((path) => /\/zod\/v4\/classic\//.test(path))).toEqual([]);
     });
 });
