@@ -15,14 +15,14 @@ import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
-import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
 import { formatStatus } from './format.ts';
 import {
   accountId,
-  accountList,
   bucketOverridesOption,
+  contractOptions,
+  contractSettings,
   duration,
   keys,
   pointInTime,
@@ -32,7 +32,6 @@ import {
   snapshotIdOrKey,
   snapshotIds,
   stateMachineArn,
-  tagPrefixOption,
 } from './options.ts';
 import { runPlan } from './plan.ts';
 import { formatReconcile, runReconcile } from './reconcile.ts';
@@ -41,34 +40,12 @@ import { runRedrive } from './redrive.ts';
 import { register } from './register.ts';
 import { replay } from './replay.ts';
 
-const program = new Command('snap2ami')
+/** The whole command line, built on import and parsed only when this file is the one run (bin/snap2ami). */
+export const program = new Command('snap2ami')
   .description('Turn completed EBS snapshots into registered AMIs: plan, run locally, operate.')
   .version(packageJson.version)
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ outputError: (text, write) => write(text) });
-
-/**
- * The tag contract's deployment settings, for the commands that plan: the same environment
- * variables as the functions', read (and checked) only by the commands that use them, so that a
- * bad value elsewhere never stops `--help` or another command.
- */
-const contractOptions = (command: Command) =>
-  command
-    .addOption(
-      new Option('--prefix <prefix>', "tag key prefix (the stack's tagPrefix parameter)")
-        .default(DEFAULT_PREFIX)
-        .env(DEPLOYMENT_PARAMETERS.tagPrefix.variable)
-        .argParser(tagPrefixOption),
-    )
-    .addOption(
-      new Option(
-        '--allowed-source-accounts <ids>',
-        "comma-separated accounts whose snapshots may be registered too (the stack's allowedSourceAccounts parameter)",
-      )
-        .default([], 'none')
-        .env(DEPLOYMENT_PARAMETERS.allowedSourceAccounts.variable)
-        .argParser(accountList),
-    );
 
 contractOptions(program.command('plan'))
   .description(
@@ -342,8 +319,8 @@ admissionOptions(contractOptions(awsOptions(program.command('redrive'))))
   .option('--dry-run', 'show what would start; start nothing, take no tokens')
   .option('--json', 'print the results as JSON')
   .action(async (options) => {
-    const { stateMachineArn, prefix, allowedSourceAccounts } = options;
-    const context = { ...recordsContext(options), stateMachineArn, prefix, allowedSourceAccounts };
+    const { stateMachineArn } = options;
+    const context = { ...recordsContext(options), stateMachineArn, ...contractSettings(options) };
     process.exitCode = await runRedrive(context, options);
   });
 
@@ -384,8 +361,7 @@ contractOptions(awsOptions(program.command('reconcile')))
         ssmIn: perRegion((region) => new SSMClient({ ...config, ...(region && { region }) })),
         table: options.table,
         queueUrl: options.queueUrl,
-        prefix: options.prefix,
-        allowedSourceAccounts: options.allowedSourceAccounts,
+        ...contractSettings(options),
       },
       { dryRun: options.dryRun, graceSeconds: options.grace },
     );
@@ -418,17 +394,22 @@ program.hook('preAction', (_, command) => {
   if (profile) process.env.AWS_PROFILE = profile;
 });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  // An AWS error no command explained is explained here, in one line like the others.
-  const known =
-    error instanceof CliError
-      ? error
-      : isAwsError(error)
-        ? explainAwsError(error, { service: 'AWS', what: `snap2ami ${program.args[0] ?? ''}`.trim() })
-        : undefined;
-  if (!known) throw error;
-  process.stderr.write(`snap2ami: ${known.message}\n`);
-  process.exitCode = known.exitCode;
+if (import.meta.main) await run(process.argv);
+
+/** Parses `argv` (node's form: the node binary, the script, then the arguments) and runs the command; tests run it in-process. */
+export async function run(argv: string[]) {
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    // An AWS error no command explained is explained here, in one line like the others.
+    const known =
+      error instanceof CliError
+        ? error
+        : isAwsError(error)
+          ? explainAwsError(error, { service: 'AWS', what: `snap2ami ${program.args[0] ?? ''}`.trim() })
+          : undefined;
+    if (!known) throw error;
+    process.stderr.write(`snap2ami: ${known.message}\n`);
+    process.exitCode = known.exitCode;
+  }
 }

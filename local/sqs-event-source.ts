@@ -53,6 +53,11 @@ function lambdaRecord(message: Message, eventSourceARN: string): SQSRecord {
     messageAttributes,
     eventSourceARN,
     eventSource: 'aws:sqs',
+    // As Lambda gives them: ingest backs off by the receive count.
+    attributes: {
+      ApproximateReceiveCount: message.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: message.Attributes?.SentTimestamp ?? '',
+    },
   } as SQSRecord;
 }
 
@@ -70,6 +75,7 @@ export async function pollOnce(
           MaxNumberOfMessages: 10,
           WaitTimeSeconds: options.waitSeconds ?? 0,
           MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
         }),
       )
     ).Messages ?? [];

@@ -10,7 +10,7 @@
  * Names are kept (`keepNames`): minified, a class would lose its name, and stack traces and
  * `error.constructor.name` would say `e`. The source map is written beside the bundle
  * (dist/<name>/index.js.map, four times its size) for reading stack traces, and is not
- * deployed: serverless.yml leaves `*.map` out of the artifacts (README, Debugging).
+ * deployed: serverless.yml leaves `*.map` out of the artifacts (docs/operations.md, "Reading a stack trace").
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,7 +3,7 @@
  * packages the stack (`serverless package`, the artifact the tests lint and inspect) and deploys
  * that package (`serverless deploy --package`), for one stage in one Region. Both are asked for
  * by name: a deploy never lands in a default Region by accident. Credentials are the AWS SDK's
- * usual ones (environment, AWS_PROFILE or --profile, SSO); README, Deploying.
+ * usual ones (environment, AWS_PROFILE or --profile, SSO); docs/deploying.md.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ Options:
 Example:
   npm run deploy -- --stage prod --region eu-west-1 --param "operationsTopicArn=arn:aws:sns:eu-west-1:111122223333:on-call"
 
-The deployer needs the permissions in deploy/deployer-policy.json. After a deploy: README, Deploying.`;
+The deployer needs the permissions in deploy/deployer-policy.json. After a deploy: docs/deploying.md.`;
 
 export interface DeployOptions {
   stage: string;
@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   process.stderr.write(
-    `deploy: snap2ami-${options.stage} is deployed in ${options.region}. Next: README, Deploying, "After a deploy".\n`,
+    `deploy: snap2ami-${options.stage} is deployed in ${options.region}. Next: docs/deploying.md, "After a deploy".\n`,
   );
   return 0;
 }

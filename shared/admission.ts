@@ -469,6 +469,12 @@ export interface Ticket {
   deferrals: number;
   /** The ID of the message as it first arrived, for the logs. */
   firstMessageId: string;
+  /**
+   * The idempotency keys of the message's plans still to start. What its first receipt decided
+   * otherwise (a rejection sent to the dead-letter queue, a skip) stands: a message that comes
+   * back carries only what is still to do. Absent in a ticket written before it: all is done again.
+   */
+  keys?: string[] | undefined;
 }
 
 const TicketSchema = z.object({
@@ -479,6 +485,7 @@ const TicketSchema = z.object({
     .check(z.refine((reservation) => Object.keys(reservation).length > 0)),
   deferrals: z.number().check(z.int(), z.nonnegative()),
   firstMessageId: z.string().check(z.maxLength(200)),
+  keys: z.optional(z.array(z.string().check(z.maxLength(200)))),
 });
 
 /** The ticket a message carries; undefined when it carries none, or one that does not parse (it is then admitted anew). */

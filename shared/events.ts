@@ -1,5 +1,5 @@
 /**
- * Parses SQS message bodies into what the pipeline does with them (see ../shared/spec/events.md):
+ * Parses SQS message bodies into what the pipeline does with them (docs/events.md):
  * snapshots to plan, skipped with a reason, or rejected (malformed, unsupported, untrusted).
  * Events come from outside and are trusted no further than their account.
  */
@@ -346,7 +346,7 @@ function kindOf(event: Envelope): EventKind {
   }
   throw new Rejection(
     'unsupported',
-    `source "${event.source}" with detail-type "${type}" is not supported; see the accepted events in the README`,
+    `source "${event.source}" with detail-type "${type}" is not supported; see the accepted events in docs/events.md`,
   );
 }
 

@@ -9,6 +9,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import {
+  ChangeMessageVisibilityBatchCommand,
   type MessageAttributeValue,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -46,7 +47,12 @@ export interface IngestDeps {
   admission: Admission;
   settings: PlannerSettings;
   log: Pick<Console, 'info' | 'warn' | 'error'>;
-  count(metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected' | 'Deferred', n?: number): void;
+  count(
+    metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected' | 'Deferred' | 'ReturnedEarly',
+    n?: number,
+  ): void;
+  /** For the jitter of early returns (tests give a fixed one). */
+  random?: () => number;
   now?: () => Date;
 }
 
@@ -71,6 +77,16 @@ interface Deferral {
 }
 
 export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): Promise<SQSBatchResponse> {
+  const failed = await handle(records, deps);
+  await returnSoon(
+    records.filter((record) => failed.includes(record.messageId)),
+    deps,
+  );
+  return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** The batch's messages handled; the IDs of those that must come back. */
+async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<string[]> {
   const failures: string[] = [];
   let pending: { record: SQSRecord; groups: SnapshotGroup[]; eventTime: string | undefined }[] = [];
 
@@ -106,16 +122,13 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     );
   } catch (error) {
     deps.log.warn({ message: 'DescribeSnapshots failed; the batch will come back', error: String(error) });
-    return {
-      batchItemFailures: [...failures, ...pending.map((item) => item.record.messageId)].map(
-        (itemIdentifier) => ({ itemIdentifier }),
-      ),
-    };
+    return [...failures, ...pending.map((item) => item.record.messageId)];
   }
 
   const admissible: Admissible[] = [];
   for (const item of pending) {
-    const report = planGroups(item.groups, known, deps.settings);
+    const ticket = ticketOf(item.record);
+    const report = stillToDo(planGroups(item.groups, known, deps.settings), ticket);
     // One message may hold several plans (a CreateTags record of several snapshots): it comes
     // back if any of them could not be started or rejected, not only the last one.
     let result: Disposition = { ok: true };
@@ -134,7 +147,7 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
     for (const rejected of report.rejected) {
       keep(await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps));
     }
-    if (report.plans.length > 0) deps.count('Planned', report.plans.length);
+    if (report.plans.length > 0 && !report.returning) deps.count('Planned', report.plans.length);
     // The message's plans start together when admission control has the tokens for all of
     // them; a message coming back anyway (a rejection could not reach the DLQ) waits for none.
     if (!result.ok) failures.push(item.record.messageId);
@@ -143,15 +156,93 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
         record: item.record,
         plans: report.plans,
         eventTime: item.eventTime,
-        ticket: ticketOf(item.record),
+        ticket,
       });
   }
   failures.push(...(await admitAndStart(admissible, deps)));
-  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+  return failures;
+}
+
+/** The first early return's longest wait (seconds); each next return of a message waits four times longer. */
+const RETURN_BASE_SECONDS = 5;
+const RETURN_FACTOR = 4;
+/** The queue's visibility timeout (serverless.yml): no early return waits longer than a plain one would. */
+const RETURN_CAP_SECONDS = 360;
+
+/**
+ * How long (seconds) a message handed back for a transient reason stays invisible, by how often
+ * it was received: exponential backoff with full jitter (5 s, 20 s, 80 s, 320 s at most, then
+ * the queue's own timeout), so that a passing fault (a lost conflict, a throttled call) costs
+ * seconds and not the queue's 6 minutes, while a long outage still spreads the returns out
+ * before the message's fifth receive sends it to the dead-letter queue.
+ */
+export function returnDelaySeconds(receiveCount: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(
+    RETURN_CAP_SECONDS,
+    RETURN_BASE_SECONDS * RETURN_FACTOR ** Math.max(0, receiveCount - 1),
+  );
+  return Math.max(1, Math.ceil(random() * ceiling));
+}
+
+/**
+ * Makes the messages that must come back visible again after a short jittered delay
+ * (ChangeMessageVisibility), instead of after the queue's visibility timeout. A failure here
+ * costs only time: the message still comes back, after the queue's timeout.
+ */
+async function returnSoon(records: readonly SQSRecord[], deps: IngestDeps): Promise<void> {
+  if (records.length === 0) return;
+  const delays = records.map((record) =>
+    returnDelaySeconds(Number(record.attributes?.ApproximateReceiveCount ?? 1), deps.random),
+  );
+  for (let start = 0; start < records.length; start += 10) {
+    const chunk = records.slice(start, start + 10);
+    try {
+      const QueueUrl = await deps.queueUrl(chunk[0]?.eventSourceARN ?? '');
+      const changed = await deps.sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl,
+          Entries: chunk.map((record, index) => ({
+            Id: String(index),
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: delays[start + index],
+          })),
+        }),
+      );
+      deps.count('ReturnedEarly', chunk.length - (changed.Failed?.length ?? 0));
+    } catch (error) {
+      deps.log.warn({
+        message: 'could not make messages visible early; they come back after the queue’s timeout',
+        messageIds: chunk.map((record) => record.messageId),
+        error: String(error),
+      });
+    }
+  }
+  deps.log.info({
+    message: 'messages handed back to return soon',
+    messageIds: records.map((record) => record.messageId),
+    longestReturnSeconds: Math.max(...delays),
+  });
 }
 
 const ticketOf = (record: SQSRecord) =>
   parseTicket(record.messageAttributes?.[ADMISSION_ATTRIBUTE]?.stringValue);
+
+/**
+ * What is left to do of a message that comes back from waiting: the plans its ticket names, and
+ * nothing else. Its rejections went to the dead-letter queue and its skips were counted when it
+ * first arrived (it was deferred only after they had), so they are neither sent nor counted
+ * again, and `Planned` counts a plan once. A message without such a ticket does it all.
+ */
+function stillToDo(report: ReturnType<typeof planGroups>, ticket: Ticket | undefined) {
+  if (ticket?.keys === undefined) return { ...report, returning: false };
+  const keys = new Set(ticket.keys);
+  return {
+    plans: report.plans.filter((plan) => keys.has(plan.key)),
+    skipped: [],
+    rejected: [],
+    returning: true,
+  };
+}
 
 /** The messages of the batch that came back with a ticket whose turn has not come. */
 async function earlyReturns(
@@ -299,10 +390,12 @@ function deferredAttributes(deferral: Deferral): Record<string, MessageAttribute
         ...(value.binaryValue !== undefined && { BinaryValue: Buffer.from(value.binaryValue, 'base64') }),
       },
     ]);
+  const keys = deferral.keys ?? deferral.ticket?.keys;
   const ticket: Ticket = {
     reservation: deferral.reservation,
     deferrals: (deferral.ticket?.deferrals ?? 0) + 1,
     firstMessageId: deferral.ticket?.firstMessageId ?? deferral.record.messageId,
+    ...(keys !== undefined && { keys }),
   };
   return {
     ...Object.fromEntries(own),

@@ -2,8 +2,8 @@
  * Admission control's state in DynamoDB (docs/adr/0009-admission-control.md): one item in the
  * admission table holds every bucket's (an EC2 API in a Region: shared/admission.ts BucketKey)
  * token bucket and AIMD clock (shared/admission.ts does the arithmetic), as attributes
- * `tat_<key>`, `due_<key>`, `clock_<key>` for the keys in use only: a pipeline without lifecycle
- * tags keeps the item it had. Ingest reads it and writes it back conditionally on its version,
+ * one `buckets` map of the live buckets' times and `clock_<key>` for the clocks ever cut (see
+ * BUCKETS below). Ingest reads it and writes it back conditionally on its version,
  * once per batch; the image and lifecycle functions cut a bucket's clock when EC2 throttled a
  * call anyway. Every Lambda container, execution and batch shares the one item, so the budget
  * holds for the whole pipeline, not per container.
@@ -93,7 +93,10 @@ export interface AdmissionStoreOptions {
   table: string;
   /** The budget: each API's bucket (size and refill per second), in every Region. */
   buckets: Budget;
-  /** Milliseconds; a time-scaled benchmark runs it faster than the wall clock. */
+  /**
+   * Milliseconds; a time-scaled benchmark runs it faster than the wall clock. By default the
+   * wall clock corrected by DynamoDB's (serviceSkew).
+   */
   clock?: () => number;
   /** How much faster `clock` runs than the wall clock (message delays are in wall seconds). */
   timeScale?: number;
@@ -103,48 +106,72 @@ const KEY: Record<string, AttributeValue> = { pk: { S: 'ec2' } };
 /** Conditional writes lost to another writer, before ingest gives up on the batch (it then comes back). */
 const WRITE_ATTEMPTS = 8;
 
-const tatName = (key: BucketKey) => `tat_${key}`;
-const dueName = (key: BucketKey) => `due_${key}`;
+/**
+ * The item's attributes: `version`, a counter every write of `buckets` bumps and is conditional
+ * on; `buckets`, one map of every live bucket's `tat` and `due` (virtual ms), written whole as one
+ * value, so that the UpdateExpression stays a few dozen bytes however many APIs and Regions are in
+ * use (DynamoDB refuses an expression over 4 KB; one attribute per bucket grew past it); and
+ * `clock_<key>`, each bucket's AIMD clock, cut rarely and on its own condition.
+ */
+const BUCKETS = 'buckets';
 const clockName = (key: BucketKey) => `clock_${key}`;
 const n = (value: number): AttributeValue => ({ N: String(value) });
+const num = (value: AttributeValue | undefined) => {
+  const parsed = Number(value?.N ?? Number.NaN);
+  return Number.isFinite(parsed) ? parsed : undefined;
+};
 
-/** The item's attribute names by bucket key: the keys in use, from the names (`tat_CopyImage@us-west-2`). */
-function keysIn(item: Record<string, AttributeValue>): Set<BucketKey> {
-  const keys = new Set<BucketKey>();
-  for (const name of Object.keys(item)) {
-    const key = name.replace(/^(tat|due|clock)_/, '');
-    if (key !== name && isBucketKey(key)) keys.add(key);
-  }
-  return keys;
-}
-
-/**
- * An UpdateItem's expression parts with placeholders by position (`#a0`, `:a0`): a bucket key's
- * `@` and `-` may not stand in a placeholder's name.
- */
-class Expression {
-  readonly names: Record<string, string> = {};
-  readonly values: Record<string, AttributeValue> = {};
-  private count = 0;
-  /** A placeholder for an attribute name and, if given, one for a value. */
-  add(name: string, value?: AttributeValue): { name: string; value: string } {
-    const i = this.count++;
-    this.names[`#a${i}`] = name;
-    if (value) this.values[`:a${i}`] = value;
-    return { name: `#a${i}`, value: `:a${i}` };
-  }
+/** The bucket keys of the item's clocks (`clock_CopyImage@us-west-2`). */
+function clockKeys(item: Record<string, AttributeValue>): BucketKey[] {
+  return Object.keys(item)
+    .filter((name) => name.startsWith('clock_'))
+    .map((name) => name.slice('clock_'.length))
+    .filter(isBucketKey);
 }
 
 function readClock(value: AttributeValue | undefined): Clock {
   const m = value?.M;
   if (!m) return STEADY_CLOCK;
-  const num = (name: keyof Clock) => Number(m[name]?.N ?? Number.NaN);
-  const clock = { v0: num('v0'), t0: num('t0'), f0: num('f0'), cut: num('cut') };
+  const field = (name: keyof Clock) => num(m[name]) ?? Number.NaN;
+  const clock = { v0: field('v0'), t0: field('t0'), f0: field('f0'), cut: field('cut') };
   return Object.values(clock).every(Number.isFinite) ? clock : STEADY_CLOCK;
 }
 
 function writeClock(clock: Clock): AttributeValue {
   return { M: { v0: n(clock.v0), t0: n(clock.t0), f0: n(Number(clock.f0.toFixed(6))), cut: n(clock.cut) } };
+}
+
+/**
+ * The `buckets` map to write: only the live buckets, those whose `tat` or `due` is still ahead
+ * of their clock's time now. A bucket whose times have passed is full and has nobody waiting,
+ * which is what an absent bucket means, so the item never keeps a key it no longer needs.
+ */
+export function liveBuckets(state: AdmissionState, now: number): Record<string, AttributeValue> {
+  const live: Record<string, AttributeValue> = {};
+  for (const [key, { tat, due, clock }] of Object.entries(state)) {
+    const v = virtualAt(clock, now);
+    const times: Record<string, AttributeValue> = {};
+    if (tat !== undefined && tat > v) times.tat = n(Math.ceil(tat));
+    if (due !== undefined && due > v) times.due = n(Math.ceil(due));
+    if (Object.keys(times).length > 0) live[key] = { M: times };
+  }
+  return live;
+}
+
+/** The Date header's resolution (ms): a skew within it is no skew. */
+const DATE_HEADER_RESOLUTION_MS = 1_000;
+
+/**
+ * How far DynamoDB's clock is from this machine's (ms), as the SDK measured it from the Date
+ * header of the last answer (`systemClockOffset`, which it updates on every signed response);
+ * 0 within the header's resolution. The budget's times are the service's, so a client whose
+ * clock runs a minute fast (an operator's laptop running `redrive`) cannot push every later
+ * registration a minute back. The header is whole seconds: the service's time is within the
+ * second after it, so half a second is added.
+ */
+function serviceSkew(client: DynamoDBClient): number {
+  const offset = client.config.systemClockOffset ?? 0;
+  return Math.abs(offset) <= 2 * DATE_HEADER_RESOLUTION_MS ? 0 : offset + DATE_HEADER_RESOLUTION_MS / 2;
 }
 
 export class AdmissionStore implements Admission {
@@ -154,7 +181,7 @@ export class AdmissionStore implements Admission {
 
   constructor(options: AdmissionStoreOptions) {
     this.options = options;
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? (() => Date.now() + serviceSkew(options.client));
     this.timeScale = options.timeScale ?? 1;
   }
 
@@ -163,23 +190,20 @@ export class AdmissionStore implements Admission {
     const { Item = {} } = await this.options.client.send(
       new GetItemCommand({ TableName: this.options.table, Key: KEY, ConsistentRead: true }),
     );
+    const buckets = Item[BUCKETS]?.M ?? {};
+    const cutBefore = new Set(clockKeys(Item));
     const state: AdmissionState = {};
-    const cutBefore = new Set<BucketKey>();
-    const number = (name: string) => {
-      const value = Number(Item[name]?.N ?? Number.NaN);
-      return Number.isFinite(value) ? value : undefined;
-    };
-    for (const key of keysIn(Item)) {
-      if (Item[clockName(key)]) cutBefore.add(key);
-      const tat = number(tatName(key));
-      const due = number(dueName(key));
+    for (const key of new Set([...Object.keys(buckets).filter(isBucketKey), ...cutBefore])) {
+      const times = buckets[key]?.M ?? {};
+      const tat = num(times.tat);
+      const due = num(times.due);
       state[key] = {
         ...(tat !== undefined && { tat }),
         ...(due !== undefined && { due }),
         clock: readClock(Item[clockName(key)]),
       };
     }
-    return { state, version: Number(Item.version?.N ?? 0), cutBefore };
+    return { state, version: num(Item.version) ?? 0, cutBefore };
   }
 
   async turns(reservations: readonly Reservation[]): Promise<number[]> {
@@ -191,84 +215,70 @@ export class AdmissionStore implements Admission {
 
   async admit(requests: readonly AdmissionRequest[]): Promise<AdmissionDecision[]> {
     if (requests.length === 0) return [];
-    for (let attempt = 1; ; attempt++) {
-      const { state, version } = await this.read();
-      const decided = decide(state, this.options.buckets, requests, this.clock());
+    return this.update((state, now) => {
+      const decided = decide(state, this.options.buckets, requests, now);
       const decisions = decided.decisions.map(({ start, waitMs, reservation }) => ({
         // A request that may not start waits at least a second (SQS's delays are whole seconds).
         delaySeconds: start ? 0 : Math.max(1, delaySeconds(waitMs, this.timeScale)),
         reservation,
       }));
-      if (!decided.changed) return decisions;
+      return { result: decisions, ...(decided.changed && { state: decided.state }) };
+    });
+  }
+
+  /**
+   * Reads the item, lets `change` decide, and writes the state it returns (if any) conditionally
+   * on the version read; when another writer came first, reads again after a short random pause.
+   */
+  private async update<T>(
+    change: (state: AdmissionState, now: number) => { result: T; state?: AdmissionState },
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const { state, version } = await this.read();
+      const now = this.clock();
+      const changed = change(state, now);
+      if (!changed.state) return changed.result;
       try {
-        await this.write(decided.state, version);
-        return decisions;
+        await this.write(changed.state, version, now);
+        return changed.result;
       } catch (error) {
         if (!isConditionFailure(error) || attempt >= WRITE_ATTEMPTS) throw error;
-        // Another batch wrote first: read again, after a short random pause.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
       }
     }
   }
 
-  private async write(state: AdmissionState, version: number): Promise<void> {
-    const expression = new Expression();
-    const sets = [];
-    const versioned = expression.add('version', n(version + 1));
-    sets.push(`${versioned.name} = ${versioned.value}`);
-    for (const [key, { tat, due }] of Object.entries(state))
-      for (const [name, value] of [
-        [tatName(key), tat],
-        [dueName(key), due],
-      ] as const) {
-        if (value === undefined) continue;
-        const placeholder = expression.add(name, n(Math.ceil(value)));
-        sets.push(`${placeholder.name} = ${placeholder.value}`);
-      }
-    if (version > 0) expression.values[':version'] = n(version);
+  private async write(state: AdmissionState, version: number, now: number): Promise<void> {
     await this.options.client.send(
       new UpdateItemCommand({
         TableName: this.options.table,
         Key: KEY,
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression:
-          version > 0 ? `${versioned.name} = :version` : `attribute_not_exists(${versioned.name})`,
-        ExpressionAttributeNames: expression.names,
-        ExpressionAttributeValues: expression.values,
+        UpdateExpression: 'SET #version = :next, #buckets = :buckets',
+        ConditionExpression: version > 0 ? '#version = :version' : 'attribute_not_exists(#version)',
+        ExpressionAttributeNames: { '#version': 'version', '#buckets': BUCKETS },
+        ExpressionAttributeValues: {
+          ':next': n(version + 1),
+          ':buckets': { M: liveBuckets(state, now) },
+          ...(version > 0 && { ':version': n(version) }),
+        },
       }),
     );
   }
 
   async refund(demand: Demand): Promise<void> {
     if (Object.keys(demand).length === 0) return;
-    const { state } = await this.read();
     const amounts = refundAmounts(this.options.buckets, demand);
-    const expression = new Expression();
-    const version = expression.add('version', n(1));
-    const sets = [`${version.name} = ${version.name} + ${version.value}`];
-    const present = [`attribute_exists(${version.name})`];
-    // The bucket only: the turn a duplicate waited for has passed.
-    for (const [key, amount] of Object.entries(amounts)) {
-      if (state[key]?.tat === undefined) continue;
-      const tat = expression.add(tatName(key), n(Math.floor(amount)));
-      sets.push(`${tat.name} = ${tat.name} - ${tat.value}`);
-      present.push(`attribute_exists(${tat.name})`);
-    }
-    try {
-      await this.options.client.send(
-        new UpdateItemCommand({
-          TableName: this.options.table,
-          Key: KEY,
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: present.join(' AND '),
-          ExpressionAttributeNames: expression.names,
-          ExpressionAttributeValues: expression.values,
-        }),
-      );
-    } catch (error) {
-      // Nothing was ever taken: nothing to give back.
-      if (!isConditionFailure(error)) throw error;
-    }
+    await this.update((state) => {
+      // The bucket only: the turn a duplicate waited for has passed. Nothing taken, nothing to give back.
+      const given = Object.entries(amounts).filter(([key]) => state[key]?.tat !== undefined);
+      if (given.length === 0) return { result: undefined };
+      const next = { ...state };
+      for (const [key, amount] of given) {
+        const bucket = stateOf(state, key);
+        next[key] = { ...bucket, tat: (bucket.tat ?? 0) - Math.floor(amount) };
+      }
+      return { result: undefined, state: next };
+    });
   }
 
   /**
@@ -280,22 +290,14 @@ export class AdmissionStore implements Admission {
     const { state, cutBefore } = await this.read();
     const now = this.clock();
     const old = stateOf(state, key).clock;
-    // The retry's tokens, from the bucket (atomically: admissions may be writing it too).
-    await this.options.client.send(
-      new UpdateItemCommand({
-        TableName: this.options.table,
-        Key: KEY,
-        UpdateExpression:
-          'SET #tat = if_not_exists(#tat, :now) + :call, #version = if_not_exists(#version, :zero) + :one',
-        ExpressionAttributeNames: { '#tat': tatName(key), '#version': 'version' },
-        ExpressionAttributeValues: {
-          ':now': n(Math.ceil(virtualAt(old, now))),
-          ':call': n(Math.ceil(throttledCallCharge(this.options.buckets, key))),
-          ':zero': n(0),
-          ':one': n(1),
-        },
-      }),
-    );
+    // The retry's tokens, from the bucket (conditionally: admissions may be writing it too).
+    await this.update((current, at) => {
+      const bucket = stateOf(current, key);
+      const tat =
+        Math.max(bucket.tat ?? 0, virtualAt(bucket.clock, at)) +
+        throttledCallCharge(this.options.buckets, key);
+      return { result: undefined, state: { ...current, [key]: { ...bucket, tat } } };
+    });
     const cut = cutClock(old, now);
     if (!cut) return false;
     const first = !cutBefore.has(key);

@@ -18,8 +18,15 @@
 /**
  * Milliseconds. EC2's slowest call here (RegisterImage) answers in seconds; 10 s without an
  * answer is a hung call, and the image function (30 s) can still retry within its budget.
+ * `throwOnRequestTimeout`: without it, @smithy/node-http-handler 4 only logs a warning when
+ * `requestTimeout` passes and goes on waiting, so a hung call would hold the function until
+ * Lambda's own timeout (and ingest's whole batch would come back).
  */
-export const HTTP_TIMEOUTS = { connectionTimeout: 3_000, requestTimeout: 10_000 } as const;
+export const HTTP_TIMEOUTS = {
+  connectionTimeout: 3_000,
+  requestTimeout: 10_000,
+  throwOnRequestTimeout: true,
+} as const;
 
 /**
  * A client's configuration: our timeouts; a Region when given (else the container's,

@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CopyImageCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { throttleReports } from '../../functions/throttle-reports.ts';
 import {
   backupJobEvent,
@@ -19,6 +19,7 @@ import {
   createPipeline,
   createSnapshotEvent,
   createTaggedSnapshot,
+  EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   ingestDeps,
   type LocalStepFunctions,
@@ -33,13 +34,49 @@ import {
   ADMISSION_ATTRIBUTE,
   AIMD,
   type Bucket,
+  bucketKey,
   budgetBuckets,
+  EC2_APIS,
   type Ec2Api,
   parseTicket,
 } from '../../shared/admission.ts';
 import { AdmissionStore, reportThrottledCalls } from '../../shared/aws/admission.ts';
+import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 
 const T0 = 1_800_000_000_000;
+/** 30 of EC2's Regions: copies may go to any of them. */
+const REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'ca-west-1',
+  'sa-east-1',
+  'mx-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'me-south-1',
+  'me-central-1',
+  'il-central-1',
+  'af-south-1',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-east-1',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+];
 const sqs = new SQSClient({});
 const dynamo = new DynamoDBClient({});
 let pipeline: Pipeline;
@@ -203,6 +240,43 @@ describe('admission control in ingest', () => {
     await sfn.idle();
   });
 
+  it('sends a deferred message back with only what is still to do: its rejected snapshot is dead-lettered and counted once', async () => {
+    const t = await setup();
+    const ids = await t.snapshots(3);
+    const typo = await createTaggedSnapshot(new EC2Client({}), {
+      'snap2ami:register': 'true',
+      'snap2ami:nmae': 'misspelt',
+    });
+    // Two registrations take the whole bucket; then one request names a good snapshot and a bad one.
+    await t.send([createSnapshotEvent(ids[0] ?? ''), createSnapshotEvent(ids[1] ?? '')]);
+    await pollOnce(sqs, t.queueUrl, t.deps);
+    const good = ids[2] ?? '';
+    await t.send([
+      registerSnapshotsEvent({
+        snapshotIds: [good, typo],
+        multiVolume: false,
+        account: EMULATOR_ACCOUNT,
+        region: EMULATOR_REGION,
+        origin: 'test',
+        id: crypto.randomUUID(),
+        time: new Date(),
+      }),
+    ]);
+    await pollOnce(sqs, t.queueUrl, t.deps);
+    expect(t.counts).toMatchObject({ Planned: 3, Started: 2, Rejected: 1, Deferred: 1 });
+    // It comes back (and back again while its turn has not come), then starts.
+    await pollUntilIdle(sqs, t.queueUrl, t.deps, {
+      idle: () => t.counts.Started === 3 && [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
+      deadline: Date.now() + 30_000,
+      onBatch: () => {
+        t.clock.now += 500;
+      },
+    });
+    expect(t.counts.Started).toBe(3);
+    expect(t.counts).toMatchObject({ Planned: 3, Rejected: 1 });
+    expect(await queueDepth(sqs, t.dlqUrl)).toBe(1);
+  });
+
   it('gives back the tokens of a duplicate: an EBS and an AWS Backup event for one snapshot take one registration’s', async () => {
     const t = await setup({});
     const [id = ''] = await t.snapshots(1);
@@ -212,6 +286,67 @@ describe('admission control in ingest', () => {
     // RegisterImage: 2 calls per registration at 5 per second: 400 ms of refill, once.
     expect((await t.store.read()).state.RegisterImage?.tat).toBe(T0 + 400);
     await sfn.idle();
+  });
+});
+
+describe('the admission item', () => {
+  it('stays within DynamoDB’s 4 KB expression limit with every budgeted API busy in 30 Regions, and keeps only live buckets', async () => {
+    const t = await setup({});
+    const expressions: number[] = [];
+    const client = new DynamoDBClient({});
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { UpdateExpression?: string; ConditionExpression?: string };
+        if (context.commandName === 'UpdateItemCommand')
+          for (const text of [input.UpdateExpression, input.ConditionExpression])
+            if (text) expressions.push(Buffer.byteLength(text));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const store = new AdmissionStore({
+      client,
+      table: t.table,
+      buckets: budgetBuckets(1),
+      clock: () => t.clock.now,
+    });
+    const everything = Object.fromEntries(
+      REGIONS.flatMap((region) => EC2_APIS.map((api) => [bucketKey(api, region, EMULATOR_REGION), 1])),
+    );
+    expect(Object.keys(everything)).toHaveLength(30 * EC2_APIS.length);
+    // Two families copying everywhere, back to back: every bucket in use at once, then again.
+    await store.admit([{ demand: everything }, { demand: everything }]);
+    t.clock.now += 1_000;
+    await store.admit([{ demand: everything }]);
+    await store.refund(everything);
+    expect(Math.max(...expressions)).toBeLessThanOrEqual(4096);
+    // Once every bucket has refilled and nobody waits, the item keeps none of them.
+    t.clock.now += 24 * 3600 * 1000;
+    await store.admit([{ demand: { RegisterImage: 1 } }]);
+    expect(Object.keys((await store.read()).state)).toEqual(['RegisterImage']);
+  });
+});
+
+describe('the budget’s clock', () => {
+  it('is the service’s: a client whose clock runs a minute fast does not push the schedule a minute on', async () => {
+    const t = await setup({});
+    const wall = Date.now.bind(Date);
+    const fast = vi.spyOn(Date, 'now').mockImplementation(() => wall() + 60_000);
+    try {
+      const store = new AdmissionStore({
+        client: new DynamoDBClient({}),
+        table: t.table,
+        buckets: budgetBuckets(1),
+      });
+      const before = wall();
+      await store.admit([{ demand: { RegisterImage: 2 } }]);
+      const tat = (await store.read()).state.RegisterImage?.tat ?? Number.NaN;
+      // Two RegisterImage calls at 5 per second: 400 ms after the service's time, give or take its Date header's second.
+      expect(tat).toBeGreaterThanOrEqual(before - 2_000);
+      expect(tat).toBeLessThanOrEqual(wall() + 400 + 2_000);
+    } finally {
+      fast.mockRestore();
+    }
   });
 });
 
@@ -238,8 +373,12 @@ describe('admission control in the image function', () => {
       expect(await dryRun()).toBe('RequestLimitExceeded');
       // Recovered for 5 s before the second cut.
       expect(await rate()).toBeCloseTo((AIMD.decrease + 5 * AIMD.recoveryPerSecond) * AIMD.decrease);
-      // Three throttled calls, one call's tokens each: 200 ms of RegisterImage's refill (5 per second) each.
-      expect((await t.store.read()).state.RegisterImage?.tat).toBe(T0 + 600);
+      // Each throttled call takes one call's tokens, 200 ms of RegisterImage's refill (5 per second),
+      // from the bucket as it is then: the first two from a full bucket at T0; the third, 5 s later,
+      // from the bucket refilled meanwhile (its clock's time then, where the cut clock starts).
+      const after = (await t.store.read()).state.RegisterImage;
+      expect(after?.tat).toBe(Math.ceil((after?.clock.v0 ?? Number.NaN) + 200));
+      expect(after?.clock.t0).toBe(T0 + AIMD.cooldownMs);
       // Only the buckets in use are in the item: no other API's, no other Region's.
       expect(Object.keys((await t.store.read()).state)).toEqual(['RegisterImage']);
     } finally {

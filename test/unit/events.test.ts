@@ -1,4 +1,4 @@
-/** The event parser, row by row and outcome by outcome of shared/spec/events.md. */
+/** The event parser, row by row and outcome by outcome of docs/events.md. */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -1155,7 +1155,7 @@ describe('the outcome carries the event', () => {
   });
 });
 
-describe("the README's sample events (examples/events)", () => {
+describe('the sample events (examples/events, docs/events.md)', () => {
   const example = (name: string) =>
     readFileSync(fileURLToPath(new URL(`../../examples/events/${name}`, import.meta.url)), 'utf8');
 

@@ -327,7 +327,7 @@ describe('serverless package', () => {
     expect((template as unknown as { Conditions: unknown }).Conditions).toMatchObject({
       UefiDataBucketNamed: { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] },
     });
-    // The image role decrypts nothing itself (README: customer managed keys).
+    // The image role decrypts nothing itself (docs/deploying.md: customer managed keys).
     const kms = statements.filter(
       ({ resource, statement }) =>
         ['ImageRole', 'ImageUefiDataBucketPolicy'].includes(resource) &&

@@ -1,5 +1,5 @@
 /**
- * An independent reading of shared/spec/tag-contract.md: what a plan, a skip or a rejection
+ * An independent reading of docs/tag-contract.md: what a plan, a skip or a rejection
  * must look like for given snapshots. Written from the spec's text, not from the planner's
  * helpers (only the idempotency key function is shared, since the spec defines the key by it).
  * Each check returns the list of violations, empty when the outcome satisfies the contract.

@@ -1,5 +1,5 @@
 /**
- * Properties of the planner against shared/spec/tag-contract.md: whatever the tags, a plan
+ * Properties of the planner against docs/tag-contract.md: whatever the tags, a plan
  * satisfies every constraint of the contract (checked by an independent reading of the spec),
  * and the idempotency key depends on the account, the Region and the set of snapshots only.
  */
