@@ -4,8 +4,8 @@
  * package` and serverless-offline. Prints each bundle's size.
  *
  * A bundle holds what its function uses and little else (docs/adr/0011-bundles.md): the ES
- * builds of packages (`mainFields`), one module per SDK client (shared/aws/), zod/mini
- * (shared/zod.ts).
+ * builds of packages (`mainFields`), the SDK's schemas with literal keys (`literalSchemaKeys`),
+ * one module per SDK client (shared/aws/), zod/mini (shared/zod.ts).
  *
  * Names are kept (`keepNames`): minified, a class would lose its name, and stack traces and
  * `error.constructor.name` would say `e`. The source map is written beside the bundle
