@@ -104,7 +104,8 @@ function describeLifecycle(lifecycle: Lifecycle): string[] {
 
 /**
  * A registration's distribution (ADR 0008) as `status` and the local job's table show it:
- * copies, grants, parameters, deprecation, protection, retention; none without one.
+ * copies, grants, parameters, deprecation, protection, retention (what it deregistered,
+ * disabled and kept beyond the rule, and why); none without one.
  */
 export function distributionLines(d: DistributionOutcome | undefined, indent = ''): string[] {
   if (d === undefined) return [];
@@ -116,6 +117,17 @@ export function distributionLines(d: DistributionOutcome | undefined, indent = '
   if (d.deprecationTime) row('deprecates', d.deprecationTime);
   if (d.deregistrationProtection) row('protection', d.deregistrationProtection);
   if (d.deregistered.length > 0) row('retention', `deregistered ${d.deregistered.join(', ')}`);
+  for (const x of d.disabled)
+    row(
+      'retention',
+      `disabled ${x.imageId} (${x.region}), deregistered from ${x.until}${x.shared ? ' (shared: 7 days at least)' : ''}`,
+    );
+  for (const k of d.kept) row('retention', `kept ${k.imageId} (${k.region}): ${k.reason}`);
+  if (d.retentionPending)
+    row(
+      'retention',
+      "pending: the reconciler's retention pass finishes it (the family is above its rule, or an image is in its grace)",
+    );
   if (d.retentionError)
     row('retention', `failed (retried on the family's next success): ${d.retentionError}`);
   return lines;

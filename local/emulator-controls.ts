@@ -1,9 +1,9 @@
 /**
  * The emulator's own controls (docs/adr/0006-emulator-fidelity.md), for tests and the bench:
  * EC2's request throttling (token buckets per account, Region and API, on by default with EC2's
- * documented sizes and refill rates), the log of EC2 requests that named an image, and the
- * snapshot tag that chooses an image's billing (PlatformDetails). None is AWS: real EC2 has no
- * such endpoint and no such tag.
+ * documented sizes and refill rates), the log of EC2 requests that named an image, the
+ * snapshot tag that chooses an image's billing (PlatformDetails), and the request tag that sets a
+ * new snapshot's StartTime. None is AWS: real EC2 has no such endpoint and no such tag.
  */
 
 /**
@@ -12,6 +12,14 @@
  * ("Windows", "Red Hat Enterprise Linux", "SUSE Linux", …; empty: none). Untagged: "Linux/UNIX".
  */
 export const PLATFORM_DETAILS_TAG = 'emulator:platform-details';
+
+/**
+ * The emulator-only tag of a CreateSnapshot request (TagSpecifications): the new snapshot's
+ * StartTime, an ISO 8601 time, standing in for the time EBS started the snapshot (moto stamps
+ * "now"). The emulator consumes it: the snapshot does not keep the tag. A local run gives each
+ * sample its own StartTime this way (names with `{datetime}`, a family's order).
+ */
+export const START_TIME_TAG = 'emulator:start-time';
 
 export interface BucketLimits {
   /** Bucket size (tokens). */

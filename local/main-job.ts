@@ -23,6 +23,7 @@ import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
 import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
+import { START_TIME_TAG } from './emulator-controls.ts';
 import { awsEnvironment, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { ingestDeps, startStateMachine, templateWorkflow } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
@@ -365,6 +366,8 @@ async function createSamples(ec2: EC2Client, samples: Snapshot[]): Promise<Map<s
       for (const [from, to] of ids) Value = Value.replaceAll(from, to);
       return { Key, Value };
     });
+    // The sample's own StartTime, not the emulator's "now" (names with {datetime}, a family's order).
+    if (sample.startTime) tags.push({ Key: START_TIME_TAG, Value: sample.startTime.toISOString() });
     const created = await ec2.send(
       new CreateSnapshotCommand({
         VolumeId: volume.VolumeId,

@@ -22,6 +22,9 @@
  *   role acts only on AMIs (`key`) and snapshots (`image-id`) snap2ami made or tagged.
  * - `${snap2ami:billingCheckTagCondition}`: the image carries `<tagPrefix>key`, and the
  *   request's tag keys are only `<tagPrefix>billing-check`: the billing check's tag;
+ * - `${snap2ami:retentionTagCondition}`: the image carries `<tagPrefix>key`, and the request's
+ *   tag keys are only `<tagPrefix>pipeline`, `<tagPrefix>retired-at` and `<tagPrefix>retire-after`
+ *   (retention's tags);
  * - `${snap2ami:uefiDataParameterPath}`: the SSM path ReadUefiData may read under, with the
  *   default the image function applies when the parameter is empty (never `parameter*`);
  * - `${snap2ami:ssmParameterPath}`: the same for the path the lifecycle function writes under.
@@ -98,12 +101,23 @@ export function billingCheckTagCondition(prefix: string): Record<string, Record<
   };
 }
 
+/** An IAM condition: one of this pipeline's images, tagged only with retention's own tags (ADR 0008). */
+export function retentionTagCondition(prefix: string): Record<string, Record<string, unknown>> {
+  return {
+    ...resourceTagCondition(prefix, 'key'),
+    'ForAllValues:StringEquals': {
+      'aws:TagKeys': [`${prefix}pipeline`, `${prefix}retired-at`, `${prefix}retire-after`],
+    },
+  };
+}
+
 const VARIABLES = [
   'sourceAccounts',
   'keyTagCondition',
   'resourceTagCondition.key',
   'resourceTagCondition.image-id',
   'billingCheckTagCondition',
+  'retentionTagCondition',
   'uefiDataParameterPath',
   'ssmParameterPath',
 ];
@@ -148,6 +162,8 @@ export default class Snap2amiParameters {
               };
             case 'billingCheckTagCondition':
               return { value: billingCheckTagCondition(await param('tagPrefix')) };
+            case 'retentionTagCondition':
+              return { value: retentionTagCondition(await param('tagPrefix')) };
             case 'uefiDataParameterPath':
             case 'ssmParameterPath': {
               const raw = await param(address);

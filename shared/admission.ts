@@ -126,16 +126,18 @@ export const COPY_WAIT_LOOKS = 11;
  * What one registration of `plan` takes, by bucket: CALLS_PER_AMI in the pipeline's Region, and
  * each lifecycle step's calls (functions/lifecycle/lifecycle.ts, docs/adr/0008) in the Region
  * it makes them in (`@region` keys for copies; `home` is implicit, see BucketKey):
- * - CopyImages: DescribeImages once (the AMI's tags), CopyImage in each copy's Region;
+ * - CopyImages: DescribeImages once (the AMI's tags) with copies or a family, CreateTags once
+ *   with a family (`<p>pipeline`, retention's owner), CopyImage in each copy's Region;
  * - WaitForCopies: per copy, COPY_WAIT_LOOKS DescribeImages and one CreateTags (its snapshots);
  * - ShareImages: ModifyImageAttribute on the AMI and each copy;
  * - ProtectImages: with `deprecateAfterDays` DescribeImages once (CreationDate) and
  *   EnableImageDeprecation on each; with `deregistrationProtection`
  *   EnableImageDeregistrationProtection on each;
  * - ApplyRetention, with `retain` and `family`, per Region: DescribeImages (the family),
- *   DescribeImageReferences (the candidates, up to 50 a call) and DeregisterImage once: in a
+ *   DescribeImageReferences (the candidates, up to 10 a call) and DeregisterImage once: in a
  *   family registered steadily, each registration pushes one AMI out per Region, by count or by
- *   age. The first run over a family older than its rule removes more, uncharged;
+ *   age. The first run over a family older than its rule removes more, uncharged; so are a
+ *   grace's DescribeImageAttribute, DisableImage and CreateTags (one image per run, v3);
  * - PublishParameters calls SSM, not EC2 (its DescribeImages, the first time a parameter is
  *   written without a record, is not charged);
  * - CheckBilling, with a `billingCheck`: DescribeImages once (the image's PlatformDetails). Its
@@ -153,7 +155,8 @@ export function demand(plan: { lifecycle?: Lifecycle | undefined; billingCheck?:
   if (!lifecycle) return calls;
   const copies = (lifecycle.copyTo ?? []).map((copy) => copy.region);
   const everyRegion = [undefined, ...copies];
-  if (copies.length > 0) add('DescribeImages', 1);
+  if (copies.length > 0 || lifecycle.family !== undefined) add('DescribeImages', 1);
+  if (lifecycle.family !== undefined) add('CreateTags', 1);
   for (const region of copies) {
     add('CopyImage', 1, region);
     add('DescribeImages', COPY_WAIT_LOOKS, region);

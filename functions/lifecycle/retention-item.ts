@@ -14,11 +14,11 @@ import type { Lifecycle } from '../../shared/contract/types.ts';
 import { classify, conditionally, isConditionFailure } from '../../shared/errors.ts';
 import { RECORD_STATUS, RETENTION_ITEM_PREFIX } from '../../shared/records.ts';
 import * as z from '../../shared/zod.ts';
-import type { Copy, LifecycleDeps, RetentionResult } from './lifecycle.ts';
+import type { Copy, LifecycleDeps, RetentionResult } from './types.ts';
 
 /** What retention needs of the plan's lifecycle: a family and a rule, with what guards or widens it. */
 export type RetentionRule = Required<Pick<Lifecycle, 'family' | 'retain'>> &
-  Pick<Lifecycle, 'ssmParameter' | 'retainDeleteSnapshots'>;
+  Pick<Lifecycle, 'ssmParameter' | 'retainDeleteSnapshots' | 'retainGraceDays'>;
 
 /** One run of a family's retention: the rule, and the registration whose success asked for it. */
 export interface RetentionWork {
@@ -46,6 +46,7 @@ const RuleSchema = z.object({
   retain: z.union([z.object({ count: z.number() }), z.object({ days: z.number() })]),
   ssmParameter: z.optional(z.string()),
   retainDeleteSnapshots: z.optional(z.boolean()),
+  retainGraceDays: z.optional(z.number()),
 });
 const S = z.object({ S: z.string() });
 const ItemSchema = z.object({
@@ -73,7 +74,7 @@ export function retentionWork(task: {
   copies: Copy[];
   lifecycle: Lifecycle;
 }): RetentionWork | undefined {
-  const { family, retain, ssmParameter, retainDeleteSnapshots } = task.lifecycle;
+  const { family, retain, ssmParameter, retainDeleteSnapshots, retainGraceDays } = task.lifecycle;
   if (family === undefined || retain === undefined) return undefined;
   return {
     key: task.key,
@@ -84,6 +85,7 @@ export function retentionWork(task: {
       retain,
       ...(ssmParameter !== undefined && { ssmParameter }),
       ...(retainDeleteSnapshots !== undefined && { retainDeleteSnapshots }),
+      ...(retainGraceDays !== undefined && { retainGraceDays }),
     },
   };
 }
@@ -114,7 +116,9 @@ export async function openRetention(
 
 /**
  * Marks the family's retention done, if this attempt still holds it; false when a newer one
- * took it over (it marks it itself).
+ * took it over (it marks it itself). A result still `pending` (the family above its rule, or an
+ * image in its grace) is recorded and the item stays pending, with a new `startedAt`, so that
+ * the reconciler's retention pass runs it again after its settle time.
  */
 export async function closeRetention(
   family: string,
@@ -125,11 +129,12 @@ export async function closeRetention(
   return conditionally(() =>
     send(deps, `recording the retention of the family ${family} as done`, {
       Key: retentionItemKey(family),
-      UpdateExpression: 'SET #status = :done, updatedAt = :now, #result = :result REMOVE #error',
+      UpdateExpression:
+        'SET #status = :status, startedAt = :now, updatedAt = :now, #result = :result REMOVE #error',
       ConditionExpression: 'attempt = :attempt',
       ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#result': 'result' },
       ExpressionAttributeValues: {
-        ':done': { S: RECORD_STATUS.retentionDone },
+        ':status': { S: result.pending ? RECORD_STATUS.retentionPending : RECORD_STATUS.retentionDone },
         ':now': { S: deps.now().toISOString() },
         ':result': { S: JSON.stringify(result) },
         ':attempt': { S: attempt },

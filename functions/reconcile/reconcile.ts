@@ -22,29 +22,28 @@
  */
 import {
   type AttributeValue,
-  type DynamoDBClient,
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeImagesCommand,
-  DescribeSnapshotsCommand,
-  type EC2Client,
-  type Image,
-} from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeSnapshotsCommand, type Image } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { byStatusQuery } from '../../shared/aws/records.ts';
 import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
-import type { PlannerSettings } from '../../shared/contract/types.ts';
 import { conditionally } from '../../shared/errors.ts';
 import { RECORD_STATUS } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
-import { emptyRetentionReport, type RetentionReport, retentionPass } from './retention-pass.ts';
+import { emptyRetentionReport, retentionPass } from './retention-pass.ts';
+import type {
+  ReconcileDeps,
+  ReconcileOptions,
+  ReconcileReport,
+  StraySnapshot,
+  StuckRecord,
+} from './types.ts';
 
 /** The records table's item that keeps the reconciler's place between runs (not a record: no status). */
 export const CURSOR_KEY = '#reconciler-cursor';
@@ -57,98 +56,15 @@ export const SETTLE_SECONDS = 120;
 /** What the reconciler says it is, in the requests it sends. */
 export const ORIGIN = 'snap2ami reconciler';
 
-export interface ReconcileDeps {
-  dynamo: DynamoDBClient;
-  sfn: SFNClient;
-  ec2: EC2Client;
-  sqs: SQSClient;
-  /** EC2 and SSM in a Region: retention works in the pipeline's Region and each copy's. */
-  ec2In(region: string): EC2Client;
-  ssmIn(region: string): SSMClient;
-  /** The records table. */
-  table: string;
-  /** The pipeline's queue, where Register Snapshots requests go. */
-  queueUrl: string;
-  /** The pipeline's account, Region, prefix and allowed source accounts. */
-  settings: PlannerSettings;
-  log: Pick<Console, 'info' | 'warn' | 'error'>;
-  now?: () => Date;
-  newId?: () => string;
-}
-
-export interface ReconcileOptions {
-  /** Change nothing: report what would be done. */
-  dryRun?: boolean;
-  /** Strays: only snapshots started at least this long ago (the event path normally takes minutes). */
-  graceSeconds: number;
-  /** Stuck records: only claims at least this old (default SETTLE_SECONDS). */
-  settleSeconds?: number;
-  maxRecords?: number;
-  pageSize?: number;
-  /** Retention: only items whose last run started at least this long ago (default RETENTION_SETTLE_SECONDS). */
-  retentionSettleSeconds?: number;
-  /** Retention: families per run (default MAX_RETENTION_FAMILIES). */
-  maxFamilies?: number;
-}
-
-export type StuckAction =
-  | 'completed'
-  | 'failed'
-  | 'would complete'
-  | 'would fail'
-  | 'running'
-  | 'image pending'
-  | 'changed meanwhile'
-  | 'error';
-
-export interface StuckRecord {
-  key: string;
-  executionArn: string;
-  /** The execution's status, or NOT_FOUND. */
-  execution: string;
-  action: StuckAction;
-  imageId?: string;
-  error?: string;
-  cause?: string;
-}
-
-export type StrayAction = 'sent' | 'would send' | 'rejected' | 'failed';
-
-export interface StraySnapshot {
-  snapshotId: string;
-  key?: string;
-  action: StrayAction;
-  detail: string;
-}
-
-export interface ReconcileReport {
-  dryRun: boolean;
-  stuck: {
-    /** IN_PROGRESS records looked at. */
-    examined: number;
-    /** Those whose execution is not running. */
-    found: number;
-    /** Those finished (COMPLETED or FAILED) by this run. */
-    finished: number;
-    records: StuckRecord[];
-  };
-  strays: {
-    /** Opted-in completed snapshots on this run's page. */
-    examined: number;
-    /** Those with no AMI and no record, and planned. */
-    found: number;
-    sent: number;
-    /** Those the planner rejects: counted and logged, not sent (the DLQ would fill every run). */
-    rejected: number;
-    snapshots: StraySnapshot[];
-    /** Whether this run's page was the last of a pass over the account's snapshots. */
-    passComplete: boolean;
-  };
-  /** Families whose retention had not finished (retention-pass.ts). */
-  retention: RetentionReport;
-  /** What failed in this run (the rest was done): the next run tries again. */
-  errors: string[];
-}
+export type {
+  ReconcileDeps,
+  ReconcileOptions,
+  ReconcileReport,
+  StrayAction,
+  StraySnapshot,
+  StuckAction,
+  StuckRecord,
+} from './types.ts';
 
 type Item = Record<string, AttributeValue>;
 const str = (item: Item | undefined, name: string) => item?.[name]?.S;

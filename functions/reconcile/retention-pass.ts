@@ -9,7 +9,7 @@
  * images, and marks it done. A failure leaves the item pending with its reason, for a later run.
  * docs/adr/0008-distribution-and-lifecycle.md.
  */
-import { applyRetention, type Copy, type RetentionDeps } from '../lifecycle/lifecycle.ts';
+import { applyRetention } from '../lifecycle/retention.ts';
 import {
   claimRetention,
   closeRetention,
@@ -18,7 +18,16 @@ import {
   pendingRetention,
   type RetentionItemDeps,
 } from '../lifecycle/retention-item.ts';
-import type { ReconcileDeps, ReconcileOptions, ReconcileReport } from './reconcile.ts';
+import type { RetentionDeps } from '../lifecycle/types.ts';
+import type {
+  ReconcileDeps,
+  ReconcileOptions,
+  ReconcileReport,
+  RetentionEntry,
+  RetentionReport,
+} from './types.ts';
+
+export type { RetentionAction, RetentionEntry, RetentionReport } from './types.ts';
 
 /** Families whose retention one run applies: each is a few calls per Region, within the function's 120 s. */
 export const MAX_RETENTION_FAMILIES = 10;
@@ -28,29 +37,6 @@ export const MAX_RETENTION_FAMILIES = 10;
  * room to spare. Each retry writes the item again, so its age counts from the latest attempt.
  */
 export const RETENTION_SETTLE_SECONDS = 300;
-
-export type RetentionAction = 'applied' | 'would apply' | 'failed' | 'changed meanwhile';
-
-export interface RetentionEntry {
-  family: string;
-  /** The registration whose success left the work, and its image (kept whatever the rule). */
-  key: string;
-  imageId: string;
-  action: RetentionAction;
-  /** What was deregistered (with --dry-run: what would be). */
-  deregistered?: Copy[];
-  /** Why the last run before this one failed, as the item recorded it (absent after a crash). */
-  previousError?: string;
-  error?: string;
-}
-
-export interface RetentionReport {
-  /** Pending items older than the settle time, on this run's page. */
-  found: number;
-  applied: number;
-  failed: number;
-  families: RetentionEntry[];
-}
 
 export const emptyRetentionReport = (): RetentionReport => ({
   found: 0,
@@ -102,10 +88,18 @@ async function retainAgain(
   if (!dryRun && !(await claimRetention(item, attempt, deps)))
     return { ...entry, action: 'changed meanwhile' };
   try {
+    // No image of its own: a registration that kept its image beyond the rule left it to this pass.
     const result = await applyRetention(item.work, deps, { dryRun });
-    if (dryRun) return { ...entry, action: 'would apply', deregistered: result.deregistered };
+    const beyond = result.kept.filter((k) => k.reason !== 'newest');
+    const outcome = {
+      deregistered: result.deregistered,
+      ...(result.disabled.length > 0 && { disabled: result.disabled }),
+      ...(beyond.length > 0 && { kept: beyond }),
+      ...(result.pending && { pending: true as const }),
+    };
+    if (dryRun) return { ...entry, action: 'would apply', ...outcome };
     await closeRetention(family, attempt, result, deps);
-    return { ...entry, action: 'applied', deregistered: result.deregistered };
+    return { ...entry, action: 'applied', ...outcome };
   } catch (error) {
     if (!dryRun) await noteRetentionFailure(family, attempt, error, deps);
     return { ...entry, action: 'failed', error: `${(error as Error).name}: ${(error as Error).message}` };

@@ -6,12 +6,17 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
 - amis: unique AMI names, RegisterImage's request kept, PlatformDetails chosen by a snapshot
   tag, image deprecation, deregistration protection, DeleteAssociatedSnapshots,
   DescribeImageReferences, CopyImage idempotency and tags;
+- snapshots: a snapshot's StartTime set by the emulator-only tag `emulator:start-time` (a local
+  run's samples keep their own times);
 - throttle: EC2's request token buckets (HTTP 503 RequestLimitExceeded), with a control
   endpoint (/snap2ami-emulator/throttle);
 - requests: a log of the EC2 requests that named an image (/snap2ami-emulator/requests), so a
   test can tell a guard that held from a call EC2 refused;
 - sqs_rules: SQS's message size (in bytes, with the attributes) and characters
   (docs/adr/0001-local-aws.md);
+- model_checks (with limits): every EC2, SNS, DynamoDB, SSM and SQS request checked against
+  botocore's model of the service (required members, lengths, ranges, enums, patterns) and the
+  documented limits the model lacks, refused as AWS refuses it;
 - sqs_scale: ReceiveMessage without counting the whole queue per message (a burst's backlog);
 - atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
 
@@ -24,19 +29,21 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis, requests, sqs_rules, sqs_scale
+from . import amis, model_checks, requests, snapshots, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
 def install() -> None:
     """Patches moto's EC2 backend and responses; call before the first request."""
     amis.install()
+    snapshots.install()
     sqs_rules.install()
     sqs_scale.install()
 
 
 def application() -> Any:
-    """moto's server app, wrapped: the request log, EC2 throttling and its control endpoint, atomic DynamoDB."""
+    """moto's server app, wrapped: the request log, EC2 throttling and its control endpoint, the model
+    checks, atomic DynamoDB."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
@@ -50,4 +57,5 @@ def application() -> Any:
                 return list(app(environ, start_response))
         return app(environ, start_response)
 
-    return requests.middleware(middleware(atomic_dynamodb, Throttle()), requests.RequestLog())
+    checked = model_checks.middleware(atomic_dynamodb, model_checks.ModelChecks())
+    return requests.middleware(middleware(checked, Throttle()), requests.RequestLog())

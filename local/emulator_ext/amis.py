@@ -14,6 +14,11 @@
 - APIs moto lacks: Enable/DisableImageDeprecation, Enable/DisableImageDeregistrationProtection
   (DeregisterImage refused while on), DeregisterImage's DeleteAssociatedSnapshots, and
   DescribeImageReferences (instances, launch templates and SSM parameters that use an image).
+- DisableImage and EnableImage as EC2 has them (moto only flipped the state): disabling removes
+  every launch permission (a shared or public image becomes private), and DescribeImages leaves
+  disabled images out unless IncludeDisabled=true.
+- DescribeImageReferences takes at most 10 image IDs, as EC2's API reference and model say
+  (InvalidParameterValue beyond).
 - CopyImage: ClientToken idempotency, TagSpecifications, CopyImageTags, the source's block
   devices (as new snapshots), Encrypted and KmsKeyId (the copy's snapshots encrypted with the
   key), platform details, SourceImageId and SourceImageRegion.
@@ -441,6 +446,17 @@ def describe_image_references(self: Any, image_ids: list[str], resource_types: l
     return references
 
 
+def disable_image(self: Any, ami_id: str) -> None:
+    image = _image(self, ami_id)
+    # EC2: "Sets the AMI state to disabled and removes all launch permissions from the AMI."
+    image.launch_permissions = []
+    image.state = "disabled"
+
+
+def enable_image(self: Any, ami_id: str) -> None:
+    _image(self, ami_id).state = "available"
+
+
 # --- responses ----------------------------------------------------------------------------
 
 _REGISTER_FIELDS = (
@@ -525,8 +541,28 @@ def disable_image_deregistration_protection_response(self: Any) -> ActionResult:
     return ActionResult({"Return": self.ec2_backend.disable_image_deregistration_protection(image_id)})
 
 
+_original_describe_images_response = AmisResponse.describe_images
+
+
+def describe_images_response(self: Any) -> ActionResult:
+    result = _original_describe_images_response(self)
+    if not self._get_param("IncludeDisabled", False):
+        images = result.result["Images"]  # type: ignore[index]
+        images[:] = [image for image in images if getattr(image, "state", "available") != "disabled"]
+    return result
+
+
+# EC2's limit on DescribeImageReferences' ImageIds (the model's max, and the API reference).
+MAX_REFERENCE_IMAGE_IDS = 10
+
+
 def describe_image_references_response(self: Any) -> ActionResult:
     image_ids = self._get_param("ImageIds", [])
+    if len(image_ids) > MAX_REFERENCE_IMAGE_IDS:
+        raise EC2ClientError(
+            "InvalidParameterValue",
+            f"The request names {len(image_ids)} image IDs; DescribeImageReferences accepts at most {MAX_REFERENCE_IMAGE_IDS}.",
+        )
     include_all = bool(self._get_param("IncludeAllResourceTypes", False))
     requested = [t.get("ResourceType") for t in self._get_param("ResourceTypes", []) or []]
     self.error_on_dryrun()
@@ -549,6 +585,9 @@ def install() -> None:
     AmiBackend.enable_image_deregistration_protection = enable_image_deregistration_protection  # type: ignore[attr-defined]
     AmiBackend.disable_image_deregistration_protection = disable_image_deregistration_protection  # type: ignore[attr-defined]
     AmiBackend.describe_image_references = describe_image_references  # type: ignore[attr-defined]
+    AmiBackend.disable_image = disable_image  # type: ignore[method-assign]
+    AmiBackend.enable_image = enable_image  # type: ignore[method-assign]
+    AmisResponse.describe_images = describe_images_response  # type: ignore[method-assign]
     EBSBackend.delete_snapshot = delete_snapshot  # type: ignore[method-assign]
     AmisResponse.register_image = register_image_response  # type: ignore[method-assign]
     AmisResponse.copy_image = copy_image_response  # type: ignore[method-assign]

@@ -21,6 +21,7 @@ import {
   positiveInt,
   regionList,
   retain,
+  retainGrace,
   shareWith,
   ssmParameterName,
   text,
@@ -78,6 +79,7 @@ export const KEYS = {
   family: key('lifecycle.family', family),
   retain: key('lifecycle.retain', retain),
   'retain-delete-snapshots': key('lifecycle.retainDeleteSnapshots', bool),
+  'retain-grace': key('lifecycle.retainGraceDays', retainGrace),
   // Launch test (v3): the workflow boots the AMI once before anything publishes it.
   'launch-test': key('launchTest.mode', launchTest),
   'launch-test-instance-type': key('launchTest.instanceType', instanceType),
@@ -101,6 +103,7 @@ export const LIFECYCLE_KEYS = [
   'family',
   'retain',
   'retain-delete-snapshots',
+  'retain-grace',
 ] as const satisfies readonly KeyName[];
 
 /** The launch-test keys (v3), in the contract's order. */

@@ -23,6 +23,7 @@ export function readLifecycle(root: TagReader, settings: PlannerSettings): Lifec
   const family = root.get('family');
   const retain = root.get('retain');
   const retainDeleteSnapshots = root.get('retain-delete-snapshots');
+  const retainGraceDays = root.get('retain-grace');
 
   if (copyTo?.includes(settings.region)) {
     root.conflict(
@@ -53,6 +54,7 @@ export function readLifecycle(root: TagReader, settings: PlannerSettings): Lifec
   if (family !== undefined) lifecycle.family = family;
   if (retain !== undefined) lifecycle.retain = retain;
   if (retainDeleteSnapshots !== undefined) lifecycle.retainDeleteSnapshots = retainDeleteSnapshots;
+  if (retainGraceDays !== undefined && retainGraceDays > 0) lifecycle.retainGraceDays = retainGraceDays;
   return lifecycle;
 }
 
@@ -85,5 +87,7 @@ export function lifecycleNotes(root: TagReader, lifecycle: Lifecycle | undefined
   const notes: string[] = [];
   if (lifecycle.retainDeleteSnapshots !== undefined && lifecycle.retain === undefined)
     notes.push(`${root.tagKey('retain-delete-snapshots')} has no effect without ${root.tagKey('retain')}.`);
+  if (lifecycle.retainGraceDays !== undefined && lifecycle.retain === undefined)
+    notes.push(`${root.tagKey('retain-grace')} has no effect without ${root.tagKey('retain')}.`);
   return notes;
 }

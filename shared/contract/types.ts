@@ -74,6 +74,8 @@ export interface Lifecycle {
   family?: string;
   retain?: Retain;
   retainDeleteSnapshots?: boolean;
+  /** v3 `<p>retain-grace`: days an image beyond the rule stays disabled before retention deregisters it; absent for 0d. */
+  retainGraceDays?: number;
 }
 
 /**

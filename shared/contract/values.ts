@@ -209,6 +209,18 @@ export const retain: ValueRule<Retain> = {
   },
 };
 
+/** v3: how long retention keeps an image disabled before it deregisters it (`<N>d`). */
+export const MAX_RETAIN_GRACE_DAYS = 365;
+export const retainGrace: ValueRule<number> = {
+  accepted: `<N>d, from 0d to ${MAX_RETAIN_GRACE_DAYS}d (days an image beyond the rule stays disabled before it is deregistered)`,
+  parse(text) {
+    const match = /^(0|[1-9]\d{0,2})d$/.exec(text);
+    if (!match) return undefined;
+    const days = Number(match[1]);
+    return days <= MAX_RETAIN_GRACE_DAYS ? days : undefined;
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // UefiData (v2): where the workflow reads it, since 64,000 characters do not fit in a tag.
 

@@ -401,7 +401,11 @@ describe('admission control in the lifecycle function', () => {
       const copy = () =>
         ec2
           .send(
-            new CopyImageCommand({ Name: 'c', SourceImageId: 'ami-12345678', SourceRegion: EMULATOR_REGION }),
+            new CopyImageCommand({
+              Name: 'admission-copy',
+              SourceImageId: 'ami-12345678',
+              SourceRegion: EMULATOR_REGION,
+            }),
           )
           .catch((error: Error) => error.name);
       await copy();

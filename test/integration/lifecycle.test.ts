@@ -154,7 +154,7 @@ describe('distribution and lifecycle', () => {
           written: true,
         },
       ],
-      retention: { deregistered: [], kept: [] },
+      retention: { deregistered: [], disabled: [], kept: [], pending: false },
     };
     const record = await pipeline.record(plan.key);
     expect(record).toMatchObject({ status: 'COMPLETED', imageId });

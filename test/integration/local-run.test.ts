@@ -68,6 +68,8 @@ describe('snap2ami local', () => {
       deprecationTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/),
       deregistrationProtection: 'with-cooldown',
       deregistered: [],
+      disabled: [],
+      kept: [],
     });
     const copies = web?.copies as { region: string; imageId: string }[];
     expect(web?.ssmParameters).toEqual([

@@ -126,6 +126,8 @@ describe('operators: status and redrive', () => {
       deprecationTime: expect.stringMatching(/:00\.000Z$/),
       deregistrationProtection: 'on',
       deregistered: [],
+      disabled: [],
+      kept: [],
     });
   });
 

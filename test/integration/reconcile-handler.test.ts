@@ -90,8 +90,12 @@ describe('reconcile handler', () => {
     await h.stuckRecord(stuck, executionArn(`never-ran-${Date.now()}`));
     // A family whose retain step crashed ten minutes ago: its item pending, two AMIs, one to keep.
     const family = unique('rh-family');
-    const older = await familyImage(h.ec2, family, '2025-01-01T00:00:00Z', h.prefix);
-    const newer = await familyImage(h.ec2, family, '2025-01-02T00:00:00Z', h.prefix);
+    const older = await familyImage(h.ec2, family, '2025-01-01T00:00:00Z', h.prefix, {
+      table: h.pipeline.table,
+    });
+    const newer = await familyImage(h.ec2, family, '2025-01-02T00:00:00Z', h.prefix, {
+      table: h.pipeline.table,
+    });
     await openRetention(
       { key: 'v1-rh', imageId: newer.imageId, copies: [], lifecycle: { family, retain: { count: 1 } } },
       executionArn(`crashed-${Date.now()}`),

@@ -68,8 +68,8 @@ afterAll(async () => {
 async function familyOfThree(label: string): Promise<{ family: string; old: string[]; plan: Plan }> {
   const family = unique(label);
   const old = [
-    (await familyImage(h.ec2, family, '2025-01-01T00:00:00Z', h.prefix)).imageId,
-    (await familyImage(h.ec2, family, '2025-01-02T00:00:00Z', h.prefix)).imageId,
+    (await familyImage(h.ec2, family, '2025-01-01T00:00:00Z', h.prefix, { table: h.pipeline.table })).imageId,
+    (await familyImage(h.ec2, family, '2025-01-02T00:00:00Z', h.prefix, { table: h.pipeline.table })).imageId,
   ];
   const plan = await h.planned(family, { [`${h.prefix}family`]: family, [`${h.prefix}retain`]: '1' });
   return { family, old, plan };

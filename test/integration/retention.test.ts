@@ -70,11 +70,11 @@ describe('retention', () => {
   it('keeps exactly N by count, skips protected and in-use AMIs, and keeps source snapshots by default', async () => {
     const name = unique('ret-count');
     const [t1, t2, t3, t4, t5] = [
-      await familyImage(ec2, name, '2025-01-01T00:00:00Z'),
-      await familyImage(ec2, name, '2025-01-02T00:00:00Z'),
-      await familyImage(ec2, name, '2025-01-03T00:00:00Z'),
-      await familyImage(ec2, name, '2025-01-04T00:00:00Z'),
-      await familyImage(ec2, name, '2025-01-05T00:00:00Z'),
+      await familyImage(ec2, name, '2025-01-01T00:00:00Z', undefined, { table: pipeline.table }),
+      await familyImage(ec2, name, '2025-01-02T00:00:00Z', undefined, { table: pipeline.table }),
+      await familyImage(ec2, name, '2025-01-03T00:00:00Z', undefined, { table: pipeline.table }),
+      await familyImage(ec2, name, '2025-01-04T00:00:00Z', undefined, { table: pipeline.table }),
+      await familyImage(ec2, name, '2025-01-05T00:00:00Z', undefined, { table: pipeline.table }),
     ];
     // t1: another SSM parameter names it; t2: protected; t3: a launch template uses it.
     await new SSMClient({}).send(
@@ -130,8 +130,8 @@ describe('retention', () => {
 
   it('by age keeps those within N days', async () => {
     const name = unique('ret-days');
-    const old = await familyImage(ec2, name, daysAgo(40));
-    const recent = await familyImage(ec2, name, daysAgo(10));
+    const old = await familyImage(ec2, name, daysAgo(40), undefined, { table: pipeline.table });
+    const recent = await familyImage(ec2, name, daysAgo(10), undefined, { table: pipeline.table });
     const plan = await planFor(ec2, {
       'snap2ami:name': name,
       'snap2ami:family': name,
@@ -171,7 +171,6 @@ describe('retention', () => {
 
   it('a failed retention never fails the registration: it is recorded, and the next success of the family applies it', async () => {
     const name = unique('ret-fail');
-    const old = await familyImage(ec2, name, '2025-06-01T00:00:00Z');
     let failing = true;
     const p = await createPipeline({
       aroundLifecycle: async (task, next) => {
@@ -180,6 +179,7 @@ describe('retention', () => {
         return next();
       },
     });
+    const old = await familyImage(ec2, name, '2025-06-01T00:00:00Z', undefined, { table: p.table });
     const first = await register(
       p,
       await planFor(ec2, { 'snap2ami:name': `${name}-a`, 'snap2ami:family': name, 'snap2ami:retain': '1' }),

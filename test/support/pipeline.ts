@@ -10,6 +10,7 @@ import {
 import { describeSnapshots } from '../../shared/aws/snapshots.ts';
 import { planGroups } from '../../shared/contract/plan.ts';
 import type { Plan } from '../../shared/contract/types.ts';
+import { pipelineId } from '../../shared/distribution.ts';
 
 /** A real opted-in snapshot on the emulator with the given tags, planned as ingest plans it. */
 export async function planFor(ec2: EC2Client, tags: Record<string, string>): Promise<Plan> {
@@ -35,7 +36,8 @@ export const executionArn = (name: string) =>
 export const unique = (name: string) => `${name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
 
 /**
- * An AMI of a family as an earlier registration left it (key, family, snapshot time), from a
+ * An AMI of a family as an earlier registration left it (key, family, snapshot time, and the
+ * pipeline that made it: the records table's, in the emulator's account and Region), from a
  * snapshot of its own: what retention finds of the family's past.
  */
 export async function familyImage(
@@ -43,7 +45,10 @@ export async function familyImage(
   family: string,
   snapshotTime: string,
   prefix = SETTINGS.prefix,
-): Promise<{ imageId: string; snapshotId: string }> {
+  made: { table: string; region?: string; key?: string; tags?: Record<string, string> },
+): Promise<{ imageId: string; snapshotId: string; key: string }> {
+  const key = made.key ?? unique('key');
+  const pipeline = pipelineId(EMULATOR_ACCOUNT, made.region ?? EMULATOR_REGION, made.table);
   const snapshotId = await createTaggedSnapshot(ec2, { purpose: 'retention test' });
   const { ImageId } = await ec2.send(
     new RegisterImageCommand({
@@ -54,13 +59,15 @@ export async function familyImage(
         {
           ResourceType: 'image',
           Tags: [
-            { Key: `${prefix}key`, Value: unique('key') },
+            { Key: `${prefix}key`, Value: key },
             { Key: `${prefix}family`, Value: family },
             { Key: `${prefix}snapshot-time`, Value: snapshotTime },
+            { Key: `${prefix}pipeline`, Value: pipeline },
+            ...Object.entries(made.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
           ],
         },
       ],
     }),
   );
-  return { imageId: ImageId as string, snapshotId };
+  return { imageId: ImageId as string, snapshotId, key };
 }

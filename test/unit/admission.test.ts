@@ -122,6 +122,10 @@ describe('what a registration takes', () => {
     // 2 (the image's wait) + CopyImages' look + ProtectImages' CreationDate + retention's family.
     expect(all.DescribeImages).toBe(5);
     expect(all['DescribeImages@us-west-2']).toBe(COPY_WAIT_LOOKS + 1);
+    // A family's AMI is tagged <p>pipeline at CopyImages (one look, one CreateTags), with or without copies.
+    const family = demand({ lifecycle: { family: 'web' } });
+    expect(family.DescribeImages).toBe((CALLS_PER_AMI.DescribeImages ?? 0) + 1);
+    expect(family.CreateTags).toBe((CALLS_PER_AMI.CreateTags ?? 0) + 1);
     // The SSM parameter costs no EC2 call; a lifecycle of retention alone costs nothing elsewhere.
     expect(Object.keys(demand({ lifecycle: { family: 'web', retain: { count: 3 } } })).sort()).toEqual(
       [...Object.keys(CALLS_PER_AMI), 'DeregisterImage', 'DescribeImageReferences'].sort(),

@@ -1,7 +1,8 @@
 /** What `snap2ami status` prints of a record, and the one way a failure's cause is read (cli/format.ts). */
 import { describe, expect, it } from 'vitest';
-import { causeMessage, failureDetail, formatStatus } from '../../../cli/format.ts';
+import { causeMessage, distributionLines, failureDetail, formatStatus } from '../../../cli/format.ts';
 import type { RegistrationRecord } from '../../../cli/records.ts';
+import { distributionOutcome } from '../../../shared/distribution.ts';
 
 const KEY = `v1-${'0'.repeat(32)}`;
 const record = (fields: Partial<RegistrationRecord>): RegistrationRecord => ({
@@ -80,5 +81,32 @@ describe('snap2ami status, as text', () => {
   it('says nothing of adoption when the image was registered by this attempt', () => {
     const text = formatStatus([{ record: record({ imageId: 'ami-0123456789abcdef0', adopted: false }) }]);
     expect(text).toContain('\nimage      ami-0123456789abcdef0\n');
+  });
+});
+
+describe('retention in status (v3)', () => {
+  it('says what retention deregistered, disabled (and until when), kept beyond the rule and why, and that it is pending', () => {
+    const outcome = distributionOutcome(
+      JSON.stringify({
+        copies: [],
+        retention: {
+          deregistered: [{ region: 'us-east-1', imageId: 'ami-1' }],
+          disabled: [
+            { region: 'us-east-1', imageId: 'ami-2', until: '2026-07-07T00:00:00.000Z', shared: true },
+          ],
+          kept: [
+            { region: 'us-east-1', imageId: 'ami-9', reason: 'newest' },
+            { region: 'us-east-1', imageId: 'ami-3', reason: 'keep=true' },
+          ],
+          pending: true,
+        },
+      }),
+    );
+    expect(distributionLines(outcome)).toEqual([
+      'retention  deregistered ami-1',
+      'retention  disabled ami-2 (us-east-1), deregistered from 2026-07-07T00:00:00.000Z (shared: 7 days at least)',
+      'retention  kept ami-3 (us-east-1): keep=true',
+      "retention  pending: the reconciler's retention pass finishes it (the family is above its rule, or an image is in its grace)",
+    ]);
   });
 });

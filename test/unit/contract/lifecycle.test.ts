@@ -121,6 +121,9 @@ const accepted: [string, string, Lifecycle][] = [
   ['family', 'f'.repeat(128), { family: 'f'.repeat(128) }],
   ['retain-delete-snapshots', 'true', { retainDeleteSnapshots: true }],
   ['retain-delete-snapshots', 'False', { retainDeleteSnapshots: false }],
+  ['retain-grace', '0d', {}],
+  ['retain-grace', '3d', { retainGraceDays: 3 }],
+  ['retain-grace', '365d', { retainGraceDays: 365 }],
 ];
 
 describe.each(accepted)('lifecycle: %s=%s', (tag, value, lifecycle) => {
@@ -270,6 +273,11 @@ const rejected: [string, string, string, string[]][] = [
   ['retain', '3w', 'lifecycle.retain', ['<N>d']],
   ['retain', '03', 'lifecycle.retain', ['<N>']],
   ['retain-delete-snapshots', 'yes', 'lifecycle.retainDeleteSnapshots', ['true or false']],
+  ['retain-grace', '366d', 'lifecycle.retainGraceDays', ['0d to 365d']],
+  ['retain-grace', '3', 'lifecycle.retainGraceDays', ['<N>d']],
+  ['retain-grace', '1w', 'lifecycle.retainGraceDays', ['<N>d']],
+  ['retain-grace', '-1d', 'lifecycle.retainGraceDays', ['<N>d']],
+  ['retain-grace', '03d', 'lifecycle.retainGraceDays', ['<N>d']],
 ];
 
 describe.each(rejected)('lifecycle: %s=%s', (tag, value, field, fragments) => {

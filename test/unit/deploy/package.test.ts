@@ -422,11 +422,26 @@ describe('serverless package', () => {
     expect(Object.keys(byAction).sort()).toEqual(
       [
         'ec2:DeregisterImage',
+        'ec2:DisableImage,ec2:EnableImage',
+        'ec2:CreateTags',
         'ec2:DeleteSnapshot',
-        'ec2:DescribeImages,ec2:DescribeImageReferences',
+        'ec2:DescribeImages,ec2:DescribeImageReferences,ec2:DescribeImageAttribute',
+        'dynamodb:GetItem',
         'ssm:GetParameter',
       ].sort(),
     );
+    // A grace (v3): disabled and enabled only on AMIs snap2ami made; tagged only with retention's tags.
+    expect(byAction['ec2:DisableImage,ec2:EnableImage']).toMatchObject({
+      Condition: { Null: { 'aws:ResourceTag/snap2ami:key': 'false' } },
+    });
+    expect(byAction['ec2:CreateTags']).toMatchObject({
+      Condition: {
+        Null: { 'aws:ResourceTag/snap2ami:key': 'false' },
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': ['snap2ami:pipeline', 'snap2ami:retired-at', 'snap2ami:retire-after'],
+        },
+      },
+    });
     // Scoped as they were on the lifecycle role: by tag, by parameter path, in any Region.
     expect(byAction['ec2:DeregisterImage']).toMatchObject({
       Condition: { Null: { 'aws:ResourceTag/snap2ami:key': 'false' } },
@@ -436,7 +451,9 @@ describe('serverless package', () => {
     });
     expect(JSON.stringify(byAction['ec2:DeregisterImage']?.Resource)).toContain(':ec2:*::image/*');
     expect(JSON.stringify(byAction['ec2:DeleteSnapshot']?.Resource)).toContain(':ec2:*::snapshot/*');
-    expect(byAction['ec2:DescribeImages,ec2:DescribeImageReferences']?.Resource).toBe('*');
+    expect(
+      byAction['ec2:DescribeImages,ec2:DescribeImageReferences,ec2:DescribeImageAttribute']?.Resource,
+    ).toBe('*');
     expect(JSON.stringify(byAction['ssm:GetParameter']?.Resource)).toMatch(
       /:ssm:\*:.*:parameter\/snap2ami\/\*/,
     );
@@ -446,6 +463,7 @@ describe('serverless package', () => {
       'ec2:DeregisterImage',
       'ec2:DeleteSnapshot',
       'ec2:DescribeImageReferences',
+      'ec2:DisableImage',
       'ssm:GetParameter',
     ])
       expect(

@@ -413,6 +413,17 @@ describe('the IAM condition values made from the parameters', () => {
     });
   });
 
+  it('retentionTagCondition: one of our images, and retention tags only', async () => {
+    expect(await resolve('retentionTagCondition', { tagPrefix: 'acme:' })).toEqual({
+      value: {
+        Null: { 'aws:ResourceTag/acme:key': 'false' },
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': ['acme:pipeline', 'acme:retired-at', 'acme:retire-after'],
+        },
+      },
+    });
+  });
+
   it('uefiDataParameterPath: the path as the image function reads it, the default for an empty one', async () => {
     expect(await resolve('uefiDataParameterPath', { uefiDataParameterPath: '/golden/uefi/' })).toEqual({
       value: '/golden/uefi/',
@@ -433,7 +444,7 @@ describe('the IAM condition values made from the parameters', () => {
 
   it('refuses a variable it does not define', async () => {
     await expect(resolve('keyTag', {})).rejects.toThrow(
-      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, uefiDataParameterPath, ssmParameterPath.',
+      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, retentionTagCondition, uefiDataParameterPath, ssmParameterPath.',
     );
     await expect(resolve('resourceTagCondition.family', {})).rejects.toThrow('is not a snap2ami variable');
   });

@@ -56,6 +56,7 @@ export const CONTRACT_KEYS = [
   'family',
   'retain',
   'retain-delete-snapshots',
+  'retain-grace',
 ] as const;
 /** The distribution and lifecycle keys (v2). */
 export const LIFECYCLE_KEYS = [
@@ -67,6 +68,7 @@ export const LIFECYCLE_KEYS = [
   'family',
   'retain',
   'retain-delete-snapshots',
+  'retain-grace',
 ];
 /** Keys with a suffix. */
 const FAMILIES = ['device:', 'tag:', 'copy-kms-key:'];
@@ -659,6 +661,13 @@ function checkLifecycle(plan: Plan, context: PlanContext, fail: (m: string) => v
     const value = parseBool(deleteSnapshots);
     if (value === undefined) fail(`retain-delete-snapshots=${JSON.stringify(deleteSnapshots)} accepted`);
     expected.retainDeleteSnapshots = value;
+  }
+
+  const grace = tag('retain-grace');
+  if (grace !== undefined) {
+    const n = /^(0|[1-9][0-9]*)d$/.test(grace) ? Number(grace.slice(0, -1)) : undefined;
+    if (n === undefined || n > 365) fail(`retain-grace ${JSON.stringify(grace)} accepted`);
+    else if (n > 0) expected.retainGraceDays = n;
   }
 
   if (!isDeepStrictEqual(plan.lifecycle, expected))
