@@ -1,22 +1,25 @@
 /**
  * `npm run bench [-- --scenario bundles|burst|idle …]`: numbers, not assertions.
- *   bundles (the default): each function's bundle size and load time in a fresh process;
+ *   bundles (the default): each function's bundle size and load time in a fresh process, next to
+ *     a baseline commit's (docs/adr/0011-bundles.md);
  *   burst: a burst of snapshot events through the whole pipeline on the throttled emulator
  *     (docs/adr/0009-admission-control.md; `--json` prints the summary as the last line);
  *   idle: how fast one snapshot registers on an idle pipeline, with and without admission control.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
-import { benchBundles } from './bundles.ts';
+import { BASELINE_COMMIT, benchBundles } from './bundles.ts';
 import { benchBurst, LIFECYCLE_COPY_REGIONS } from './burst.ts';
 import { benchIdle } from './idle.ts';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --scenario <name>     bundles (default): bundle sizes and load times
+  --scenario <name>     bundles (default): bundle sizes and load times, this checkout's and a baseline commit's
                         burst: N snapshot events at once through the pipeline on the throttled emulator
                         idle: one snapshot at a time on an idle pipeline, admission control on and off
   --events <n>          burst: how many events (default 200); idle: runs per mode (default 7)
+  --runs <n>            bundles: loads of each bundle per build, in fresh processes (default 9)
+  --baseline <commit>   bundles: the commit built for comparison (default ${BASELINE_COMMIT}, main before lean bundles)
   --competitor <share>  burst: share of every EC2 bucket's refill another client consumes (default 0.5)
   --share <share>       burst: the pipeline's budget, a share of EC2's documented buckets (default ${DEFAULT_RATE_SHARE})
   --time-scale <t>      burst: run t times faster than real time (default 3)
@@ -42,6 +45,8 @@ try {
     options: {
       scenario: { type: 'string', default: 'bundles' },
       events: { type: 'string' },
+      runs: { type: 'string' },
+      baseline: { type: 'string', default: BASELINE_COMMIT },
       competitor: { type: 'string' },
       share: { type: 'string' },
       'time-scale': { type: 'string' },
@@ -61,7 +66,10 @@ const text = (name: string) => values[name] as string | undefined;
 if (values.help) {
   console.log(HELP);
 } else if (values.scenario === 'bundles') {
-  await benchBundles();
+  await benchBundles({
+    runs: number('runs', text('runs'), 9, 1, 100),
+    baseline: String(values.baseline),
+  });
 } else if (values.scenario === 'burst') {
   await benchBurst({
     events: number('events', text('events'), 200, 10, 100_000),

@@ -11,7 +11,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { bucketKey } from '../shared/admission.ts';
 import { deployedAdmission, reportThrottledCalls } from '../shared/aws/admission.ts';
-import { dynamoDbClient } from '../shared/aws/clients.ts';
+import { dynamoDbClient } from '../shared/aws/dynamodb.ts';
 import { deploymentSettings } from '../shared/settings.ts';
 
 /** Watches a client of the given Region (once per client); does nothing without an admission table. */

@@ -17,7 +17,9 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { dynamoDbClient, once, snsClient } from '../shared/aws/clients.ts';
+import { once } from '../shared/aws/clients.ts';
+import { dynamoDbClient } from '../shared/aws/dynamodb.ts';
+import { snsClient } from '../shared/aws/sns.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
 export const DEFINITION_PATH = join(PROJECT_ROOT, 'statemachine', 'register-image.asl.json');
@@ -32,7 +34,7 @@ export interface Bindings {
   functions: Record<string, Handler>;
   /** `${param:name}` values (serverless.yml params:), e.g. `eventBusName`. */
   params?: Record<string, string>;
-  /** The clients the DynamoDB, SNS and EventBridge integrations use; by default the adapter's (shared/aws/clients.ts). */
+  /** The clients the DynamoDB, SNS and EventBridge integrations use; by default the adapter's (shared/aws/). */
   clients?: { dynamodb?: DynamoDBClient; sns?: SNSClient; events?: EventBridgeClient };
   /** For tests of what a timeout leaves behind: the definition's TimeoutSeconds, shortened. */
   executionTimeoutSeconds?: number;

@@ -25,8 +25,8 @@
  * its plan (demand()). State, reservations and refunds are maps over the keys in use: a plan
  * without lifecycle uses the four keys it always did, and costs exactly what it did.
  */
-import { z } from 'zod';
 import type { Lifecycle } from './contract/types.ts';
+import * as z from './zod.ts';
 
 /** The EC2 APIs the workflow calls, each with a request token bucket of its own (per Region). */
 export const EC2_APIS = [
@@ -488,11 +488,11 @@ const TicketSchema = z.object({
   // The buckets it reserved a turn in (a ticket written before the lifecycle's keys has the four
   // base APIs, which are still keys).
   reservation: z
-    .record(z.string().refine(isBucketKey), z.number())
-    .refine((reservation) => Object.keys(reservation).length > 0),
-  deferrals: z.number().int().nonnegative(),
-  firstMessageId: z.string().max(200),
-  keys: z.array(z.string().max(200)).optional(),
+    .record(z.string().check(z.refine(isBucketKey)), z.number())
+    .check(z.refine((reservation) => Object.keys(reservation).length > 0)),
+  deferrals: z.number().check(z.int(), z.nonnegative()),
+  firstMessageId: z.string().check(z.maxLength(200)),
+  keys: z.optional(z.array(z.string().check(z.maxLength(200)))),
 });
 
 /** The ticket a message carries; undefined when it carries none, or one that does not parse (it is then admitted anew). */

@@ -3,7 +3,6 @@
  * snapshots to plan, skipped with a reason, or rejected (malformed, unsupported, untrusted).
  * Events come from outside and are trusted no further than their account.
  */
-import { z } from 'zod';
 import type { SnapshotGroup } from './contract/plan.ts';
 import {
   REGISTER_SNAPSHOTS_DETAIL_TYPE,
@@ -11,6 +10,7 @@ import {
   RegisterSnapshotsDetail,
 } from './register-request.ts';
 import { isSnapshotId, parseSnapshotRef, type SnapshotRef } from './snapshot-ref.ts';
+import * as z from './zod.ts';
 
 export type EventKind =
   | 'createSnapshot'
@@ -69,13 +69,13 @@ export type EventOutcome =
     };
 
 const Envelope = z.looseObject({
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   source: z.string(),
   'detail-type': z.string(),
-  time: z.string().optional(),
+  time: z.optional(z.string()),
   account: z.string(),
   region: z.string(),
-  resources: z.array(z.string()).default([]),
+  resources: z._default(z.array(z.string()), []),
   detail: z.looseObject({}),
 });
 type Envelope = z.infer<typeof Envelope>;
@@ -85,38 +85,38 @@ const SnsNotification = z.looseObject({ Type: z.literal('Notification'), Message
 const EbsSnapshotDetail = z.looseObject({
   event: z.string(),
   result: z.string(),
-  cause: z.string().optional(),
-  snapshot_id: z.string().optional(),
-  source: z.string().optional(),
+  cause: z.optional(z.string()),
+  snapshot_id: z.optional(z.string()),
+  source: z.optional(z.string()),
 });
 const EbsMultiVolumeDetail = z.looseObject({
   event: z.string(),
   result: z.string(),
-  cause: z.string().optional(),
-  snapshots: z.array(z.looseObject({ snapshot_id: z.string() })).optional(),
+  cause: z.optional(z.string()),
+  snapshots: z.optional(z.array(z.looseObject({ snapshot_id: z.string() }))),
 });
 // `resourceType` is missing from the documented CREATED examples; a completed job needs it.
-const BackupJobDetail = z.looseObject({ state: z.string(), resourceType: z.string().optional() });
+const BackupJobDetail = z.looseObject({ state: z.string(), resourceType: z.optional(z.string()) });
 const CopyJobDetail = z.looseObject({
   state: z.string(),
-  resourceType: z.string().optional(),
+  resourceType: z.optional(z.string()),
   // An empty object `{}` until the copy completes (as documented), an ARN string after.
-  destinationRecoveryPointArn: z.unknown().optional(),
+  destinationRecoveryPointArn: z.optional(z.unknown()),
 });
-const RecoveryPointDetail = z.looseObject({ status: z.string(), resourceType: z.string().optional() });
+const RecoveryPointDetail = z.looseObject({ status: z.string(), resourceType: z.optional(z.string()) });
 /** A CloudTrail record, as EventBridge delivers it in `detail`: only what the kind and the outcome need. */
 const CloudTrailDetail = z.looseObject({
   eventSource: z.string(),
   eventName: z.string(),
-  errorCode: z.string().nullish(),
-  errorMessage: z.string().nullish(),
-  requestParameters: z.unknown().optional(),
+  errorCode: z.nullish(z.string()),
+  errorMessage: z.nullish(z.string()),
+  requestParameters: z.optional(z.unknown()),
 });
 /** EC2 CreateTags' request as CloudTrail records EC2's query API: item lists under `…Set`. */
 const CreateTagsParameters = z.looseObject({
   resourcesSet: z.looseObject({ items: z.array(z.looseObject({ resourceId: z.string() })) }),
   tagSet: z.looseObject({
-    items: z.array(z.looseObject({ key: z.string(), value: z.string().nullish() })),
+    items: z.array(z.looseObject({ key: z.string(), value: z.nullish(z.string()) })),
   }),
 });
 
@@ -377,7 +377,7 @@ function unwrapSns(document: unknown): unknown {
     : document;
 }
 
-function parseShape<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {
+function parseShape<T extends z.ZodMiniType>(schema: T, value: unknown, what: string): z.output<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

@@ -7,8 +7,8 @@
  * event: same parser, same planner, same idempotency key. Pure: the caller gives the id and
  * the time.
  */
-import { z } from 'zod';
 import { isSnapshotId } from './snapshot-ref.ts';
+import * as z from './zod.ts';
 
 export const REGISTER_SNAPSHOTS_SOURCE = 'snap2ami';
 export const REGISTER_SNAPSHOTS_DETAIL_TYPE = 'Register Snapshots';
@@ -25,14 +25,16 @@ export const MAX_REGISTER_SNAPSHOTS = 100;
 /** `detail` of a Register Snapshots request, checked strictly: nothing else is accepted. */
 export const RegisterSnapshotsDetail = z.strictObject({
   snapshotIds: z
-    .array(z.string().refine(isSnapshotId, 'not a snapshot ID (snap- and 8 to 17 hex digits)'))
-    .min(1, 'names no snapshot')
-    .max(MAX_REGISTER_SNAPSHOTS, `names more than ${MAX_REGISTER_SNAPSHOTS} snapshots`)
-    .refine((ids) => new Set(ids).size === ids.length, 'names a snapshot more than once'),
+    .array(z.string().check(z.refine(isSnapshotId, 'not a snapshot ID (snap- and 8 to 17 hex digits)')))
+    .check(
+      z.minLength(1, 'names no snapshot'),
+      z.maxLength(MAX_REGISTER_SNAPSHOTS, `names more than ${MAX_REGISTER_SNAPSHOTS} snapshots`),
+      z.refine((ids) => new Set(ids).size === ids.length, 'names a snapshot more than once'),
+    ),
   /** One set (the root is the member tagged `<p>register=true`), as from a createSnapshots event. */
-  multiVolume: z.boolean().optional(),
+  multiVolume: z.optional(z.boolean()),
   /** Who asked (`snap2ami register`, the reconciler): for the logs and the dead-letter queue. */
-  origin: z.string().max(128).optional(),
+  origin: z.optional(z.string().check(z.maxLength(128))),
 });
 export type RegisterSnapshotsDetail = z.infer<typeof RegisterSnapshotsDetail>;
 
@@ -60,7 +62,7 @@ export interface RegisterSnapshotsInput {
   time: Date;
 }
 
-/** One request. Throws (a ZodError naming the problem) when the detail would be rejected. */
+/** One request. Throws (a $ZodError, its issues naming the problem) when the detail would be rejected. */
 export function registerSnapshotsEvent(input: RegisterSnapshotsInput): RegisterSnapshotsEvent {
   const detail = RegisterSnapshotsDetail.parse({
     snapshotIds: [...input.snapshotIds],

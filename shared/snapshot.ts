@@ -3,20 +3,20 @@
  * tag contract reads. Accepts both the CLI's JSON (`StartTime` as an ISO string) and the SDK's
  * objects (`StartTime` as a Date), so `plan` and the pipeline share one shape.
  */
-import { z } from 'zod';
+import * as z from './zod.ts';
 
-export const TagSchema = z.object({ Key: z.string(), Value: z.string().default('') });
+export const TagSchema = z.object({ Key: z.string(), Value: z._default(z.string(), '') });
 
 export const SnapshotSchema = z.looseObject({
-  SnapshotId: z.string().regex(/^snap-[0-9a-f]+$/, 'a snapshot ID (snap-…)'),
-  State: z.string().optional(),
-  OwnerId: z.string().optional(),
-  VolumeId: z.string().optional(),
-  VolumeSize: z.number().int().nonnegative().optional(),
-  StartTime: z.union([z.date(), z.iso.datetime({ offset: true }), z.iso.datetime()]).optional(),
-  OutpostArn: z.string().optional(),
-  Encrypted: z.boolean().optional(),
-  Tags: z.array(TagSchema).optional(),
+  SnapshotId: z.string().check(z.regex(/^snap-[0-9a-f]+$/, 'a snapshot ID (snap-…)')),
+  State: z.optional(z.string()),
+  OwnerId: z.optional(z.string()),
+  VolumeId: z.optional(z.string()),
+  VolumeSize: z.optional(z.number().check(z.int(), z.nonnegative())),
+  StartTime: z.optional(z.union([z.date(), z.iso.datetime({ offset: true }), z.iso.datetime()])),
+  OutpostArn: z.optional(z.string()),
+  Encrypted: z.optional(z.boolean()),
+  Tags: z.optional(z.array(TagSchema)),
 });
 
 export type Tag = z.infer<typeof TagSchema>;
@@ -53,7 +53,7 @@ export function toSnapshot(input: z.output<typeof SnapshotSchema>): Snapshot {
 
 /**
  * Parses `aws ec2 describe-snapshots` output (or the SDK's `DescribeSnapshotsCommandOutput`).
- * Throws a ZodError naming the offending path when the document does not have that shape.
+ * Throws a $ZodError, its issues naming the offending path, when the document does not have that shape.
  */
 export function parseDescribeSnapshots(document: unknown): Snapshot[] {
   return DescribeSnapshotsOutputSchema.parse(document).Snapshots.map(toSnapshot);

@@ -9,7 +9,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { dynamoDbClient, workflowEc2ClientIn, workflowSsmClientIn } from '../../shared/aws/clients.ts';
+import { dynamoDbClient } from '../../shared/aws/dynamodb.ts';
+import { workflowEc2ClientIn } from '../../shared/aws/ec2.ts';
+import { workflowSsmClientIn } from '../../shared/aws/ssm.ts';
 import { tracer } from '../../shared/aws/tracer.ts';
 import {
   DEPLOYMENT_PARAMETERS,

@@ -9,11 +9,11 @@
  * family overwrites the item and owns it from then on. docs/adr/0008-distribution-and-lifecycle.md.
  */
 import { type AttributeValue, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
 import { byStatusQuery } from '../../shared/aws/records.ts';
 import type { Lifecycle } from '../../shared/contract/types.ts';
 import { classify, conditionally, isConditionFailure } from '../../shared/errors.ts';
 import { RECORD_STATUS, RETENTION_ITEM_PREFIX } from '../../shared/records.ts';
+import * as z from '../../shared/zod.ts';
 import type { Copy, LifecycleDeps, RetentionResult } from './types.ts';
 
 /** What retention needs of the plan's lifecycle: a family and a rule, with what guards or widens it. */
@@ -44,9 +44,9 @@ const CopySchema = z.object({ region: z.string(), imageId: z.string() });
 const RuleSchema = z.object({
   family: z.string(),
   retain: z.union([z.object({ count: z.number() }), z.object({ days: z.number() })]),
-  ssmParameter: z.string().optional(),
-  retainDeleteSnapshots: z.boolean().optional(),
-  retainGraceDays: z.number().optional(),
+  ssmParameter: z.optional(z.string()),
+  retainDeleteSnapshots: z.optional(z.boolean()),
+  retainGraceDays: z.optional(z.number()),
 });
 const S = z.object({ S: z.string() });
 const ItemSchema = z.object({
@@ -54,9 +54,15 @@ const ItemSchema = z.object({
   startedAt: S,
   imageKey: S,
   imageId: S,
-  copies: S.transform(({ S }) => z.array(CopySchema).parse(JSON.parse(S))),
-  lifecycle: S.transform(({ S }) => RuleSchema.parse(JSON.parse(S))),
-  error: S.optional(),
+  copies: z.pipe(
+    S,
+    z.transform(({ S }) => z.array(CopySchema).parse(JSON.parse(S))),
+  ),
+  lifecycle: z.pipe(
+    S,
+    z.transform(({ S }) => RuleSchema.parse(JSON.parse(S))),
+  ),
+  error: z.optional(S),
 });
 
 export const retentionItemKey = (family: string) => ({ pk: { S: `${RETENTION_ITEM_PREFIX}${family}` } });

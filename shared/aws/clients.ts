@@ -1,21 +1,19 @@
 /**
- * The AWS adapter: one client per service per container, created on first use, configured
- * only through the SDK's standard settings (AWS_REGION, AWS_ENDPOINT_URL,
- * AWS_ENDPOINT_URL_<SERVICE>, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE), with timeouts of our own: a
- * connection that does not open, or a call that hangs, fails as a TimeoutError (retried as
- * transient) instead of holding the function until Lambda's timeout. The only place in
- * shared/ that creates SDK clients (with workflow-clients.ts, which uses its timeouts and
- * tracing); both handlers and the CLI's ingest path use it. In Lambda, each client is traced
- * (X-Ray subsegments per call, tracer.ts); elsewhere it is left as made.
+ * The AWS adapter's common part: how every client is made, and the memoizers that make each
+ * one once per container. The clients themselves are in one module per service (ec2.ts,
+ * ssm.ts, s3.ts, sfn.ts, sqs.ts, dynamodb.ts, sns.ts), so that a bundle holds the SDK clients
+ * its function calls and no others: esbuild keeps a client package in every bundle that
+ * imports a module creating it, used or not (docs/adr/0011-bundles.md). This module imports no
+ * SDK client.
+ *
+ * Every client is configured only through the SDK's standard settings (AWS_REGION,
+ * AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, AWS_MAX_ATTEMPTS, AWS_RETRY_MODE), with
+ * timeouts of our own: a connection that does not open, or a call that hangs, fails as a
+ * TimeoutError (retried as transient) instead of holding the function until Lambda's timeout.
+ * These modules are the only place in shared/ that creates SDK clients; the handlers, the CLI's
+ * ingest path and the local tooling use them. In Lambda, each client is traced (X-Ray
+ * subsegments per call, tracer.ts); elsewhere it is left as made.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { parseQueueArn } from './queues.ts';
-import { traced } from './tracer.ts';
 
 /**
  * Milliseconds. EC2's slowest call here (RegisterImage) answers in seconds; 10 s without an
@@ -29,6 +27,19 @@ export const HTTP_TIMEOUTS = {
   requestTimeout: 10_000,
   throwOnRequestTimeout: true,
 } as const;
+
+/**
+ * A client's configuration: our timeouts; a Region when given (else the container's,
+ * AWS_REGION); one attempt per call for the workflow's clients (`workflow`), whose retries
+ * Step Functions owns so that each shows in the execution's history, else the SDK's retries.
+ */
+export function clientConfig(options: { region?: string | undefined; workflow?: boolean } = {}) {
+  return {
+    requestHandler: HTTP_TIMEOUTS,
+    ...(options.workflow && { maxAttempts: 1 }),
+    ...(options.region !== undefined && { region: options.region }),
+  };
+}
 
 /** One value per container, made on first use. */
 export function once<T>(make: () => T): () => T {
@@ -70,57 +81,4 @@ export function perRegion<T>(make: (region: string | undefined) => T): (region?:
     }
     return client;
   };
-}
-
-/** The workflow's EC2 client in a Region: one attempt per call, as workflowEc2Client. */
-export const workflowEc2ClientIn = perRegion((region) =>
-  traced(
-    new EC2Client({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1, ...(region !== undefined && { region }) }),
-  ),
-);
-/** SSM in a Region, for the lifecycle's parameters: one attempt per call, the workflow retries. */
-export const workflowSsmClientIn = perRegion((region) =>
-  traced(
-    new SSMClient({ requestHandler: HTTP_TIMEOUTS, maxAttempts: 1, ...(region !== undefined && { region }) }),
-  ),
-);
-/** EC2 and SSM in a Region with the SDK's own retries: the reconciler's retention pass, which no workflow retries. */
-export const ec2ClientIn = perRegion((region) =>
-  traced(new EC2Client({ requestHandler: HTTP_TIMEOUTS, ...(region !== undefined && { region }) })),
-);
-export const ssmClientIn = perRegion((region) =>
-  traced(new SSMClient({ requestHandler: HTTP_TIMEOUTS, ...(region !== undefined && { region }) })),
-);
-/** EC2 in the container's own Region, with the SDK's retries. */
-export const ec2Client = () => ec2ClientIn();
-/** The workflow's EC2 client: one attempt per call; Step Functions owns the retries, so each shows in the history. */
-export const workflowEc2Client = () => workflowEc2ClientIn();
-export const sfnClient = once(() => traced(new SFNClient({ requestHandler: HTTP_TIMEOUTS })));
-export const sqsClient = once(() => traced(new SQSClient({ requestHandler: HTTP_TIMEOUTS })));
-export const dynamoDbClient = once(() => traced(new DynamoDBClient({ requestHandler: HTTP_TIMEOUTS })));
-export const snsClient = once(() => traced(new SNSClient({ requestHandler: HTTP_TIMEOUTS })));
-
-/** A queue's URL by name (and owner, when another account's), looked up once it succeeds (GetQueueUrl). */
-export function queueUrlOf(name: string, owner?: string): () => Promise<string> {
-  return onceSucceeded(async () => {
-    const { QueueUrl } = await sqsClient().send(
-      new GetQueueUrlCommand({ QueueName: name, ...(owner && { QueueOwnerAWSAccountId: owner }) }),
-    );
-    if (!QueueUrl) throw new Error(`GetQueueUrl returned no URL for ${name}`);
-    return QueueUrl;
-  });
-}
-
-const byArn = new Map<string, () => Promise<string>>();
-
-/** A queue's URL from its ARN (an SQS record's eventSourceARN), looked up once it succeeds. */
-export function queueUrlOfArn(arn: string): Promise<string> {
-  let lookup = byArn.get(arn);
-  if (!lookup) {
-    const queue = parseQueueArn(arn);
-    if (!queue) return Promise.reject(new Error(`${arn} is not an SQS queue ARN`));
-    lookup = queueUrlOf(queue.name, queue.account);
-    byArn.set(arn, lookup);
-  }
-  return lookup();
 }

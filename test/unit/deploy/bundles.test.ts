@@ -1,0 +1,61 @@
+/**
+ * What each function's bundle is made of, bundled as the build does (docs/adr/0011-bundles.md):
+ * the SDK clients the function calls and no others, only the SDK schemas of what it sends,
+ * and zod/mini, not full zod. A module that creates a client, imported for something else,
+ * would bring its package back into every bundle that imports it.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundledFiles, functionNames, literalSchemaKeys } from '../../../scripts/build.ts';
+
+/** The clients each function calls (DynamoDB in image and lifecycle: throttle reports to admission control). */
+const CLIENTS: Record<string, string[]> = {
+  image: ['client-dynamodb', 'client-ec2', 'client-s3', 'client-ssm'],
+  ingest: ['client-dynamodb', 'client-ec2', 'client-sfn', 'client-sqs'],
+  lifecycle: ['client-dynamodb', 'client-ec2', 'client-ssm'],
+  reconcile: ['client-dynamodb', 'client-ec2', 'client-sfn', 'client-sqs', 'client-ssm'],
+};
+
+describe('the bundles', () => {
+  let files: Record<string, Record<string, number>>;
+  beforeAll(async () => {
+    files = await bundledFiles();
+  }, 120_000);
+
+  it('cover every function', () => {
+    expect(Object.keys(CLIENTS).sort()).toEqual(functionNames());
+    expect(Object.keys(files).sort()).toEqual(functionNames());
+  });
+
+  for (const [name, clients] of Object.entries(CLIENTS))
+    it(`${name}: holds the clients it calls and no others, and no full zod`, () => {
+      const inputs = Object.keys(files[name] ?? {});
+      const bundled = new Set(inputs.flatMap((path) => /@aws-sdk\/(client-[^/]+)\//.exec(path)?.[1] ?? []));
+      expect([...bundled].sort()).toEqual(clients);
+      expect(inputs.filter((path) => /\/zod\/v4\/classic\//.test(path))).toEqual([]);
+    });
+
+  it("holds EC2's schemas of the commands a function sends, not all 3,400 (540 KiB)", () => {
+    for (const [name, inputs] of Object.entries(files)) {
+      const schemas = Object.entries(inputs).filter(([path]) =>
+        path.includes('@aws-sdk/client-ec2/dist-es/schemas/'),
+      );
+      expect(schemas, name).toHaveLength(1);
+      expect(schemas[0]?.[1], name).toBeLessThan(32 * 1024);
+    }
+  });
+});
+
+describe('literalSchemaKeys', () => {
+  it("writes a trait key as its constant's string, and leaves __proto__ and unknown names", () => {
+    const source = [
+      'const _xN = "xmlName";',
+      'const _p = "__proto__";',
+      'const n0 = "com.amazonaws.ec2";',
+      'export var A$ = [3, n0, _A, 0, [_xN], [[0, { [_xN]: `a`, [_p]: 1, [_other]: 2, [n0]: 3 }]]];',
+    ];
+    expect(literalSchemaKeys(source.join('\n')).split('\n')).toEqual([
+      ...source.slice(0, 3),
+      'export var A$ = [3, n0, _A, 0, [_xN], [[0, { "xmlName": `a`, [_p]: 1, [_other]: 2, [n0]: 3 }]]];',
+    ]);
+  });
+});
