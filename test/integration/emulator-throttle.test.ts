@@ -64,6 +64,8 @@ describe('EC2 request throttling', () => {
     // The bucket each call of the pipeline takes a token from, as the counters report it.
     const region = 'ca-central-1';
     const ec2 = clientIn(region);
+    // Counted from zero: another file may have used this Region on the same emulator before.
+    await control.reset(region);
     await outcome(dryRunRegister(ec2, 0));
     await describeImages(ec2);
     await ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ['snap-0'] }] }));

@@ -107,8 +107,9 @@ describe('a snapshot tagged <prefix>register after it completed', () => {
         executionsFor(h.sfn, ids[0] as string).length + executionsFor(h.sfn, ids[1] as string).length,
       ).toBe(1);
 
-      // Lambda gives the message again: both snapshots end with one AMI each.
-      const second = await pollOnce(h.sqs, queueUrl, { ...h.ingest, sfn });
+      // Lambda gives the message again (ingest made it visible again within seconds): both
+      // snapshots end with one AMI each.
+      const second = await pollOnce(h.sqs, queueUrl, { ...h.ingest, sfn }, { waitSeconds: 10 });
       expect(second).toEqual({ received: 1, failed: [] });
       await h.sfn.idle();
       for (const name of names) expect(await h.imagesNamed(name)).toHaveLength(1);
