@@ -2,14 +2,22 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Files run side by side, in worker processes: more of them than this machine's two cores,
+    // since most wait on a subprocess (the emulator, a packaging, a linter, a CLI) much of the time.
+    maxWorkers: 3,
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/setup/package.ts'],
+          // Some unit tests run a process (a bundle, a CLI): with files side by side, a few seconds.
+          testTimeout: 30_000,
         },
       },
       {
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
@@ -17,6 +25,9 @@ export default defineConfig({
           setupFiles: ['test/setup/aws-env.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          // After the unit tests, not beside them: some unit tests build dist/ again, which
+          // serverless-offline (test/integration/serverless-local) runs.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

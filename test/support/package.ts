@@ -1,10 +1,11 @@
 /**
- * Runs `npm run package` (build + `serverless package`, offline) once and reads the template;
- * runs packaging and deploying commands that are expected to fail.
+ * Runs `npm run package` (build + `serverless package`, offline) once per test run and reads the
+ * template; runs packaging and deploying commands that are expected to fail.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { PROJECT_ROOT, withPackageLock } from '../../local/index.ts';
 
 export interface Template {
@@ -17,16 +18,52 @@ function canIsolateNetwork(): boolean {
   return spawnSync('unshare', ['-n', 'true']).status === 0;
 }
 
-export function packageService(): Promise<{ template: Template; output: string; isolated: boolean }> {
-  return withPackageLock(() => packageNow());
+export interface Packaged {
+  template: Template;
+  /** What `npm run package` printed. */
+  output: string;
+  /** Whether it ran with no network. */
+  isolated: boolean;
+  /** A folder laid out as the project after packaging: `.serverless/` (template, zip files) and `dist/`. */
+  root: string;
+}
+
+/** The packaged template's path in a Packaged's root. */
+export const TEMPLATE_PATH = join('.serverless', 'cloudformation-template-update-stack.json');
+
+/**
+ * The service packaged by this test run: packaged by the first test file that asks, copied to
+ * the run's folder (test/setup/package.ts) and read from there by the others. A copy, so that a
+ * test that packages again (with bad parameters, say) never changes what the others read.
+ * Without that folder (a project with no such setup), it packages now, in the project.
+ */
+export function packageService(): Promise<Packaged> {
+  const shared = inject('packagedDir');
+  return withPackageLock(() => {
+    if (!shared) return { ...packageNow(), root: PROJECT_ROOT };
+    const done = join(shared, 'packaged.json');
+    if (!existsSync(done)) {
+      const { output, isolated } = packageNow();
+      for (const dir of ['.serverless', 'dist'])
+        cpSync(join(PROJECT_ROOT, dir), join(shared, dir), { recursive: true });
+      writeFileSync(done, JSON.stringify({ output, isolated }));
+    }
+    const { output, isolated } = JSON.parse(readFileSync(done, 'utf8')) as {
+      output: string;
+      isolated: boolean;
+    };
+    return { template: readTemplate(shared), output, isolated, root: shared };
+  });
 }
 
 function packageNow(): { template: Template; output: string; isolated: boolean } {
   const { status, output, isolated } = runServerless(['npm', 'run', 'package']);
   if (status !== 0) throw new Error(`npm run package failed (${status}):\n${output}`);
-  const path = join(PROJECT_ROOT, '.serverless', 'cloudformation-template-update-stack.json');
-  return { template: JSON.parse(readFileSync(path, 'utf8')) as Template, output, isolated };
+  return { template: readTemplate(PROJECT_ROOT), output, isolated };
 }
+
+const readTemplate = (root: string) =>
+  JSON.parse(readFileSync(join(root, TEMPLATE_PATH), 'utf8')) as Template;
 
 /**
  * Runs a packaging or deploying command in the project (holding the packaging lock), with no

@@ -1,7 +1,12 @@
-/** Every command has --help describing every option, and refuses malformed IDs before any AWS call. */
+/**
+ * Every command has --help describing every option, and refuses malformed IDs before any AWS call.
+ * The CLI runs in this process (test/support/cli-in-process.ts), as bin/snap2ami runs it; one test
+ * checks that a spawned bin/snap2ami prints the same.
+ */
 import { describe, expect, it } from 'vitest';
 import packageJson from '../../../package.json' with { type: 'json' };
 import { snap2ami } from '../../support/cli.ts';
+import { snap2amiInProcess as cli } from '../../support/cli-in-process.ts';
 
 const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:snap2ami-dev-register-image';
 
@@ -70,18 +75,18 @@ const commands: Record<string, string[]> = {
 };
 
 describe('--help', () => {
-  it.each(Object.entries(commands))('snap2ami %s --help describes every option', (command, options) => {
-    const result = snap2ami([command, '--help']);
+  it.each(Object.entries(commands))('snap2ami %s --help describes every option', async (command, options) => {
+    const result = await cli([command, '--help']);
     expect(result.status).toBe(0);
     for (const option of options) expect(result.stdout).toContain(option);
   });
 
   it.each([...Object.keys(commands), 'plan', 'local'])(
     "snap2ami %s --help's description is sentences that commander wraps, with no hard line break",
-    (command) => {
+    async (command) => {
       // The description: the paragraph after `Usage: …`. Commander wraps at 80 columns when
       // stdout is no terminal; a break where the next word would have fitted is a hard one.
-      const [, description = ''] = snap2ami([command, '--help']).stdout.split('\n\n');
+      const [, description = ''] = (await cli([command, '--help'])).stdout.split('\n\n');
       expect(description.trim(), command).not.toBe('');
       const lines = description.split('\n');
       for (const [i, line] of lines.slice(0, -1).entries()) {
@@ -91,24 +96,28 @@ describe('--help', () => {
     },
   );
 
-  it('status needs no state machine: it reads the record, and the execution the record names', () => {
-    expect(snap2ami(['status', '--help']).stdout).not.toContain('--state-machine-arn');
+  it('status needs no state machine: it reads the record, and the execution the record names', async () => {
+    expect((await cli(['status', '--help'])).stdout).not.toContain('--state-machine-arn');
   });
 
-  it('a bad deployment setting in the environment stops only the commands that use it, in one line', () => {
+  it('a bad deployment setting in the environment stops only the commands that use it, in one line', async () => {
     // SNAP2AMI_EC2_RATE_SHARE is the functions' setting, and redrive's only.
-    expect(snap2ami(['--help'], { SNAP2AMI_EC2_RATE_SHARE: '2' }).status).toBe(0);
+    expect((await cli(['--help'], { SNAP2AMI_EC2_RATE_SHARE: '2' })).status).toBe(0);
     expect(
-      snap2ami(['reconcile', '--help'], { SNAP2AMI_EC2_RATE_SHARE: '2', SNAP2AMI_EC2_BUCKET_OVERRIDES: 'x' })
-        .status,
+      (
+        await cli(['reconcile', '--help'], {
+          SNAP2AMI_EC2_RATE_SHARE: '2',
+          SNAP2AMI_EC2_BUCKET_OVERRIDES: 'x',
+        })
+      ).status,
     ).toBe(0);
-    const redrive = snap2ami(['redrive', '--all', '--table', 't', '--state-machine-arn', ARN], {
+    const redrive = await cli(['redrive', '--all', '--table', 't', '--state-machine-arn', ARN], {
       SNAP2AMI_EC2_RATE_SHARE: '2',
     });
     expect(redrive.status).toBe(1);
     expect(redrive.stderr).toContain('"2" is not a usable share');
     expect(redrive.stderr).not.toMatch(/\n\s+at /);
-    const result = snap2ami(['reconcile', '--table', 't', '--queue-url', 'q'], {
+    const result = await cli(['reconcile', '--table', 't', '--queue-url', 'q'], {
       SNAP2AMI_TAG_PREFIX: 'aws:x',
     });
     expect(result.status).toBe(1);
@@ -116,17 +125,28 @@ describe('--help', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('snap2ami --version prints the package version', () => {
-    const result = snap2ami(['--version']);
+  it('snap2ami --version prints the package version', async () => {
+    const result = await cli(['--version']);
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe(packageJson.version);
   });
 
-  it('snap2ami --help lists every command', () => {
-    const result = snap2ami(['--help']);
+  it('snap2ami --help lists every command', async () => {
+    const result = await cli(['--help']);
     for (const command of ['plan', 'local', 'replay', 'redrive', 'status', 'register', 'reconcile'])
       expect(result.stdout).toContain(command);
   });
+});
+
+describe('in-process runs', () => {
+  it('print what a spawned bin/snap2ami prints, with the same exit status', async () => {
+    const usageError = ['redrive', '--since', 'yesterday', '--table', 't', '--state-machine-arn', ARN];
+    for (const args of [['redrive', '--help'], usageError]) {
+      const spawned = snap2ami(args);
+      expect(spawned.status, args.join(' ')).not.toBeNull();
+      expect(await cli(args), args.join(' ')).toEqual(spawned);
+    }
+  }, 60_000);
 });
 
 describe('usage errors', () => {
@@ -186,8 +206,8 @@ describe('usage errors', () => {
       'is not a state machine ARN',
       { SNAP2AMI_STATE_MACHINE_ARN: 'arn' },
     ],
-  ])('snap2ami %j exits 1 naming what is expected', (args, message, env?: Record<string, string>) => {
-    const result = snap2ami(args, env);
+  ])('snap2ami %j exits 1 naming what is expected', async (args, message, env?: Record<string, string>) => {
+    const result = await cli(args, env);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(message);
   });

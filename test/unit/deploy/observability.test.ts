@@ -23,8 +23,11 @@ const ACTIONS = [
   { 'Fn::If': ['CreateOperationsTopic', { Ref: 'OperationsTopic' }, { Ref: 'OperationsTopicArn' }] },
 ];
 
+/** Where the packaged artifacts and bundles are (test/support/package.ts). */
+let root: string;
+
 beforeAll(async () => {
-  ({ template } = await packageService());
+  ({ template, root } = await packageService());
 }, 180_000);
 
 const resources = (type: string): [string, Resource][] =>
@@ -337,7 +340,7 @@ describe('the bundles, traced as Lambda runs them', () => {
     });
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     const script = `
-      const { handler } = await import(${JSON.stringify(join(PROJECT_ROOT, 'dist', name, 'index.js'))});
+      const { handler } = await import(${JSON.stringify(join(root, 'dist', name, 'index.js'))});
       const context = { functionName: '${name}', awsRequestId: 'r', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:${name}' };
       try { await handler(${JSON.stringify(event)}, context); } catch {}`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
@@ -369,18 +372,18 @@ describe('the bundles, traced as Lambda runs them', () => {
     socket.close();
     return documents;
   }
-  const LAMBDA = {
+  const LAMBDA = () => ({
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-    LAMBDA_TASK_ROOT: PROJECT_ROOT,
+    LAMBDA_TASK_ROOT: root,
     _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
-  };
+  });
 
   it('image: a subsegment for the invocation, with its cold start, and one per EC2 call, in the trace Lambda started', async () => {
     const sent = await traces(
       'image',
       { action: 'checkImage', imageId: 'ami-0123456789abcdef0' },
       {
-        ...LAMBDA,
+        ...LAMBDA(),
         _HANDLER: 'dist/image/index.handler',
       },
     );
@@ -408,7 +411,7 @@ describe('the bundles, traced as Lambda runs them', () => {
     const sent = await traces(
       'ingest',
       { Records: [record] },
-      { ...LAMBDA, _HANDLER: 'dist/ingest/index.handler' },
+      { ...LAMBDA(), _HANDLER: 'dist/ingest/index.handler' },
     );
     expect(sent.map((d) => d.name)).toEqual(expect.arrayContaining(['SQS', '## dist/ingest/index.handler']));
   });

@@ -2,7 +2,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../../local/index.ts';
 import { functionNames } from '../../../scripts/build.ts';
 import { RECORDS_BY_STATUS_INDEX } from '../../../shared/records.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
@@ -10,9 +9,11 @@ import { zipEntries } from '../../support/zip.ts';
 
 let template: Template;
 let output: string;
+/** Where the packaged artifacts and bundles are (test/support/package.ts). */
+let root: string;
 
 beforeAll(async () => {
-  ({ template, output } = await packageService());
+  ({ template, output, root } = await packageService());
 }, 180_000);
 
 describe('serverless package', () => {
@@ -492,7 +493,7 @@ describe('deployment artifacts', () => {
   it('hold each bundle, and no source map larger than its code', () => {
     // Every function the build bundles (functions/<name>), so that a new one cannot ship its maps.
     for (const name of functionNames()) {
-      const entries = zipEntries(join(PROJECT_ROOT, '.serverless', `${name}.zip`));
+      const entries = zipEntries(join(root, '.serverless', `${name}.zip`));
       const code = entries.find((entry) => entry.name === `dist/${name}/index.js`);
       expect(code?.size, `${name}.zip: ${JSON.stringify(entries)}`).toBeGreaterThan(0);
       const maps = entries.filter((entry) => entry.name.endsWith('.map'));
@@ -503,7 +504,7 @@ describe('deployment artifacts', () => {
   it('keep names: an error from the bundled handler is an instance of the class it is named after', () => {
     // The image bundle as Lambda loads it, in a fresh process; EC2 at a closed loopback port.
     const script = `
-      const { handler } = await import(${JSON.stringify(join(PROJECT_ROOT, 'dist', 'image', 'index.js'))});
+      const { handler } = await import(${JSON.stringify(join(root, 'dist', 'image', 'index.js'))});
       const context = { functionName: 'image', awsRequestId: 'r', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:image' };
       try { await handler({ action: 'checkImage', imageId: 'ami-0123456789abcdef0' }, context); }
       catch (error) { console.log(JSON.stringify({ thrown: { name: error.name, constructor: error.constructor.name, stack: error.stack } })); }`;
