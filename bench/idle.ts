@@ -8,6 +8,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { budgetBuckets, DEFAULT_RATE_SHARE } from '#shared/admission.ts';
+import { ADMIT_ALL, type Admission, AdmissionStore } from '#shared/aws/admission.ts';
 import {
   awsEnvironment,
   createPipeline,
@@ -18,8 +20,6 @@ import {
   startEmulator,
   startStateMachine,
 } from '../local/index.ts';
-import { budgetBuckets, DEFAULT_RATE_SHARE } from '../shared/admission.ts';
-import { ADMIT_ALL, type Admission, AdmissionStore } from '../shared/aws/admission.ts';
 import { median, table } from './format.ts';
 
 export async function benchIdle(runs: number, json: boolean): Promise<void> {

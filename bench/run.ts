@@ -7,7 +7,7 @@
  *   idle: how fast one snapshot registers on an idle pipeline, with and without admission control.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
+import { DEFAULT_RATE_SHARE } from '#shared/admission.ts';
 import { BASELINE_COMMIT, benchBundles } from './bundles.ts';
 import { benchBurst, LIFECYCLE_COPY_REGIONS } from './burst.ts';
 import { benchIdle } from './idle.ts';

@@ -11,8 +11,8 @@
  * or not, and those admitted but not started give their tokens back.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Demand, type Reservation, sumDemands } from '../shared/admission.ts';
-import type { Admission } from '../shared/aws/admission.ts';
+import { type Demand, type Reservation, sumDemands } from '#shared/admission.ts';
+import type { Admission } from '#shared/aws/admission.ts';
 
 /** What a start came to: a duplicate (an attempt running or succeeded already) gives its tokens back. */
 export type StartOutcome = 'started' | 'duplicate' | 'failed';

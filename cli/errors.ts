@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { describeQueue, type QueueIdentity } from '../shared/aws/queues.ts';
+import { describeQueue, type QueueIdentity } from '#shared/aws/queues.ts';
 
 /** An error the CLI reports as one line on stderr, exiting with `exitCode`. */
 export class CliError extends Error {

@@ -1,6 +1,6 @@
 /** The readable summary of a plan report, as `snap2ami plan` prints it without --json; a registration's distribution and failure. */
-import type { BlockDeviceMapping, Lifecycle, PlanReport } from '../shared/contract/types.ts';
-import type { DistributionOutcome } from '../shared/distribution.ts';
+import type { BlockDeviceMapping, Lifecycle, PlanReport } from '#shared/contract/types.ts';
+import type { DistributionOutcome } from '#shared/distribution.ts';
 import type { Status } from './records.ts';
 
 export function formatReport(report: PlanReport): string {

@@ -10,12 +10,12 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { Command, Option } from 'commander';
+import { DEFAULT_RATE_SHARE } from '#shared/admission.ts';
+import { HTTP_TIMEOUTS, perRegion } from '#shared/aws/clients.ts';
+import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '#shared/settings.ts';
 import type { LocalResult } from '../local/main-job.ts';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
-import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
-import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
-import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
 import { formatStatus } from './format.ts';
 import {

@@ -3,9 +3,9 @@
  * typo is a usage error before any AWS call.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { isKnownRegion } from '../shared/aws/regions.ts';
-import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
-import { isIdempotencyKey } from '../shared/idempotency.ts';
+import { isKnownRegion } from '#shared/aws/regions.ts';
+import { DEFAULT_PREFIX } from '#shared/contract/types.ts';
+import { isIdempotencyKey } from '#shared/idempotency.ts';
 import {
   bucketOverrides,
   DEFAULT_LAUNCH_TEST_INSTANCE_TYPES,
@@ -25,8 +25,8 @@ import {
   tagPrefix,
   uefiDataBucket,
   uefiDataParameterPath,
-} from '../shared/settings.ts';
-import { isSnapshotId, SNAPSHOT_ID_FORM } from '../shared/snapshot-ref.ts';
+} from '#shared/settings.ts';
+import { isSnapshotId, SNAPSHOT_ID_FORM } from '#shared/snapshot-ref.ts';
 
 const SNAPSHOT_ID = `a snapshot ID (${SNAPSHOT_ID_FORM})`;
 const KEY = 'an idempotency key (v1- and 32 hex digits)';

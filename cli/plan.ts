@@ -4,10 +4,10 @@
  * something was, 1 when the input is unusable.
  */
 import { readFile } from 'node:fs/promises';
-import { planGroups } from '../shared/contract/plan.ts';
-import type { PlannerSettings, PlanReport } from '../shared/contract/types.ts';
-import { parseEvent } from '../shared/events.ts';
-import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
+import { planGroups } from '#shared/contract/plan.ts';
+import type { PlannerSettings, PlanReport } from '#shared/contract/types.ts';
+import { parseEvent } from '#shared/events.ts';
+import { parseDescribeSnapshots, type Snapshot } from '#shared/snapshot.ts';
 import { CliError } from './errors.ts';
 import { formatReport } from './format.ts';
 import { type ContractOptions, contractSettings } from './options.ts';

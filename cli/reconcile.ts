@@ -5,6 +5,7 @@
  * ARN, as for `snap2ami register`.
  */
 
+import type { PlannerSettings } from '#shared/contract/types.ts';
 import {
   type ReconcileDeps,
   type ReconcileOptions,
@@ -12,7 +13,6 @@ import {
   reconcile,
 } from '../functions/reconcile/reconcile.ts';
 import type { RetentionEntry } from '../functions/reconcile/retention-pass.ts';
-import type { PlannerSettings } from '../shared/contract/types.ts';
 import { explainAwsError, queueNamedBy } from './errors.ts';
 
 /** The reconciler's dependencies as the CLI has them: the account and Region come from the queue's ARN, no logger. */

@@ -14,16 +14,16 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { demand } from '../shared/admission.ts';
-import { ADMIT_ALL, type Admission } from '../shared/aws/admission.ts';
-import { startAttempt } from '../shared/aws/executions.ts';
-import { byStatusQuery } from '../shared/aws/records.ts';
-import { describeSnapshots } from '../shared/aws/snapshots.ts';
-import { planGroups } from '../shared/contract/plan.ts';
-import type { Plan } from '../shared/contract/types.ts';
-import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
-import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
-import type { DeploymentBounds } from '../shared/settings.ts';
+import { demand } from '#shared/admission.ts';
+import { ADMIT_ALL, type Admission } from '#shared/aws/admission.ts';
+import { startAttempt } from '#shared/aws/executions.ts';
+import { byStatusQuery } from '#shared/aws/records.ts';
+import { describeSnapshots } from '#shared/aws/snapshots.ts';
+import { planGroups } from '#shared/contract/plan.ts';
+import type { Plan } from '#shared/contract/types.ts';
+import { type DistributionOutcome, distributionOutcome } from '#shared/distribution.ts';
+import { isRegistrationKey, RECORD_STATUS } from '#shared/records.ts';
+import type { DeploymentBounds } from '#shared/settings.ts';
 import { INTERRUPTED, type StartOutcome, startAdmitted, type WaitProgress } from './admitted-starts.ts';
 import { CliError, explainAwsError } from './errors.ts';
 

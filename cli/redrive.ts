@@ -3,8 +3,8 @@
  * admission table is given (cli/admitted-starts.ts paces the starts), Ctrl-C between starts,
  * and what it prints. The redriving itself is cli/records.ts `redrive`.
  */
-import type { Bucket, Ec2Api } from '../shared/admission.ts';
-import { deployedAdmission } from '../shared/aws/admission.ts';
+import type { Bucket, Ec2Api } from '#shared/admission.ts';
+import { deployedAdmission } from '#shared/aws/admission.ts';
 import { INTERRUPTED, waitLine } from './admitted-starts.ts';
 import { CliError } from './errors.ts';
 import { type RedriveContext, redrive } from './records.ts';

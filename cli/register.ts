@@ -7,8 +7,8 @@
  * trusts.
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { parseQueueUrl, type QueueIdentity } from '../shared/aws/queues.ts';
-import { type RegisterSnapshotsEvent, registerSnapshotsRequests } from '../shared/register-request.ts';
+import { parseQueueUrl, type QueueIdentity } from '#shared/aws/queues.ts';
+import { type RegisterSnapshotsEvent, registerSnapshotsRequests } from '#shared/register-request.ts';
 import { CliError, explainAwsError, queueNamedBy } from './errors.ts';
 
 export interface RegisterOptions {

@@ -15,8 +15,8 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
-import { SNAPSHOT_ID_PATTERN } from '../shared/snapshot-ref.ts';
+import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
+import { SNAPSHOT_ID_PATTERN } from '#shared/snapshot-ref.ts';
 import { CliError, queueNamedBy } from './errors.ts';
 
 export interface ReplayOptions {

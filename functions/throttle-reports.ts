@@ -9,10 +9,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { bucketKey } from '../shared/admission.ts';
-import { deployedAdmission, reportThrottledCalls } from '../shared/aws/admission.ts';
-import { dynamoDbClient } from '../shared/aws/dynamodb.ts';
-import { deploymentSettings } from '../shared/settings.ts';
+import { bucketKey } from '#shared/admission.ts';
+import { deployedAdmission, reportThrottledCalls } from '#shared/aws/admission.ts';
+import { dynamoDbClient } from '#shared/aws/dynamodb.ts';
+import { deploymentSettings } from '#shared/settings.ts';
 
 /** Watches a client of the given Region (once per client); does nothing without an admission table. */
 export type WatchThrottling = (ec2: EC2Client, region: string) => EC2Client;

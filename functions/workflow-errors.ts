@@ -5,7 +5,7 @@
  * Published at once: the error is rethrown, and nothing else will flush the metrics.
  */
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { isEc2Throttling, TYPED_ERRORS } from '../shared/errors.ts';
+import { isEc2Throttling, TYPED_ERRORS } from '#shared/errors.ts';
 
 const COUNTED_ERRORS = new Set<string>(TYPED_ERRORS);
 

@@ -22,8 +22,8 @@ import {
   budgetBuckets,
   DOCUMENTED_BUCKETS,
   type Ec2Api,
-} from '../shared/admission.ts';
-import { ADMIT_ALL, AdmissionStore, reportThrottledCalls } from '../shared/aws/admission.ts';
+} from '#shared/admission.ts';
+import { ADMIT_ALL, AdmissionStore, reportThrottledCalls } from '#shared/aws/admission.ts';
 import { throttleControl } from './emulator-controls.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
 import { createEventQueues, createPipeline, ingestDeps, startStateMachine } from './pipeline-fixture.ts';

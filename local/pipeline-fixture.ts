@@ -17,13 +17,13 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { ADMIT_ALL, type Admission } from '#shared/aws/admission.ts';
+import { queueUrlOfArn } from '#shared/aws/sqs.ts';
+import { DEFAULT_PREFIX } from '#shared/contract/types.ts';
+import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '#shared/settings.ts';
 import { runImageTask } from '../functions/image/image.ts';
 import type { UefiDataDeps } from '../functions/image/uefi-data.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
-import { ADMIT_ALL, type Admission } from '../shared/aws/admission.ts';
-import { queueUrlOfArn } from '../shared/aws/sqs.ts';
-import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
-import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '../shared/settings.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 import { receiveAll } from './sqs-event-source.ts';
 import {

@@ -17,9 +17,9 @@ import {
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
-import { once } from '../shared/aws/clients.ts';
-import { dynamoDbClient } from '../shared/aws/dynamodb.ts';
-import { snsClient } from '../shared/aws/sns.ts';
+import { once } from '#shared/aws/clients.ts';
+import { dynamoDbClient } from '#shared/aws/dynamodb.ts';
+import { snsClient } from '#shared/aws/sns.ts';
 import { PROJECT_ROOT } from './paths.ts';
 
 export const DEFINITION_PATH = join(PROJECT_ROOT, 'statemachine', 'register-image.asl.json');

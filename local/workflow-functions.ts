@@ -6,8 +6,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { perRegion } from '#shared/aws/clients.ts';
 import { type LifecycleDeps, runLifecycleTask } from '../functions/lifecycle/lifecycle.ts';
-import { perRegion } from '../shared/aws/clients.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
 
 export interface LocalLifecycleOptions {

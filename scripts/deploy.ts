@@ -8,8 +8,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isKnownRegion } from '#shared/aws/regions.ts';
 import { PROJECT_ROOT } from '../local/paths.ts';
-import { isKnownRegion } from '../shared/aws/regions.ts';
 import { buildFunctions } from './build.ts';
 
 export const USAGE = `Usage: npm run deploy -- --stage <stage> --region <region> [options]

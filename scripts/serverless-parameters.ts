@@ -37,7 +37,7 @@ import {
   splitAccounts,
   ssmParameterPath,
   uefiDataParameterPath,
-} from '../shared/settings.ts';
+} from '#shared/settings.ts';
 import { observabilityProblems, resolvedParameters } from './observability-parameters.ts';
 
 /** The parts of osls's Serverless instance this plugin reads. */

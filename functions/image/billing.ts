@@ -12,14 +12,9 @@ import {
   DescribeImagesCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import {
-  deregisteredReason,
-  goneReason,
-  hasExpectedBilling,
-  keptWarning,
-} from '../../shared/billing-check.ts';
-import type { BillingCheck } from '../../shared/contract/types.ts';
-import { BillingInformationMissing, classify } from '../../shared/errors.ts';
+import { deregisteredReason, goneReason, hasExpectedBilling, keptWarning } from '#shared/billing-check.ts';
+import type { BillingCheck } from '#shared/contract/types.ts';
+import { BillingInformationMissing, classify } from '#shared/errors.ts';
 
 /** The state's `image`: what Register made, and the warnings the success will carry. */
 export interface WorkflowImage {

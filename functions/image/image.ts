@@ -13,17 +13,17 @@ import {
   type Image,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
-import { adoptable, imagesByKey, keyOf } from '../../shared/aws/images-by-key.ts';
-import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
-import type { BillingCheck, RegisterImageRequest } from '../../shared/contract/types.ts';
+import { adoptable, imagesByKey, keyOf } from '#shared/aws/images-by-key.ts';
+import { describeSnapshots, registerImageInput } from '#shared/aws/snapshots.ts';
+import type { BillingCheck, RegisterImageRequest } from '#shared/contract/types.ts';
 import {
   classified,
   classify,
   ImageNotAvailableYet,
   PermanentError,
   RetryableError,
-} from '../../shared/errors.ts';
-import { idempotencyKey } from '../../shared/idempotency.ts';
+} from '#shared/errors.ts';
+import { idempotencyKey } from '#shared/idempotency.ts';
 import { checkBilling, type WorkflowImage } from './billing.ts';
 import { requestSnapshotIds, rootSnapshotId, type SourceSettings, sourceProblems } from './sources.ts';
 import { readUefiData, type UefiDataDeps } from './uefi-data.ts';

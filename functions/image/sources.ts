@@ -6,9 +6,9 @@
  * (the one mapped to RootDeviceName) must be opted in with `<prefix>register=true`, as the
  * planner required. Pure: the caller looks the snapshots up.
  */
-import { TagReader } from '../../shared/contract/reader.ts';
-import type { RegisterImageRequest } from '../../shared/contract/types.ts';
-import type { Snapshot } from '../../shared/snapshot.ts';
+import { TagReader } from '#shared/contract/reader.ts';
+import type { RegisterImageRequest } from '#shared/contract/types.ts';
+import type { Snapshot } from '#shared/snapshot.ts';
 
 export interface SourceSettings {
   /** This account: the image function's own, from its ARN. */

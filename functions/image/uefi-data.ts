@@ -9,15 +9,15 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { RegisterImageRequest } from '../../shared/contract/types.ts';
-import { classified, PermanentError } from '../../shared/errors.ts';
-import type { UefiDataSettings } from '../../shared/settings.ts';
+import type { RegisterImageRequest } from '#shared/contract/types.ts';
+import { classified, PermanentError } from '#shared/errors.ts';
+import type { UefiDataSettings } from '#shared/settings.ts';
 import {
   MAX_UEFI_DATA_LENGTH,
   type UefiDataLocation,
   uefiData,
   uefiDataLocation,
-} from '../../shared/uefi-data.ts';
+} from '#shared/uefi-data.ts';
 
 export interface UefiDataDeps {
   s3: S3Client;

@@ -6,13 +6,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { deployedAdmission } from '../../shared/aws/admission.ts';
-import { dynamoDbClient } from '../../shared/aws/dynamodb.ts';
-import { ec2Client } from '../../shared/aws/ec2.ts';
-import { sfnClient } from '../../shared/aws/sfn.ts';
-import { queueUrlOf, queueUrlOfArn, sqsClient } from '../../shared/aws/sqs.ts';
-import { tracer } from '../../shared/aws/tracer.ts';
-import { deploymentSettings, requiredSetting } from '../../shared/settings.ts';
+import { deployedAdmission } from '#shared/aws/admission.ts';
+import { dynamoDbClient } from '#shared/aws/dynamodb.ts';
+import { ec2Client } from '#shared/aws/ec2.ts';
+import { sfnClient } from '#shared/aws/sfn.ts';
+import { queueUrlOf, queueUrlOfArn, sqsClient } from '#shared/aws/sqs.ts';
+import { tracer } from '#shared/aws/tracer.ts';
+import { deploymentSettings, requiredSetting } from '#shared/settings.ts';
 import { ingest } from './ingest.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.

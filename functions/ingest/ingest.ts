@@ -24,15 +24,15 @@ import {
   sumDemands,
   type Ticket,
   ticketText,
-} from '../../shared/admission.ts';
-import type { Admission, AdmissionDecision } from '../../shared/aws/admission.ts';
-import { startAttempt } from '../../shared/aws/executions.ts';
-import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
-import { planGroups, type SnapshotGroup } from '../../shared/contract/plan.ts';
-import type { ContractError, Plan, PlannerSettings } from '../../shared/contract/types.ts';
-import { DLQ_ATTRIBUTES, deadLetterMessage } from '../../shared/dead-letter.ts';
-import { parseMessageBody } from '../../shared/events.ts';
-import type { Snapshot } from '../../shared/snapshot.ts';
+} from '#shared/admission.ts';
+import type { Admission, AdmissionDecision } from '#shared/aws/admission.ts';
+import { startAttempt } from '#shared/aws/executions.ts';
+import { describeSnapshots, referencedSnapshotIds } from '#shared/aws/snapshots.ts';
+import { planGroups, type SnapshotGroup } from '#shared/contract/plan.ts';
+import type { ContractError, Plan, PlannerSettings } from '#shared/contract/types.ts';
+import { DLQ_ATTRIBUTES, deadLetterMessage } from '#shared/dead-letter.ts';
+import { parseMessageBody } from '#shared/events.ts';
+import type { Snapshot } from '#shared/snapshot.ts';
 
 export interface IngestDeps {
   ec2: EC2Client;

@@ -10,9 +10,9 @@ import {
   type Image,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { adoptable, imagesByKey } from '../../shared/aws/images-by-key.ts';
-import type { RegisterImageRequest } from '../../shared/contract/types.ts';
-import { copyClientToken, pipelineId } from '../../shared/distribution.ts';
+import { adoptable, imagesByKey } from '#shared/aws/images-by-key.ts';
+import type { RegisterImageRequest } from '#shared/contract/types.ts';
+import { copyClientToken, pipelineId } from '#shared/distribution.ts';
 import {
   classified,
   classify,
@@ -20,7 +20,7 @@ import {
   isClassified,
   PermanentError,
   RetryableError,
-} from '../../shared/errors.ts';
+} from '#shared/errors.ts';
 import { describeImage } from './reads.ts';
 import type { Common, Copy, LifecycleDeps } from './types.ts';
 

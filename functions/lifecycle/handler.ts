@@ -9,16 +9,16 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { dynamoDbClient } from '../../shared/aws/dynamodb.ts';
-import { workflowEc2ClientIn } from '../../shared/aws/ec2.ts';
-import { workflowSsmClientIn } from '../../shared/aws/ssm.ts';
-import { tracer } from '../../shared/aws/tracer.ts';
+import { dynamoDbClient } from '#shared/aws/dynamodb.ts';
+import { workflowEc2ClientIn } from '#shared/aws/ec2.ts';
+import { workflowSsmClientIn } from '#shared/aws/ssm.ts';
+import { tracer } from '#shared/aws/tracer.ts';
 import {
   DEPLOYMENT_PARAMETERS,
   deploymentSettings,
   requiredSetting,
   ssmParameterPath,
-} from '../../shared/settings.ts';
+} from '#shared/settings.ts';
 import { throttleReports } from '../throttle-reports.ts';
 import { countTaskError } from '../workflow-errors.ts';
 import { type LifecycleTask, runLifecycleTask } from './lifecycle.ts';

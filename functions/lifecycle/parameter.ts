@@ -1,16 +1,10 @@
 /** The publishParameters step: the family's SSM parameters, under a lock, only forward. */
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import type { RegisterImageRequest } from '../../shared/contract/types.ts';
-import { mayReplace } from '../../shared/distribution.ts';
-import {
-  classified,
-  classify,
-  isConditionFailure,
-  PermanentError,
-  RetryableError,
-} from '../../shared/errors.ts';
-import { PARAMETER_ITEM_PREFIX } from '../../shared/records.ts';
+import type { RegisterImageRequest } from '#shared/contract/types.ts';
+import { mayReplace } from '#shared/distribution.ts';
+import { classified, classify, isConditionFailure, PermanentError, RetryableError } from '#shared/errors.ts';
+import { PARAMETER_ITEM_PREFIX } from '#shared/records.ts';
 import { describeImage, parameterValue } from './reads.ts';
 import { type Common, type Copy, everyImage, type LifecycleDeps } from './types.ts';
 

@@ -3,8 +3,8 @@ import {
   EnableImageDeprecationCommand,
   EnableImageDeregistrationProtectionCommand,
 } from '@aws-sdk/client-ec2';
-import { deprecationTime } from '../../shared/distribution.ts';
-import { classified, RetryableError } from '../../shared/errors.ts';
+import { deprecationTime } from '#shared/distribution.ts';
+import { classified, RetryableError } from '#shared/errors.ts';
 import { describeImage } from './reads.ts';
 import { type Common, type Copy, everyImage, type LifecycleDeps } from './types.ts';
 

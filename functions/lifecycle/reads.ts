@@ -1,7 +1,7 @@
 /** Reads more than one step makes: an image, and the AMI a parameter names. */
 import { DescribeImagesCommand, type EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { classified, classify } from '../../shared/errors.ts';
+import { classified, classify } from '#shared/errors.ts';
 import type { LifecycleDeps } from './types.ts';
 
 export async function describeImage(

@@ -9,11 +9,11 @@
  * family overwrites the item and owns it from then on. docs/adr/0008-distribution-and-lifecycle.md.
  */
 import { type AttributeValue, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { byStatusQuery } from '../../shared/aws/records.ts';
-import type { Lifecycle } from '../../shared/contract/types.ts';
-import { classify, conditionally, isConditionFailure } from '../../shared/errors.ts';
-import { RECORD_STATUS, RETENTION_ITEM_PREFIX } from '../../shared/records.ts';
-import * as z from '../../shared/zod.ts';
+import { byStatusQuery } from '#shared/aws/records.ts';
+import type { Lifecycle } from '#shared/contract/types.ts';
+import { classify, conditionally, isConditionFailure } from '#shared/errors.ts';
+import { RECORD_STATUS, RETENTION_ITEM_PREFIX } from '#shared/records.ts';
+import * as z from '#shared/zod.ts';
 import type { Copy, LifecycleDeps, RetentionResult } from './types.ts';
 
 /** What retention needs of the plan's lifecycle: a family and a rule, with what guards or widens it. */

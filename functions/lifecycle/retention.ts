@@ -22,9 +22,9 @@ import {
   retentionCandidates,
   retireStep,
   SHARED_GRACE_DAYS,
-} from '../../shared/distribution.ts';
-import { classified, classify } from '../../shared/errors.ts';
-import { RECORD_STATUS } from '../../shared/records.ts';
+} from '#shared/distribution.ts';
+import { classified, classify } from '#shared/errors.ts';
+import { RECORD_STATUS } from '#shared/records.ts';
 import { parameterValue } from './reads.ts';
 import {
   closeRetention,

@@ -1,6 +1,6 @@
 /** The share step: launch permission on the AMI and every copy. docs/adr/0008-distribution-and-lifecycle.md. */
 import { ModifyImageAttributeCommand } from '@aws-sdk/client-ec2';
-import { classified } from '../../shared/errors.ts';
+import { classified } from '#shared/errors.ts';
 import { type Common, type Copy, everyImage, type LifecycleDeps } from './types.ts';
 
 /** Launch permission for the accounts, organizations and OUs, on the AMI and every copy. */

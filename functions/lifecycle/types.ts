@@ -6,7 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { Lifecycle, RegisterImageRequest } from '../../shared/contract/types.ts';
+import type { Lifecycle, RegisterImageRequest } from '#shared/contract/types.ts';
 
 export interface Copy {
   region: string;

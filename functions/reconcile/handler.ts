@@ -6,13 +6,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { dynamoDbClient } from '../../shared/aws/dynamodb.ts';
-import { ec2Client, ec2ClientIn } from '../../shared/aws/ec2.ts';
-import { sfnClient } from '../../shared/aws/sfn.ts';
-import { queueUrlOf, sqsClient } from '../../shared/aws/sqs.ts';
-import { ssmClientIn } from '../../shared/aws/ssm.ts';
-import { tracer } from '../../shared/aws/tracer.ts';
-import { deploymentSettings, reconcileGraceMinutes, requiredSetting } from '../../shared/settings.ts';
+import { dynamoDbClient } from '#shared/aws/dynamodb.ts';
+import { ec2Client, ec2ClientIn } from '#shared/aws/ec2.ts';
+import { sfnClient } from '#shared/aws/sfn.ts';
+import { queueUrlOf, sqsClient } from '#shared/aws/sqs.ts';
+import { ssmClientIn } from '#shared/aws/ssm.ts';
+import { tracer } from '#shared/aws/tracer.ts';
+import { deploymentSettings, reconcileGraceMinutes, requiredSetting } from '#shared/settings.ts';
 import { type ReconcileReport, reconcile } from './reconcile.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.

@@ -33,14 +33,14 @@ import {
 import { DescribeImagesCommand, DescribeSnapshotsCommand, type Image } from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { adoptable, imagesByKey } from '../../shared/aws/images-by-key.ts';
-import { byStatusQuery } from '../../shared/aws/records.ts';
-import { describeSnapshots, referencedSnapshotIds } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
-import { conditionally } from '../../shared/errors.ts';
-import { RECORD_STATUS } from '../../shared/records.ts';
-import { registerSnapshotsEvent } from '../../shared/register-request.ts';
-import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
+import { adoptable, imagesByKey } from '#shared/aws/images-by-key.ts';
+import { byStatusQuery } from '#shared/aws/records.ts';
+import { describeSnapshots, referencedSnapshotIds } from '#shared/aws/snapshots.ts';
+import { planGroups } from '#shared/contract/plan.ts';
+import { conditionally } from '#shared/errors.ts';
+import { RECORD_STATUS } from '#shared/records.ts';
+import { registerSnapshotsEvent } from '#shared/register-request.ts';
+import { type Snapshot, SnapshotSchema, toSnapshot } from '#shared/snapshot.ts';
 import { emptyRetentionReport, retentionPass } from './retention-pass.ts';
 import { type InstantSnapshots, setOf, snapshotsByInstant } from './sets.ts';
 import type {

@@ -8,8 +8,8 @@
  * run looks at), the root is reported for `snap2ami register --multi-volume` and not sent.
  */
 import { DescribeSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { TagReader } from '../../shared/contract/reader.ts';
-import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
+import { TagReader } from '#shared/contract/reader.ts';
+import { type Snapshot, SnapshotSchema, toSnapshot } from '#shared/snapshot.ts';
 
 /** Pages of snapshots one run looks at per tag key (1,000 each). */
 export const MAX_SET_PAGES = 10;

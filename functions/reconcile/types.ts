@@ -7,7 +7,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { PlannerSettings } from '../../shared/contract/types.ts';
+import type { PlannerSettings } from '#shared/contract/types.ts';
 import type { Copy } from '../lifecycle/types.ts';
 
 export interface ReconcileDeps {

@@ -12,6 +12,18 @@ import { CopyImageCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/clie
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import {
+  ADMISSION_ATTRIBUTE,
+  AIMD,
+  type Bucket,
+  bucketKey,
+  budgetBuckets,
+  EC2_APIS,
+  type Ec2Api,
+  parseTicket,
+} from '#shared/admission.ts';
+import { AdmissionStore, reportThrottledCalls } from '#shared/aws/admission.ts';
+import { registerSnapshotsEvent } from '#shared/register-request.ts';
 import { throttleReports } from '../../functions/throttle-reports.ts';
 import {
   backupJobEvent,
@@ -30,18 +42,6 @@ import {
   startStateMachine,
   throttleControl,
 } from '../../local/index.ts';
-import {
-  ADMISSION_ATTRIBUTE,
-  AIMD,
-  type Bucket,
-  bucketKey,
-  budgetBuckets,
-  EC2_APIS,
-  type Ec2Api,
-  parseTicket,
-} from '../../shared/admission.ts';
-import { AdmissionStore, reportThrottledCalls } from '../../shared/aws/admission.ts';
-import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 
 const T0 = 1_800_000_000_000;
 /** 30 of EC2's Regions: copies may go to any of them. */

@@ -16,6 +16,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
+import { deploymentSettings } from '#shared/settings.ts';
 import type { ReconcileReport } from '../../functions/reconcile/reconcile.ts';
 import {
   createEventQueues,
@@ -31,8 +33,6 @@ import {
   createSnapshotEvent as snapshotEvent,
   startStateMachine,
 } from '../../local/index.ts';
-import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
-import { deploymentSettings } from '../../shared/settings.ts';
 import { snap2amiAsync } from '../support/cli.ts';
 import { executionsFor } from '../support/pipeline.ts';
 import { createRecoveryHarness } from '../support/recovery.ts';

@@ -18,8 +18,8 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { DOCUMENTED_BUCKETS, type Ec2Api } from '#shared/admission.ts';
 import { throttleControl } from '../../local/index.ts';
-import { DOCUMENTED_BUCKETS, type Ec2Api } from '../../shared/admission.ts';
 
 const control = throttleControl(inject('awsEndpoint'));
 const used: string[] = [];

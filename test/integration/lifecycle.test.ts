@@ -16,6 +16,10 @@ import {
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAttempt } from '#shared/aws/executions.ts';
+import type { Plan } from '#shared/contract/types.ts';
+import { PermanentError } from '#shared/errors.ts';
+import { executionInput } from '#shared/workflow.ts';
 import { redrive } from '../../cli/records.ts';
 import {
   createPipeline,
@@ -28,10 +32,6 @@ import {
   startFaultProxy,
   startLocalStepFunctions,
 } from '../../local/index.ts';
-import { startAttempt } from '../../shared/aws/executions.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, planFor, unique } from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';

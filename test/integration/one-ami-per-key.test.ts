@@ -14,13 +14,13 @@ import {
   type Image,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeSnapshots } from '#shared/aws/snapshots.ts';
+import { planGroups } from '#shared/contract/plan.ts';
+import type { Plan, PlannerSettings } from '#shared/contract/types.ts';
+import { PermanentError } from '#shared/errors.ts';
+import { executionInput } from '#shared/workflow.ts';
 import { type ReconcileReport, reconcile } from '../../functions/reconcile/reconcile.ts';
 import { createPipeline, createTaggedSnapshot, type Pipeline, SETTINGS } from '../../local/index.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
-import type { Plan, PlannerSettings } from '../../shared/contract/types.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, planFor, unique } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';
 import { messagesIn } from '../support/sqs.ts';

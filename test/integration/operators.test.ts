@@ -3,6 +3,8 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
+import { executionInput } from '#shared/workflow.ts';
 import {
   createPipeline,
   describeImagesBody,
@@ -16,8 +18,6 @@ import {
   unauthorized,
 } from '../../local/index.ts';
 import { createTable, tableProperties } from '../../local/stack-resources.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { snap2amiAsync } from '../support/cli.ts';
 import { planFor } from '../support/pipeline.ts';
 

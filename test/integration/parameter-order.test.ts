@@ -8,10 +8,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { expect, inject, it } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
+import { executionInput } from '#shared/workflow.ts';
 import { PARAMETER_LOCK_SECONDS } from '../../functions/lifecycle/parameter.ts';
 import { createPipeline, dynamoDbError, startFaultProxy } from '../../local/index.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, planFor, unique } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});

@@ -11,6 +11,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DLQ_ATTRIBUTES, SQS_MESSAGE_LIMIT_BYTES } from '#shared/dead-letter.ts';
 import { replay } from '../../cli/replay.ts';
 import {
   createEventQueues,
@@ -23,7 +24,6 @@ import {
   createSnapshotEvent as snapshotEvent,
   startStateMachine,
 } from '../../local/index.ts';
-import { DLQ_ATTRIBUTES, SQS_MESSAGE_LIMIT_BYTES } from '../../shared/dead-letter.ts';
 import { executionsFor } from '../support/pipeline.ts';
 import { messagesIn } from '../support/sqs.ts';
 

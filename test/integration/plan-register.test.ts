@@ -4,10 +4,10 @@
  */
 import { DescribeImagesCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
+import { ec2Client } from '#shared/aws/ec2.ts';
+import { describeSnapshots, registerImageInput } from '#shared/aws/snapshots.ts';
+import { planGroups } from '#shared/contract/plan.ts';
 import { createTaggedSnapshot, EMULATOR_ACCOUNT, EMULATOR_REGION } from '../../local/index.ts';
-import { ec2Client } from '../../shared/aws/ec2.ts';
-import { describeSnapshots, registerImageInput } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
 
 const settings = {
   account: EMULATOR_ACCOUNT,

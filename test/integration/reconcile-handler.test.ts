@@ -7,9 +7,9 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RETENTION_ITEM_PREFIX } from '#shared/records.ts';
 import { openRetention } from '../../functions/lifecycle/retention-item.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION, type FaultProxy, startFaultProxy } from '../../local/index.ts';
-import { RETENTION_ITEM_PREFIX } from '../../shared/records.ts';
 import { executionArn, familyImage, unique } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';
 import { messagesIn } from '../support/sqs.ts';

@@ -10,10 +10,10 @@ import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
+import { executionInput } from '#shared/workflow.ts';
 import { CURSOR_KEY, type ReconcileReport, reconcile } from '../../functions/reconcile/reconcile.ts';
 import { describeImagesBody, type FaultProxy, startFaultProxy } from '../../local/index.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { snap2amiAsync } from '../support/cli.ts';
 import { executionArn } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';

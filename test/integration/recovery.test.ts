@@ -11,6 +11,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
 import { ingest } from '../../functions/ingest/ingest.ts';
 import {
   createPipeline,
@@ -30,7 +31,6 @@ import {
   stillPending,
   unauthorized,
 } from '../../local/index.ts';
-import type { Plan } from '../../shared/contract/types.ts';
 import { executionsFor, planFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});

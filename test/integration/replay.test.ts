@@ -6,8 +6,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { describe, expect, inject, it } from 'vitest';
+import { DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
 import { startFaultProxy } from '../../local/index.ts';
-import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
 import { snap2ami, snap2amiAsync } from '../support/cli.ts';
 import { messagesIn } from '../support/sqs.ts';
 

@@ -16,10 +16,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
+import { executionInput } from '#shared/workflow.ts';
 import { emptyRetentionReport, retentionPass } from '../../functions/reconcile/retention-pass.ts';
 import type { ReconcileDeps, ReconcileReport, RetentionEntry } from '../../functions/reconcile/types.ts';
 import { createPipeline, type Pipeline, SETTINGS } from '../../local/index.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, familyImage, planFor, unique } from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';

@@ -16,11 +16,11 @@ import {
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
+import { executionInput } from '#shared/workflow.ts';
 import { emptyRetentionReport, retentionPass } from '../../functions/reconcile/retention-pass.ts';
 import type { ReconcileDeps, ReconcileReport } from '../../functions/reconcile/types.ts';
 import { createPipeline, type Pipeline, requestLog, SETTINGS } from '../../local/index.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, familyImage, planFor, unique } from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';

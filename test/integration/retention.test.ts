@@ -15,10 +15,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
+import { RetryableError } from '#shared/errors.ts';
+import { executionInput } from '#shared/workflow.ts';
 import { createPipeline, type Pipeline, requestLog } from '../../local/index.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { RetryableError } from '../../shared/errors.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, familyImage, planFor, unique } from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';

@@ -8,6 +8,8 @@
  */
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
+import { executionInput } from '#shared/workflow.ts';
 import {
   createPipeline,
   describeImagesBody,
@@ -17,8 +19,6 @@ import {
   PLATFORM_DETAILS_TAG,
   startFaultProxy,
 } from '../../local/index.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, planFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});

@@ -10,6 +10,8 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
+import { executionInput } from '#shared/workflow.ts';
 import {
   createPipeline,
   describeImagesBody,
@@ -19,8 +21,6 @@ import {
   startFaultProxy,
   unauthorized,
 } from '../../local/index.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, planFor as planWith } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});

@@ -6,8 +6,8 @@
  */
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type ExecutionInput, executionInput } from '#shared/workflow.ts';
 import { createPipeline, createTaggedSnapshot, EMULATOR_ACCOUNT, type Pipeline } from '../../local/index.ts';
-import { type ExecutionInput, executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, planFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});

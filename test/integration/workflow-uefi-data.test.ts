@@ -11,9 +11,9 @@ import { DescribeImageAttributeCommand, DescribeImagesCommand, EC2Client } from 
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Plan } from '#shared/contract/types.ts';
+import { executionInput } from '#shared/workflow.ts';
 import { createPipeline, LOCAL_UEFI_DATA_BUCKET, type Pipeline } from '../../local/index.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, planFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});

@@ -4,8 +4,8 @@
  */
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { executionInput } from '#shared/workflow.ts';
 import { createPipeline, type Pipeline } from '../../local/index.ts';
-import { executionInput } from '../../shared/workflow.ts';
 import { executionArn as arn, planFor as planWith } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});

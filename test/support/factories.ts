@@ -1,7 +1,7 @@
 /** Test factories: snapshots, settings and planning shortcuts, instead of copied fixtures. */
-import { planGroup, type SnapshotGroup } from '../../shared/contract/plan.ts';
-import type { Plan, PlannerSettings, Rejected, Skipped } from '../../shared/contract/types.ts';
-import { type Snapshot, type SnapshotInput, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
+import { planGroup, type SnapshotGroup } from '#shared/contract/plan.ts';
+import type { Plan, PlannerSettings, Rejected, Skipped } from '#shared/contract/types.ts';
+import { type Snapshot, type SnapshotInput, SnapshotSchema, toSnapshot } from '#shared/snapshot.ts';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';

@@ -1,5 +1,9 @@
 /** Test helpers over the pipeline fixture (local/pipeline-fixture.ts): plans of real snapshots, executions by snapshot. */
 import { type EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { describeSnapshots } from '#shared/aws/snapshots.ts';
+import { planGroups } from '#shared/contract/plan.ts';
+import type { Plan } from '#shared/contract/types.ts';
+import { pipelineId } from '#shared/distribution.ts';
 import {
   createTaggedSnapshot,
   EMULATOR_ACCOUNT,
@@ -7,10 +11,6 @@ import {
   type LocalStepFunctions,
   SETTINGS,
 } from '../../local/index.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { pipelineId } from '../../shared/distribution.ts';
 
 /** A real opted-in snapshot on the emulator with the given tags, planned as ingest plans it. */
 export async function planFor(ec2: EC2Client, tags: Record<string, string>): Promise<Plan> {

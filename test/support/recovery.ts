@@ -12,6 +12,12 @@ import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { describeSnapshots } from '#shared/aws/snapshots.ts';
+import { planGroups } from '#shared/contract/plan.ts';
+import type { Plan } from '#shared/contract/types.ts';
+import { SQS_MESSAGE_LIMIT_BYTES } from '#shared/dead-letter.ts';
+import { PermanentError } from '#shared/errors.ts';
+import { CLAIM_LEASE_SECONDS } from '#shared/workflow.ts';
 import type { ImageTask } from '../../functions/image/image.ts';
 import type { IngestDeps } from '../../functions/ingest/ingest.ts';
 import type { ReconcileDeps } from '../../functions/reconcile/reconcile.ts';
@@ -30,12 +36,6 @@ import {
   SETTINGS,
   startStateMachine,
 } from '../../local/index.ts';
-import { describeSnapshots } from '../../shared/aws/snapshots.ts';
-import { planGroups } from '../../shared/contract/plan.ts';
-import type { Plan } from '../../shared/contract/types.ts';
-import { SQS_MESSAGE_LIMIT_BYTES } from '../../shared/dead-letter.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import { CLAIM_LEASE_SECONDS } from '../../shared/workflow.ts';
 import { messagesIn } from './sqs.ts';
 
 export interface RecoveryHarness {

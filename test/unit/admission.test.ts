@@ -34,7 +34,7 @@ import {
   ticketText,
   virtualAt,
   waitFor,
-} from '../../shared/admission.ts';
+} from '#shared/admission.ts';
 
 const T0 = 1_800_000_000_000;
 const half = budgetBuckets(0.5);

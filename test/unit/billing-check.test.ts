@@ -3,13 +3,8 @@
  * values of EC2's "AMI billing information" table, and the words of its outcomes.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  deregisteredReason,
-  goneReason,
-  hasExpectedBilling,
-  keptWarning,
-} from '../../shared/billing-check.ts';
-import type { BillingCheck } from '../../shared/contract/types.ts';
+import { deregisteredReason, goneReason, hasExpectedBilling, keptWarning } from '#shared/billing-check.ts';
+import type { BillingCheck } from '#shared/contract/types.ts';
 
 const check = (expect: BillingCheck['expect']): BillingCheck => ({ expect, onMissing: 'deregister' });
 

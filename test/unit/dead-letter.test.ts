@@ -8,7 +8,7 @@ import {
   SQS_MESSAGE_LIMIT_BYTES,
   sqsMessageBytes,
   sqsSafe,
-} from '../../shared/dead-letter.ts';
+} from '#shared/dead-letter.ts';
 
 /** A body at SQS's limit, cut to size in each run. */
 const FULL_BODY = 'x'.repeat(SQS_MESSAGE_LIMIT_BYTES);

@@ -9,7 +9,7 @@ import {
   mayReplace,
   retentionCandidates,
   retireStep,
-} from '../../shared/distribution.ts';
+} from '#shared/distribution.ts';
 
 const PIPELINE = '123456789012/us-east-1/snap2ami-records';
 const image = (imageId: string, snapshotTime?: string, protection = 'disabled'): FamilyImage => ({

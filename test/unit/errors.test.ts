@@ -10,7 +10,7 @@ import {
   isEc2Throttling,
   RetryableError,
   ThrottledError,
-} from '../../shared/errors.ts';
+} from '#shared/errors.ts';
 
 /** An error as the AWS SDK throws it: a name, a message, an HTTP status. */
 const awsError = (name: string, httpStatusCode?: number) =>

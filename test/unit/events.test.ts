@@ -9,8 +9,8 @@ import {
   parseEvent,
   parseMessageBody,
   type RejectionCategory,
-} from '../../shared/events.ts';
-import { MAX_REGISTER_SNAPSHOTS, registerSnapshotsEvent } from '../../shared/register-request.ts';
+} from '#shared/events.ts';
+import { MAX_REGISTER_SNAPSHOTS, registerSnapshotsEvent } from '#shared/register-request.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/aws-docs-events/', import.meta.url));
 

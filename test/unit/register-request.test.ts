@@ -1,11 +1,11 @@
 /** The Register Snapshots request as `snap2ami register` and the reconciler build it (events.md v2). */
 import { describe, expect, it } from 'vitest';
-import { parseEvent } from '../../shared/events.ts';
+import { parseEvent } from '#shared/events.ts';
 import {
   MAX_REGISTER_SNAPSHOTS,
   registerSnapshotsEvent,
   registerSnapshotsRequests,
-} from '../../shared/register-request.ts';
+} from '#shared/register-request.ts';
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';

@@ -1,6 +1,6 @@
 /** Snapshot references as events.md lists them: ARNs in every partition, the documented quirk, bare IDs. */
 import { describe, expect, it } from 'vitest';
-import { isSnapshotId, parseSnapshotRef } from '../../shared/snapshot-ref.ts';
+import { isSnapshotId, parseSnapshotRef } from '#shared/snapshot-ref.ts';
 
 const ID8 = 'snap-01234567';
 const ID17 = 'snap-0123456789abcdef0';

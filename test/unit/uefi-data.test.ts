@@ -3,7 +3,7 @@
  * which sources a deployment lets it read, and which text it sends as UefiData.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_UEFI_DATA_LENGTH, uefiData, uefiDataLocation } from '../../shared/uefi-data.ts';
+import { MAX_UEFI_DATA_LENGTH, uefiData, uefiDataLocation } from '#shared/uefi-data.ts';
 
 const SETTINGS = { bucket: 'uefi-store', parameterPath: '/snap2ami/uefi-data/' };
 

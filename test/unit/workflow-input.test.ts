@@ -4,7 +4,7 @@
  * (a starter that retries StartExecution with the same name must meet the same input).
  */
 import { describe, expect, it } from 'vitest';
-import { executionInput, NO_PREVIOUS_EXECUTION } from '../../shared/workflow.ts';
+import { executionInput, NO_PREVIOUS_EXECUTION } from '#shared/workflow.ts';
 import { expectPlan, planOf, root } from '../support/factories.ts';
 
 const NOW = new Date('2026-11-30T12:00:00.000Z');

@@ -6,8 +6,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HTTP_TIMEOUTS } from '../../../shared/aws/clients.ts';
-import { classify } from '../../../shared/errors.ts';
+import { HTTP_TIMEOUTS } from '#shared/aws/clients.ts';
+import { classify } from '#shared/errors.ts';
 
 /** A TCP server that accepts connections and never answers. */
 let server: Server;

@@ -5,7 +5,6 @@
  * back; Ctrl-C between starts leaves the rest not started, their tokens given back.
  */
 import { describe, expect, it } from 'vitest';
-import { startAdmitted, waitLine } from '../../../cli/admitted-starts.ts';
 import {
   type AdmissionState,
   type Budget,
@@ -16,8 +15,9 @@ import {
   delaySeconds,
   refundAmounts,
   waitFor,
-} from '../../../shared/admission.ts';
-import type { Admission } from '../../../shared/aws/admission.ts';
+} from '#shared/admission.ts';
+import type { Admission } from '#shared/aws/admission.ts';
+import { startAdmitted, waitLine } from '../../../cli/admitted-starts.ts';
 
 const T0 = 1_800_000_000_000;
 /** RegisterImage holds two registrations (2 calls each) and refills one every 2 s. */

@@ -1,6 +1,7 @@
 /** The CLI's option parsers and its one-line AWS error messages. */
 import { Command, InvalidArgumentError } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
+import { deploymentSettings } from '#shared/settings.ts';
 import { explainAwsError } from '../../../cli/errors.ts';
 import {
   bucketOverridesOption,
@@ -12,7 +13,6 @@ import {
   rateShareOption,
   region,
 } from '../../../cli/options.ts';
-import { deploymentSettings } from '../../../shared/settings.ts';
 
 describe('--since and --until', () => {
   it.each([

@@ -1,6 +1,6 @@
 /** `snap2ami register --dry-run` sends nothing, so it needs no AWS: the queue's account and Region come from its URL. */
 import { describe, expect, it } from 'vitest';
-import { parseQueueUrl } from '../../../shared/aws/queues.ts';
+import { parseQueueUrl } from '#shared/aws/queues.ts';
 import { awsFiles, snap2amiAsync } from '../../support/cli.ts';
 
 /** No credentials, no Region, nothing to reach: empty shared files, and an endpoint that refuses. */

@@ -5,7 +5,7 @@
  * The bounds are read as the functions read them (shared/settings.ts deploymentBounds).
  */
 import { describe, expect, it } from 'vitest';
-import { deploymentBounds } from '../../../shared/settings.ts';
+import { deploymentBounds } from '#shared/settings.ts';
 import { expectPlan, expectRejected, planOf, root } from '../../support/factories.ts';
 
 /** The bounds of a deployment whose SNAP2AMI_* variables are `env` (unset: the defaults). */

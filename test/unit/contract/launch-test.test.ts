@@ -5,9 +5,9 @@
  * deployment is read as the functions read it (shared/settings.ts deploymentBounds).
  */
 import { describe, expect, it } from 'vitest';
+import { instanceTypeTraits } from '#shared/contract/instance-types.ts';
+import { deploymentBounds } from '#shared/settings.ts';
 import { formatReport } from '../../../cli/format.ts';
-import { instanceTypeTraits } from '../../../shared/contract/instance-types.ts';
-import { deploymentBounds } from '../../../shared/settings.ts';
 import { expectPlan, expectRejected, p, planOf, root, snapshot } from '../../support/factories.ts';
 
 const SUBNET = 'subnet-0123456789abcdef0';

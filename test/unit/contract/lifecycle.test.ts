@@ -4,7 +4,7 @@
  * `snap2ami plan --json` shows it, with the fields that are set and no others.
  */
 import { describe, expect, it } from 'vitest';
-import type { Lifecycle } from '../../../shared/contract/types.ts';
+import type { Lifecycle } from '#shared/contract/types.ts';
 import { errorsFor, expectPlan, p, planOf, root, snapshot } from '../../support/factories.ts';
 
 const lifecycleOf = (tags: Record<string, string>): Lifecycle | undefined =>

@@ -1,6 +1,6 @@
 /** The contract's conventions, opting in, name templates, tags on the AMI, and checks on snapshots. */
 import { describe, expect, it } from 'vitest';
-import { idempotencyKey } from '../../../shared/idempotency.ts';
+import { idempotencyKey } from '#shared/idempotency.ts';
 import {
   ACCOUNT,
   errorsFor,

@@ -3,10 +3,10 @@
  * snapshot's volume tags, a `<p>device:` value naming a snapshot or an empty volume, and a
  * member of a multi-volume set. Shared by the limits' unit tests and their property test.
  */
-import type { SnapshotGroup } from '../../../shared/contract/plan.ts';
-import { planGroup } from '../../../shared/contract/plan.ts';
-import type { ContractError, EbsMapping, PlannerSettings } from '../../../shared/contract/types.ts';
-import type { Snapshot } from '../../../shared/snapshot.ts';
+import type { SnapshotGroup } from '#shared/contract/plan.ts';
+import { planGroup } from '#shared/contract/plan.ts';
+import type { ContractError, EbsMapping, PlannerSettings } from '#shared/contract/types.ts';
+import type { Snapshot } from '#shared/snapshot.ts';
 import { type Outcome, p, root, SETTINGS, snapshot } from '../../support/factories.ts';
 
 export type Place = 'root' | 'device' | 'empty' | 'member';

@@ -9,10 +9,10 @@ import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CALLS_PER_AMI, DOCUMENTED_BUCKETS } from '#shared/admission.ts';
+import { TYPED_ERRORS } from '#shared/errors.ts';
 import { PROJECT_ROOT } from '../../../local/index.ts';
 import { functionNames } from '../../../scripts/build.ts';
-import { CALLS_PER_AMI, DOCUMENTED_BUCKETS } from '../../../shared/admission.ts';
-import { TYPED_ERRORS } from '../../../shared/errors.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
 
 type Resource = Template['Resources'][string] & { Condition?: string };

@@ -2,8 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { RECORDS_BY_STATUS_INDEX } from '#shared/records.ts';
 import { functionNames } from '../../../scripts/build.ts';
-import { RECORDS_BY_STATUS_INDEX } from '../../../shared/records.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
 import { zipEntries } from '../../support/zip.ts';
 

@@ -6,14 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, packagedTemplate } from '../../../local/index.ts';
-import { EC2_APIS } from '../../../shared/admission.ts';
+import { EC2_APIS } from '#shared/admission.ts';
 import {
   DEPLOYMENT_PARAMETERS,
   deploymentBounds,
   deploymentSettings,
   MAX_PREFIX_LENGTH,
-} from '../../../shared/settings.ts';
+} from '#shared/settings.ts';
+import { PROJECT_ROOT, packagedTemplate } from '../../../local/index.ts';
 import { runPackaging } from '../../support/package.ts';
 
 const BAD = 'allowedSourceAccounts=1234,abc';

@@ -4,10 +4,6 @@
  * (scripts/serverless-parameters.ts), row by row.
  */
 import { describe, expect, it } from 'vitest';
-import Snap2amiParameters, {
-  parameterErrors,
-  type Serverless,
-} from '../../../scripts/serverless-parameters.ts';
 import {
   DEFAULT_SSM_PARAMETER_PATH,
   DEFAULT_UEFI_DATA_PARAMETER_PATH,
@@ -19,7 +15,11 @@ import {
   reconcileGraceMinutes,
   ssmParameterPath,
   uefiDataSettings,
-} from '../../../shared/settings.ts';
+} from '#shared/settings.ts';
+import Snap2amiParameters, {
+  parameterErrors,
+  type Serverless,
+} from '../../../scripts/serverless-parameters.ts';
 
 const env = (prefix: string | undefined, accounts: string | undefined) => ({
   SNAP2AMI_TAG_PREFIX: prefix,

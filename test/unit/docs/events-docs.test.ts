@@ -1,6 +1,6 @@
 /** Every example event in docs/events.md is one the parser turns into snapshots to plan, the ones it shows. */
 import { describe, expect, it } from 'vitest';
-import { parseMessageBody } from '../../../shared/events.ts';
+import { parseMessageBody } from '#shared/events.ts';
 import { readPage } from './markdown.ts';
 
 const page = readPage('docs/events.md');

@@ -1,6 +1,6 @@
 /** docs/tag-contract.md documents every key the planner accepts, and the README's five tags are keys. */
 import { describe, expect, it } from 'vitest';
-import { FAMILIES, KEYS } from '../../../shared/contract/keys.ts';
+import { FAMILIES, KEYS } from '#shared/contract/keys.ts';
 import { readPage } from './markdown.ts';
 
 describe('docs/tag-contract.md', () => {

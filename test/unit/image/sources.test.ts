@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { planGroup } from '#shared/contract/plan.ts';
+import type { RegisterImageRequest } from '#shared/contract/types.ts';
+import type { Snapshot } from '#shared/snapshot.ts';
 import { requestSnapshotIds, type SourceSettings, sourceProblems } from '../../../functions/image/sources.ts';
-import { planGroup } from '../../../shared/contract/plan.ts';
-import type { RegisterImageRequest } from '../../../shared/contract/types.ts';
-import type { Snapshot } from '../../../shared/snapshot.ts';
 import { ACCOUNT, expectPlan, p, planOf, root, snapshot } from '../../support/factories.ts';
 import { scenario } from '../property/arbitraries.ts';
 

@@ -4,9 +4,9 @@
  * tag: families, misspellings), plain and aws: tags, and the snapshots they refer to.
  */
 import fc from 'fast-check';
-import type { SnapshotGroup } from '../../../shared/contract/plan.ts';
-import type { PlannerSettings } from '../../../shared/contract/types.ts';
-import { type Snapshot, SnapshotSchema, toSnapshot } from '../../../shared/snapshot.ts';
+import type { SnapshotGroup } from '#shared/contract/plan.ts';
+import type { PlannerSettings } from '#shared/contract/types.ts';
+import { type Snapshot, SnapshotSchema, toSnapshot } from '#shared/snapshot.ts';
 import { CONTRACT_KEYS, LIFECYCLE_KEYS, LIMITS, type TypeLimits, VOLUME_TYPES } from './contract-checker.ts';
 
 export const ACCOUNT = '123456789012';

@@ -5,16 +5,16 @@
  * Each check returns the list of violations, empty when the outcome satisfies the contract.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { SnapshotGroup } from '../../../shared/contract/plan.ts';
+import type { SnapshotGroup } from '#shared/contract/plan.ts';
 import type {
   BlockDeviceMapping,
   ContractError,
   EbsMapping,
   Plan,
   PlannerSettings,
-} from '../../../shared/contract/types.ts';
-import { idempotencyKey } from '../../../shared/idempotency.ts';
-import type { Snapshot } from '../../../shared/snapshot.ts';
+} from '#shared/contract/types.ts';
+import { idempotencyKey } from '#shared/idempotency.ts';
+import type { Snapshot } from '#shared/snapshot.ts';
 
 export type Outcome =
   | { plan: Plan }

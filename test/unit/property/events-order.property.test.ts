@@ -5,11 +5,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planGroup, type SnapshotGroup } from '../../../shared/contract/plan.ts';
-import type { Plan, PlannerSettings } from '../../../shared/contract/types.ts';
-import { type EventSettings, parseEvent, parseMessageBody } from '../../../shared/events.ts';
-import { idempotencyKey } from '../../../shared/idempotency.ts';
-import type { Snapshot } from '../../../shared/snapshot.ts';
+import { planGroup, type SnapshotGroup } from '#shared/contract/plan.ts';
+import type { Plan, PlannerSettings } from '#shared/contract/types.ts';
+import { type EventSettings, parseEvent, parseMessageBody } from '#shared/events.ts';
+import { idempotencyKey } from '#shared/idempotency.ts';
+import type { Snapshot } from '#shared/snapshot.ts';
 import {
   ACCOUNT,
   applyPrefix,

@@ -8,15 +8,15 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planGroups } from '../../../shared/contract/plan.ts';
-import { type EventOutcome, parseEvent, parseMessageBody } from '../../../shared/events.ts';
-import { idempotencyKey } from '../../../shared/idempotency.ts';
+import { planGroups } from '#shared/contract/plan.ts';
+import { type EventOutcome, parseEvent, parseMessageBody } from '#shared/events.ts';
+import { idempotencyKey } from '#shared/idempotency.ts';
 import {
   MAX_REGISTER_SNAPSHOTS,
   REGISTER_SNAPSHOTS_DETAIL_TYPE,
   REGISTER_SNAPSHOTS_SOURCE,
   registerSnapshotsEvent,
-} from '../../../shared/register-request.ts';
+} from '#shared/register-request.ts';
 import { REGION, SETTINGS } from '../../support/factories.ts';
 import { ACCOUNT, makeSnapshot, snapId } from './arbitraries.ts';
 

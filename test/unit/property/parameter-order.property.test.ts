@@ -15,10 +15,10 @@ import type { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, type PutParameterCommand } from '@aws-sdk/client-ssm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { RegisterImageRequest } from '#shared/contract/types.ts';
+import { mayReplace } from '#shared/distribution.ts';
 import { PARAMETER_LOCK_SECONDS, publishParameters } from '../../../functions/lifecycle/parameter.ts';
 import type { LifecycleDeps } from '../../../functions/lifecycle/types.ts';
-import type { RegisterImageRequest } from '../../../shared/contract/types.ts';
-import { mayReplace } from '../../../shared/distribution.ts';
 
 const PREFIX = 'snap2ami:';
 const REGION = 'us-east-1';

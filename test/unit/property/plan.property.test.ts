@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planGroup, planGroups, type SnapshotGroup } from '../../../shared/contract/plan.ts';
-import type { Plan, PlannerSettings, PlanReport } from '../../../shared/contract/types.ts';
-import { idempotencyKey } from '../../../shared/idempotency.ts';
-import type { Snapshot } from '../../../shared/snapshot.ts';
+import { planGroup, planGroups, type SnapshotGroup } from '#shared/contract/plan.ts';
+import type { Plan, PlannerSettings, PlanReport } from '#shared/contract/types.ts';
+import { idempotencyKey } from '#shared/idempotency.ts';
+import type { Snapshot } from '#shared/snapshot.ts';
 import {
   ACCOUNT,
   applyPrefix,

@@ -16,14 +16,9 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type FamilyImage, newestFirst, pipelineId, retentionCandidates } from '#shared/distribution.ts';
 import { applyRetention } from '../../../functions/lifecycle/retention.ts';
 import type { RetentionDeps } from '../../../functions/lifecycle/types.ts';
-import {
-  type FamilyImage,
-  newestFirst,
-  pipelineId,
-  retentionCandidates,
-} from '../../../shared/distribution.ts';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
