@@ -16,16 +16,19 @@ import { ChangeMessageVisibilityBatchCommand, SendMessageCommand, SQSClient } fr
 import { DEFAULT_RATE_SHARE } from '#shared/admission.ts';
 import { deployedAdmission } from '#shared/aws/admission.ts';
 import { dynamoDbClient } from '#shared/aws/dynamodb.ts';
-import { ec2Client } from '#shared/aws/ec2.ts';
+import { ec2Client, ec2ClientIn } from '#shared/aws/ec2.ts';
+import { ssmClientIn } from '#shared/aws/ssm.ts';
 import { DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
 import { type DistributionOutcome, distributionOutcome } from '#shared/distribution.ts';
 import { isRegistrationKey, RECORD_STATUS } from '#shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '#shared/snapshot.ts';
 import { distributionLines, failureDetail } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
+import { emptyRetentionReport, retentionPass } from '../functions/reconcile/retention-pass.ts';
+import type { ReconcileReport } from '../functions/reconcile/types.ts';
 import { START_TIME_TAG } from './emulator-controls.ts';
 import { awsEnvironment, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
-import { ingestDeps, startStateMachine, templateWorkflow } from './pipeline-fixture.ts';
+import { ingestDeps, SETTINGS, startStateMachine, templateWorkflow } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollUntilIdle, pollUntilStopped, receiveAll } from './sqs-event-source.ts';
 import { createResources, packagedTemplate, stateMachineName, type Template } from './stack-resources.ts';
@@ -49,8 +52,12 @@ interface Row extends Partial<DistributionOutcome> {
   expected: string;
   outcome: string;
   detail: string;
+  /** The registration's idempotency key, for a planned sample. */
+  key?: string;
   /** The AMI, for a planned (registered) sample; with its distribution when it had lifecycle tags. */
   imageId?: string;
+  /** Its AMI was deregistered afterwards by the reconciler's retention pass (a newer AMI of its family stays). */
+  deregisteredByReconciler?: boolean;
 }
 
 /** The pipeline on the emulator, as the template deploys it. */
@@ -85,8 +92,12 @@ export async function runLocal(
     const skipped = await drainQueue(harness, progress);
     const records = await readRecords(harness.table);
     const rejected = await readDeadLetters(harness.dlqUrl);
+    const retired = await reconcilerRetention(harness, progress);
     const rows = samples.map((sample) =>
-      rowFor(sample, ids.get(sample.snapshotId) as string, { records, rejected, skipped }),
+      retiredBy(
+        rowFor(sample, ids.get(sample.snapshotId) as string, { records, rejected, skipped }),
+        retired,
+      ),
     );
     const result = { rows, ok: rows.every((row) => row.outcome === row.expected) };
     show(result);
@@ -199,6 +210,57 @@ function executionCounts(sfn: LocalStepFunctions): string {
   return parts.length > 0 ? parts.join(', ') : 'none started';
 }
 
+/**
+ * The reconciler's retention pass, as its next scheduled run carries it out (here without its
+ * settle time: every workflow of the run has ended). Registrations of one family that ran at
+ * once each keep their own AMI and leave the family pending; this pass brings it to its N, so
+ * that the outcomes show what stays. The AMIs it deregistered.
+ */
+async function reconcilerRetention(harness: Harness, progress: (line: string) => void): Promise<Set<string>> {
+  const report: ReconcileReport = {
+    dryRun: false,
+    stuck: { examined: 0, found: 0, finished: 0, records: [] },
+    strays: { examined: 0, found: 0, sent: 0, rejected: 0, unsure: 0, snapshots: [], passComplete: false },
+    retention: emptyRetentionReport(),
+    errors: [],
+  };
+  const deps = {
+    dynamo: dynamoDbClient(),
+    sfn: new SFNClient({}),
+    ec2: ec2Client(),
+    sqs: new SQSClient({}),
+    ec2In: ec2ClientIn,
+    ssmIn: ssmClientIn,
+    table: harness.table,
+    queueUrl: harness.queueUrl,
+    settings: SETTINGS,
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+  };
+  await retentionPass(deps, { graceSeconds: 0, retentionSettleSeconds: 0 }, report);
+  const retired = new Set<string>();
+  for (const family of report.retention.families) {
+    const removed = (family.deregistered ?? []).map(({ imageId, region }) => `${imageId} (${region})`);
+    for (const { imageId } of family.deregistered ?? []) retired.add(imageId);
+    progress(
+      `the reconciler's retention pass: family ${family.family} ${family.action}` +
+        (removed.length > 0 ? `, deregistered ${removed.join(', ')}` : '') +
+        (family.error ? `: ${family.error}` : ''),
+    );
+  }
+  for (const error of report.errors) progress(`the reconciler's retention pass: ${error}`);
+  return retired;
+}
+
+/** A row whose AMI the reconciler's pass deregistered says so. */
+function retiredBy(row: Row, retired: Set<string>): Row {
+  if (row.imageId === undefined || !retired.has(row.imageId)) return row;
+  return {
+    ...row,
+    detail: `${row.detail}, deregistered afterwards by the reconciler's retention pass`,
+    deregisteredByReconciler: true,
+  };
+}
+
 /** The registrations' records, by root snapshot, each attribute as a string (not the parameters' or families' items). */
 async function readRecords(table: string): Promise<Map<string, Record<string, string>>> {
   const records = new Map<string, Record<string, string>>();
@@ -262,6 +324,7 @@ function rowFor(
       ...row,
       outcome: 'planned',
       detail: `${record.imageId} "${record.imageName}"`,
+      ...(record.pk && { key: record.pk }),
       ...(record.imageId && { imageId: record.imageId }),
       ...distributionOutcome(record.distribution),
     };

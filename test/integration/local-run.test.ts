@@ -88,6 +88,51 @@ describe('snap2ami local', () => {
     expect(result.stdout).toMatch(/parameter\s+\/snap2ami\/web\/latest \(us-east-1\) → ami-[0-9a-f]+/);
   });
 
+  it('two samples of one family with retain=1 and the same StartTime: one AMI stays, the greater key’s, named by its own time', () => {
+    const sample = (id: string, letter: string) => ({
+      SnapshotId: id,
+      VolumeSize: 8,
+      State: 'completed',
+      OwnerId: '123456789012',
+      StartTime: '2026-12-01T02:00:00.000Z',
+      Encrypted: false,
+      Tags: [
+        { Key: 'snap2ami:register', Value: 'true' },
+        { Key: 'snap2ami:name', Value: `web-${letter}-{datetime}` },
+        { Key: 'snap2ami:family', Value: 'web' },
+        { Key: 'snap2ami:retain', Value: '1' },
+        { Key: 'example:expect', Value: 'planned' },
+      ],
+    });
+    const files = jsonFiles({
+      'family.json': {
+        Snapshots: [sample('snap-0aaaaaaaaaaaaaaa1', 'a'), sample('snap-0aaaaaaaaaaaaaaa2', 'b')],
+      },
+    });
+    const result = snap2ami(['local', '--snapshots', files['family.json'] as string, '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    const rows = JSON.parse(result.stdout) as {
+      key: string;
+      imageId: string;
+      detail: string;
+      deregistered: { imageId: string }[];
+      deregisteredByReconciler?: boolean;
+    }[];
+    expect(rows.map((row) => row.detail.match(/"(.*)"/)?.[1])).toEqual([
+      'web-a-20261201T020000Z',
+      'web-b-20261201T020000Z',
+    ]);
+    // Whichever run removed the other's AMI (the other registration, or the reconciler's pass
+    // afterwards, when both ran at once), exactly one stays: the greater key's.
+    const gone = new Set([
+      ...rows.flatMap((row) => row.deregistered.map(({ imageId }) => imageId)),
+      ...rows.filter((row) => row.deregisteredByReconciler).map((row) => row.imageId),
+    ]);
+    const stays = rows.filter((row) => !gone.has(row.imageId));
+    expect(stays).toHaveLength(1);
+    expect(stays[0]?.key).toBe([...rows.map((row) => row.key)].sort().at(-1));
+  });
+
   it('exits 1 and marks the row when an outcome differs from what its sample expects', () => {
     // The first sample (MyImage) registers; say it should be rejected instead.
     const samples = JSON.parse(readFileSync(DEFAULT_SAMPLES, 'utf8')) as {
