@@ -7,7 +7,15 @@
  */
 import { type Bucket, DEFAULT_RATE_SHARE, EC2_APIS, type Ec2Api } from './admission.ts';
 import { KEYS } from './contract/keys.ts';
-import { DEFAULT_PREFIX } from './contract/types.ts';
+import {
+  DEFAULT_PREFIX,
+  type DeploymentBounds,
+  type LaunchTestSettings,
+  type UefiDataSettings,
+} from './contract/types.ts';
+
+export type { DeploymentBounds, LaunchTestSettings, UefiDataSettings };
+
 import { instanceType, isBucketName, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
 
 export interface DeploymentSettings {
@@ -19,34 +27,6 @@ export interface DeploymentSettings {
   ec2BucketOverrides: Partial<Record<Ec2Api, Bucket>>;
   /** What a tag may ask of the deployment: the planner rejects a tag outside them (tag contract v3). */
   bounds: DeploymentBounds;
-}
-
-/**
- * The deployment's bounds on what a tag may ask (tag contract v3, "Deployment bounds are
- * checked when planning"): the planner rejects a snapshot whose tags go outside them, and the
- * workflow checks them again.
- */
-export interface DeploymentBounds {
-  /** The path every `<p>ssm-parameter` must start with. */
-  ssmParameterPath: string;
-  /** Where `<p>uefi-data` may point. */
-  uefiData: UefiDataSettings;
-  /** Where and on what a launch test may run. */
-  launchTest: LaunchTestSettings;
-}
-
-/** The launch test's deployment parameters (tag contract v3, "Launch test"). */
-export interface LaunchTestSettings {
-  /** The subnets test instances start in; none: a launch test is rejected when planning. */
-  subnetIds: string[];
-  /** The group test instances get; none: the stack's own, without ingress, in `vpcId`. */
-  securityGroupId: string | undefined;
-  /** The VPC of the stack's own group (needed when subnets are given and no group is). */
-  vpcId: string | undefined;
-  /** The instance profile (name or ARN) an `ssm:` test needs; none: `ssm:` tests are rejected. */
-  instanceProfile: string | undefined;
-  /** The types a test may run on. */
-  instanceTypes: string[];
 }
 
 /** EC2 tag keys have at most 128 characters: the prefix leaves room for the longest key of the contract. */
@@ -124,17 +104,6 @@ export const DEFAULT_UEFI_DATA_PARAMETER_PATH = '/snap2ami/uefi-data/';
 
 /** Where `<p>ssm-parameter` may name parameters when the deployment names nothing else. */
 export const DEFAULT_SSM_PARAMETER_PATH = '/snap2ami/';
-
-/**
- * Where the workflow may read `UefiData` from (the image function's settings; only its function
- * has the variables, so unset is the default). IAM grants the same and no more.
- */
-export interface UefiDataSettings {
-  /** The one bucket s3:// sources may name; none: s3:// sources are refused. */
-  bucket: string | undefined;
-  /** The path every ssm: source must start with (`/…/`). */
-  parameterPath: string;
-}
 
 export type DeploymentParameter = keyof typeof DEPLOYMENT_PARAMETERS;
 

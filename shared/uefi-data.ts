@@ -6,8 +6,9 @@
  * bucket, one parameter path: the same the image role may read), and the text read is checked
  * before RegisterImage sees it, so that a bad value fails with a reason that names it. Pure.
  */
+
+import type { UefiDataSettings } from './contract/types.ts';
 import { uefiDataSource } from './contract/values.ts';
-import type { UefiDataSettings } from './settings.ts';
 
 /** RegisterImage's limit on UefiData (EC2 API reference: "Maximum length of 64000"). */
 export const MAX_UEFI_DATA_LENGTH = 64_000;

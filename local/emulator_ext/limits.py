@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from .model_checks import PathPart, Violation
+from .violations import PathPart, Violation
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from typing import Any, Callable
 from urllib.parse import parse_qs
 
 from .throttle import _credential_scope, _read_body
+from .limits import ROWS, by_operation
+from .violations import PathPart, Violation
 
 # The services checked, by their SigV4 signing name: (botocore's name, protocol).
 SERVICES = {
@@ -47,23 +49,6 @@ SERVICES = {
     "sqs": ("sqs", "json"),
     "events": ("events", "json"),
 }
-
-# One violation per part of a path: a member (model name, name on the wire), a list index, a map key.
-PathPart = tuple[str, str, str]
-
-
-@dataclass
-class Violation:
-    """One broken constraint: where, which value, and what the constraint says."""
-
-    path: tuple[PathPart, ...]
-    value: Any
-    constraint: str  # as AWS's validation words it: "Member must not be null", …
-    missing: bool = False
-    # A limit with a message of its own (DynamoDB's "Invalid UpdateExpression: …"): used as is.
-    message: str | None = None
-    code: str | None = None
-
 
 @dataclass
 class Refusal:
@@ -381,8 +366,6 @@ class ModelChecks:
 
     def __init__(self, limits: dict[tuple[str, str], list[Limit]] | None = None) -> None:
         import botocore.loaders
-
-        from .limits import ROWS, by_operation
 
         loader = botocore.loaders.Loader()
         self.models = {

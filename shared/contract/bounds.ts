@@ -6,11 +6,10 @@
  * whoever may start an execution writes its input. The launch test's bounds are checked with
  * the rest of the launch test (launch-test.ts).
  */
-import type { DeploymentBounds } from '../settings.ts';
 import { uefiDataLocation } from '../uefi-data.ts';
 import { deployWith } from './launch-test.ts';
 import type { TagReader } from './reader.ts';
-import type { Lifecycle } from './types.ts';
+import type { DeploymentBounds, Lifecycle } from './types.ts';
 
 /** Records an error on the reader for each of the root's tags outside `bounds`. */
 export function checkBounds(

@@ -1,5 +1,4 @@
 /** Types of the tag contract's outputs: the RegisterImage request and the plan report. */
-import type { DeploymentBounds } from '../settings.ts';
 import type { ARCHITECTURES, BOOT_MODES, Retain, ShareWith, VOLUME_TYPES } from './values.ts';
 
 /** One reason a snapshot (or set) was rejected: the tag, the RegisterImage field it feeds, and why. */
@@ -155,3 +154,42 @@ export interface PlannerSettings {
 }
 
 export const DEFAULT_PREFIX = 'snap2ami:';
+
+/**
+ * The deployment's bounds on what a tag may ask (tag contract v3, "Deployment bounds are
+ * checked when planning"): the planner rejects a snapshot whose tags go outside them, and the
+ * workflow checks them again.
+ */
+export interface DeploymentBounds {
+  /** The path every `<p>ssm-parameter` must start with. */
+  ssmParameterPath: string;
+  /** Where `<p>uefi-data` may point. */
+  uefiData: UefiDataSettings;
+  /** Where and on what a launch test may run. */
+  launchTest: LaunchTestSettings;
+}
+
+/** The launch test's deployment parameters (tag contract v3, "Launch test"). */
+export interface LaunchTestSettings {
+  /** The subnets test instances start in; none: a launch test is rejected when planning. */
+  subnetIds: string[];
+  /** The group test instances get; none: the stack's own, without ingress, in `vpcId`. */
+  securityGroupId: string | undefined;
+  /** The VPC of the stack's own group (needed when subnets are given and no group is). */
+  vpcId: string | undefined;
+  /** The instance profile (name or ARN) an `ssm:` test needs; none: `ssm:` tests are rejected. */
+  instanceProfile: string | undefined;
+  /** The types a test may run on. */
+  instanceTypes: string[];
+}
+
+/**
+ * Where the workflow may read `UefiData` from (the image function's settings; only its function
+ * has the variables, so unset is the default). IAM grants the same and no more.
+ */
+export interface UefiDataSettings {
+  /** The one bucket s3:// sources may name; none: s3:// sources are refused. */
+  bucket: string | undefined;
+  /** The path every ssm: source must start with (`/…/`). */
+  parameterPath: string;
+}
