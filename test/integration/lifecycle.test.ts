@@ -32,7 +32,7 @@ import {
   startFaultProxy,
   startLocalStepFunctions,
 } from '../../local/index.ts';
-import { executionArn as arn, planFor, unique } from '../support/pipeline.ts';
+import { executionArn as arn, at, planFor, unique } from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';
 const ec2 = new EC2Client({});
@@ -53,14 +53,6 @@ async function imagesNamed(region: string, name: string): Promise<Image[]> {
 
 async function parameter(region: string, name: string) {
   return (await ssmIn(region).send(new GetParameterCommand({ Name: name }))).Parameter;
-}
-
-/** The plan with its AMI's `<p>snapshot-time` set: registrations of a family at chosen instants. */
-function at(plan: Plan, snapshotTime: string): Plan {
-  const request = structuredClone(plan.request);
-  for (const spec of request.TagSpecifications)
-    for (const tag of spec.Tags) if (tag.Key === 'snap2ami:snapshot-time') tag.Value = snapshotTime;
-  return { ...plan, request };
 }
 
 async function run(p: Pipeline, plan: Plan, attempt = '') {

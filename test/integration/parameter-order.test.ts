@@ -12,18 +12,10 @@ import type { Plan } from '#shared/contract/types.ts';
 import { executionInput } from '#shared/workflow.ts';
 import { PARAMETER_LOCK_SECONDS } from '../../functions/lifecycle/parameter.ts';
 import { createPipeline, dynamoDbError, startFaultProxy } from '../../local/index.ts';
-import { executionArn as arn, planFor, unique } from '../support/pipeline.ts';
+import { executionArn as arn, at, planFor, unique } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
 const ssm = new SSMClient({});
-
-/** The plan with its AMI's `<p>snapshot-time` set: registrations of a family at chosen instants. */
-function at(plan: Plan, snapshotTime: string): Plan {
-  const request = structuredClone(plan.request);
-  for (const spec of request.TagSpecifications)
-    for (const tag of spec.Tags) if (tag.Key === 'snap2ami:snapshot-time') tag.Value = snapshotTime;
-  return { ...plan, request };
-}
 
 it('a newer registration whose lock write failed after PutParameter is not undone by an older one after the lease', async () => {
   const proxy = await startFaultProxy(inject('awsEndpoint'));

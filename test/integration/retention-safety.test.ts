@@ -10,7 +10,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateLaunchTemplateCommand,
   DescribeImagesCommand,
-  DescribeSnapshotsCommand,
   EC2Client,
   EnableImageDeregistrationProtectionCommand,
 } from '@aws-sdk/client-ec2';
@@ -21,7 +20,14 @@ import { executionInput } from '#shared/workflow.ts';
 import { emptyRetentionReport, retentionPass } from '../../functions/reconcile/retention-pass.ts';
 import type { ReconcileDeps, ReconcileReport } from '../../functions/reconcile/types.ts';
 import { createPipeline, type Pipeline, requestLog, SETTINGS } from '../../local/index.ts';
-import { executionArn as arn, familyImage, planFor, unique } from '../support/pipeline.ts';
+import {
+  executionArn as arn,
+  at,
+  familyImage,
+  planFor,
+  snapshotExists,
+  unique,
+} from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';
 const ec2In = (region: string) => new EC2Client({ region });
@@ -41,24 +47,6 @@ async function family(region: string, name: string): Promise<string[]> {
     }),
   );
   return (found.Images ?? []).map((image) => image.ImageId as string).sort();
-}
-
-async function snapshotExists(region: string, snapshotId: string): Promise<boolean> {
-  try {
-    const found = await ec2In(region).send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
-    return (found.Snapshots ?? []).length > 0;
-  } catch (error) {
-    if ((error as Error).name === 'InvalidSnapshot.NotFound') return false;
-    throw error;
-  }
-}
-
-/** The plan with its `<p>snapshot-time` set (a snapshot's StartTime is the emulator's "now"). */
-function at(plan: Plan, snapshotTime: string): Plan {
-  const request = structuredClone(plan.request);
-  for (const spec of request.TagSpecifications)
-    for (const tag of spec.Tags) if (tag.Key === 'snap2ami:snapshot-time') tag.Value = snapshotTime;
-  return { ...plan, request };
 }
 
 async function register(p: Pipeline, plan: Plan) {

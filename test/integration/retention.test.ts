@@ -8,7 +8,6 @@
 import {
   CreateLaunchTemplateCommand,
   DescribeImagesCommand,
-  DescribeSnapshotsCommand,
   EC2Client,
   EnableImageDeregistrationProtectionCommand,
   type Image,
@@ -19,7 +18,14 @@ import type { Plan } from '#shared/contract/types.ts';
 import { RetryableError } from '#shared/errors.ts';
 import { executionInput } from '#shared/workflow.ts';
 import { createPipeline, type Pipeline, requestLog } from '../../local/index.ts';
-import { executionArn as arn, familyImage, planFor, unique } from '../support/pipeline.ts';
+import {
+  executionArn as arn,
+  at,
+  familyImage,
+  planFor,
+  snapshotExists,
+  unique,
+} from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';
 const ec2 = new EC2Client({});
@@ -39,23 +45,6 @@ async function family(region: string, name: string): Promise<Image[]> {
       )
     ).Images ?? []
   );
-}
-
-async function snapshotExists(region: string, snapshotId: string): Promise<boolean> {
-  try {
-    const found = await ec2In(region).send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }));
-    return (found.Snapshots ?? []).length > 0;
-  } catch (error) {
-    if ((error as Error).name === 'InvalidSnapshot.NotFound') return false;
-    throw error;
-  }
-}
-
-function at(plan: Plan, snapshotTime: string): Plan {
-  const request = structuredClone(plan.request);
-  for (const spec of request.TagSpecifications)
-    for (const tag of spec.Tags) if (tag.Key === 'snap2ami:snapshot-time') tag.Value = snapshotTime;
-  return { ...plan, request };
 }
 
 const daysAgo = (days: number) => `${new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 19)}Z`;

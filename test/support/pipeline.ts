@@ -1,5 +1,5 @@
 /** Test helpers over the pipeline fixture (local/pipeline-fixture.ts): plans of real snapshots, executions by snapshot. */
-import { type EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { DescribeSnapshotsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { describeSnapshots } from '#shared/aws/snapshots.ts';
 import { planGroups } from '#shared/contract/plan.ts';
 import type { Plan } from '#shared/contract/types.ts';
@@ -70,4 +70,25 @@ export async function familyImage(
     }),
   );
   return { imageId: ImageId as string, snapshotId, key };
+}
+
+/** The plan with its AMI's `<p>snapshot-time` set: registrations of a family at chosen instants. */
+export function at(plan: Plan, snapshotTime: string): Plan {
+  const request = structuredClone(plan.request);
+  for (const spec of request.TagSpecifications)
+    for (const tag of spec.Tags) if (tag.Key === 'snap2ami:snapshot-time') tag.Value = snapshotTime;
+  return { ...plan, request };
+}
+
+/** Whether the snapshot still exists in `region`. */
+export async function snapshotExists(region: string, snapshotId: string): Promise<boolean> {
+  try {
+    const found = await new EC2Client({ region }).send(
+      new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] }),
+    );
+    return (found.Snapshots ?? []).length > 0;
+  } catch (error) {
+    if ((error as Error).name === 'InvalidSnapshot.NotFound') return false;
+    throw error;
+  }
 }
