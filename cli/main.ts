@@ -15,14 +15,14 @@ import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
 import { DEFAULT_RATE_SHARE } from '../shared/admission.ts';
 import { HTTP_TIMEOUTS, perRegion } from '../shared/aws/clients.ts';
-import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '../shared/settings.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
 import { formatStatus } from './format.ts';
 import {
   accountId,
-  accountList,
   bucketOverridesOption,
+  contractOptions,
+  contractSettings,
   duration,
   keys,
   pointInTime,
@@ -32,7 +32,6 @@ import {
   snapshotIdOrKey,
   snapshotIds,
   stateMachineArn,
-  tagPrefixOption,
 } from './options.ts';
 import { runPlan } from './plan.ts';
 import { formatReconcile, runReconcile } from './reconcile.ts';
@@ -47,29 +46,6 @@ export const program = new Command('snap2ami')
   .version(packageJson.version)
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ outputError: (text, write) => write(text) });
-
-/**
- * The tag contract's deployment settings, for the commands that plan: the same environment
- * variables as the functions', read (and checked) only by the commands that use them, so that a
- * bad value elsewhere never stops `--help` or another command.
- */
-const contractOptions = (command: Command) =>
-  command
-    .addOption(
-      new Option('--prefix <prefix>', "tag key prefix (the stack's tagPrefix parameter)")
-        .default(DEFAULT_PREFIX)
-        .env(DEPLOYMENT_PARAMETERS.tagPrefix.variable)
-        .argParser(tagPrefixOption),
-    )
-    .addOption(
-      new Option(
-        '--allowed-source-accounts <ids>',
-        "comma-separated accounts whose snapshots may be registered too (the stack's allowedSourceAccounts parameter)",
-      )
-        .default([], 'none')
-        .env(DEPLOYMENT_PARAMETERS.allowedSourceAccounts.variable)
-        .argParser(accountList),
-    );
 
 contractOptions(program.command('plan'))
   .description(
@@ -343,8 +319,8 @@ admissionOptions(contractOptions(awsOptions(program.command('redrive'))))
   .option('--dry-run', 'show what would start; start nothing, take no tokens')
   .option('--json', 'print the results as JSON')
   .action(async (options) => {
-    const { stateMachineArn, prefix, allowedSourceAccounts } = options;
-    const context = { ...recordsContext(options), stateMachineArn, prefix, allowedSourceAccounts };
+    const { stateMachineArn } = options;
+    const context = { ...recordsContext(options), stateMachineArn, ...contractSettings(options) };
     process.exitCode = await runRedrive(context, options);
   });
 
@@ -385,8 +361,7 @@ contractOptions(awsOptions(program.command('reconcile')))
         ssmIn: perRegion((region) => new SSMClient({ ...config, ...(region && { region }) })),
         table: options.table,
         queueUrl: options.queueUrl,
-        prefix: options.prefix,
-        allowedSourceAccounts: options.allowedSourceAccounts,
+        ...contractSettings(options),
       },
       { dryRun: options.dryRun, graceSeconds: options.grace },
     );

@@ -2,10 +2,30 @@
  * The command line's option parsers: each checks one value and says what is accepted, so a
  * typo is a usage error before any AWS call.
  */
-import { InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { isKnownRegion } from '../shared/aws/regions.ts';
+import { DEFAULT_PREFIX } from '../shared/contract/types.ts';
 import { isIdempotencyKey } from '../shared/idempotency.ts';
-import { bucketOverrides, rateShare, splitAccounts, tagPrefix } from '../shared/settings.ts';
+import {
+  bucketOverrides,
+  DEFAULT_LAUNCH_TEST_INSTANCE_TYPES,
+  DEFAULT_SSM_PARAMETER_PATH,
+  DEFAULT_UEFI_DATA_PARAMETER_PATH,
+  DEPLOYMENT_PARAMETERS,
+  type DeploymentBounds,
+  type DeploymentParameter,
+  launchTestInstanceProfile,
+  launchTestInstanceTypes,
+  launchTestSecurityGroupId,
+  launchTestSubnetIds,
+  launchTestVpcId,
+  rateShare,
+  splitAccounts,
+  ssmParameterPath,
+  tagPrefix,
+  uefiDataBucket,
+  uefiDataParameterPath,
+} from '../shared/settings.ts';
 import { isSnapshotId, SNAPSHOT_ID_FORM } from '../shared/snapshot-ref.ts';
 
 const SNAPSHOT_ID = `a snapshot ID (${SNAPSHOT_ID_FORM})`;
@@ -102,7 +122,140 @@ function usage<T>(parse: (value: string) => T) {
   };
 }
 
-export const accountList = usage(splitAccounts);
-export const tagPrefixOption = usage(tagPrefix);
 export const rateShareOption = usage(rateShare);
 export const bucketOverridesOption = usage(bucketOverrides);
+
+/** The tag contract's deployment settings as the commands that plan have them (contractOptions). */
+export interface ContractOptions {
+  prefix: string;
+  allowedSourceAccounts: string[];
+  ssmParameterPath: string;
+  uefiDataBucket?: string;
+  uefiDataParameterPath: string;
+  launchTestSubnetIds: string[];
+  launchTestSecurityGroupId?: string;
+  launchTestVpcId?: string;
+  launchTestInstanceProfile?: string;
+  launchTestInstanceTypes: string[];
+}
+
+/**
+ * An option for a deployment parameter: `--<kebab-case name>`, from the same environment
+ * variable as the functions', parsed by the same function (its refusal is a usage error).
+ */
+function parameterOption<T>(
+  parameter: DeploymentParameter,
+  argument: string,
+  description: string,
+  parse: (value: string) => T,
+  fallback?: { value: T; shown: string },
+  flag = parameter.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`),
+): Option {
+  const option = new Option(`--${flag} <${argument}>`, `${description} (the stack's ${parameter} parameter)`)
+    .env(DEPLOYMENT_PARAMETERS[parameter].variable)
+    .argParser(usage(parse));
+  return fallback === undefined ? option : option.default(fallback.value, fallback.shown);
+}
+
+/**
+ * The tag contract's deployment settings, for the commands that plan (plan, redrive,
+ * reconcile): the same parameters as the functions', from flags or from the same SNAP2AMI_*
+ * variables, read (and checked) only by the commands that use them, so that a bad value
+ * elsewhere never stops `--help` or another command.
+ */
+export function contractOptions(command: Command): Command {
+  const options = [
+    parameterOption(
+      'tagPrefix',
+      'prefix',
+      'tag key prefix',
+      tagPrefix,
+      { value: DEFAULT_PREFIX, shown: DEFAULT_PREFIX },
+      'prefix',
+    ),
+    parameterOption(
+      'allowedSourceAccounts',
+      'ids',
+      'comma-separated accounts whose snapshots may be registered too',
+      splitAccounts,
+      { value: [], shown: 'none' },
+    ),
+    parameterOption(
+      'ssmParameterPath',
+      'path',
+      'the path <prefix>ssm-parameter may name parameters under',
+      ssmParameterPath,
+      {
+        value: DEFAULT_SSM_PARAMETER_PATH,
+        shown: DEFAULT_SSM_PARAMETER_PATH,
+      },
+    ),
+    parameterOption(
+      'uefiDataBucket',
+      'bucket',
+      'the S3 bucket <prefix>uefi-data=s3://… may name',
+      uefiDataBucket,
+    ),
+    parameterOption(
+      'uefiDataParameterPath',
+      'path',
+      'the SSM path <prefix>uefi-data=ssm:… may name parameters under',
+      uefiDataParameterPath,
+      { value: DEFAULT_UEFI_DATA_PARAMETER_PATH, shown: DEFAULT_UEFI_DATA_PARAMETER_PATH },
+    ),
+    parameterOption(
+      'launchTestSubnetIds',
+      'ids',
+      'comma-separated subnets launch tests run in; none: <prefix>launch-test is rejected',
+      launchTestSubnetIds,
+      { value: [], shown: 'none' },
+    ),
+    parameterOption(
+      'launchTestSecurityGroupId',
+      'id',
+      "launch-test instances' security group",
+      launchTestSecurityGroupId,
+    ),
+    parameterOption('launchTestVpcId', 'id', "the launch-test subnets' VPC", (value) =>
+      launchTestVpcId(value),
+    ),
+    parameterOption(
+      'launchTestInstanceProfile',
+      'profile',
+      'the instance profile of launch-test instances; none: ssm: launch tests are rejected',
+      launchTestInstanceProfile,
+    ),
+    parameterOption(
+      'launchTestInstanceTypes',
+      'types',
+      'comma-separated instance types launch tests may run on',
+      launchTestInstanceTypes,
+      { value: [...DEFAULT_LAUNCH_TEST_INSTANCE_TYPES], shown: DEFAULT_LAUNCH_TEST_INSTANCE_TYPES.join(',') },
+    ),
+  ];
+  for (const option of options) command.addOption(option);
+  return command;
+}
+
+/** The planner's deployment settings from contractOptions' values: the prefix, the accounts and the bounds. */
+export function contractSettings(options: ContractOptions): {
+  prefix: string;
+  allowedSourceAccounts: string[];
+  bounds: DeploymentBounds;
+} {
+  return {
+    prefix: options.prefix,
+    allowedSourceAccounts: options.allowedSourceAccounts,
+    bounds: {
+      ssmParameterPath: options.ssmParameterPath,
+      uefiData: { bucket: options.uefiDataBucket, parameterPath: options.uefiDataParameterPath },
+      launchTest: {
+        subnetIds: options.launchTestSubnetIds,
+        securityGroupId: options.launchTestSecurityGroupId,
+        vpcId: options.launchTestVpcId,
+        instanceProfile: options.launchTestInstanceProfile,
+        instanceTypes: options.launchTestInstanceTypes,
+      },
+    },
+  };
+}

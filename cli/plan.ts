@@ -10,14 +10,14 @@ import { parseEvent } from '../shared/events.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { CliError } from './errors.ts';
 import { formatReport } from './format.ts';
+import { type ContractOptions, contractSettings } from './options.ts';
 
-export interface PlanOptions {
+/** The command's options; the deployment's (prefix, accounts, bounds) as the functions have them. */
+export interface PlanOptions extends ContractOptions {
   snapshots: string;
   event?: string;
   account?: string;
   region?: string;
-  prefix: string;
-  allowedSourceAccounts: string[];
   json?: boolean;
 }
 
@@ -43,12 +43,8 @@ export function plan(
   const eventAccount = typeof eventFields.account === 'string' ? eventFields.account : undefined;
   const eventRegion = typeof eventFields.region === 'string' ? eventFields.region : undefined;
   const region = options.region ?? eventRegion ?? env.AWS_REGION ?? 'us-east-1';
-  const settingsFor = (account: string): PlannerSettings => ({
-    account,
-    region,
-    prefix: options.prefix,
-    allowedSourceAccounts: options.allowedSourceAccounts,
-  });
+  const deployment = contractSettings(options);
+  const settingsFor = (account: string): PlannerSettings => ({ account, region, ...deployment });
 
   const known = new Map(snapshots.map((snapshot) => [snapshot.snapshotId, snapshot]));
   if (event === undefined) {

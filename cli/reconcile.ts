@@ -17,7 +17,7 @@ import { explainAwsError, queueNamedBy } from './errors.ts';
 
 /** The reconciler's dependencies as the CLI has them: the account and Region come from the queue's ARN, no logger. */
 export type ReconcileContext = Omit<ReconcileDeps, 'settings' | 'log' | 'now' | 'newId'> &
-  Pick<PlannerSettings, 'prefix' | 'allowedSourceAccounts'>;
+  Pick<PlannerSettings, 'prefix' | 'allowedSourceAccounts' | 'bounds'>;
 
 export async function runReconcile(
   context: ReconcileContext,
@@ -33,6 +33,7 @@ export async function runReconcile(
           region: queue.region,
           prefix: context.prefix,
           allowedSourceAccounts: context.allowedSourceAccounts,
+          ...(context.bounds && { bounds: context.bounds }),
         },
         // The report says it all; the CLI prints no log lines.
         log: { info: () => {}, warn: () => {}, error: () => {} },

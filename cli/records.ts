@@ -23,6 +23,7 @@ import { planGroups } from '../shared/contract/plan.ts';
 import type { Plan } from '../shared/contract/types.ts';
 import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
 import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
+import type { DeploymentBounds } from '../shared/settings.ts';
 import { INTERRUPTED, type StartOutcome, startAdmitted, type WaitProgress } from './admitted-starts.ts';
 import { CliError, explainAwsError } from './errors.ts';
 
@@ -40,6 +41,8 @@ export interface RedriveContext extends RecordsContext {
   stateMachineArn: string;
   prefix: string;
   allowedSourceAccounts: string[];
+  /** The deployment's bounds on what tags may ask (the redrive command always gives them). */
+  bounds?: DeploymentBounds;
 }
 
 export interface RegistrationRecord {
@@ -200,6 +203,7 @@ export async function redrive(
     region,
     prefix: context.prefix,
     allowedSourceAccounts: context.allowedSourceAccounts,
+    ...(context.bounds && { bounds: context.bounds }),
   };
   const results: RedriveResult[] = [];
   const startable: { index: number; record: RegistrationRecord; plan: Plan }[] = [];

@@ -88,20 +88,27 @@ export function throttleControl(endpoint: string): ThrottleControl {
   return control;
 }
 
-/** An EC2 request the emulator received that named images (`ImageId`, `ImageId.N`, `SourceImageId`). */
+/** An EC2 request the emulator received that named images (`ImageId`, `ImageId.N`, `SourceImageId`) or snapshots. */
 export interface EmulatorRequest {
   region: string;
   /** The EC2 action: `DeregisterImage`, `DescribeImages`, … */
   action: string;
   imageIds: string[];
+  /** The snapshots it named (`SnapshotId`, `SnapshotId.N`, `BlockDeviceMapping.N.Ebs.SnapshotId`), when any. */
+  snapshotIds?: string[];
 }
 
 export interface RequestLog {
   /** The requests that match every filter given, oldest first (throttled ones too). */
-  find(filter: { action?: string; imageId?: string; region?: string }): Promise<EmulatorRequest[]>;
+  find(filter: {
+    action?: string;
+    imageId?: string;
+    snapshotId?: string;
+    region?: string;
+  }): Promise<EmulatorRequest[]>;
 }
 
-/** The emulator's log of EC2 requests that named an image: whether a call reached EC2 at all. */
+/** The emulator's log of EC2 requests that named an image or a snapshot: whether a call reached EC2 at all. */
 export function requestLog(endpoint: string): RequestLog {
   return {
     async find(filter) {

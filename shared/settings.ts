@@ -8,7 +8,7 @@
 import { type Bucket, DEFAULT_RATE_SHARE, EC2_APIS, type Ec2Api } from './admission.ts';
 import { KEYS } from './contract/keys.ts';
 import { DEFAULT_PREFIX } from './contract/types.ts';
-import { isBucketName, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
+import { instanceType, isBucketName, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
 
 export interface DeploymentSettings {
   prefix: string;
@@ -17,10 +17,43 @@ export interface DeploymentSettings {
   ec2RateShare: number;
   /** The account's own buckets where AWS raised them, by API, instead of the documented ones. */
   ec2BucketOverrides: Partial<Record<Ec2Api, Bucket>>;
+  /** What a tag may ask of the deployment: the planner rejects a tag outside them (tag contract v3). */
+  bounds: DeploymentBounds;
+}
+
+/**
+ * The deployment's bounds on what a tag may ask (tag contract v3, "Deployment bounds are
+ * checked when planning"): the planner rejects a snapshot whose tags go outside them, and the
+ * workflow checks them again.
+ */
+export interface DeploymentBounds {
+  /** The path every `<p>ssm-parameter` must start with. */
+  ssmParameterPath: string;
+  /** Where `<p>uefi-data` may point. */
+  uefiData: UefiDataSettings;
+  /** Where and on what a launch test may run. */
+  launchTest: LaunchTestSettings;
+}
+
+/** The launch test's deployment parameters (tag contract v3, "Launch test"). */
+export interface LaunchTestSettings {
+  /** The subnets test instances start in; none: a launch test is rejected when planning. */
+  subnetIds: string[];
+  /** The group test instances get; none: the stack's own, without ingress, in `vpcId`. */
+  securityGroupId: string | undefined;
+  /** The VPC of the stack's own group (needed when subnets are given and no group is). */
+  vpcId: string | undefined;
+  /** The instance profile (name or ARN) an `ssm:` test needs; none: `ssm:` tests are rejected. */
+  instanceProfile: string | undefined;
+  /** The types a test may run on. */
+  instanceTypes: string[];
 }
 
 /** EC2 tag keys have at most 128 characters: the prefix leaves room for the longest key of the contract. */
 export const MAX_PREFIX_LENGTH = 128 - Math.max(...Object.keys(KEYS).map((name) => name.length));
+
+/** The types launch tests may run on when the deployment names none: the contract's defaults and one size up. */
+export const DEFAULT_LAUNCH_TEST_INSTANCE_TYPES = ['t3.micro', 't3.small', 't4g.micro', 't4g.small'];
 
 /** The deployment parameters: the environment variable each sets, and what it accepts. */
 export const DEPLOYMENT_PARAMETERS = {
@@ -52,6 +85,30 @@ export const DEPLOYMENT_PARAMETERS = {
   ssmParameterPath: {
     variable: 'SNAP2AMI_SSM_PARAMETER_PATH',
     accepted: `the SSM parameter path under which <prefix>ssm-parameter may name parameters: / then one or more names of letters, digits, _ . - each followed by /, at most ${MAX_SSM_NAME_LENGTH} characters, not starting with /aws or /ssm in any case (default /snap2ami/)`,
+  },
+  launchTestSubnetIds: {
+    variable: 'SNAP2AMI_LAUNCH_TEST_SUBNET_IDS',
+    accepted:
+      'subnet IDs (subnet- and 8 or 17 hexadecimal digits) separated by commas, where launch-test instances start; or none (the default: <prefix>launch-test is rejected when planning)',
+  },
+  launchTestSecurityGroupId: {
+    variable: 'SNAP2AMI_LAUNCH_TEST_SECURITY_GROUP_ID',
+    accepted:
+      'a security group ID (sg- and 8 or 17 hexadecimal digits) for launch-test instances; or none (the default: a group the stack creates, with no ingress, in launchTestVpcId)',
+  },
+  launchTestVpcId: {
+    variable: 'SNAP2AMI_LAUNCH_TEST_VPC_ID',
+    accepted:
+      "a VPC ID (vpc- and 8 or 17 hexadecimal digits), the launch-test subnets' VPC, where the stack creates the launch-test security group; required when launchTestSubnetIds is set and launchTestSecurityGroupId is not; or none (the default)",
+  },
+  launchTestInstanceProfile: {
+    variable: 'SNAP2AMI_LAUNCH_TEST_INSTANCE_PROFILE',
+    accepted:
+      'an IAM instance profile name (1 to 128 letters, digits, + = , . @ _ -) or ARN (arn:<partition>:iam::<account>:instance-profile/<name>) for launch-test instances, needed only for <prefix>launch-test=ssm:<document>; or none (the default: ssm: launch tests are rejected when planning)',
+  },
+  launchTestInstanceTypes: {
+    variable: 'SNAP2AMI_LAUNCH_TEST_INSTANCE_TYPES',
+    accepted: `instance types (such as t3.micro) separated by commas, each once, no Mac types, that launch tests may run on (default ${DEFAULT_LAUNCH_TEST_INSTANCE_TYPES.join(',')})`,
   },
   reconcileGraceMinutes: {
     variable: 'RECONCILE_GRACE_MINUTES',
@@ -87,7 +144,99 @@ export function deploymentSettings(env: Readonly<Record<string, string | undefin
     allowedSourceAccounts: splitAccounts(env[DEPLOYMENT_PARAMETERS.allowedSourceAccounts.variable]),
     ec2RateShare: rateShare(env[DEPLOYMENT_PARAMETERS.ec2RateShare.variable]),
     ec2BucketOverrides: bucketOverrides(env[DEPLOYMENT_PARAMETERS.ec2BucketOverrides.variable]),
+    bounds: deploymentBounds(env),
   };
+}
+
+/** The deployment's bounds on what tags may ask; throws, naming the parameter, on a value it refuses. */
+export function deploymentBounds(env: Readonly<Record<string, string | undefined>>): DeploymentBounds {
+  return {
+    ssmParameterPath: ssmParameterPath(env[DEPLOYMENT_PARAMETERS.ssmParameterPath.variable]),
+    uefiData: uefiDataSettings(env),
+    launchTest: launchTestSettings(env),
+  };
+}
+
+export function launchTestSettings(env: Readonly<Record<string, string | undefined>>): LaunchTestSettings {
+  const value = (parameter: DeploymentParameter) => env[DEPLOYMENT_PARAMETERS[parameter].variable];
+  const subnetIds = launchTestSubnetIds(value('launchTestSubnetIds'));
+  const securityGroupId = launchTestSecurityGroupId(value('launchTestSecurityGroupId'));
+  return {
+    subnetIds,
+    securityGroupId,
+    vpcId: launchTestVpcId(value('launchTestVpcId'), { subnetIds, securityGroupId }),
+    instanceProfile: launchTestInstanceProfile(value('launchTestInstanceProfile')),
+    instanceTypes: launchTestInstanceTypes(value('launchTestInstanceTypes')),
+  };
+}
+
+/** A list parameter's entries, trimmed, empty ones dropped. */
+function listOf(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+/** An EC2 resource ID: the type's prefix and 8 or 17 hexadecimal digits. */
+const resourceId = (prefix: string) => new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`);
+
+function refuse(parameter: DeploymentParameter, value: string, what: string): never {
+  throw new Error(`"${value}" is not ${what}; accepted: ${DEPLOYMENT_PARAMETERS[parameter].accepted}`);
+}
+
+/** The launch-test subnets, none when unset or empty. */
+export function launchTestSubnetIds(value: string | undefined): string[] {
+  const subnets = listOf(value);
+  const bad = subnets.find((subnet) => !resourceId('subnet').test(subnet));
+  if (bad !== undefined) refuse('launchTestSubnetIds', bad, 'a subnet ID');
+  return [...new Set(subnets)];
+}
+
+export function launchTestSecurityGroupId(value: string | undefined): string | undefined {
+  const group = value?.trim();
+  if (!group) return undefined;
+  if (!resourceId('sg').test(group)) refuse('launchTestSecurityGroupId', group, 'a security group ID');
+  return group;
+}
+
+/** The VPC of the stack's launch-test group: needed when there are subnets and no group of the deployment's own. */
+export function launchTestVpcId(
+  value: string | undefined,
+  launchTest?: Pick<LaunchTestSettings, 'subnetIds' | 'securityGroupId'>,
+): string | undefined {
+  const vpc = value?.trim();
+  if (vpc && !resourceId('vpc').test(vpc)) refuse('launchTestVpcId', vpc, 'a VPC ID');
+  if (!vpc && launchTest && launchTest.subnetIds.length > 0 && launchTest.securityGroupId === undefined)
+    throw new Error(
+      `no VPC is given, but launchTestSubnetIds is set and launchTestSecurityGroupId is not (the stack creates the launch-test security group in this VPC); accepted: ${DEPLOYMENT_PARAMETERS.launchTestVpcId.accepted}`,
+    );
+  return vpc || undefined;
+}
+
+const INSTANCE_PROFILE_NAME = /^[\w+=,.@-]{1,128}$/;
+const INSTANCE_PROFILE_ARN =
+  /^arn:aws(?:-[a-z]+)*:iam::\d{12}:instance-profile\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+
+export function launchTestInstanceProfile(value: string | undefined): string | undefined {
+  const profile = value?.trim();
+  if (!profile) return undefined;
+  if (!INSTANCE_PROFILE_NAME.test(profile) && !INSTANCE_PROFILE_ARN.test(profile))
+    refuse('launchTestInstanceProfile', profile, 'an instance profile name or ARN');
+  return profile;
+}
+
+/** The types launch tests may run on, the defaults when unset or empty; Mac types are refused (they need a dedicated host). */
+export function launchTestInstanceTypes(value: string | undefined): string[] {
+  const types = listOf(value);
+  if (types.length === 0) return [...DEFAULT_LAUNCH_TEST_INSTANCE_TYPES];
+  for (const type of types) {
+    if (instanceType.parse(type) === undefined) refuse('launchTestInstanceTypes', type, 'an instance type');
+    if (type.startsWith('mac')) refuse('launchTestInstanceTypes', type, 'a type a launch test can use');
+  }
+  const twice = types.find((type, index) => types.indexOf(type) !== index);
+  if (twice !== undefined) refuse('launchTestInstanceTypes', twice, 'named once');
+  return types;
 }
 
 /** The pipeline's share of EC2's buckets, the default when unset or empty; throws on anything outside (0, 1]. */
@@ -217,7 +366,9 @@ export function reconcileGraceMinutes(value: string | undefined): number {
   return Number(value);
 }
 
-const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknown> = {
+type Env = Readonly<Record<string, string | undefined>>;
+
+const PARSERS: Record<DeploymentParameter, (value: string | undefined, env: Env) => unknown> = {
   tagPrefix,
   allowedSourceAccounts: splitAccounts,
   ec2RateShare: rateShare,
@@ -225,6 +376,24 @@ const PARSERS: Record<DeploymentParameter, (value: string | undefined) => unknow
   uefiDataBucket,
   uefiDataParameterPath,
   ssmParameterPath,
+  launchTestSubnetIds,
+  launchTestSecurityGroupId,
+  // Checked with the two it depends on; their own faults are reported under their names.
+  launchTestVpcId: (value, env) => {
+    const variable = (parameter: DeploymentParameter) => env[DEPLOYMENT_PARAMETERS[parameter].variable];
+    let launchTest: Pick<LaunchTestSettings, 'subnetIds' | 'securityGroupId'> | undefined;
+    try {
+      launchTest = {
+        subnetIds: launchTestSubnetIds(variable('launchTestSubnetIds')),
+        securityGroupId: launchTestSecurityGroupId(variable('launchTestSecurityGroupId')),
+      };
+    } catch {
+      launchTest = undefined;
+    }
+    return launchTestVpcId(value, launchTest);
+  },
+  launchTestInstanceProfile,
+  launchTestInstanceTypes,
   reconcileGraceMinutes,
 };
 
@@ -238,11 +407,11 @@ export function parameterProblems(
   const problems: { parameter: DeploymentParameter; value: string | undefined; problem: string }[] = [];
   for (const [parameter, parse] of Object.entries(PARSERS) as [
     DeploymentParameter,
-    (value: string | undefined) => unknown,
+    (value: string | undefined, env: Env) => unknown,
   ][]) {
     const value = env[DEPLOYMENT_PARAMETERS[parameter].variable];
     try {
-      parse(value);
+      parse(value, env);
     } catch (error) {
       problems.push({ parameter, value, problem: (error as Error).message });
     }

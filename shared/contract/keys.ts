@@ -12,6 +12,9 @@ import {
   deregistrationProtection,
   deviceName,
   family,
+  instanceType,
+  launchTest,
+  launchTestTimeout,
   matching,
   oneOf,
   PLATFORMS,
@@ -75,6 +78,10 @@ export const KEYS = {
   family: key('lifecycle.family', family),
   retain: key('lifecycle.retain', retain),
   'retain-delete-snapshots': key('lifecycle.retainDeleteSnapshots', bool),
+  // Launch test (v3): the workflow boots the AMI once before anything publishes it.
+  'launch-test': key('launchTest.mode', launchTest),
+  'launch-test-instance-type': key('launchTest.instanceType', instanceType),
+  'launch-test-timeout': key('launchTest.timeoutMinutes', launchTestTimeout),
   /** Written by the pipeline on every source snapshot after registration. */
   'image-id': key('(written by snap2ami)', matching(/^ami-[0-9a-f]+$/, 'an AMI ID')),
 } as const;
@@ -94,6 +101,13 @@ export const LIFECYCLE_KEYS = [
   'family',
   'retain',
   'retain-delete-snapshots',
+] as const satisfies readonly KeyName[];
+
+/** The launch-test keys (v3), in the contract's order. */
+export const LAUNCH_TEST_KEYS = [
+  'launch-test',
+  'launch-test-instance-type',
+  'launch-test-timeout',
 ] as const satisfies readonly KeyName[];
 
 /** Keys that only the root snapshot's tags configure; on a set member they are ignored. */
@@ -116,6 +130,7 @@ export const IMAGE_ONLY_KEYS: readonly KeyName[] = [
   'allow-billing-code-loss',
   'copy-tags',
   ...LIFECYCLE_KEYS,
+  ...LAUNCH_TEST_KEYS,
 ];
 
 export function isKeyName(name: string): name is KeyName {

@@ -6,6 +6,7 @@
 import { idempotencyKey } from '../idempotency.ts';
 import type { Snapshot } from '../snapshot.ts';
 import { amiTags } from './ami-tags.ts';
+import { checkBounds } from './bounds.ts';
 import {
   billingCheck,
   billingCheckNotes,
@@ -13,6 +14,7 @@ import {
   type ImageParameters,
   readImageParameters,
 } from './image-parameters.ts';
+import { launchTestNotes, readLaunchTest } from './launch-test.ts';
 import { lifecycleNotes, readLifecycle } from './lifecycle.ts';
 import { BlockDevices, checkSources, deviceMappings, memberMappings, rootMapping } from './mappings.ts';
 import { DEFAULT_NAME_TEMPLATE, renderName } from './name-template.ts';
@@ -125,8 +127,8 @@ export function planGroup(
 /**
  * One root (and the other members of its set) → a plan, or every reason it is rejected. The
  * errors come in this order: the root's tags (unknown keys, values, combinations, lifecycle,
- * AMI tags), the name, then the mappings in device order, then the snapshots' owners and
- * Outposts.
+ * launch test, the deployment's bounds, AMI tags), the name, then the mappings in device order,
+ * then the snapshots' owners and Outposts.
  */
 function buildPlan(
   root: TagReader,
@@ -139,6 +141,8 @@ function buildPlan(
   const image = readImageParameters(root);
   checkParameterConflicts(root, image);
   const lifecycle = readLifecycle(root, settings);
+  const launchTest = readLaunchTest(root, image, settings.bounds?.launchTest);
+  if (settings.bounds) checkBounds(root, image.uefiData, lifecycle, settings.bounds);
   const name = imageName(root, settings, errors);
 
   const devices = new BlockDevices(image.rootDevice, root.tagKey('root-device-name'), errors);
@@ -159,6 +163,7 @@ function buildPlan(
     ...alreadyRegisteredNotes(root),
     ...billingCheckNotes(root, check),
     ...lifecycleNotes(root, lifecycle),
+    ...launchTestNotes(root, launchTest),
   );
   const request = registerImageRequest(image, name, devices.mappings, tags);
   return {
@@ -170,6 +175,7 @@ function buildPlan(
       ...(uefiDataSource !== undefined && { uefiDataSource }),
       ...(lifecycle && { lifecycle }),
       ...(check && { billingCheck: check }),
+      ...(launchTest && { launchTest }),
     },
   };
 }

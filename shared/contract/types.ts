@@ -1,4 +1,5 @@
 /** Types of the tag contract's outputs: the RegisterImage request and the plan report. */
+import type { DeploymentBounds } from '../settings.ts';
 import type { ARCHITECTURES, BOOT_MODES, Retain, ShareWith, VOLUME_TYPES } from './values.ts';
 
 /** One reason a snapshot (or set) was rejected: the tag, the RegisterImage field it feeds, and why. */
@@ -85,6 +86,17 @@ export interface BillingCheck {
   onMissing: 'deregister' | 'keep';
 }
 
+/**
+ * v3: the launch test the workflow runs before anything publishes the AMI, as `plan --json`
+ * shows it: `document` only for `ssm`.
+ */
+export interface LaunchTest {
+  mode: 'status-checks' | 'ssm';
+  document?: string;
+  instanceType: string;
+  timeoutMinutes: number;
+}
+
 export interface Plan {
   key: string;
   snapshotIds: string[];
@@ -99,6 +111,8 @@ export interface Plan {
   lifecycle?: Lifecycle;
   /** v2: only for `<p>platform` windows, rhel or sles. */
   billingCheck?: BillingCheck;
+  /** v3: only with `<p>launch-test` other than false. */
+  launchTest?: LaunchTest;
 }
 
 export interface Skipped {
@@ -127,6 +141,15 @@ export interface PlannerSettings {
   prefix: string;
   /** Accounts whose snapshots may be registered besides the pipeline's own. */
   allowedSourceAccounts: readonly string[];
+  /**
+   * v3: the deployment's bounds on what tags may ask (SSM parameter path, UefiData sources,
+   * launch tests): a tag outside them rejects the snapshot. Everything that plans for a
+   * deployment (ingest, the reconciler, `plan`, `redrive`, `reconcile`) passes them, read by
+   * shared/settings.ts `deploymentBounds`; left out, nothing is checked against a deployment
+   * (the contract's other rows alone, as its tests of those rows plan), and a launch test is
+   * planned with the default types.
+   */
+  bounds?: DeploymentBounds;
 }
 
 export const DEFAULT_PREFIX = 'snap2ami:';

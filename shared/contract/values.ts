@@ -245,3 +245,52 @@ export const uefiDataSource: ValueRule<string> = {
   parse: (text) => (uefiDataProblem(text) === undefined ? text : undefined),
   why: uefiDataProblem,
 };
+
+// ---------------------------------------------------------------------------------------------
+// Launch test (v3): boot the AMI once before anything publishes it.
+
+/** SendCommand's `DocumentName` (SSM's service model: a name or ARN matching this pattern). */
+const SSM_DOCUMENT = /^[a-zA-Z0-9_\-.:/]{3,128}$/;
+
+export type LaunchTestMode = { mode: 'status-checks' } | { mode: 'ssm'; document: string } | { mode: 'off' };
+
+function launchTestProblem(text: string): string | undefined {
+  if (text === 'status-checks' || bool.parse(text) === false) return undefined;
+  if (!text.startsWith('ssm:')) return 'is none of these';
+  const document = text.slice('ssm:'.length);
+  if (!SSM_DOCUMENT.test(document))
+    return `"${document}" is not an SSM document name (3 to 128 letters, digits, _ - . : /)`;
+  return undefined;
+}
+
+export const launchTest: ValueRule<LaunchTestMode> = {
+  accepted:
+    'status-checks, ssm:<document-name> (an SSM document name or ARN: 3 to 128 letters, digits, _ - . : /) or false',
+  parse(text) {
+    if (launchTestProblem(text) !== undefined) return undefined;
+    if (text === 'status-checks') return { mode: 'status-checks' };
+    if (text.startsWith('ssm:')) return { mode: 'ssm', document: text.slice('ssm:'.length) };
+    return { mode: 'off' };
+  },
+  why: launchTestProblem,
+};
+
+export const MIN_LAUNCH_TEST_MINUTES = 5;
+export const MAX_LAUNCH_TEST_MINUTES = 120;
+export const DEFAULT_LAUNCH_TEST_MINUTES = 15;
+export const launchTestTimeout: ValueRule<number> = {
+  accepted: `<N>m, from ${MIN_LAUNCH_TEST_MINUTES}m to ${MAX_LAUNCH_TEST_MINUTES}m (default ${DEFAULT_LAUNCH_TEST_MINUTES}m)`,
+  parse(text) {
+    const match = /^([1-9]\d{0,3})m$/.exec(text);
+    const minutes = Number(match?.[1]);
+    return match && minutes >= MIN_LAUNCH_TEST_MINUTES && minutes <= MAX_LAUNCH_TEST_MINUTES
+      ? minutes
+      : undefined;
+  },
+};
+
+/** An instance type's name as EC2 writes them (t3.micro, c7i-flex.large, u-6tb1.metal). */
+export const instanceType = matching(
+  /^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9-]+$/,
+  'an instance type such as t3.micro that the deployment allows',
+);

@@ -1,14 +1,18 @@
 /** The CLI's option parsers and its one-line AWS error messages. */
-import { InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { explainAwsError } from '../../../cli/errors.ts';
 import {
   bucketOverridesOption,
+  type ContractOptions,
+  contractOptions,
+  contractSettings,
   duration,
   pointInTime,
   rateShareOption,
   region,
 } from '../../../cli/options.ts';
+import { deploymentSettings } from '../../../shared/settings.ts';
 
 describe('--since and --until', () => {
   it.each([
@@ -124,5 +128,72 @@ describe('AWS errors as one line', () => {
       {},
     ).message;
     expect(message).toBe('reading the records table t: not found in us-west-2 (check --table and --region)');
+  });
+});
+
+describe("the planning commands' deployment settings (contractOptions)", () => {
+  /** contractOptions on a fresh command, parsed from `args` with `env` as the environment. */
+  function parsed(args: string[], env: Record<string, string> = {}) {
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    try {
+      const command = contractOptions(new Command().exitOverride().configureOutput({ writeErr: () => {} }));
+      return contractSettings(command.parse(args, { from: 'user' }).opts<ContractOptions>());
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  }
+  const VARIABLES = {
+    SNAP2AMI_TAG_PREFIX: 'acme:',
+    SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS: '111122223333',
+    SNAP2AMI_SSM_PARAMETER_PATH: '/golden/',
+    SNAP2AMI_UEFI_DATA_BUCKET: 'uefi-store',
+    SNAP2AMI_UEFI_DATA_PARAMETER_PATH: '/golden/uefi/',
+    SNAP2AMI_LAUNCH_TEST_SUBNET_IDS: 'subnet-12345678',
+    SNAP2AMI_LAUNCH_TEST_SECURITY_GROUP_ID: 'sg-12345678',
+    SNAP2AMI_LAUNCH_TEST_VPC_ID: 'vpc-12345678',
+    SNAP2AMI_LAUNCH_TEST_INSTANCE_PROFILE: 'launch-test',
+    SNAP2AMI_LAUNCH_TEST_INSTANCE_TYPES: 'c7g.large,c7i.large',
+  };
+
+  it('without flags or variables: the defaults the functions apply', () => {
+    const functions = deploymentSettings({});
+    expect(parsed([])).toEqual({
+      prefix: functions.prefix,
+      allowedSourceAccounts: [],
+      bounds: functions.bounds,
+    });
+  });
+
+  it('from the SNAP2AMI_* variables: what the functions read from them', () => {
+    const functions = deploymentSettings(VARIABLES);
+    expect(parsed([], VARIABLES)).toEqual({
+      prefix: 'acme:',
+      allowedSourceAccounts: ['111122223333'],
+      bounds: functions.bounds,
+    });
+  });
+
+  it('from flags, one per parameter, over the variables', () => {
+    const flags = Object.entries(VARIABLES).flatMap(([variable, value]) => {
+      const name = variable
+        .replace(/^SNAP2AMI_/, '')
+        .toLowerCase()
+        .replaceAll('_', '-');
+      return [name === 'tag-prefix' ? '--prefix' : `--${name}`, value];
+    });
+    const other = Object.fromEntries(Object.keys(VARIABLES).map((name) => [name, '']));
+    expect(parsed(flags, { ...other, SNAP2AMI_SSM_PARAMETER_PATH: '/other/' })).toEqual(
+      parsed([], VARIABLES),
+    );
+  });
+
+  it.each([
+    [['--ssm-parameter-path', '/'], '"/" is not an SSM parameter path'],
+    [['--uefi-data-bucket', 'Uefi'], '"Uefi" is not an S3 bucket name'],
+    [['--launch-test-subnet-ids', 'subnet-1'], '"subnet-1" is not a subnet ID'],
+    [['--launch-test-instance-types', 'mac2.metal'], '"mac2.metal" is not a type a launch test can use'],
+  ])('%j is a usage error that says what is accepted', (args, why) => {
+    expect(() => parsed(args)).toThrow(why);
+    expect(() => parsed(args)).toThrow(/; accepted: /);
   });
 });

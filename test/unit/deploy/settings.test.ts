@@ -11,7 +11,9 @@ import Snap2amiParameters, {
 import {
   DEFAULT_SSM_PARAMETER_PATH,
   DEFAULT_UEFI_DATA_PARAMETER_PATH,
+  deploymentBounds,
   deploymentSettings,
+  launchTestSettings,
   MAX_PREFIX_LENGTH,
   parameterProblems,
   reconcileGraceMinutes,
@@ -45,6 +47,7 @@ describe('deployment settings', () => {
       ...settings,
       ec2RateShare: 0.5,
       ec2BucketOverrides: {},
+      bounds: deploymentBounds({}),
     });
     expect(parameterProblems(env(prefix, accounts))).toEqual([]);
   });
@@ -190,6 +193,120 @@ describe('where the workflow may write SSM parameters (ssmParameterPath)', () =>
         problem: expect.stringMatching(/; accepted: .+\(default \/snap2ami\/\)/),
       },
     ]);
+  });
+});
+
+describe("the launch test's parameters", () => {
+  const env = (values: Partial<Record<string, string>>) =>
+    Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [`SNAP2AMI_LAUNCH_TEST_${name}`, value]),
+    );
+
+  it('by default: no subnet (launch tests are rejected when planning), no profile, the four small types', () => {
+    expect(launchTestSettings({})).toEqual({
+      subnetIds: [],
+      securityGroupId: undefined,
+      vpcId: undefined,
+      instanceProfile: undefined,
+      instanceTypes: ['t3.micro', 't3.small', 't4g.micro', 't4g.small'],
+    });
+    expect(deploymentBounds({}).launchTest).toEqual(launchTestSettings({}));
+    expect(parameterProblems({})).toEqual([]);
+  });
+
+  it('reads each from its SNAP2AMI_LAUNCH_TEST_* variable', () => {
+    const values = {
+      SUBNET_IDS: 'subnet-0123456789abcdef0, subnet-12345678',
+      SECURITY_GROUP_ID: 'sg-0123456789abcdef0',
+      VPC_ID: '',
+      INSTANCE_PROFILE: 'arn:aws:iam::111122223333:instance-profile/launch/test-profile',
+      INSTANCE_TYPES: 'm7g.large,c7i-flex.large',
+    };
+    expect(launchTestSettings(env(values))).toEqual({
+      subnetIds: ['subnet-0123456789abcdef0', 'subnet-12345678'],
+      securityGroupId: 'sg-0123456789abcdef0',
+      vpcId: undefined,
+      instanceProfile: 'arn:aws:iam::111122223333:instance-profile/launch/test-profile',
+      instanceTypes: ['m7g.large', 'c7i-flex.large'],
+    });
+    expect(parameterProblems(env(values))).toEqual([]);
+    expect(
+      launchTestSettings(
+        env({ SUBNET_IDS: 'subnet-12345678', VPC_ID: 'vpc-87654321', INSTANCE_PROFILE: 'ssm' }),
+      ),
+    ).toMatchObject({ vpcId: 'vpc-87654321', instanceProfile: 'ssm', securityGroupId: undefined });
+  });
+
+  // [variables, the parameter refused, its value, why]
+  const refused: [Record<string, string>, string, string | undefined, string][] = [
+    [{ SUBNET_IDS: 'subnet-123' }, 'launchTestSubnetIds', 'subnet-123', '"subnet-123" is not a subnet ID'],
+    [{ SUBNET_IDS: 'sg-12345678' }, 'launchTestSubnetIds', 'sg-12345678', '"sg-12345678" is not a subnet ID'],
+    [
+      { SECURITY_GROUP_ID: 'default' },
+      'launchTestSecurityGroupId',
+      'default',
+      '"default" is not a security group ID',
+    ],
+    [{ VPC_ID: 'vpc-XYZ12345' }, 'launchTestVpcId', 'vpc-XYZ12345', '"vpc-XYZ12345" is not a VPC ID'],
+    [
+      { SUBNET_IDS: 'subnet-12345678' },
+      'launchTestVpcId',
+      undefined,
+      'no VPC is given, but launchTestSubnetIds is set and launchTestSecurityGroupId is not',
+    ],
+    [
+      { INSTANCE_PROFILE: 'my profile' },
+      'launchTestInstanceProfile',
+      'my profile',
+      '"my profile" is not an instance profile',
+    ],
+    [
+      { INSTANCE_TYPES: 't3micro' },
+      'launchTestInstanceTypes',
+      't3micro',
+      '"t3micro" is not an instance type',
+    ],
+    [
+      { INSTANCE_TYPES: 'T3.micro' },
+      'launchTestInstanceTypes',
+      'T3.micro',
+      '"T3.micro" is not an instance type',
+    ],
+    [
+      { INSTANCE_TYPES: 'mac2.metal' },
+      'launchTestInstanceTypes',
+      'mac2.metal',
+      '"mac2.metal" is not a type a launch test',
+    ],
+    [
+      { INSTANCE_TYPES: 't3.micro,t3.micro' },
+      'launchTestInstanceTypes',
+      't3.micro,t3.micro',
+      '"t3.micro" is not named once',
+    ],
+  ];
+  it.each(refused)('refuses %j (%s)', (values, parameter, value, why) => {
+    expect(() => deploymentSettings(env(values))).toThrow(why);
+    const problems = parameterProblems(env(values));
+    expect(problems).toEqual([{ parameter, value, problem: expect.stringContaining(why) }]);
+    expect(problems[0]?.problem).toMatch(/; accepted: .+/);
+  });
+});
+
+describe("the deployment's bounds, as the planner gets them", () => {
+  it('are the ssm-parameter path, the UefiData sources and the launch test, read from the same variables', () => {
+    const env = {
+      SNAP2AMI_SSM_PARAMETER_PATH: '/golden/',
+      SNAP2AMI_UEFI_DATA_BUCKET: 'uefi-store',
+      SNAP2AMI_LAUNCH_TEST_SUBNET_IDS: 'subnet-12345678',
+      SNAP2AMI_LAUNCH_TEST_SECURITY_GROUP_ID: 'sg-12345678',
+    };
+    expect(deploymentSettings(env).bounds).toEqual({
+      ssmParameterPath: '/golden/',
+      uefiData: { bucket: 'uefi-store', parameterPath: DEFAULT_UEFI_DATA_PARAMETER_PATH },
+      launchTest: launchTestSettings(env),
+    });
+    expect(deploymentBounds(env).launchTest.subnetIds).toEqual(['subnet-12345678']);
   });
 });
 
