@@ -15,7 +15,7 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { type LaunchTestDeps, runLaunchTestTask } from '../functions/launch-test/launch-test.ts';
+import { type LaunchTestDeps, runLaunchTestTask } from '../functions/launchTest/launch-test.ts';
 import { type LifecycleDeps, runLifecycleTask } from '../functions/lifecycle/lifecycle.ts';
 import { once, perRegion } from '../shared/aws/clients.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';

@@ -44,7 +44,7 @@ import { conditionally } from '../../shared/errors.ts';
 import { RECORD_STATUS } from '../../shared/records.ts';
 import { registerSnapshotsEvent } from '../../shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '../../shared/snapshot.ts';
-import { sweepLaunchTestInstances } from '../launch-test/launch-test.ts';
+import { sweepLaunchTestInstances } from '../launchTest/launch-test.ts';
 import { emptyRetentionReport, type RetentionReport, retentionPass } from './retention-pass.ts';
 
 /** The records table's item that keeps the reconciler's place between runs (not a record: no status). */

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { sweepLaunchTestInstances } from '../../functions/launch-test/launch-test.ts';
+import { sweepLaunchTestInstances } from '../../functions/launchTest/launch-test.ts';
 import { createPipeline, type Pipeline, SSM_COMMAND_TAG } from '../../local/index.ts';
 import type { Plan } from '../../shared/contract/types.ts';
 import { executionInput } from '../../shared/workflow.ts';

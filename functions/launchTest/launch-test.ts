@@ -21,6 +21,7 @@ import {
   DescribeImagesCommand,
   DescribeInstanceStatusCommand,
   DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
   type EC2Client,
   GetConsoleOutputCommand,
   RunInstancesCommand,
@@ -41,7 +42,10 @@ export interface LaunchTestDeps {
   ec2: EC2Client;
   ssm: SSMClient;
   prefix: string;
-  settings: Pick<LaunchTestSettings, 'subnetIds' | 'securityGroupId' | 'instanceProfile'>;
+  settings: Pick<LaunchTestSettings, 'subnetIds' | 'securityGroupId' | 'instanceProfile'> & {
+    /** The stack's own group, by name, when the deployment names no group (serverless.yml). */
+    stackGroupName?: string;
+  };
   now?: () => Date;
 }
 
@@ -179,12 +183,13 @@ async function launch(
   if (!image?.ImageId) return { ...base, phase: 'failed', reason: `${imageId} is not described` };
   // The same subnet for every try of an attempt (the token's request must not change).
   const subnetIndex = Number.parseInt(clientToken(executionName).slice(-4), 16);
+  const securityGroupId = deps.settings.securityGroupId ?? (await stackGroup(deps));
   const input = runInstancesInput(
     key,
     executionName,
     { ...image, ImageId: image.ImageId },
     launchTest,
-    deps,
+    { prefix: deps.prefix, settings: { ...deps.settings, securityGroupId } },
     subnetIndex,
   );
   try {
@@ -203,6 +208,19 @@ async function launch(
       reason: `RunInstances refused ${launchTest.instanceType}: ${name}: ${(error as Error).message}`,
     };
   }
+}
+
+/** The ID of the group the stack made for test instances (named in the settings), when there is one. */
+async function stackGroup({ ec2, settings }: LaunchTestDeps): Promise<string | undefined> {
+  if (!settings.stackGroupName) return undefined;
+  const { SecurityGroups = [] } = await classified('LaunchTest: DescribeSecurityGroups', () =>
+    ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [{ Name: 'group-name', Values: [settings.stackGroupName as string] }],
+      }),
+    ),
+  );
+  return SecurityGroups[0]?.GroupId;
 }
 
 async function check(

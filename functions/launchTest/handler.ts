@@ -17,7 +17,12 @@ const metrics = new Metrics();
 const ec2 = workflowEc2Client();
 const ssm = workflowSsmClientIn();
 const { prefix, bounds } = deploymentSettings(process.env);
-const settings = bounds.launchTest;
+// The group the stack creates when the deployment names none (serverless.yml).
+const settings = {
+  ...bounds.launchTest,
+  securityGroupId:
+    bounds.launchTest.securityGroupId ?? (process.env.LAUNCH_TEST_STACK_SECURITY_GROUP_ID || undefined),
+};
 // A call EC2 throttled although ingest admitted it cuts admission control's rate for it.
 throttleReports(process.env, logger, metrics)(ec2, process.env.AWS_REGION ?? '');
 
