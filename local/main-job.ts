@@ -20,6 +20,7 @@ import { deployedAdmission } from '../shared/aws/admission.ts';
 import { dynamoDbClient, ec2Client } from '../shared/aws/clients.ts';
 import { DLQ_ATTRIBUTES } from '../shared/dead-letter.ts';
 import { type DistributionOutcome, distributionOutcome } from '../shared/distribution.ts';
+import { type LaunchTestOutcome, launchTestOutcome } from '../shared/launch-test-outcome.ts';
 import { isRegistrationKey, RECORD_STATUS } from '../shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '../shared/snapshot.ts';
 import { awsEnvironment, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
@@ -49,6 +50,8 @@ interface Row extends Partial<DistributionOutcome> {
   detail: string;
   /** The AMI, for a planned (registered) sample; with its distribution when it had lifecycle tags. */
   imageId?: string;
+  /** The launch test's outcome, when the sample asked for one (docs/adr/0012-launch-test.md). */
+  launchTest?: LaunchTestOutcome;
 }
 
 /** The pipeline on the emulator, as the template deploys it. */
@@ -255,9 +258,11 @@ function rowFor(
     detail: 'no outcome found',
   };
   const record = found.records.get(snapshotId);
+  const launchTest = launchTestOutcome(record?.launchTest);
   if (record?.status === RECORD_STATUS.completed)
     return {
       ...row,
+      ...(launchTest && { launchTest }),
       outcome: 'planned',
       detail: `${record.imageId} "${record.imageName}"`,
       ...(record.imageId && { imageId: record.imageId }),
@@ -268,6 +273,7 @@ function rowFor(
       ...row,
       outcome: record.status === RECORD_STATUS.failed ? 'failed' : 'in progress',
       detail: failureDetail(record),
+      ...(launchTest && { launchTest }),
     };
   const rejected = found.rejected.get(snapshotId);
   if (rejected !== undefined) return { ...row, outcome: 'rejected', detail: rejected };
