@@ -31,6 +31,11 @@ export function formatReport(report: PlanReport): string {
         `      billing check: PlatformDetails must contain "${plan.billingCheck.expect}", else ${plan.billingCheck.onMissing === 'deregister' ? 'deregister' : 'keep, tagged billing-check=missing'}`,
       );
     if (plan.lifecycle) for (const line of describeLifecycle(plan.lifecycle)) lines.push(`      ${line}`);
+    const test = plan.launchTest;
+    if (test)
+      lines.push(
+        `      launch test on ${test.instanceType}: status checks${test.document ? ` and SSM document ${test.document}` : ''}, within ${test.timeoutMinutes} minutes, before anything publishes it`,
+      );
     for (const note of plan.notes) lines.push(`      note: ${note}`);
   }
   for (const skipped of report.skipped)

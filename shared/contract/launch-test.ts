@@ -82,14 +82,16 @@ function defaultType(
     preferred !== undefined && allowed.includes(preferred) ? [preferred, ...allowed] : allowed;
   const found = candidates.find((type) => mismatch(image, type) === undefined);
   if (found !== undefined) return found;
-  const suggestion = preferred ?? undefined;
+  const remove = `remove ${root.tagKey('launch-test')}`;
+  const remedy =
+    preferred === undefined
+      ? `no type a launch test uses runs ${image.architecture}: ${remove}`
+      : !allowed.includes(preferred) && mismatch(image, preferred) === undefined
+        ? `deploy with ${deployWith('launchTestInstanceTypes', [...allowed, preferred].join(','))}, or ${remove}`
+        : `${mismatch(image, preferred)}: change ${root.tagKey('boot-mode')}, or ${remove}`;
   root.conflict(
     'launch-test',
-    `${root.tagKey('launch-test')}=${root.raw('launch-test')}: no instance type this deployment allows (${allowed.join(', ')}) runs an ${image.architecture} AMI${image.bootMode ? ` with boot mode ${image.bootMode}` : ''}; ${
-      suggestion === undefined
-        ? `no type a launch test uses runs ${image.architecture}: remove ${root.tagKey('launch-test')}.`
-        : `deploy with ${deployWith('launchTestInstanceTypes', [...allowed, suggestion].join(','))}, or remove ${root.tagKey('launch-test')}.`
-    }`,
+    `${root.tagKey('launch-test')}=${root.raw('launch-test')}: no instance type this deployment allows (${allowed.join(', ')}) runs an ${image.architecture} AMI${image.bootMode ? ` with boot mode ${image.bootMode}` : ''}; ${remedy}.`,
   );
   return undefined;
 }

@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ReconcileReport } from '../../functions/reconcile/reconcile.ts';
 import {
   createEventQueues,
   createPipeline,
@@ -32,7 +33,9 @@ import {
 } from '../../local/index.ts';
 import { DLQ_ATTRIBUTES } from '../../shared/dead-letter.ts';
 import { deploymentSettings } from '../../shared/settings.ts';
+import { snap2amiAsync } from '../support/cli.ts';
 import { executionsFor } from '../support/pipeline.ts';
+import { createRecoveryHarness } from '../support/recovery.ts';
 
 const ec2 = new EC2Client({});
 const sqs = new SQSClient({});
@@ -146,5 +149,29 @@ describe('deployment bounds, in the pipeline', () => {
       `snap2ami:ssm-parameter=/snap2ami/bounds-${stamp} is outside the path this deployment may write SSM parameters under (/golden/, its ssmParameterPath parameter); deploy with --param="ssmParameterPath=/snap2ami/"`,
     );
     expect(await requests.find({ action: 'RegisterImage', snapshotId })).toEqual([]);
+  });
+
+  it('snap2ami reconcile rejects a stray outside the bounds, and would send it under a deployment whose path covers it', async () => {
+    const h = await createRecoveryHarness('bounds');
+    try {
+      const stamp = Date.now();
+      const snapshotId = await h.snapshot(`bounds-stray-${stamp}`, {
+        [`${h.prefix}ssm-parameter`]: `/golden/bounds-${stamp}`,
+      });
+      const strayIn = (stdout: string) =>
+        (JSON.parse(stdout) as ReconcileReport).strays.snapshots.find((s) => s.snapshotId === snapshotId);
+      const args = ['reconcile', '--dry-run', '--grace', '0', '--json'];
+      const byDefault = await snap2amiAsync(args, { ...h.env, SNAP2AMI_SSM_PARAMETER_PATH: '' });
+      expect(byDefault.status, byDefault.stderr).toBe(0);
+      expect(strayIn(byDefault.stdout)).toEqual({
+        snapshotId,
+        action: 'rejected',
+        detail: `${h.prefix}ssm-parameter=/golden/bounds-${stamp} is outside the path this deployment may write SSM parameters under (/snap2ami/, its ssmParameterPath parameter); deploy with --param="ssmParameterPath=/golden/", or name a parameter under /snap2ami/.`,
+      });
+      const covered = await snap2amiAsync([...args, '--ssm-parameter-path', '/golden/'], h.env);
+      expect(strayIn(covered.stdout)).toMatchObject({ snapshotId, action: 'would send' });
+    } finally {
+      await h.close();
+    }
   });
 });

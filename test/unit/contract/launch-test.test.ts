@@ -5,6 +5,7 @@
  * deployment is read as the functions read it (shared/settings.ts deploymentBounds).
  */
 import { describe, expect, it } from 'vitest';
+import { formatReport } from '../../../cli/format.ts';
 import { instanceTypeTraits } from '../../../shared/contract/instance-types.ts';
 import { deploymentBounds } from '../../../shared/settings.ts';
 import { expectPlan, expectRejected, p, planOf, root, snapshot } from '../../support/factories.ts';
@@ -195,6 +196,18 @@ describe('launch test: what the deployment does not allow, rejected when plannin
     ]);
   });
 
+  it('a boot mode no allowed type offers: says so, and suggests no type that would not help', () => {
+    const errors = errorsIn({
+      'launch-test': 'status-checks',
+      architecture: 'arm64',
+      'boot-mode': 'legacy-bios',
+    });
+    expect(errors.map((error) => error.tag)).toEqual(['snap2ami:boot-mode', 'snap2ami:launch-test']);
+    expect(errors[1]?.message).toBe(
+      "snap2ami:launch-test=status-checks: no instance type this deployment allows (t3.micro, t3.small, t4g.micro, t4g.small) runs an arm64 AMI with boot mode legacy-bios; t4g.micro boots uefi, and the AMI's boot mode is legacy-bios: change snap2ami:boot-mode, or remove snap2ami:launch-test.",
+    );
+  });
+
   it('a type the deployment does not allow', () => {
     expect(errorsIn({ 'launch-test': 'status-checks', 'launch-test-instance-type': 'm7i.large' })).toEqual([
       {
@@ -270,5 +283,16 @@ describe("instance types' architectures and boot modes", () => {
     ['i3.metal', 'x86_64', ['legacy-bios', 'uefi'], false],
   ])('%s: %s, %j (from the table: %s)', (type, architecture, bootModes, known) => {
     expect(instanceTypeTraits(type)).toEqual({ architecture, bootModes, known });
+  });
+});
+
+describe('launch test: the readable summary of snap2ami plan', () => {
+  it('says where and how long the test runs', () => {
+    const plan = expectPlan(
+      planIn({ 'launch-test': 'ssm:smoke-test', 'launch-test-timeout': '20m' }, PROFILE),
+    );
+    expect(formatReport({ plans: [plan], skipped: [], rejected: [] })).toContain(
+      '      launch test on t3.micro: status checks and SSM document smoke-test, within 20 minutes, before anything publishes it\n',
+    );
   });
 });

@@ -6,9 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../../local/index.ts';
+import { PROJECT_ROOT, packagedTemplate } from '../../../local/index.ts';
 import { EC2_APIS } from '../../../shared/admission.ts';
-import { DEPLOYMENT_PARAMETERS, MAX_PREFIX_LENGTH } from '../../../shared/settings.ts';
+import {
+  DEPLOYMENT_PARAMETERS,
+  deploymentBounds,
+  deploymentSettings,
+  MAX_PREFIX_LENGTH,
+} from '../../../shared/settings.ts';
 import { runPackaging } from '../../support/package.ts';
 
 const BAD = 'allowedSourceAccounts=1234,abc';
@@ -53,5 +58,45 @@ describe('the Parameters table (docs/deploying.md)', () => {
   it('says what the functions accept: the prefix length, and every API whose bucket may be overridden', () => {
     expect(row('tagPrefix')).toContain(`at most ${MAX_PREFIX_LENGTH} characters`);
     for (const api of EC2_APIS) expect(row('ec2BucketOverrides'), api).toContain(`\`${api}\``);
+  });
+});
+
+describe("the deployment's bounds and the launch test's parameters", () => {
+  it('npm run package refuses launch-test subnets without a security group or a VPC, naming launchTestVpcId', async () => {
+    const { status, output } = await runPackaging([
+      'npm',
+      'run',
+      'package',
+      '--',
+      '--param=launchTestSubnetIds=subnet-0123456789abcdef0',
+    ]);
+    expect(status, output).not.toBe(0);
+    expect(output.split('\n').filter((line) => line.startsWith('Parameter '))).toEqual([
+      `Parameter launchTestVpcId="" is refused: no VPC is given, but launchTestSubnetIds is set and launchTestSecurityGroupId is not (the stack creates the launch-test security group in this VPC); accepted: ${DEPLOYMENT_PARAMETERS.launchTestVpcId.accepted}.`,
+    ]);
+    expect(output).not.toContain('Service packaged');
+  }, 180_000);
+
+  it('every function gets the bounds, with the defaults the planner and the workflow apply', async () => {
+    const template = await packagedTemplate(() => {});
+    const functions = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions.length).toBeGreaterThanOrEqual(4);
+    for (const [name, resource] of functions) {
+      const env = (resource.Properties.Environment as { Variables: Record<string, string> }).Variables;
+      expect(deploymentSettings(env).bounds, name).toEqual(deploymentBounds({}));
+      for (const parameter of [
+        'ssmParameterPath',
+        'uefiDataBucket',
+        'uefiDataParameterPath',
+        'launchTestSubnetIds',
+        'launchTestSecurityGroupId',
+        'launchTestVpcId',
+        'launchTestInstanceProfile',
+        'launchTestInstanceTypes',
+      ] as const)
+        expect(env, `${name} ${parameter}`).toHaveProperty(DEPLOYMENT_PARAMETERS[parameter].variable);
+    }
   });
 });
