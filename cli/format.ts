@@ -180,6 +180,12 @@ export function formatStatus(found: Status[]): string {
       for (const warning of record.warnings ?? []) lines.push(`warnings   ${warning}`);
       if (record.notificationError)
         lines.push(`notice     the notification was not sent: ${causeMessage(record.notificationError)}`);
+      if (record.launchTest) {
+        const t = record.launchTest;
+        lines.push(
+          `launch test ${t.result} on ${t.instanceType}${t.instanceId ? ` (${t.instanceId})` : ''} in ${t.seconds} s: ${t.reason}`,
+        );
+      }
       lines.push(...distributionLines(record.distribution));
       return `${lines.join('\n')}\n\n`;
     })

@@ -22,6 +22,7 @@ import { describeSnapshots } from '#shared/aws/snapshots.ts';
 import { planGroups } from '#shared/contract/plan.ts';
 import type { Plan } from '#shared/contract/types.ts';
 import { type DistributionOutcome, distributionOutcome } from '#shared/distribution.ts';
+import { type LaunchTestOutcome, launchTestOutcome } from '#shared/launch-test-outcome.ts';
 import { isRegistrationKey, RECORD_STATUS } from '#shared/records.ts';
 import type { DeploymentBounds } from '#shared/settings.ts';
 import { INTERRUPTED, type StartOutcome, startAdmitted, type WaitProgress } from './admitted-starts.ts';
@@ -67,6 +68,8 @@ export interface RegistrationRecord {
   startedAt?: string;
   /** Copies, grants, parameters, deprecation, protection and retention (ADR 0008), when the plan had a lifecycle. */
   distribution?: DistributionOutcome;
+  /** The launch test's outcome (ADR 0012), when the plan had one and it ended. */
+  launchTest?: LaunchTestOutcome;
 }
 
 type Item = Record<string, { S?: string; N?: string; SS?: string[]; BOOL?: boolean }>;
@@ -89,7 +92,13 @@ function toRecord(item: Item): RegistrationRecord {
     attempts: Number(item.attempts?.N ?? 0),
     ...(item.startedAt?.S && { startedAt: item.startedAt.S }),
     ...outcome(item.distribution?.S),
+    ...launchTestOf(item.launchTest?.S),
   };
+}
+
+function launchTestOf(json: string | undefined): { launchTest?: LaunchTestOutcome } {
+  const launchTest = launchTestOutcome(json);
+  return launchTest ? { launchTest } : {};
 }
 
 function outcome(json: string | undefined): { distribution?: DistributionOutcome } {

@@ -130,3 +130,50 @@ export function requestLog(endpoint: string): RequestLog {
     },
   };
 }
+
+/**
+ * The emulator-only root-snapshot tag that makes an image fail to boot: with `fail`, an instance
+ * of it fails its instance reachability check (as an image whose OS cannot find its root device).
+ */
+export const BOOT_TAG = 'emulator:boot';
+/** The emulator-only root-snapshot tag that chooses an SSM command's final status on an instance of the image (`Failed`, `TimedOut`, `Cancelled`; default `Success`). */
+export const SSM_COMMAND_TAG = 'emulator:ssm-command';
+
+export interface InstanceSettings {
+  /** Seconds an instance's status checks stay `initializing` after launch. */
+  statusDelaySeconds: number;
+  /** Seconds an SSM command stays `InProgress`. */
+  commandDelaySeconds: number;
+}
+
+export interface InstanceState extends InstanceSettings {
+  regions: Record<string, Partial<InstanceSettings>>;
+}
+
+export interface InstanceControl {
+  state(): Promise<InstanceState>;
+  /** For one Region (tests use a Region of their own), or for every Region. */
+  configure(update: Partial<InstanceSettings> & { region?: string }): Promise<InstanceState>;
+  reset(region?: string): Promise<InstanceState>;
+}
+
+const INSTANCES_PATH = '/snap2ami-emulator/instances';
+
+/** The emulator's instance timing: how long status checks and SSM commands take. */
+export function instanceControl(endpoint: string): InstanceControl {
+  const call = async (path: string, body?: unknown): Promise<InstanceState> => {
+    const response = await fetch(`${endpoint}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok)
+      throw new Error(`emulator instance control: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as InstanceState;
+  };
+  return {
+    state: () => call(INSTANCES_PATH),
+    configure: (update) => call(INSTANCES_PATH, update),
+    reset: (region) => call(`${INSTANCES_PATH}/reset`, region === undefined ? {} : { region }),
+  };
+}

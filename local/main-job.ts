@@ -20,6 +20,7 @@ import { ec2Client, ec2ClientIn } from '#shared/aws/ec2.ts';
 import { ssmClientIn } from '#shared/aws/ssm.ts';
 import { DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
 import { type DistributionOutcome, distributionOutcome } from '#shared/distribution.ts';
+import { type LaunchTestOutcome, launchTestOutcome } from '#shared/launch-test-outcome.ts';
 import { isRegistrationKey, RECORD_STATUS } from '#shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '#shared/snapshot.ts';
 import { distributionLines, failureDetail } from '../cli/format.ts';
@@ -58,6 +59,8 @@ interface Row extends Partial<DistributionOutcome> {
   imageId?: string;
   /** Its AMI was deregistered afterwards by the reconciler's retention pass (a newer AMI of its family stays). */
   deregisteredByReconciler?: boolean;
+  /** The launch test's outcome, when the sample asked for one (docs/adr/0012-launch-test.md). */
+  launchTest?: LaunchTestOutcome;
 }
 
 /** The pipeline on the emulator, as the template deploys it. */
@@ -319,9 +322,11 @@ function rowFor(
     detail: 'no outcome found',
   };
   const record = found.records.get(snapshotId);
+  const launchTest = launchTestOutcome(record?.launchTest);
   if (record?.status === RECORD_STATUS.completed)
     return {
       ...row,
+      ...(launchTest && { launchTest }),
       outcome: 'planned',
       detail: `${record.imageId} "${record.imageName}"`,
       ...(record.pk && { key: record.pk }),
@@ -333,6 +338,7 @@ function rowFor(
       ...row,
       outcome: record.status === RECORD_STATUS.failed ? 'failed' : 'in progress',
       detail: failureDetail(record),
+      ...(launchTest && { launchTest }),
     };
   const rejected = found.rejected.get(snapshotId);
   if (rejected !== undefined) return { ...row, outcome: 'rejected', detail: rejected };

@@ -35,7 +35,12 @@ import {
 } from './stack-resources.ts';
 import { LocalWorkflow } from './state-machine-runner.ts';
 import { type LocalStepFunctions, startLocalStepFunctions } from './step-functions-endpoint.ts';
-import { type LocalLifecycleOptions, localLifecycleFunction } from './workflow-functions.ts';
+import {
+  type LocalLaunchTestOptions,
+  type LocalLifecycleOptions,
+  localLaunchTestFunction,
+  localLifecycleFunction,
+} from './workflow-functions.ts';
 
 export interface Pipeline {
   table: string;
@@ -70,6 +75,10 @@ export interface PipelineOptions {
   lifecycle?: Partial<Omit<LocalLifecycleOptions, 'table' | 'prefix'>>;
   /** Wraps the lifecycle function, as a test of a fault in one of its steps needs. */
   aroundLifecycle?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+  /** The launch-test function's clients and settings (by default on the emulator, in its launch-test network). */
+  launchTest?: Partial<LocalLaunchTestOptions>;
+  /** Wraps the launch-test function, as a test of a fault in one of its steps needs. */
+  aroundLaunchTest?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   executionTimeoutSeconds?: number;
   /** Executions wait the definition's retry intervals (by default: none), divided by `timeScale`. */
   realRetryIntervals?: boolean;
@@ -142,12 +151,15 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     ...options.lifecycle,
   });
   const aroundLifecycle = options.aroundLifecycle;
+  const launchTest = localLaunchTestFunction({ prefix: SETTINGS.prefix, ...options.launchTest });
+  const aroundLaunchTest = options.aroundLaunchTest;
   const workflow = new LocalWorkflow({
     refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
     params: { eventBusName },
     functions: {
       image: around ? (task) => around(task, () => image(task)) : image,
       lifecycle: aroundLifecycle ? (task) => aroundLifecycle(task, () => lifecycle(task)) : lifecycle,
+      launchTest: aroundLaunchTest ? (task) => aroundLaunchTest(task, () => launchTest(task)) : launchTest,
     },
     clients: {
       ...(options.dynamodb && { dynamodb: options.dynamodb }),
@@ -289,6 +301,7 @@ export function templateWorkflow(template: Template, refs: Record<string, string
         prefix: SETTINGS.prefix,
         parameterPath: params.ssmParameterPath,
       }),
+      launchTest: localLaunchTestFunction({ prefix: SETTINGS.prefix }),
     },
   });
 }

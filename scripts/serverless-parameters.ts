@@ -27,12 +27,20 @@
  *   (retention's tags);
  * - `${snap2ami:uefiDataParameterPath}`: the SSM path ReadUefiData may read under, with the
  *   default the image function applies when the parameter is empty (never `parameter*`);
- * - `${snap2ami:ssmParameterPath}`: the same for the path the lifecycle function writes under.
+ * - `${snap2ami:ssmParameterPath}`: the same for the path the lifecycle function writes under;
+ * - `${snap2ami:launchTest.<name>}`: the launch-test role's values (ADR 0012): `subnetIds`,
+ *   `instanceTypes` (parsed as the functions parse them; `none` when there are none),
+ *   `roleName` (the instance profile's role, by the convention that it has the profile's name),
+ *   `requestTagCondition` (the new instance and volumes tagged `<prefix>launch-test=true`, with
+ *   the launch test's tag keys only), `resourceTagCondition` (the instance is tagged so),
+ *   `imageTagCondition` (one of the pipeline's images, given `<prefix>launch-test` only).
  *
  * TypeScript that Node 24 runs as it is; osls loads it through require().
  */
 import {
   DEPLOYMENT_PARAMETERS,
+  launchTestInstanceTypes,
+  launchTestSubnetIds,
   parameterProblems,
   splitAccounts,
   ssmParameterPath,
@@ -111,6 +119,50 @@ export function retentionTagCondition(prefix: string): Record<string, Record<str
   };
 }
 
+/** The launch-test role's values (ADR 0012), from the parameters; `none` where a list would be empty (no resource matches). */
+export function launchTestValue(name: string, param: (name: string) => string): unknown {
+  const prefix = param('tagPrefix');
+  const safe = (parse: () => string[]) => {
+    try {
+      const list = parse();
+      return list.length > 0 ? list : ['none'];
+    } catch {
+      // Refused, naming the parameter, when package or deploy initializes.
+      return ['none'];
+    }
+  };
+  switch (name) {
+    case 'subnetIds':
+      return safe(() => launchTestSubnetIds(param('launchTestSubnetIds')));
+    case 'instanceTypes':
+      return safe(() => launchTestInstanceTypes(param('launchTestInstanceTypes')));
+    case 'roleName': {
+      const profile = param('launchTestInstanceProfile').trim();
+      return profile === ''
+        ? 'snap2ami-no-launch-test-instance-profile'
+        : (profile.split('/').at(-1) ?? profile);
+    }
+    case 'requestTagCondition':
+      return {
+        StringEquals: { [`aws:RequestTag/${prefix}launch-test`]: 'true' },
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': [`${prefix}key`, `${prefix}launch-test`, `${prefix}launch-test-timeout`],
+        },
+      };
+    case 'resourceTagCondition':
+      return { StringEquals: { [`aws:ResourceTag/${prefix}launch-test`]: 'true' } };
+    case 'ssmResourceTagCondition':
+      return { StringEquals: { [`ssm:resourceTag/${prefix}launch-test`]: 'true' } };
+    case 'imageTagCondition':
+      return {
+        ...resourceTagCondition(prefix, 'key'),
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [`${prefix}launch-test`] },
+      };
+    default:
+      return undefined;
+  }
+}
+
 const VARIABLES = [
   'sourceAccounts',
   'keyTagCondition',
@@ -120,6 +172,13 @@ const VARIABLES = [
   'retentionTagCondition',
   'uefiDataParameterPath',
   'ssmParameterPath',
+  'launchTest.subnetIds',
+  'launchTest.instanceTypes',
+  'launchTest.roleName',
+  'launchTest.requestTagCondition',
+  'launchTest.resourceTagCondition',
+  'launchTest.ssmResourceTagCondition',
+  'launchTest.imageTagCondition',
 ];
 
 /** The commands that build or deploy what the parameters configure. */
@@ -175,10 +234,24 @@ export default class Snap2amiParameters {
                 return { value: raw };
               }
             }
-            default:
+            default: {
+              if (address?.startsWith('launchTest.')) {
+                const names = [
+                  'tagPrefix',
+                  'launchTestSubnetIds',
+                  'launchTestInstanceTypes',
+                  'launchTestInstanceProfile',
+                ];
+                const values = Object.fromEntries(
+                  await Promise.all(names.map(async (n) => [n, await param(n)])),
+                );
+                const value = launchTestValue(address.slice('launchTest.'.length), (n) => values[n] ?? '');
+                if (value !== undefined) return { value };
+              }
               throw new serverless.classes.Error(
                 `\${snap2ami:${address ?? ''}} is not a snap2ami variable; accepted: ${VARIABLES.join(', ')}.`,
               );
+            }
           }
         },
       },

@@ -40,6 +40,12 @@ export const EC2_APIS = [
   'EnableImageDeregistrationProtection',
   'DescribeImageReferences',
   'DeregisterImage',
+  'RunInstances',
+  'RunInstances.instances',
+  'DescribeInstanceStatus',
+  'DescribeInstances',
+  'TerminateInstances',
+  'GetConsoleOutput',
 ] as const;
 export type Ec2Api = (typeof EC2_APIS)[number];
 
@@ -95,6 +101,16 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
   EnableImageDeregistrationProtection: { size: 50, refill: 5 },
   DescribeImageReferences: { size: 100, refill: 20 },
   DeregisterImage: { size: 100, refill: 5 },
+  // The launch test (ADR 0012). RunInstances has a request bucket of its own and a resource
+  // bucket (`RunInstances.instances`: one token per instance launched); DescribeInstanceStatus and
+  // DescribeInstances are filtered (non-mutating), GetConsoleOutput non-mutating;
+  // TerminateInstances has a bucket of its own.
+  RunInstances: { size: 5, refill: 2 },
+  'RunInstances.instances': { size: 1000, refill: 2 },
+  DescribeInstanceStatus: { size: 100, refill: 20 },
+  DescribeInstances: { size: 100, refill: 20 },
+  TerminateInstances: { size: 100, refill: 5 },
+  GetConsoleOutput: { size: 100, refill: 20 },
 };
 
 /**
@@ -143,9 +159,22 @@ export const COPY_WAIT_LOOKS = 11;
  * - PublishParameters, with `ssmParameter`, per Region: DescribeImages once (the tags of the
  *   AMI the parameter names now, which it never replaces with an older one);
  * - CheckBilling, with a `billingCheck`: DescribeImages once (the image's PlatformDetails). Its
- *   DeregisterImage or CreateTags, when the billing is missing, is the rare case, uncharged.
+ *   DeregisterImage or CreateTags, when the billing is missing, is the rare case, uncharged;
+ * - LaunchTest, with a `launchTest`: see below (SSM's SendCommand and GetCommandInvocation are
+ *   not EC2's and not budgeted here).
  */
-export function demand(plan: { lifecycle?: Lifecycle | undefined; billingCheck?: unknown }): Demand {
+/**
+ * A launch test's looks at its instance (DescribeInstanceStatus), an estimate: status checks take
+ * two to three minutes on EC2, looked at every 15 s (the LaunchTest loop's Wait), and an SSM
+ * command a few looks more. A longer test looks more, uncharged (as WaitForCopies).
+ */
+export const LAUNCH_TEST_LOOKS = 14;
+
+export function demand(plan: {
+  lifecycle?: Lifecycle | undefined;
+  billingCheck?: unknown;
+  launchTest?: unknown;
+}): Demand {
   const calls: Demand = { ...(CALLS_PER_AMI as Demand) };
   // Calls in the pipeline's Region go without a Region (`home`, implicit); a copy's carry its own.
   const add = (api: Ec2Api, n: number, region?: string) => {
@@ -153,6 +182,19 @@ export function demand(plan: { lifecycle?: Lifecycle | undefined; billingCheck?:
     calls[key] = (calls[key] ?? 0) + n;
   };
   if (plan.billingCheck !== undefined) add('DescribeImages', 1);
+  if (plan.launchTest !== undefined) {
+    // LaunchTest (ADR 0012): DescribeImages (the AMI's mappings), RunInstances (one instance),
+    // the looks, then DescribeInstances and TerminateInstances, CreateTags on the AMI;
+    // GetConsoleOutput for a failed test (charged: the budget is large).
+    add('DescribeImages', 1);
+    add('RunInstances', 1);
+    add('RunInstances.instances', 1);
+    add('DescribeInstanceStatus', LAUNCH_TEST_LOOKS);
+    add('DescribeInstances', 1);
+    add('TerminateInstances', 1);
+    add('CreateTags', 1);
+    add('GetConsoleOutput', 1);
+  }
   const lifecycle = plan.lifecycle;
   if (!lifecycle) return calls;
   const copies = (lifecycle.copyTo ?? []).map((copy) => copy.region);

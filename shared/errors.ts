@@ -48,7 +48,7 @@ export const TYPED_ERRORS = [
 ] as const;
 
 const THROTTLING =
-  /^(RequestLimitExceeded|Throttling.*|ThrottlingException|RequestThrottled|TooManyRequestsException|SlowDown)$/;
+  /^(RequestLimitExceeded|RequestResourceCountExceeded|Throttling.*|ThrottlingException|RequestThrottled|TooManyRequestsException|SlowDown)$/;
 const SERVER =
   /^(InternalError|InternalFailure|ServiceUnavailable|Unavailable|ServerInternal|InsufficientInstanceCapacity)$/;
 const NETWORK = /^(TimeoutError|RequestTimeout|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|NetworkingError)$/;

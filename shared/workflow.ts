@@ -5,7 +5,7 @@
  * (`uefiDataSource`, `billingCheck`, `lifecycle`): every other input stays as it was, so an execution a
  * starter retries with the same name meets the same input (StartExecution's idempotency).
  */
-import type { BillingCheck, Lifecycle, Plan, RegisterImageRequest } from './contract/types.ts';
+import type { BillingCheck, LaunchTest, Lifecycle, Plan, RegisterImageRequest } from './contract/types.ts';
 
 /** How long a claim holds: longer than the state machine's own timeout (2 hours). */
 export const CLAIM_LEASE_SECONDS = 3 * 3600;
@@ -31,6 +31,8 @@ export interface ExecutionInput {
   billingCheck?: BillingCheck;
   /** The plan's distribution and lifecycle (tag contract v2), only when it has one. */
   lifecycle?: Lifecycle;
+  /** v3: the launch test (LaunchTest, after CheckBilling), only when the plan asks for one. */
+  launchTest?: LaunchTest;
 }
 
 /** No earlier attempt: matches no execution ARN. */
@@ -55,6 +57,7 @@ export function executionInput(
     ...(plan.uefiDataSource !== undefined && { uefiDataSource: plan.uefiDataSource }),
     ...(plan.billingCheck !== undefined && { billingCheck: plan.billingCheck }),
     ...(plan.lifecycle && { lifecycle: plan.lifecycle }),
+    ...(plan.launchTest && { launchTest: plan.launchTest }),
   };
 }
 

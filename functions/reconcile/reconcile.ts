@@ -41,6 +41,7 @@ import { conditionally } from '#shared/errors.ts';
 import { RECORD_STATUS } from '#shared/records.ts';
 import { registerSnapshotsEvent } from '#shared/register-request.ts';
 import { type Snapshot, SnapshotSchema, toSnapshot } from '#shared/snapshot.ts';
+import { sweepLaunchTestInstances } from '../launchTest/launch-test.ts';
 import { emptyRetentionReport, retentionPass } from './retention-pass.ts';
 import { type InstantSnapshots, setOf, snapshotsByInstant } from './sets.ts';
 import type {
@@ -92,6 +93,15 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions):
   await attempt(report, 'stuck records', () => stuckRecords(deps, options, cursor, report));
   await attempt(report, 'stray snapshots', () => straySnapshots(deps, options, cursor, report));
   await attempt(report, 'retention', () => retentionPass(deps, options, report));
+  await attempt(report, 'launch-test instances', async () => {
+    const swept = await sweepLaunchTestInstances(
+      deps.ec2,
+      deps.settings.prefix,
+      deps.now?.() ?? new Date(),
+      options.dryRun,
+    );
+    if (swept.length > 0) report.launchTestInstances = swept;
+  });
   return report;
 }
 
@@ -156,6 +166,8 @@ interface Execution {
   hadLifecycle?: boolean;
   /** Its input had a billing check (tag contract v2) to make once the image was available. */
   hadBillingCheck?: boolean;
+  /** Its input had a launch test (tag contract v3) to pass before anything published the image. */
+  hadLaunchTest?: boolean;
 }
 
 async function describeExecution(sfn: SFNClient, executionArn: string): Promise<Execution> {
@@ -176,14 +188,20 @@ async function describeExecution(sfn: SFNClient, executionArn: string): Promise<
 
 /** Whether an execution's input asked for a step after the image: `lifecycle`, `billingCheck`. */
 /** Whether the execution's input planned a lifecycle and a billing check (none when it does not parse). */
-function plannedSteps(input: string | undefined): { hadLifecycle: boolean; hadBillingCheck: boolean } {
+function plannedSteps(
+  input: string | undefined,
+): Pick<Execution, 'hadLifecycle' | 'hadBillingCheck' | 'hadLaunchTest'> {
   let parsed: Record<string, unknown> = {};
   try {
     parsed = (JSON.parse(input ?? '{}') ?? {}) as Record<string, unknown>;
   } catch {
     // An input that does not parse planned neither.
   }
-  return { hadLifecycle: Boolean(parsed.lifecycle), hadBillingCheck: Boolean(parsed.billingCheck) };
+  return {
+    hadLifecycle: Boolean(parsed.lifecycle),
+    hadBillingCheck: Boolean(parsed.billingCheck),
+    hadLaunchTest: Boolean(parsed.launchTest),
+  };
 }
 
 /** Why a record whose execution ended without a word is FAILED: the execution's own error, else its status. */
@@ -273,6 +291,11 @@ function stuckFailure(
     return {
       error: 'BillingNotChecked',
       cause: `${imageId} is registered, but its execution ended before its billing check could be trusted to have run; redrive to check its PlatformDetails`,
+    };
+  if (execution.hadLaunchTest === true)
+    return {
+      error: 'LaunchTestNotPassed',
+      cause: `${imageId} is registered, but its execution ended before its launch test passed; redrive to test it`,
     };
   if (execution.hadLifecycle === true)
     return {

@@ -79,6 +79,8 @@ export interface StraySnapshot {
 
 export interface ReconcileReport {
   dryRun: boolean;
+  /** Launch-test instances past their timeout plus 15 minutes, terminated (or, dry, that would be). */
+  launchTestInstances?: string[];
   stuck: {
     /** IN_PROGRESS records looked at. */
     examined: number;

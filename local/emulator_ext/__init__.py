@@ -12,6 +12,9 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
   endpoint (/snap2ami-emulator/throttle);
 - requests: a log of the EC2 requests that named an image (/snap2ami-emulator/requests), so a
   test can tell a guard that held from a call EC2 refused;
+- instances: RunInstances' ClientToken, status checks that take time and fail when the image
+  cannot boot on the type, console output, SSM commands whose result a snapshot tag chooses,
+  with a control endpoint (/snap2ami-emulator/instances);
 - sqs_rules: SQS's message size (in bytes, with the attributes) and characters
   (docs/adr/0001-local-aws.md);
 - model_checks (with limits): every EC2, SNS, DynamoDB, SSM and SQS request checked against
@@ -29,7 +32,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis, model_checks, requests, snapshots, sqs_rules, sqs_scale
+from . import amis, instances, model_checks, requests, snapshots, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
@@ -37,13 +40,14 @@ def install() -> None:
     """Patches moto's EC2 backend and responses; call before the first request."""
     amis.install()
     snapshots.install()
+    instances.install()
     sqs_rules.install()
     sqs_scale.install()
 
 
 def application() -> Any:
-    """moto's server app, wrapped: the request log, EC2 throttling and its control endpoint, the model
-    checks, atomic DynamoDB."""
+    """moto's server app, wrapped: the instances' control endpoint, the request log, EC2 throttling
+    and its control endpoint, the model checks, atomic DynamoDB."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     app = DomainDispatcherApplication(create_backend_app)
@@ -58,4 +62,4 @@ def application() -> Any:
         return app(environ, start_response)
 
     checked = model_checks.middleware(atomic_dynamodb, model_checks.ModelChecks())
-    return requests.middleware(middleware(checked, Throttle()), requests.RequestLog())
+    return instances.middleware(requests.middleware(middleware(checked, Throttle()), requests.RequestLog()))

@@ -71,6 +71,14 @@ UNCATEGORIZED = {
     "TerminateInstances": (100.0, 5.0),
     "UnassignPrivateIpAddresses": (100.0, 5.0),
 }
+# RunInstances' resource bucket ("resource rate limiting"): one token per instance launched.
+UNCATEGORIZED["RunInstances.instances"] = (1000.0, 2.0)
+RESOURCE_BUCKETS = {"RunInstances": "RunInstances.instances"}
+RESOURCE_BODY = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestResourceCountExceeded</Code>'
+    "<Message>Request resource count exceeded. Account {account} launched more instances than its resource "
+    "rate limit allows.</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+)
 # The bucket of an unfiltered, unpaginated request of UNFILTERED_ACTIONS is its own.
 UNFILTERED_SUFFIX = " (unfiltered)"
 
@@ -263,9 +271,15 @@ def middleware(app: Any, throttle: Throttle) -> Any:
         if not action:
             return app(environ, start_response)
         account = get_account_id_from(access_key)
-        if throttle.take(account, region, bucket_name(action, params)):
+        if not throttle.take(account, region, bucket_name(action, params)):
+            data = THROTTLED_BODY.format(account=account, action=action, request_id=uuid.uuid4()).encode()
+        elif action in RESOURCE_BUCKETS and not all(
+            throttle.take(account, region, RESOURCE_BUCKETS[action])
+            for _ in range(int((params.get("MaxCount") or ["1"])[0]))
+        ):
+            data = RESOURCE_BODY.format(account=account, request_id=uuid.uuid4()).encode()
+        else:
             return app(environ, start_response)
-        data = THROTTLED_BODY.format(account=account, action=action, request_id=uuid.uuid4()).encode()
         start_response(
             "503 Service Unavailable",
             [("Content-Type", "text/xml"), ("Content-Length", str(len(data)))],

@@ -10,12 +10,17 @@ import {
   DeregisterImageCommand,
   DescribeImageReferencesCommand,
   DescribeImagesCommand,
+  DescribeInstanceStatusCommand,
+  DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   EC2Client,
   EnableImageDeprecationCommand,
   EnableImageDeregistrationProtectionCommand,
+  GetConsoleOutputCommand,
   ModifyImageAttributeCommand,
   RegisterImageCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { DOCUMENTED_BUCKETS, type Ec2Api } from '#shared/admission.ts';
@@ -110,6 +115,18 @@ describe('EC2 request throttling', () => {
         ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: image })),
       DescribeImageReferences: () => ec2.send(new DescribeImageReferencesCommand({ ImageIds: [image] })),
       DeregisterImage: () => ec2.send(new DeregisterImageCommand({ ImageId: image })),
+      // The launch test's (ADR 0012). RunInstances takes one token of its resource bucket too.
+      RunInstances: () =>
+        ec2.send(
+          new RunInstancesCommand({ ImageId: image, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }),
+        ),
+      'RunInstances.instances': async () => undefined,
+      DescribeInstanceStatus: () =>
+        ec2.send(new DescribeInstanceStatusCommand({ Filters: [{ Name: 'instance-id', Values: ['i-0'] }] })),
+      DescribeInstances: () =>
+        ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ['i-0'] }] })),
+      TerminateInstances: () => ec2.send(new TerminateInstancesCommand({ InstanceIds: ['i-0'] })),
+      GetConsoleOutput: () => ec2.send(new GetConsoleOutputCommand({ InstanceId: 'i-0' })),
     };
     for (const call of Object.values(calls)) await outcome(call());
     const counters = (await control.state()).counters[region];

@@ -40,14 +40,17 @@ describe('snap2ami local', () => {
       'failed',
       'skipped',
       'planned',
+      // The launch test (contract v3, ADR 0012): one that passes, one whose AMI has ENA off.
+      'planned',
+      'failed',
     ]);
     expect(rows.every((row) => row.outcome === row.expected)).toBe(true);
     expect(rows[0]?.detail).toMatch(/^ami-[0-9a-f]+ "MyImage"$/);
     expect(result.stderr).toContain(
       "created the pipeline's queues, table and topic from the packaged template",
     );
-    expect(result.stderr).toContain('sent 8 events');
-    expect(result.stderr).toContain('workflows done: 4 succeeded, 1 failed\n');
+    expect(result.stderr).toContain('sent 10 events');
+    expect(result.stderr).toContain('workflows done: 5 succeeded, 2 failed\n');
     expect(rows[4]?.detail).toContain('snap2ami:architecture="amd64"');
     expect(rows[5]?.detail).toMatch(
       /^at CheckBilling: BillingInformationMissing: Billing check: the image ami-[0-9a-f]+ has PlatformDetails "Linux\/UNIX", not Windows: .* The image was deregistered\. Create the AMI from an instance instead/,
@@ -76,6 +79,13 @@ describe('snap2ami local', () => {
       { region: 'us-east-1', name: '/snap2ami/web/latest', value: web?.imageId },
       ...copies.map(({ region, imageId: value }) => ({ region, name: '/snap2ami/web/latest', value })),
     ]);
+    // The launch tests: --json carries each one's outcome; the failed one names the check.
+    expect(rows[8]?.launchTest).toMatchObject({ instanceType: 't3.micro', result: 'passed' });
+    expect(rows[9]?.launchTest).toMatchObject({ instanceType: 't3.micro', result: 'failed' });
+    expect(rows[9]?.detail).toMatch(
+      /^at LaunchTest: LaunchTestFailed: instance reachability check failed \(impaired\); console: …/,
+    );
+    expect(rows[0]).not.toHaveProperty('launchTest');
     // A sample without lifecycle tags has its image and nothing else.
     expect(rows[0]).toMatchObject({ imageId });
     expect(rows[0]).not.toHaveProperty('copies');

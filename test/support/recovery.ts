@@ -30,6 +30,7 @@ import {
   type LocalStepFunctions,
   LocalWorkflow,
   localImageFunction,
+  localLaunchTestFunction,
   localLifecycleFunction,
   type Pipeline,
   pollOnce,
@@ -98,6 +99,7 @@ export async function createRecoveryHarness(
     params: { eventBusName: pipeline.eventBusName },
     functions: {
       lifecycle: (task) => (options.aroundLifecycle ?? ((_, next) => next()))(task, () => lifecycle(task)),
+      launchTest: localLaunchTestFunction({ prefix }),
       image: async (input) => {
         const task = input as ImageTask;
         const name = 'request' in task ? task.request.Name : undefined;

@@ -24,6 +24,7 @@ import {
   EC2_APIS,
   emptyState,
   isBucketKey,
+  LAUNCH_TEST_LOOKS,
   parseTicket,
   type Reservation,
   rateAt,
@@ -145,7 +146,26 @@ describe('what a registration takes', () => {
     expect(bucketKey('CopyImage', 'us-west-2', 'us-east-1')).toBe('CopyImage@us-west-2');
     expect(bucketKey('CopyImage', 'us-east-1', 'us-east-1')).toBe('CopyImage');
     expect(['CopyImage@us-gov-west-1', 'RegisterImage'].every(isBucketKey)).toBe(true);
-    expect(['RunInstances', 'CopyImage@', 'CopyImage@x', 'tat_CopyImage'].some(isBucketKey)).toBe(false);
+    expect(['StopInstances', 'CopyImage@', 'CopyImage@x', 'tat_CopyImage'].some(isBucketKey)).toBe(false);
+  });
+});
+
+describe('a launch test', () => {
+  it('takes one RunInstances request and one instance of its resource bucket, the looks, and the cleanup', () => {
+    const calls = demand({
+      launchTest: { mode: 'status-checks', instanceType: 't3.micro', timeoutMinutes: 15 },
+    });
+    expect(calls).toMatchObject({
+      RunInstances: 1,
+      'RunInstances.instances': 1,
+      DescribeInstanceStatus: LAUNCH_TEST_LOOKS,
+      DescribeInstances: 1,
+      TerminateInstances: 1,
+      GetConsoleOutput: 1,
+      DescribeImages: (CALLS_PER_AMI.DescribeImages ?? 0) + 1,
+      CreateTags: (CALLS_PER_AMI.CreateTags ?? 0) + 1,
+    });
+    expect(demand({})).not.toHaveProperty('RunInstances');
   });
 });
 
@@ -383,7 +403,8 @@ describe('delays and tickets', () => {
 
   it('names the budgeted API of an SDK command, and no other', () => {
     expect(budgetedApi('RegisterImageCommand')).toBe('RegisterImage');
-    expect(budgetedApi('DescribeInstancesCommand')).toBeUndefined();
+    expect(budgetedApi('RunInstancesCommand')).toBe('RunInstances');
+    expect(budgetedApi('DescribeVolumesCommand')).toBeUndefined();
   });
 
   it('reads back the ticket it wrote, and ignores one that does not parse (the message is admitted anew)', () => {
@@ -399,7 +420,7 @@ describe('delays and tickets', () => {
       'not JSON',
       '{}',
       '{"reservation":{},"deferrals":1,"firstMessageId":"m"}',
-      '{"reservation":{"RunInstances":1},"deferrals":1,"firstMessageId":"m"}',
+      '{"reservation":{"StopInstances":1},"deferrals":1,"firstMessageId":"m"}',
     ])
       expect(parseTicket(bad)).toBeUndefined();
   });

@@ -77,7 +77,7 @@ describe("redrive's --ec2-rate-share and --ec2-bucket-overrides: the functions' 
   it.each([
     [rateShareOption, '2', '"2" is not a usable share'],
     [rateShareOption, '0', '"0" is not a usable share'],
-    [bucketOverridesOption, 'RunInstances=1/1', '"RunInstances=1/1" is not a bucket override'],
+    [bucketOverridesOption, 'StopInstances=1/1', '"StopInstances=1/1" is not a bucket override'],
   ])('refuses %#: %s', (parse, value, message) => {
     expect(() => parse(value)).toThrow(InvalidArgumentError);
     expect(() => parse(value)).toThrow(message);

@@ -13,8 +13,14 @@ const only = (...ids: string[]) => ({
   Snapshots: examples.Snapshots.filter((s) => ids.includes(s.SnapshotId)),
 });
 
-function planJson(args: string[]) {
-  const result = snap2ami(['plan', '--json', ...args]);
+/** A deployment with a launch-test subnet: the examples' launch-test samples are planned (tag contract v3). */
+const WITH_LAUNCH_TEST = {
+  SNAP2AMI_LAUNCH_TEST_SUBNET_IDS: 'subnet-0123abcd',
+  SNAP2AMI_LAUNCH_TEST_VPC_ID: 'vpc-0123abcd',
+};
+
+function planJson(args: string[], env: Record<string, string> = {}) {
+  const result = snap2ami(['plan', '--json', ...args], env);
   return { ...result, document: JSON.parse(result.stdout) };
 }
 
@@ -94,7 +100,7 @@ describe('snap2ami plan --json', () => {
   });
 
   it('exits 2 with the rejection rules, each error naming the tag, the field and what is accepted', () => {
-    const { status, document, stderr } = planJson(['--snapshots', EXAMPLES]);
+    const { status, document, stderr } = planJson(['--snapshots', EXAMPLES], WITH_LAUNCH_TEST);
     expect(status).toBe(2);
     expect(stderr).toBe('');
     expect(document.plans.map((plan: { snapshotIds: string[] }) => plan.snapshotIds[0])).toEqual([
@@ -103,6 +109,8 @@ describe('snap2ami plan --json', () => {
       'snap-0a1b2c3d4e5f60003',
       'snap-0a1b2c3d4e5f60005',
       'snap-0a1b2c3d4e5f60007',
+      'snap-0a1b2c3d4e5f60008',
+      'snap-0a1b2c3d4e5f60009',
     ]);
     const rejected = Object.fromEntries(
       document.rejected.map((r: { snapshotIds: string[]; errors: unknown[] }) => [
@@ -281,7 +289,7 @@ describe('snap2ami plan: distribution and lifecycle (v2)', () => {
 
 describe('snap2ami plan (readable)', () => {
   it('summarises plans, skips and rejections', () => {
-    const result = snap2ami(['plan', '--snapshots', EXAMPLES]);
+    const result = snap2ami(['plan', '--snapshots', EXAMPLES], WITH_LAUNCH_TEST);
     expect(result.status).toBe(2);
     expect(result.stdout).toContain('PLAN  snap-1234567890abcdef0  →  "MyImage"');
     expect(result.stdout).toContain('/dev/sdc   empty volume, gp3, 100 GiB');
@@ -289,7 +297,7 @@ describe('snap2ami plan (readable)', () => {
     expect(result.stdout).toContain('REJECT snap-0a1b2c3d4e5f60004');
     expect(result.stdout).toContain('PLAN  snap-0a1b2c3d4e5f60005');
     expect(result.stdout).toContain('billing check: PlatformDetails must contain "Windows", else deregister');
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('5 planned, 2 skipped, 1 rejected.');
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('7 planned, 2 skipped, 1 rejected.');
   });
 
   it('has --help describing every option', () => {

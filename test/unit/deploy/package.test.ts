@@ -182,7 +182,9 @@ describe('serverless package', () => {
         'dynamodb:Query',
         'dynamodb:UpdateItem',
         'ec2:DescribeImages',
+        'ec2:DescribeInstances',
         'ec2:DescribeSnapshots',
+        'ec2:TerminateInstances',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'sqs:GetQueueUrl',
@@ -259,7 +261,7 @@ describe('serverless package', () => {
     expect(describes).toHaveLength(1);
   });
 
-  it("gives admission control's table to ingest, image and lifecycle only, to read and update its item; ingest may send deferred messages back to its queue", () => {
+  it("gives admission control's table to ingest, image, lifecycle and launchTest only, to read and update its item; ingest may send deferred messages back to its queue", () => {
     expect(template.Resources.AdmissionTable?.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
@@ -270,6 +272,7 @@ describe('serverless package', () => {
     expect(onTable.map(({ resource }) => resource).sort()).toEqual([
       'ImageRole',
       'IngestRole',
+      'LaunchTestRole',
       'LifecycleRole',
     ]);
     for (const { statement } of onTable)

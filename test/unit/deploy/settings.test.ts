@@ -108,7 +108,7 @@ describe("admission control's parameters", () => {
     ['0', undefined, 'ec2RateShare', '"0" is not a usable share'],
     ['1.5', undefined, 'ec2RateShare', '"1.5" is not a usable share'],
     ['half', undefined, 'ec2RateShare', '"half" is not a usable share'],
-    [undefined, 'RunInstances=5/2', 'ec2BucketOverrides', '"RunInstances=5/2" is not a bucket override'],
+    [undefined, 'StopInstances=5/2', 'ec2BucketOverrides', '"StopInstances=5/2" is not a bucket override'],
     [undefined, 'RegisterImage=0/5', 'ec2BucketOverrides', '"RegisterImage=0/5" is not a bucket override'],
     [undefined, 'RegisterImage=50', 'ec2BucketOverrides', '"RegisterImage=50" is not a bucket override'],
   ];
@@ -444,8 +444,24 @@ describe('the IAM condition values made from the parameters', () => {
 
   it('refuses a variable it does not define', async () => {
     await expect(resolve('keyTag', {})).rejects.toThrow(
-      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, retentionTagCondition, uefiDataParameterPath, ssmParameterPath.',
+      'is not a snap2ami variable; accepted: sourceAccounts, keyTagCondition, resourceTagCondition.key, resourceTagCondition.image-id, billingCheckTagCondition, retentionTagCondition, uefiDataParameterPath, ssmParameterPath, launchTest.subnetIds, launchTest.instanceTypes, launchTest.roleName, launchTest.requestTagCondition, launchTest.resourceTagCondition, launchTest.ssmResourceTagCondition, launchTest.imageTagCondition.',
     );
     await expect(resolve('resourceTagCondition.family', {})).rejects.toThrow('is not a snap2ami variable');
+    await expect(resolve('launchTest.other', {})).rejects.toThrow('is not a snap2ami variable');
+  });
+
+  it('resolves the launch-test role values from the parameters as the functions read them', async () => {
+    expect(await resolve('launchTest.subnetIds', { launchTestSubnetIds: '' })).toEqual({ value: ['none'] });
+    expect(
+      await resolve('launchTest.subnetIds', { launchTestSubnetIds: 'subnet-0123abcd,subnet-0123abcd' }),
+    ).toEqual({ value: ['subnet-0123abcd'] });
+    expect(await resolve('launchTest.roleName', { launchTestInstanceProfile: '' })).toEqual({
+      value: 'snap2ami-no-launch-test-instance-profile',
+    });
+    expect(
+      await resolve('launchTest.roleName', {
+        launchTestInstanceProfile: 'arn:aws:iam::123456789012:instance-profile/ops/smoke',
+      }),
+    ).toEqual({ value: 'smoke' });
   });
 });
