@@ -11,6 +11,7 @@ import { bundledFiles, functionNames, literalSchemaKeys } from '../../../scripts
 const CLIENTS: Record<string, string[]> = {
   image: ['client-dynamodb', 'client-ec2', 'client-s3', 'client-ssm'],
   ingest: ['client-dynamodb', 'client-ec2', 'client-sfn', 'client-sqs'],
+  launchTest: ['client-dynamodb', 'client-ec2', 'client-ssm'],
   lifecycle: ['client-dynamodb', 'client-ec2', 'client-ssm'],
   reconcile: ['client-dynamodb', 'client-ec2', 'client-sfn', 'client-sqs', 'client-ssm'],
 };
@@ -40,7 +41,8 @@ describe('the bundles', () => {
         path.includes('@aws-sdk/client-ec2/dist-es/schemas/'),
       );
       expect(schemas, name).toHaveLength(1);
-      expect(schemas[0]?.[1], name).toBeLessThan(32 * 1024);
+      // RunInstances' and DescribeInstanceStatus's shapes make the launch test's the largest, 43 KiB.
+      expect(schemas[0]?.[1], name).toBeLessThan(64 * 1024);
     }
   });
 });

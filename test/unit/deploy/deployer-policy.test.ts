@@ -72,6 +72,8 @@ const ARN = {
   dashboard: `arn:aws:cloudwatch::${ACCOUNT}:dashboard/snap2ami-prod`,
   key: `arn:aws:kms:${AT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
   alias: `arn:aws:kms:${AT}:alias/snap2ami-prod-operations`,
+  securityGroup: `arn:aws:ec2:${AT}:security-group/sg-0123456789abcdef0`,
+  vpc: `arn:aws:ec2:${AT}:vpc/vpc-0123456789abcdef0`,
 };
 const OUR_KEY = { 'aws:ResourceTag/aws:cloudformation:stack-name': 'snap2ami-prod' };
 const BY_FUNCTION = { 'lambda:FunctionArn': ARN.function };
@@ -83,6 +85,17 @@ const each = (resource: string, actions: string[], context?: Record<string, stri
 
 /** What CloudFormation calls, with the deployer's credentials, to create, update and delete each type. */
 const NEEDS: Record<string, Need[]> = {
+  // The launch test's group, when the deployment names a VPC and no group (serverless.yml).
+  'AWS::EC2::SecurityGroup': [
+    ...each(ARN.securityGroup, ['ec2:CreateSecurityGroup', 'ec2:CreateTags']),
+    ['ec2:CreateSecurityGroup', ARN.vpc],
+    ...each(
+      ARN.securityGroup,
+      ['ec2:AuthorizeSecurityGroupEgress', 'ec2:RevokeSecurityGroupEgress', 'ec2:DeleteSecurityGroup'],
+      OUR_KEY,
+    ),
+    ['ec2:DescribeSecurityGroups', '*'],
+  ],
   'AWS::S3::Bucket': each(ARN.bucket, [
     's3:CreateBucket',
     's3:PutEncryptionConfiguration',
