@@ -27,7 +27,7 @@ import { distributionLines, failureDetail } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { emptyRetentionReport, retentionPass } from '../functions/reconcile/retention-pass.ts';
 import type { ReconcileReport } from '../functions/reconcile/types.ts';
-import { START_TIME_TAG } from './emulator-controls.ts';
+import { instanceControl, START_TIME_TAG } from './emulator-controls.ts';
 import { awsEnvironment, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { ingestDeps, SETTINGS, startStateMachine, templateWorkflow } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
@@ -83,10 +83,20 @@ export async function runLocal(
   show: (result: LocalResult) => void = () => {},
 ): Promise<LocalResult> {
   const samples = parseDescribeSnapshots(JSON.parse(await readFile(options.snapshots, 'utf8')));
-  const template = await packagedTemplate(progress);
+  // Packaging and the emulator's start take seconds each: side by side.
   progress('starting the local AWS emulator (moto) …');
-  const emulator = await startEmulator();
+  const [packaged, started] = await Promise.allSettled([packagedTemplate(progress), startEmulator()]);
+  if (started.status === 'rejected') throw started.reason;
+  const emulator = started.value;
+  if (packaged.status === 'rejected') {
+    await emulator.stop();
+    throw packaged.reason;
+  }
+  const template = packaged.value;
   Object.assign(process.env, awsEnvironment(emulator.endpoint));
+  // The samples' launch-test instances boot at once: the workflow's first look at them finds
+  // their checks final, instead of waiting out its 15-second poll (the tests set their own delays).
+  await instanceControl(emulator.endpoint).configure({ statusDelaySeconds: 0, commandDelaySeconds: 0 });
   let harness: Harness | undefined;
   try {
     harness = await startHarness(template);
