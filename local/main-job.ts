@@ -25,8 +25,8 @@ import { isRegistrationKey, RECORD_STATUS } from '#shared/records.ts';
 import { parseDescribeSnapshots, type Snapshot } from '#shared/snapshot.ts';
 import { distributionLines, failureDetail } from '../cli/format.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
-import { emptyRetentionReport, retentionPass } from '../functions/reconcile/retention-pass.ts';
-import type { ReconcileReport } from '../functions/reconcile/types.ts';
+import { emptyReport } from '../functions/reconcile/reconcile.ts';
+import { retentionPass } from '../functions/reconcile/retention-pass.ts';
 import { instanceControl, START_TIME_TAG } from './emulator-controls.ts';
 import { awsEnvironment, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
 import { ingestDeps, SETTINGS, startStateMachine, templateWorkflow } from './pipeline-fixture.ts';
@@ -230,13 +230,7 @@ function executionCounts(sfn: LocalStepFunctions): string {
  * that the outcomes show what stays. The AMIs it deregistered.
  */
 async function reconcilerRetention(harness: Harness, progress: (line: string) => void): Promise<Set<string>> {
-  const report: ReconcileReport = {
-    dryRun: false,
-    stuck: { examined: 0, found: 0, finished: 0, records: [] },
-    strays: { examined: 0, found: 0, sent: 0, rejected: 0, unsure: 0, snapshots: [], passComplete: false },
-    retention: emptyRetentionReport(),
-    errors: [],
-  };
+  const report = emptyReport();
   const deps = {
     dynamo: dynamoDbClient(),
     sfn: new SFNClient({}),

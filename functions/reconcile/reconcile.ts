@@ -81,14 +81,19 @@ interface Cursor {
   recordsStartKey?: Item;
 }
 
-export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileReport> {
-  const report: ReconcileReport = {
-    dryRun: options.dryRun ?? false,
+/** A run's report before it has done anything. */
+export function emptyReport(dryRun = false): ReconcileReport {
+  return {
+    dryRun,
     stuck: { examined: 0, found: 0, finished: 0, records: [] },
     strays: { examined: 0, found: 0, sent: 0, rejected: 0, unsure: 0, snapshots: [], passComplete: false },
     retention: emptyRetentionReport(),
     errors: [],
   };
+}
+
+export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions): Promise<ReconcileReport> {
+  const report = emptyReport(options.dryRun ?? false);
   const cursor = await readCursor(deps);
   await attempt(report, 'stuck records', () => stuckRecords(deps, options, cursor, report));
   await attempt(report, 'stray snapshots', () => straySnapshots(deps, options, cursor, report));

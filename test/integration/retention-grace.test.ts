@@ -17,8 +17,9 @@ import {
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { executionInput } from '#shared/workflow.ts';
-import { emptyRetentionReport, retentionPass } from '../../functions/reconcile/retention-pass.ts';
-import type { ReconcileDeps, ReconcileReport, RetentionEntry } from '../../functions/reconcile/types.ts';
+import { emptyReport } from '../../functions/reconcile/reconcile.ts';
+import { retentionPass } from '../../functions/reconcile/retention-pass.ts';
+import type { ReconcileDeps, RetentionEntry } from '../../functions/reconcile/types.ts';
 import { createPipeline, type Pipeline, SETTINGS } from '../../local/index.ts';
 import { executionArn as arn, familyImage, planFor, unique } from '../support/pipeline.ts';
 
@@ -56,7 +57,7 @@ async function register(p: Pipeline, name: string, tags: Record<string, string>)
 
 /** One run of the reconciler's retention pass at the clock's time; the family's entry. */
 async function pass(p: Pipeline, clock: { now: Date }, family: string): Promise<RetentionEntry | undefined> {
-  const report = { retention: emptyRetentionReport(), errors: [] } as unknown as ReconcileReport;
+  const report = emptyReport();
   const deps = {
     dynamo: new DynamoDBClient({}),
     table: p.table,

@@ -17,7 +17,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Plan } from '#shared/contract/types.ts';
 import { executionInput } from '#shared/workflow.ts';
-import { emptyRetentionReport, retentionPass } from '../../functions/reconcile/retention-pass.ts';
+import { emptyReport } from '../../functions/reconcile/reconcile.ts';
+import { retentionPass } from '../../functions/reconcile/retention-pass.ts';
 import type { ReconcileDeps, ReconcileReport } from '../../functions/reconcile/types.ts';
 import { createPipeline, type Pipeline, requestLog, SETTINGS } from '../../local/index.ts';
 import {
@@ -57,7 +58,7 @@ async function register(p: Pipeline, plan: Plan) {
 
 /** One run of the reconciler's retention pass over the pipeline's pending families, at once (no settle time). */
 async function retentionRun(p: Pipeline, now = () => new Date()): Promise<ReconcileReport> {
-  const report = { retention: emptyRetentionReport(), errors: [] } as unknown as ReconcileReport;
+  const report = emptyReport();
   const deps = {
     dynamo: new DynamoDBClient({}),
     table: p.table,
