@@ -5,7 +5,6 @@
  * passed; one a person enabled again, or tagged `<p>keep=true`, stays; a shared image is
  * deregistered no sooner than 7 days after it was disabled, whatever `retain-grace` says.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeImagesCommand,
   DescribeSnapshotsCommand,
@@ -14,14 +13,11 @@ import {
   type Image,
   ModifyImageAttributeCommand,
 } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { executionInput } from '#shared/workflow.ts';
-import { emptyReport } from '../../functions/reconcile/reconcile.ts';
-import { retentionPass } from '../../functions/reconcile/retention-pass.ts';
-import type { ReconcileDeps, RetentionEntry } from '../../functions/reconcile/types.ts';
-import { createPipeline, type Pipeline, SETTINGS } from '../../local/index.ts';
-import { executionArn as arn, familyImage, planFor, unique } from '../support/pipeline.ts';
+import type { RetentionEntry } from '../../functions/reconcile/types.ts';
+import { createPipeline, type Pipeline } from '../../local/index.ts';
+import { executionArn as arn, familyImage, planFor, retentionPassOn, unique } from '../support/pipeline.ts';
 
 const HOME = 'us-east-1';
 const DAY = 86_400_000;
@@ -57,17 +53,7 @@ async function register(p: Pipeline, name: string, tags: Record<string, string>)
 
 /** One run of the reconciler's retention pass at the clock's time; the family's entry. */
 async function pass(p: Pipeline, clock: { now: Date }, family: string): Promise<RetentionEntry | undefined> {
-  const report = emptyReport();
-  const deps = {
-    dynamo: new DynamoDBClient({}),
-    table: p.table,
-    ec2In,
-    ssmIn: (region: string) => new SSMClient({ region }),
-    settings: { ...SETTINGS, region: HOME },
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-    now: () => clock.now,
-  } as unknown as ReconcileDeps;
-  await retentionPass(deps, { graceSeconds: 0, retentionSettleSeconds: 0, maxFamilies: 50 }, report);
+  const report = await retentionPassOn(p.table, HOME, () => clock.now);
   expect(report.errors).toEqual([]);
   return report.retention.families.find((entry) => entry.family === family);
 }

@@ -6,26 +6,22 @@
  * image IDs a call, and only about what no cheaper guard kept. The grace (`<p>retain-grace`)
  * has its own file, retention-grace.test.ts.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateLaunchTemplateCommand,
   DescribeImagesCommand,
   EC2Client,
   EnableImageDeregistrationProtectionCommand,
 } from '@aws-sdk/client-ec2';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Plan } from '#shared/contract/types.ts';
 import { executionInput } from '#shared/workflow.ts';
-import { emptyReport } from '../../functions/reconcile/reconcile.ts';
-import { retentionPass } from '../../functions/reconcile/retention-pass.ts';
-import type { ReconcileDeps, ReconcileReport } from '../../functions/reconcile/types.ts';
-import { createPipeline, type Pipeline, requestLog, SETTINGS } from '../../local/index.ts';
+import { createPipeline, type Pipeline, requestLog } from '../../local/index.ts';
 import {
   executionArn as arn,
   at,
   familyImage,
   planFor,
+  retentionPassOn,
   snapshotExists,
   unique,
 } from '../support/pipeline.ts';
@@ -57,20 +53,7 @@ async function register(p: Pipeline, plan: Plan) {
 }
 
 /** One run of the reconciler's retention pass over the pipeline's pending families, at once (no settle time). */
-async function retentionRun(p: Pipeline, now = () => new Date()): Promise<ReconcileReport> {
-  const report = emptyReport();
-  const deps = {
-    dynamo: new DynamoDBClient({}),
-    table: p.table,
-    ec2In,
-    ssmIn: (region: string) => new SSMClient({ region }),
-    settings: { ...SETTINGS, region: HOME },
-    log: { info: () => {}, warn: () => {}, error: () => {} },
-    now,
-  } as unknown as ReconcileDeps;
-  await retentionPass(deps, { graceSeconds: 0, retentionSettleSeconds: 0, maxFamilies: 50 }, report);
-  return report;
-}
+const retentionRun = (p: Pipeline, now?: () => Date) => retentionPassOn(p.table, HOME, now);
 
 const familyTags = (name: string, suffix: string, extra: Record<string, string> = {}) => ({
   'snap2ami:name': `${name}-${suffix}`,

@@ -1,9 +1,14 @@
 /** Test helpers over the pipeline fixture (local/pipeline-fixture.ts): plans of real snapshots, executions by snapshot. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSnapshotsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { describeSnapshots } from '#shared/aws/snapshots.ts';
 import { planGroups } from '#shared/contract/plan.ts';
 import type { Plan } from '#shared/contract/types.ts';
 import { pipelineId } from '#shared/distribution.ts';
+import { emptyReport } from '../../functions/reconcile/reconcile.ts';
+import { retentionPass } from '../../functions/reconcile/retention-pass.ts';
+import type { ReconcileDeps, ReconcileReport } from '../../functions/reconcile/types.ts';
 import {
   createTaggedSnapshot,
   EMULATOR_ACCOUNT,
@@ -91,4 +96,24 @@ export async function snapshotExists(region: string, snapshotId: string): Promis
     if ((error as Error).name === 'InvalidSnapshot.NotFound') return false;
     throw error;
   }
+}
+
+/** One run of the reconciler's retention pass over a pipeline's pending families, at once (no settle time). */
+export async function retentionPassOn(
+  table: string,
+  region: string,
+  now: () => Date = () => new Date(),
+): Promise<ReconcileReport> {
+  const report = emptyReport();
+  const deps = {
+    dynamo: new DynamoDBClient({}),
+    table,
+    ec2In: (where: string) => new EC2Client({ region: where }),
+    ssmIn: (where: string) => new SSMClient({ region: where }),
+    settings: { ...SETTINGS, region },
+    log: { info: () => {}, warn: () => {}, error: () => {} },
+    now,
+  } as unknown as ReconcileDeps;
+  await retentionPass(deps, { graceSeconds: 0, retentionSettleSeconds: 0, maxFamilies: 50 }, report);
+  return report;
 }
