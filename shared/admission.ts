@@ -539,13 +539,7 @@ const TicketSchema = z.object({
 
 /** The ticket a message carries; undefined when it carries none, or one that does not parse (it is then admitted anew). */
 export function parseTicket(text: string | undefined): Ticket | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const parsed = TicketSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return z.parseJson(TicketSchema, text);
 }
 
 export function ticketText(ticket: Ticket): string {

@@ -17,11 +17,5 @@ export type LaunchTestOutcome = z.infer<typeof LaunchTestOutcomeSchema>;
 
 /** The outcome from the record's JSON; undefined without one, or with one that does not parse. */
 export function launchTestOutcome(json: string | undefined): LaunchTestOutcome | undefined {
-  if (json === undefined) return undefined;
-  try {
-    const parsed = LaunchTestOutcomeSchema.safeParse(JSON.parse(json));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return z.parseJson(LaunchTestOutcomeSchema, json);
 }

@@ -7,8 +7,19 @@
  */
 
 import { en } from 'zod/locales';
-import { config } from 'zod/mini';
+import { config, type ZodMiniType } from 'zod/mini';
 
 config(en());
 
 export * from 'zod/mini';
+
+/** A JSON text read by a schema: undefined when there is none, or when it is not JSON or not of the schema. */
+export function parseJson<T>(schema: ZodMiniType<T>, text: string | undefined): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
