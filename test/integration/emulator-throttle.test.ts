@@ -184,6 +184,22 @@ describe('EC2 request throttling', () => {
     expect(await control.counter(region, 'DescribeImages')).toMatchObject({ refill: 0 });
   });
 
+  it("keeps a bucket's tokens when only its rate changes: a competitor that arrives mid-burst refills nothing", async () => {
+    const region = 'eu-south-1';
+    const ec2 = clientIn(region);
+    await describeImages(ec2); // moto's first call in a Region loads its catalogue
+    // A refill too slow to matter during the test.
+    await control.configure({ region, buckets: { DescribeImages: { size: 2, refill: 0.0001 } } });
+    expect([await outcome(describeImages(ec2)), await outcome(describeImages(ec2))]).toEqual(['ok', 'ok']);
+    await control.configure({ region, competitorShare: 0.9 });
+    expect(await outcome(describeImages(ec2))).toBe('RequestLimitExceeded 503');
+    await control.configure({ region, competitorShare: 0, timeScale: 2 });
+    expect(await outcome(describeImages(ec2))).toBe('RequestLimitExceeded 503');
+    // A change of size starts the bucket full.
+    await control.configure({ region, buckets: { DescribeImages: { size: 1, refill: 0.0001 } } });
+    expect(await outcome(describeImages(ec2))).toBe('ok');
+  });
+
   it('can be switched off (per Region here), and reset to the defaults', async () => {
     const region = 'ap-northeast-1';
     const ec2 = clientIn(region);
