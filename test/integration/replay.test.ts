@@ -9,6 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
 import { startFaultProxy } from '../../local/index.ts';
 import { snap2ami, snap2amiAsync } from '../support/cli.ts';
+import { snap2amiInProcess } from '../support/cli-in-process.ts';
 import { messagesIn } from '../support/sqs.ts';
 
 const sqs = new SQSClient({});
@@ -22,7 +23,7 @@ async function queues() {
   return { queueUrl, dlqUrl };
 }
 
-async function reject(dlqUrl: string, body: string, snapshotIds: string, reason: string) {
+async function reject(dlqUrl: string, body: string, snapshotIds: string, reason: string, source?: string) {
   const s = (StringValue: string) => ({ DataType: 'String', StringValue });
   await sqs.send(
     new SendMessageCommand({
@@ -32,6 +33,7 @@ async function reject(dlqUrl: string, body: string, snapshotIds: string, reason:
         [DLQ_ATTRIBUTES.reason]: s(reason),
         [DLQ_ATTRIBUTES.category]: s('rejected'),
         ...(snapshotIds ? { [DLQ_ATTRIBUTES.snapshotIds]: s(snapshotIds) } : {}),
+        ...(source ? { [DLQ_ATTRIBUTES.sourceMessageId]: s(source) } : {}),
       },
     }),
   );
@@ -209,6 +211,61 @@ describe('snap2ami replay', () => {
     }
     expect(await depth(queueUrl)).toBe(1);
     expect(await depth(dlqUrl)).toBe(1);
+  });
+
+  describe('a dead-letter queue is at-least-once: each source message counts and moves once', () => {
+    /** The bodies in the queue now (received and left in flight). */
+    const bodiesIn = async (url: string) => {
+      const bodies: string[] = [];
+      for (;;) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+        );
+        if (Messages.length === 0) return bodies.sort();
+        bodies.push(...Messages.map((m) => m.Body ?? ''));
+      }
+    };
+
+    it('a rejection sent twice (its first answer lost) is listed, moved and counted once; the copy is deleted', async () => {
+      const { queueUrl, dlqUrl } = await queues();
+      await reject(dlqUrl, '{"n":1}', 'snap-0000000000000000a', 'tag error', 'source-1');
+      await reject(dlqUrl, '{"n":1}', 'snap-0000000000000000a', 'tag error', 'source-1');
+      await reject(dlqUrl, '{"n":2}', 'snap-0000000000000000b', 'owner', 'source-2');
+      // Dead-lettered by SQS itself after 5 receives: no attribute, its own ID.
+      await reject(dlqUrl, '{"n":3}', '', 'x');
+      const args = ['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl];
+      const dry = await snap2amiInProcess([...args, '--dry-run']);
+      expect(dry.status, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain(
+        '0 moved, 3 would move, 0 failed, 4 left in the DLQ; 1 copies of a listed message not counted.',
+      );
+      const moved = await snap2amiInProcess([...args, '--json']);
+      expect(moved.status, moved.stderr).toBe(0);
+      expect(JSON.parse(moved.stdout)).toMatchObject({ moved: 3, duplicates: 1, leftInDlq: 0 });
+      expect(await bodiesIn(queueUrl)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+      expect(await depth(dlqUrl)).toBe(0);
+    });
+
+    it('one message of two rejected snapshots: replaying it for one snapshot sends it once and deletes the other’s copy', async () => {
+      const { queueUrl, dlqUrl } = await queues();
+      const body = '{"snapshots":["snap-0000000000000000a","snap-0000000000000000b"]}';
+      await reject(dlqUrl, body, 'snap-0000000000000000b', 'tag error on b', 'source-ab');
+      await reject(dlqUrl, body, 'snap-0000000000000000a', 'tag error on a', 'source-ab');
+      const moved = await snap2amiInProcess([
+        'replay',
+        '--dlq-url',
+        dlqUrl,
+        '--queue-url',
+        queueUrl,
+        '--snapshot-id',
+        'snap-0000000000000000a',
+        '--json',
+      ]);
+      expect(moved.status, moved.stderr).toBe(0);
+      expect(JSON.parse(moved.stdout)).toMatchObject({ moved: 1, duplicates: 1, leftInDlq: 0 });
+      expect(await bodiesIn(queueUrl)).toEqual([body]);
+      expect(await depth(dlqUrl)).toBe(0);
+    });
   });
 
   it('says clearly when a queue does not exist', () => {
