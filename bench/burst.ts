@@ -174,5 +174,23 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
         )}`,
     );
   }
+  if (options.json) {
+    // What the JSON line leaves out, for reading a run: throttled calls by API, what ingest warned about.
+    const throttled = Object.entries(result.ec2).filter(([, c]) => c.throttled > 0);
+    process.stderr.write(
+      `throttled: ${throttled.map(([api, c]) => `${api} ${c.throttled}/${c.calls}`).join(', ') || 'none'}; ` +
+        `ingest warned: ${
+          Object.entries(result.warnings)
+            .map(([w, n]) => `${w} (${n})`)
+            .join('; ') || 'nothing'
+        }; ` +
+        `returns over 30 s: ${result.returns.filter((r) => r.seconds > 30).length}; ` +
+        `FAILED: ${
+          Object.entries(result.failures)
+            .map(([f, n]) => `${f} (${n})`)
+            .join('; ') || 'none'
+        }\n`,
+    );
+  }
   console.log(JSON.stringify(summary));
 }

@@ -15,8 +15,9 @@
  * per real one: the budget's refill rate is `f` × the configured rate. When EC2 throttles a
  * call anyway (another client of the account took more than its share), the image function
  * reports it and `f` is cut multiplicatively; `f` then recovers additively over time back to
- * 1 (AIMD, bounded by `floor` and 1). Turns are given in virtual time, so a cut postpones every
- * outstanding turn too, not only the next ones. Each throttled call also takes one call's tokens
+ * 1, gently at first and faster once no cut came for a while (AIMD, bounded by `floor` and 1).
+ * Turns are given in virtual time, so a cut postpones every outstanding turn too, not only the
+ * next ones. Each throttled call also takes one call's tokens
  * from the bucket: its retry will need them.
  *
  * EC2 throttles per account and Region, each API with a bucket of its own; the workflow's
@@ -237,9 +238,21 @@ export const DEFAULT_RATE_SHARE = 0.5;
  * - a throttled call cuts `f` to `decrease` × `f` (not below `floor`), at most once per
  *   `cooldownMs` per API: the calls already under way when EC2 throttled one meet the same
  *   empty bucket, and are one signal, not many;
- * - `f` then grows by `recoveryPerSecond` each second, back to 1 (the configured budget).
+ * - `f` then grows by `recoveryPerSecond` each second, gently, while another client is likely
+ *   still there (throttling again soon would cut it again); after `probeAfterMs` without a cut
+ *   the other client has likely left, and `f` grows by `probePerSecond` each second, back to 1
+ *   (the configured budget) within a minute or so rather than the 8 minutes the gentle slope
+ *   alone took from the floor (issue 21: a competitor that takes 0.9 of EC2's refill for two
+ *   minutes of a burst, then leaves).
  */
-export const AIMD = { decrease: 0.7, floor: 0.05, recoveryPerSecond: 0.002, cooldownMs: 5_000 } as const;
+export const AIMD = {
+  decrease: 0.7,
+  floor: 0.05,
+  recoveryPerSecond: 0.002,
+  probeAfterMs: 30_000,
+  probePerSecond: 0.02,
+  cooldownMs: 5_000,
+} as const;
 
 /** A reservation counts as due this long (virtual ms) before its time: clocks of two Lambdas differ a little. */
 export const DUE_TOLERANCE_MS = 250;
@@ -271,33 +284,77 @@ export interface Clock {
 /** A clock that was never cut: virtual time is real time. */
 export const STEADY_CLOCK: Clock = { v0: 0, t0: 0, f0: 1, cut: 0 };
 
-const K = AIMD.recoveryPerSecond / 1000;
+/** A stretch of the clock's rate: from `from` ms after t0, `f` growing by `slope` per ms (0: steady). */
+interface Stretch {
+  from: number;
+  f: number;
+  slope: number;
+}
 
-/** How long (ms after t0) `f` takes to grow back to 1. */
-const recoveryMs = (clock: Clock) => (clock.f0 >= 1 ? 0 : (1 - clock.f0) / K);
+/**
+ * The clock's rate after t0, as stretches: the gentle recovery until `probeAfterMs`, then the
+ * faster one, each only until `f` reaches 1, then steady at 1 for ever.
+ */
+function stretches(clock: Clock): Stretch[] {
+  const out: Stretch[] = [];
+  let from = 0;
+  let f = Math.min(1, clock.f0);
+  for (const [perSecond, until] of [
+    [AIMD.recoveryPerSecond, AIMD.probeAfterMs],
+    [AIMD.probePerSecond, Number.POSITIVE_INFINITY],
+  ] as const) {
+    if (f >= 1) break;
+    const slope = perSecond / 1000;
+    const length = Math.min(until - from, (1 - f) / slope);
+    out.push({ from, f, slope });
+    from += length;
+    f = Math.min(1, f + slope * length);
+  }
+  out.push({ from, f: 1, slope: 0 });
+  return out;
+}
+
+/** Where stretch `i` ends (ms after t0). */
+const endOf = (all: readonly Stretch[], i: number) => all[i + 1]?.from ?? Number.POSITIVE_INFINITY;
 
 /** The clock's rate at real time `t`. */
 export function rateAt(clock: Clock, t: number): number {
-  return Math.min(1, clock.f0 + K * Math.max(0, t - clock.t0));
+  const d = Math.max(0, t - clock.t0);
+  const all = stretches(clock);
+  const i = all.findIndex((_, index) => d < endOf(all, index));
+  const { from, f, slope } = all[i] as Stretch;
+  return Math.min(1, f + slope * (d - from));
 }
 
 /** Virtual time at real time `t` (before t0, a clock of another Lambda a little behind: v0). */
 export function virtualAt(clock: Clock, t: number): number {
   const d = Math.max(0, t - clock.t0);
-  const d1 = recoveryMs(clock);
-  if (d <= d1) return clock.v0 + clock.f0 * d + (K * d * d) / 2;
-  return clock.v0 + clock.f0 * d1 + (K * d1 * d1) / 2 + (d - d1);
+  const all = stretches(clock);
+  let v = clock.v0;
+  for (const [i, { from, f, slope }] of all.entries()) {
+    const length = Math.min(d, endOf(all, i)) - from;
+    if (length <= 0) break;
+    v += f * length + (slope * length * length) / 2;
+  }
+  return v;
 }
 
 /** The real time at which the clock reads `v` (t0 for any time it read before). */
 export function realTimeOf(clock: Clock, v: number): number {
   if (v <= clock.v0) return clock.t0;
-  const d1 = recoveryMs(clock);
-  const v1 = clock.v0 + clock.f0 * d1 + (K * d1 * d1) / 2;
-  if (v >= v1) return clock.t0 + d1 + (v - v1);
-  // K·d²/2 + f0·d − (v − v0) = 0
-  const d = (-clock.f0 + Math.sqrt(clock.f0 * clock.f0 + 2 * K * (v - clock.v0))) / K;
-  return clock.t0 + d;
+  const all = stretches(clock);
+  let left = v - clock.v0;
+  for (const [i, { from, f, slope }] of all.entries()) {
+    const length = endOf(all, i) - from;
+    const gained = slope === 0 ? f * length : f * length + (slope * length * length) / 2;
+    if (left <= gained) {
+      // slope·x²/2 + f·x − left = 0
+      const x = slope === 0 ? left / f : (-f + Math.sqrt(f * f + 2 * slope * left)) / slope;
+      return clock.t0 + from + x;
+    }
+    left -= gained;
+  }
+  return Number.POSITIVE_INFINITY;
 }
 
 /** The clock after a throttled call at real time `t`; undefined within the cooldown of the last cut. */
