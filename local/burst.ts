@@ -8,10 +8,13 @@
  * workflow's Retry intervals and admission control's clock all run `timeScale` times faster,
  * so every duration it reports is wall time at that scale. With `copyTo`, every AMI is also
  * copied to those Regions (the lifecycle steps run, and admission control budgets their calls
- * per API and Region).
+ * per API and Region). With `launchTest`, every AMI is booted once before it is published
+ * (`snap2ami:launch-test=status-checks`, docs/adr/0012-launch-test.md): its instance's status
+ * checks take LAUNCH_TEST_CHECK_SECONDS (at the time scale), and the summary counts the
+ * throttled RunInstances calls and the test instances left running at the end.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
@@ -24,12 +27,13 @@ import {
   type Ec2Api,
 } from '#shared/admission.ts';
 import { ADMIT_ALL, AdmissionStore, reportThrottledCalls } from '#shared/aws/admission.ts';
-import { throttleControl } from './emulator-controls.ts';
+import { instanceControl, throttleControl } from './emulator-controls.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
 import { createEventQueues, createPipeline, ingestDeps, startStateMachine } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
 import { createTaggedSnapshot } from './sample-snapshots.ts';
 import { pollUntilIdle, queueDepth, receiveAll } from './sqs-event-source.ts';
+import { launchTestNetwork } from './workflow-functions.ts';
 
 export interface BurstOptions {
   /** The emulator's own endpoint (its throttle control). */
@@ -47,6 +51,8 @@ export interface BurstOptions {
   concurrency?: number;
   /** Regions every AMI is copied to (`snap2ami:copy-to`); none by default. */
   copyTo?: string[];
+  /** Every AMI goes through a status-checks launch test (`snap2ami:launch-test=status-checks`). */
+  launchTest?: boolean;
   /**
    * Buckets instead of EC2's documented ones, by API: the emulator's in every Region of the run,
    * and admission control's budget (as the deployment's ec2BucketOverrides says them).
@@ -88,7 +94,28 @@ export interface BurstSummary {
   /** With copies only: the copies made (one per AMI and copy Region), and throttled calls by `API@region`. */
   copies?: number;
   throttled?: Record<string, number>;
+  /** With launch tests only (ADR 0012). */
+  launchTest?: LaunchTestSummary;
 }
+
+/** What a burst's launch tests did: every AMI booted once before anything published it. */
+export interface LaunchTestSummary {
+  /** RunInstances calls EC2 throttled (its request bucket, and its resource bucket of instances). */
+  runInstancesThrottled: number;
+  /** Instances launched (one per test and attempt, at most). */
+  instances: number;
+  /** Test instances not terminated when the burst is over: every test terminates its own. */
+  instancesLeftRunning: number;
+  /** The records' outcomes. */
+  passed: number;
+  failed: number;
+}
+
+/**
+ * How long an instance's status checks take before they pass, in real seconds: about two
+ * minutes on EC2 (ADR 0012); the emulator's delay is this over the time scale.
+ */
+export const LAUNCH_TEST_CHECK_SECONDS = 120;
 
 export interface BurstResult {
   summary: BurstSummary;
@@ -111,13 +138,25 @@ export interface BurstResult {
  * copy Region (CopyImages' look at the AMI, the copy, WaitForCopies' one look and its tags).
  * Ingest's lookups come on top: one per batch of ten.
  */
-function neededPerAmi(copyTo: readonly string[]): Record<BucketKey, number> {
+function neededPerAmi(copyTo: readonly string[], launchTest = false): Record<BucketKey, number> {
   const needed: Record<BucketKey, number> = {
     RegisterImage: 2,
     DescribeSnapshots: 2,
     DescribeImages: copyTo.length > 0 ? 2 : 1,
     CreateTags: 1,
   };
+  // A launch test: the AMI's mappings, one instance, one look, the cleanup, the AMI's tag.
+  if (launchTest)
+    for (const api of [
+      'DescribeImages',
+      'RunInstances',
+      'RunInstances.instances',
+      'DescribeInstanceStatus',
+      'DescribeInstances',
+      'TerminateInstances',
+      'CreateTags',
+    ] as const)
+      needed[api] = (needed[api] ?? 0) + 1;
   for (const region of copyTo)
     for (const api of ['CopyImage', 'DescribeImages', 'CreateTags'] as const) needed[`${api}@${region}`] = 1;
   return needed;
@@ -163,9 +202,10 @@ export function idealSeconds(
   timeScale: number,
   copyTo: readonly string[] = [],
   buckets: Partial<Record<Ec2Api, Bucket>> = {},
+  launchTest = false,
 ): { seconds: number; api: BucketKey; calls: number; refillPerSecond: number } {
   let worst = { seconds: 0, api: 'RegisterImage' as BucketKey, calls: 0, refillPerSecond: 0 };
-  for (const [api, perAmi] of Object.entries(neededPerAmi(copyTo))) {
+  for (const [api, perAmi] of Object.entries(neededPerAmi(copyTo, launchTest))) {
     const calls = perAmi * amis + (api === 'DescribeSnapshots' ? Math.ceil(events / 10) : 0);
     const { size, refill } = buckets[apiOf(api)] ?? DOCUMENTED_BUCKETS[apiOf(api)];
     const refillPerSecond = refill * Math.min(share, 1 - competitor) * timeScale;
@@ -191,9 +231,15 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   const workflowEc2In = (r: string) => workflowEc2.get(r) ?? new EC2Client({ region: r, maxAttempts: 1 });
   // Queue URLs name the emulator; calls go where AWS_ENDPOINT_URL says (a counting proxy, say).
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const launchTest = options.launchTest === true;
+  const instances = instanceControl(options.endpoint);
   const pipeline = await createPipeline({
     ec2: workflowEc2In(region),
     lifecycle: { region, ec2In: workflowEc2In },
+    // The launch test's EC2 calls report throttling as the image function's do; its network is made before the burst.
+    ...(launchTest && {
+      launchTest: { ec2: workflowEc2In(region), settings: await launchTestNetwork(ec2) },
+    }),
     realRetryIntervals: true,
     timeScale,
   });
@@ -234,6 +280,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         'snap2ami:register': 'true',
         'snap2ami:name': set.name,
         ...(copyTo.length > 0 && { 'snap2ami:copy-to': copyTo.join(',') }),
+        ...(launchTest && { 'snap2ami:launch-test': 'status-checks' }),
       });
       set.snapshotIds.push(root);
       if (set.multiVolume)
@@ -254,6 +301,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     }
 
     // The burst: EC2's buckets start full, at the time scale, with another client taking its share.
+    if (launchTest)
+      await instances.configure({ region, statusDelaySeconds: LAUNCH_TEST_CHECK_SECONDS / timeScale });
     for (const r of regions) {
       await control.reset(r);
       await control.configure({
@@ -374,7 +423,11 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       timeScale,
       copyTo,
       options.buckets,
+      launchTest,
     );
+    const launchTests = launchTest
+      ? await launchTestSummary(ec2, ec2Calls, pipeline, executions().map(keyOf))
+      : undefined;
     const round = (value: number, digits: number) => Number(value.toFixed(digits));
     return {
       summary: {
@@ -399,6 +452,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
             ]),
           ),
         }),
+        ...(launchTests && { launchTest: launchTests }),
       },
       expected: sets.length,
       mix: { single, multiVolume, duplicate },
@@ -411,7 +465,44 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   } finally {
     await sfn.close();
     for (const r of regions) await control.reset(r);
+    if (launchTest) await instances.reset(region);
   }
+}
+
+const keyOf = (e: { input: string }) => (JSON.parse(e.input) as { key: string }).key;
+
+/** The burst's launch tests: throttled RunInstances (the emulator's counters), the instances, the records' outcomes. */
+async function launchTestSummary(
+  ec2: EC2Client,
+  calls: Record<string, { calls: number; throttled: number }>,
+  pipeline: { record(key: string): Promise<Record<string, unknown> | undefined> },
+  keys: readonly string[],
+): Promise<LaunchTestSummary> {
+  const runInstancesThrottled =
+    (calls.RunInstances?.throttled ?? 0) + (calls['RunInstances.instances']?.throttled ?? 0);
+  const described = [];
+  for (let token: string | undefined, first = true; first || token; first = false) {
+    const page = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: 'tag:snap2ami:launch-test', Values: ['true'] }],
+        ...(token && { NextToken: token }),
+      }),
+    );
+    described.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+    token = page.NextToken;
+  }
+  const instancesLeftRunning = described.filter(
+    (i) => !['shutting-down', 'terminated'].includes(i.State?.Name ?? ''),
+  ).length;
+  let passed = 0;
+  let failed = 0;
+  for (const key of new Set(keys)) {
+    const json = (await pipeline.record(key))?.launchTest;
+    const result = typeof json === 'string' ? (JSON.parse(json) as { result?: string }).result : undefined;
+    if (result === 'passed') passed += 1;
+    else if (result === 'failed') failed += 1;
+  }
+  return { runInstancesThrottled, instances: described.length, instancesLeftRunning, passed, failed };
 }
 
 /** How many images of the account in the client's Region carry each set's name. */

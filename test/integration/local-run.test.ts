@@ -65,7 +65,7 @@ describe('snap2ami local', () => {
       'failed',
       'skipped',
       'planned',
-      // The launch test (contract v3, ADR 0012): one that passes, one whose AMI has ENA off.
+      // The launch test (contract v3, ADR 0012): one that passes, one whose AMI has ENA off (EC2 refuses to launch it).
       'planned',
       'failed',
     ]);
@@ -104,11 +104,11 @@ describe('snap2ami local', () => {
       { region: 'us-east-1', name: '/snap2ami/web/latest', value: web?.imageId },
       ...copies.map(({ region, imageId: value }) => ({ region, name: '/snap2ami/web/latest', value })),
     ]);
-    // The launch tests: --json carries each one's outcome; the failed one names the check.
+    // The launch tests: --json carries each one's outcome; the failed one names EC2's refusal.
     expect(rows[8]?.launchTest).toMatchObject({ instanceType: 't3.micro', result: 'passed' });
     expect(rows[9]?.launchTest).toMatchObject({ instanceType: 't3.micro', result: 'failed' });
     expect(rows[9]?.detail).toMatch(
-      /^at LaunchTest: LaunchTestFailed: instance reachability check failed \(impaired\); console: …/,
+      /^at LaunchTest: LaunchTestFailed: RunInstances refused t3\.micro: InvalidParameterCombination: Enhanced networking with the Elastic Network Adapter \(ENA\) is required for the 't3\.micro' instance type\./,
     );
     expect(rows[0]).not.toHaveProperty('launchTest');
     // A sample without lifecycle tags has its image and nothing else.
