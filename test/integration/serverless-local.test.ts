@@ -145,6 +145,10 @@ describe('serverless offline start', () => {
   // returns after it. Not less than 10 s: the plugin fills a batch with 5 s long polls,
   // and a shorter timeout would put the same message in one batch twice.
   let visibilityTimeout: string | undefined;
+  // One offline for both tests, its Step Functions calls through a proxy that fails only when
+  // told to, without the SDK's retries (the first test injects nothing).
+  let proxy: Awaited<ReturnType<typeof startFaultProxy>>;
+  let offline: Awaited<ReturnType<typeof startOffline>>;
   beforeAll(async () => {
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
@@ -153,27 +157,18 @@ describe('serverless offline start', () => {
     await sqs.send(
       new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { VisibilityTimeout: '10' } }),
     );
-  });
-  afterAll(async () => {
-    await sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        Attributes: { VisibilityTimeout: String(visibilityTimeout) },
-      }),
-    );
-  });
-
-  // One offline for both tests, its Step Functions calls through a proxy that fails only when
-  // told to, without the SDK's retries (the first test injects nothing).
-  let proxy: Awaited<ReturnType<typeof startFaultProxy>>;
-  let offline: Awaited<ReturnType<typeof startOffline>>;
-  beforeAll(async () => {
     proxy = await startFaultProxy(sfn.endpoint);
     offline = await startOffline({ AWS_ENDPOINT_URL_SFN: proxy.endpoint, AWS_MAX_ATTEMPTS: '1' });
   }, 120_000);
   afterAll(async () => {
     await offline?.stop();
     await proxy?.close();
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        Attributes: { VisibilityTimeout: String(visibilityTimeout) },
+      }),
+    );
   });
 
   it('polls the emulator queue and runs ingest: the event registers one AMI and leaves the queue', async () => {
