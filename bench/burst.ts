@@ -25,6 +25,8 @@ export interface BurstBenchOptions {
   admission: boolean;
   /** Regions every AMI is copied to (--lifecycle); none by default. */
   copyTo: string[];
+  /** Every AMI goes through a status-checks launch test (--launch-test). */
+  launchTest?: boolean;
   json: boolean;
 }
 
@@ -72,7 +74,8 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
     process.stderr.write(
       `burst of ${options.events} events, ${competitor}, budget share ${options.share}, ` +
         `time scale ${options.timeScale}${options.admission ? '' : ', admission control off'}` +
-        `${options.copyTo.length > 0 ? `, copies to ${options.copyTo.join(' and ')}` : ''}: setting up …\n`,
+        `${options.copyTo.length > 0 ? `, copies to ${options.copyTo.join(' and ')}` : ''}` +
+        `${options.launchTest ? ', a launch test per AMI' : ''}: setting up …\n`,
     );
     result = await runBurst({
       endpoint: emulator.endpoint,
@@ -84,6 +87,7 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
       concurrency: options.concurrency,
       admission: options.admission,
       copyTo: options.copyTo,
+      launchTest: options.launchTest === true,
       onStart: () => proxy.calls.clear(),
       onProgress: (p) => {
         progress(
@@ -148,7 +152,7 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
                 ...Object.entries(result.warnings).sort((a, b) => b[1] - a[1]),
               ])}`
             : ''
-        }${
+        }${launchTestTable(summary.launchTest)}${
           Object.keys(result.failures).length > 0
             ? `\n\nFAILED registrations by step and error\n${table([
                 ['step: error', 'registrations'],
@@ -193,4 +197,19 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
     );
   }
   console.log(JSON.stringify(summary));
+}
+
+/** --launch-test: what the burst's launch tests did (ADR 0012); nothing without them. */
+function launchTestTable(launchTest: BurstResult['summary']['launchTest']): string {
+  if (!launchTest) return '';
+  return `\n\nLaunch tests (one per AMI, status checks)\n${table([
+    ['passed', 'failed', 'instances launched', 'instances left running', 'RunInstances throttled'],
+    [
+      launchTest.passed,
+      launchTest.failed,
+      launchTest.instances,
+      launchTest.instancesLeftRunning,
+      launchTest.runInstancesThrottled,
+    ],
+  ])}`;
 }

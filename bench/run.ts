@@ -30,6 +30,7 @@ const HELP = `Usage: npm run bench -- [options]
   --concurrency <n>     burst: ingest batches at once, as the event source mapping's maximum (default 5)
   --no-admission        burst: without admission control (the pipeline as it was), for comparison
   --lifecycle           burst: every AMI also copied to ${LIFECYCLE_COPY_REGIONS.join(' and ')} (snap2ami:copy-to)
+  --launch-test         burst: every AMI booted once before it is published (snap2ami:launch-test=status-checks)
   --json                print the summary as one JSON object on the last line of stdout
   --help                this text`;
 
@@ -58,6 +59,7 @@ try {
       concurrency: { type: 'string' },
       'no-admission': { type: 'boolean', default: false },
       lifecycle: { type: 'boolean', default: false },
+      'launch-test': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -101,6 +103,7 @@ if (values.help) {
     concurrency: number('concurrency', text('concurrency'), 5, 1, 50),
     admission: !values['no-admission'],
     copyTo: values.lifecycle ? LIFECYCLE_COPY_REGIONS : [],
+    launchTest: Boolean(values['launch-test']),
     json: Boolean(values.json),
   });
 } else if (values.scenario === 'idle') {

@@ -8,10 +8,13 @@
  * workflow's Retry intervals and admission control's clock all run `timeScale` times faster,
  * so every duration it reports is wall time at that scale. With `copyTo`, every AMI is also
  * copied to those Regions (the lifecycle steps run, and admission control budgets their calls
- * per API and Region).
+ * per API and Region). With `launchTest`, every AMI is booted once before it is published
+ * (`snap2ami:launch-test=status-checks`, docs/adr/0012-launch-test.md): its instance's status
+ * checks take LAUNCH_TEST_CHECK_SECONDS (at the time scale), and the summary counts the
+ * throttled RunInstances calls and the test instances left running at the end.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { type Message, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
@@ -25,12 +28,13 @@ import {
 } from '#shared/admission.ts';
 import { ADMIT_ALL, AdmissionStore, reportThrottledCalls } from '#shared/aws/admission.ts';
 import { deadLetterSource } from '#shared/dead-letter.ts';
-import { throttleControl } from './emulator-controls.ts';
+import { instanceControl, throttleControl } from './emulator-controls.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
 import { createEventQueues, createPipeline, ingestDeps, startStateMachine } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
 import { createTaggedSnapshot } from './sample-snapshots.ts';
 import { pollUntilIdle, queueDepth, receiveAll } from './sqs-event-source.ts';
+import { launchTestNetwork } from './workflow-functions.ts';
 
 export interface BurstOptions {
   /** The emulator's own endpoint (its throttle control). */
@@ -54,6 +58,8 @@ export interface BurstOptions {
   concurrency?: number;
   /** Regions every AMI is copied to (`snap2ami:copy-to`); none by default. */
   copyTo?: string[];
+  /** Every AMI goes through a status-checks launch test (`snap2ami:launch-test=status-checks`). */
+  launchTest?: boolean;
   /**
    * Buckets instead of EC2's documented ones, by API: the emulator's in every Region of the run,
    * and admission control's budget (as the deployment's ec2BucketOverrides says them).
@@ -113,7 +119,28 @@ export interface BurstSummary {
   /** With copies only: the copies made (one per AMI and copy Region), and throttled calls by `API@region`. */
   copies?: number;
   throttled?: Record<string, number>;
+  /** With launch tests only (ADR 0012). */
+  launchTest?: LaunchTestSummary;
 }
+
+/** What a burst's launch tests did: every AMI booted once before anything published it. */
+export interface LaunchTestSummary {
+  /** RunInstances calls EC2 throttled (its request bucket, and its resource bucket of instances). */
+  runInstancesThrottled: number;
+  /** Instances launched (one per test and attempt, at most). */
+  instances: number;
+  /** Test instances not terminated when the burst is over: every test terminates its own. */
+  instancesLeftRunning: number;
+  /** The records' outcomes. */
+  passed: number;
+  failed: number;
+}
+
+/**
+ * How long an instance's status checks take before they pass, in real seconds: about two
+ * minutes on EC2 (ADR 0012); the emulator's delay is this over the time scale.
+ */
+export const LAUNCH_TEST_CHECK_SECONDS = 120;
 
 export interface BurstResult {
   summary: BurstSummary;
@@ -202,12 +229,14 @@ export interface IdealOptions {
   timeScale: number;
   copyTo?: readonly string[];
   buckets?: Partial<Record<Ec2Api, Bucket>>;
+  /** Every AMI launch-tested once (--launch-test): the test's demand too. */
+  launchTest?: boolean;
 }
 
 /**
  * The lower bound on the burst's duration that the pipeline's own budget allows, as admission
  * control computes it: each registration takes its demand (shared/admission.ts: demand(), with
- * the run's copies) from buckets of `share` × EC2's size, refilled at the pipeline's share of EC2's
+ * the run's copies and launch tests) from buckets of `share` × EC2's size, refilled at the pipeline's share of EC2's
  * refill or what another client leaves, whichever is less (at each moment of a competitor's
  * schedule), at the run's time scale. For each bucket, the calls beyond its full bucket over that
  * refill; the slowest bucket's. EC2's own bucket is larger than the pipeline's: a bound computed
@@ -221,9 +250,13 @@ export function idealSeconds(options: IdealOptions): {
 } {
   const copyTo = options.copyTo ?? [];
   const budget = budgetBuckets(options.share, options.buckets);
-  const perAmi = demand(
-    copyTo.length > 0 ? { lifecycle: { copyTo: copyTo.map((region) => ({ region })) } } : {},
-  );
+  const perAmi = demand({
+    ...(copyTo.length > 0 && { lifecycle: { copyTo: copyTo.map((region) => ({ region })) } }),
+    // The bench's tests are status checks (snap2ami:launch-test=status-checks): no SSM command.
+    ...(options.launchTest && {
+      launchTest: { mode: 'status-checks' as const, instanceType: 't3.micro', timeoutMinutes: 15 },
+    }),
+  });
   let worst = { seconds: 0, api: 'RegisterImage' as BucketKey, calls: 0, refillPerSecond: 0 };
   for (const [key, n] of Object.entries(perAmi)) {
     const calls = n * options.amis;
@@ -261,9 +294,15 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   // Queue URLs name the emulator; calls go where AWS_ENDPOINT_URL says (a counting proxy, say).
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
   const returns = watchReturns(sqs);
+  const launchTest = options.launchTest === true;
+  const instances = instanceControl(options.endpoint);
   const pipeline = await createPipeline({
     ec2: workflowEc2In(region),
     lifecycle: { region, ec2In: workflowEc2In },
+    // The launch test's EC2 calls report throttling as the image function's do; its network is made before the burst.
+    ...(launchTest && {
+      launchTest: { ec2: workflowEc2In(region), settings: await launchTestNetwork(ec2) },
+    }),
     realRetryIntervals: true,
     timeScale,
   });
@@ -304,6 +343,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         'snap2ami:register': 'true',
         'snap2ami:name': set.name,
         ...(copyTo.length > 0 && { 'snap2ami:copy-to': copyTo.join(',') }),
+        ...(launchTest && { 'snap2ami:launch-test': 'status-checks' }),
       });
       set.snapshotIds.push(root);
       if (set.multiVolume)
@@ -325,6 +365,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
 
     // The burst: EC2's buckets start full, at the time scale, with another client taking its share.
     const schedule = options.competitorSchedule ?? [];
+    if (launchTest)
+      await instances.configure({ region, statusDelaySeconds: LAUNCH_TEST_CHECK_SECONDS / timeScale });
     for (const r of regions) {
       await control.reset(r);
       await control.configure({
@@ -467,8 +509,12 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       timeScale,
       copyTo,
       ...(options.buckets && { buckets: options.buckets }),
+      launchTest,
     });
     const waits = returns.all();
+    const launchTests = launchTest
+      ? await launchTestSummary(ec2, ec2Calls, pipeline, executions().map(keyOf))
+      : undefined;
     const round = (value: number, digits: number) => Number(value.toFixed(digits));
     return {
       summary: {
@@ -498,6 +544,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
             ]),
           ),
         }),
+        ...(launchTests && { launchTest: launchTests }),
       },
       expected: sets.length,
       mix: { single, multiVolume, duplicate },
@@ -512,6 +559,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   } finally {
     await sfn.close();
     for (const r of regions) await control.reset(r);
+    if (launchTest) await instances.reset(region);
   }
 }
 
@@ -565,6 +613,42 @@ function watchReturns(sqs: SQSClient): { watch(queueUrl: string): void; all(): M
     },
     all: () => [...returns].sort((a, b) => b.seconds - a.seconds),
   };
+}
+
+const keyOf = (e: { input: string }) => (JSON.parse(e.input) as { key: string }).key;
+
+/** The burst's launch tests: throttled RunInstances (the emulator's counters), the instances, the records' outcomes. */
+async function launchTestSummary(
+  ec2: EC2Client,
+  calls: Record<string, { calls: number; throttled: number }>,
+  pipeline: { record(key: string): Promise<Record<string, unknown> | undefined> },
+  keys: readonly string[],
+): Promise<LaunchTestSummary> {
+  const runInstancesThrottled =
+    (calls.RunInstances?.throttled ?? 0) + (calls['RunInstances.instances']?.throttled ?? 0);
+  const described = [];
+  for (let token: string | undefined, first = true; first || token; first = false) {
+    const page = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: 'tag:snap2ami:launch-test', Values: ['true'] }],
+        ...(token && { NextToken: token }),
+      }),
+    );
+    described.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+    token = page.NextToken;
+  }
+  const instancesLeftRunning = described.filter(
+    (i) => !['shutting-down', 'terminated'].includes(i.State?.Name ?? ''),
+  ).length;
+  let passed = 0;
+  let failed = 0;
+  for (const key of new Set(keys)) {
+    const json = (await pipeline.record(key))?.launchTest;
+    const result = typeof json === 'string' ? (JSON.parse(json) as { result?: string }).result : undefined;
+    if (result === 'passed') passed += 1;
+    else if (result === 'failed') failed += 1;
+  }
+  return { runInstancesThrottled, instances: described.length, instancesLeftRunning, passed, failed };
 }
 
 /** How many images of the account in the client's Region carry each set's name. */

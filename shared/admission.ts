@@ -26,10 +26,16 @@
  * its plan (demand()). State, reservations and refunds are maps over the keys in use: a plan
  * without lifecycle uses the four keys it always did, and costs exactly what it did.
  */
-import type { Lifecycle } from './contract/types.ts';
+import type { LaunchTest, Lifecycle } from './contract/types.ts';
 import * as z from './zod.ts';
 
-/** The EC2 APIs the workflow calls, each with a request token bucket of its own (per Region). */
+/**
+ * SSM's Run Command calls of an `ssm:` launch test: not EC2's, budgeted the same way (a bucket
+ * per API, account and Region), with assumed buckets (DOCUMENTED_BUCKETS).
+ */
+export const SSM_APIS = ['SendCommand', 'ListCommands', 'GetCommandInvocation'] as const;
+
+/** The EC2 APIs the workflow calls, each with a request token bucket of its own (per Region), and SSM's (SSM_APIS). */
 export const EC2_APIS = [
   'RegisterImage',
   'DescribeSnapshots',
@@ -47,6 +53,7 @@ export const EC2_APIS = [
   'DescribeInstances',
   'TerminateInstances',
   'GetConsoleOutput',
+  ...SSM_APIS,
 ] as const;
 export type Ec2Api = (typeof EC2_APIS)[number];
 
@@ -112,6 +119,12 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
   DescribeInstances: { size: 100, refill: 20 },
   TerminateInstances: { size: 100, refill: 5 },
   GetConsoleOutput: { size: 100, refill: 20 },
+  // SSM's Run Command (ADR 0009, "the launch test's calls"): neither EC2's page nor SSM's
+  // documentation gives these rates; assumed as EC2's mutating (SendCommand) and
+  // non-mutating (the looks) buckets.
+  SendCommand: { size: 50, refill: 5 },
+  ListCommands: { size: 100, refill: 20 },
+  GetCommandInvocation: { size: 100, refill: 20 },
 };
 
 /**
@@ -161,8 +174,8 @@ export const COPY_WAIT_LOOKS = 11;
  *   AMI the parameter names now, which it never replaces with an older one);
  * - CheckBilling, with a `billingCheck`: DescribeImages once (the image's PlatformDetails). Its
  *   DeregisterImage or CreateTags, when the billing is missing, is the rare case, uncharged;
- * - LaunchTest, with a `launchTest`: see below (SSM's SendCommand and GetCommandInvocation are
- *   not EC2's and not budgeted here).
+ * - LaunchTest, with a `launchTest`: see below; an `ssm:` test also ListCommands (a command an
+ *   earlier try sent), SendCommand once and LAUNCH_TEST_COMMAND_LOOKS GetCommandInvocation.
  */
 /**
  * A launch test's looks at its instance (DescribeInstanceStatus), an estimate: status checks take
@@ -171,10 +184,16 @@ export const COPY_WAIT_LOOKS = 11;
  */
 export const LAUNCH_TEST_LOOKS = 14;
 
+/**
+ * An `ssm:` test's looks at its command (GetCommandInvocation), an estimate: a smoke test of a
+ * minute, looked at every 15 s. A longer command looks more, uncharged.
+ */
+export const LAUNCH_TEST_COMMAND_LOOKS = 5;
+
 export function demand(plan: {
   lifecycle?: Lifecycle | undefined;
   billingCheck?: unknown;
-  launchTest?: unknown;
+  launchTest?: LaunchTest | undefined;
 }): Demand {
   const calls: Demand = { ...(CALLS_PER_AMI as Demand) };
   // Calls in the pipeline's Region go without a Region (`home`, implicit); a copy's carry its own.
@@ -195,6 +214,11 @@ export function demand(plan: {
     add('TerminateInstances', 1);
     add('CreateTags', 1);
     add('GetConsoleOutput', 1);
+    if (plan.launchTest.mode === 'ssm') {
+      add('ListCommands', 1);
+      add('SendCommand', 1);
+      add('GetCommandInvocation', LAUNCH_TEST_COMMAND_LOOKS);
+    }
   }
   const lifecycle = plan.lifecycle;
   if (!lifecycle) return calls;

@@ -24,6 +24,7 @@ import {
   EC2_APIS,
   emptyState,
   isBucketKey,
+  LAUNCH_TEST_COMMAND_LOOKS,
   LAUNCH_TEST_LOOKS,
   parseTicket,
   type Reservation,
@@ -166,6 +167,21 @@ describe('a launch test', () => {
       CreateTags: (CALLS_PER_AMI.CreateTags ?? 0) + 1,
     });
     expect(demand({})).not.toHaveProperty('RunInstances');
+    expect(calls).not.toHaveProperty('SendCommand');
+  });
+
+  it("with an SSM document also takes ListCommands, one SendCommand and the command's looks (SSM's buckets, per Region)", () => {
+    const calls = demand({
+      launchTest: { mode: 'ssm', document: 'Smoke', instanceType: 't3.micro', timeoutMinutes: 15 },
+    });
+    expect(calls).toMatchObject({
+      RunInstances: 1,
+      ListCommands: 1,
+      SendCommand: 1,
+      GetCommandInvocation: LAUNCH_TEST_COMMAND_LOOKS,
+    });
+    expect(isBucketKey('SendCommand@us-west-2')).toBe(true);
+    expect(budgetBuckets(0.5).SendCommand).toEqual({ size: 25, refill: 2.5 });
   });
 });
 
