@@ -1,4 +1,4 @@
-/** `snap2ami replay` against the emulator's SQS, run as a user runs it. */
+/** `snap2ami replay` against the emulator's SQS, run in-process (the command a user runs, without a process of its own). */
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
@@ -8,7 +8,6 @@ import {
 import { describe, expect, inject, it } from 'vitest';
 import { DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
 import { startFaultProxy } from '../../local/index.ts';
-import { snap2ami, snap2amiAsync } from '../support/cli.ts';
 import { snap2amiInProcess } from '../support/cli-in-process.ts';
 import { messagesIn } from '../support/sqs.ts';
 
@@ -51,14 +50,21 @@ describe('snap2ami replay', () => {
       'snap2ami:architecture="amd64" is not accepted',
     );
     await reject(dlqUrl, '{"b":2}', 'snap-0000000000000000b', 'snapshot is owned by account 210987654321');
-    const result = snap2ami(['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl, '--dry-run']);
+    const result = await snap2amiInProcess([
+      'replay',
+      '--dlq-url',
+      dlqUrl,
+      '--queue-url',
+      queueUrl,
+      '--dry-run',
+    ]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('would move');
     expect(result.stdout).toContain('snap2ami:architecture="amd64"');
     expect(result.stdout).toContain('0 moved, 2 would move, 0 failed, 2 left in the DLQ.');
     expect(await depth(queueUrl)).toBe(0);
     // Released at once: a real run right after sees both.
-    const moved = snap2ami(['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl, '--json']);
+    const moved = await snap2amiInProcess(['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl, '--json']);
     expect(JSON.parse(moved.stdout).moved).toBe(2);
   });
 
@@ -68,7 +74,7 @@ describe('snap2ami replay', () => {
     await reject(dlqUrl, '{"n":2}', 'snap-0000000000000000a', 'tag error');
     await reject(dlqUrl, '{"n":3}', 'snap-0000000000000000b', 'owner');
     await reject(dlqUrl, '{"n":4}', 'snap-0000000000000000c', 'TAG ERROR again');
-    const bySnapshot = snap2ami([
+    const bySnapshot = await snap2amiInProcess([
       'replay',
       '--dlq-url',
       dlqUrl,
@@ -81,7 +87,7 @@ describe('snap2ami replay', () => {
       '--json',
     ]);
     expect(JSON.parse(bySnapshot.stdout)).toMatchObject({ moved: 1, failed: 0 });
-    const byReason = snap2ami([
+    const byReason = await snap2amiInProcess([
       'replay',
       '--dlq-url',
       dlqUrl,
@@ -138,7 +144,7 @@ describe('snap2ami replay', () => {
       ['with --max 5', ['--max', '5']],
     ])('--snapshot-id A moves A only, %s; B stays in the DLQ', async (_, max) => {
       const { queueUrl, dlqUrl, urls } = await dlqOfAAndB();
-      const result = snap2ami(['replay', ...urls, '--snapshot-id', A, ...max, '--json']);
+      const result = await snap2amiInProcess(['replay', ...urls, '--snapshot-id', A, ...max, '--json']);
       expect(result.status, result.stderr).toBe(0);
       expect(JSON.parse(result.stdout)).toMatchObject({ moved: 1, failed: 0, leftInDlq: 1 });
       expect(await bodiesIn(queueUrl)).toEqual([`{"about":"${A}"}`]);
@@ -147,7 +153,7 @@ describe('snap2ami replay', () => {
 
     it('--dry-run --snapshot-id A lists A only and moves nothing', async () => {
       const { queueUrl, dlqUrl, urls } = await dlqOfAAndB();
-      const result = snap2ami(['replay', ...urls, '--snapshot-id', A, '--dry-run', '--json']);
+      const result = await snap2amiInProcess(['replay', ...urls, '--snapshot-id', A, '--dry-run', '--json']);
       const summary = JSON.parse(result.stdout);
       expect(summary).toMatchObject({ moved: 0, wouldMove: 1, leftInDlq: 2 });
       expect(summary.messages.map((m: { snapshotIds: string }) => m.snapshotIds)).toEqual([A]);
@@ -160,16 +166,22 @@ describe('snap2ami replay', () => {
       await reject(dlqUrl, '{"n":1}', '', 'malformed');
       await reject(dlqUrl, '{"snapshot":"snap-0123456789abcdef0"}', '', 'no attribute: ID from the body');
       const urls = ['--dlq-url', dlqUrl, '--queue-url', queueUrl];
-      const short = snap2ami(['replay', ...urls, '--snapshot-id', 'snap-01234567', '--json']);
+      const short = await snap2amiInProcess(['replay', ...urls, '--snapshot-id', 'snap-01234567', '--json']);
       expect(JSON.parse(short.stdout)).toMatchObject({ moved: 0 });
-      const long = snap2ami(['replay', ...urls, '--snapshot-id', 'snap-0123456789abcdef0', '--json']);
+      const long = await snap2amiInProcess([
+        'replay',
+        ...urls,
+        '--snapshot-id',
+        'snap-0123456789abcdef0',
+        '--json',
+      ]);
       expect(JSON.parse(long.stdout)).toMatchObject({ moved: 1 });
     });
 
     it.each([['--snapshot-id', A], ['--reason', 'tag'], ['--max', '1'], ['--dry-run']])(
       'refuses --move-task with %s, as a usage error, before touching a queue',
-      (...filter) => {
-        const result = snap2ami([
+      async (...filter) => {
+        const result = await snap2amiInProcess([
           'replay',
           '--dlq-url',
           'http://127.0.0.1:9/123456789012/none',
@@ -197,10 +209,13 @@ describe('snap2ami replay', () => {
         body: '{"__type":"InternalError","message":"injected fault"}',
       });
       const via = (url: string) => url.replace(moto, proxy.endpoint);
-      const result = await snap2amiAsync(['replay', '--dlq-url', via(dlqUrl), '--queue-url', via(queueUrl)], {
-        AWS_ENDPOINT_URL: proxy.endpoint,
-        AWS_MAX_ATTEMPTS: '1',
-      });
+      const result = await snap2amiInProcess(
+        ['replay', '--dlq-url', via(dlqUrl), '--queue-url', via(queueUrl)],
+        {
+          AWS_ENDPOINT_URL: proxy.endpoint,
+          AWS_MAX_ATTEMPTS: '1',
+        },
+      );
       expect(result.status, `${result.stdout}\n${result.stderr}\n${JSON.stringify([...proxy.calls])}`).toBe(
         1,
       );
@@ -268,9 +283,9 @@ describe('snap2ami replay', () => {
     });
   });
 
-  it('says clearly when a queue does not exist', () => {
+  it('says clearly when a queue does not exist', async () => {
     const moto = inject('awsEndpoint');
-    const result = snap2ami([
+    const result = await snap2amiInProcess([
       'replay',
       '--dlq-url',
       `${moto}/123456789012/no-such-queue`,
