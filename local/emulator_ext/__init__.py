@@ -21,6 +21,8 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
   botocore's model of the service (required members, lengths, ranges, enums, patterns) and the
   documented limits the model lacks, refused as AWS refuses it;
 - sqs_scale: ReceiveMessage without counting the whole queue per message (a burst's backlog);
+- speed: the same answers, faster: a resource's tags read from its own entry, not by a scan
+  of the Region's tags; moto's services listed once; one SNS signing key; no request log;
 - atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
 
 A module here must not be named moto*: moto finds an error's service from the exception's
@@ -32,7 +34,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis, instances, model_checks, requests, snapshots, sqs_rules, sqs_scale
+from . import amis, instances, model_checks, requests, snapshots, speed, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
@@ -43,6 +45,7 @@ def install() -> None:
     instances.install()
     sqs_rules.install()
     sqs_scale.install()
+    speed.install()
 
 
 def application() -> Any:
