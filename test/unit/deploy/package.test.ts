@@ -261,7 +261,7 @@ describe('serverless package', () => {
     expect(describes).toHaveLength(1);
   });
 
-  it("gives admission control's table to ingest, image, lifecycle and launchTest only, to read and update its item; ingest may send deferred messages back to its queue", () => {
+  it("gives admission control's table to ingest, image, lifecycle, launchTest and resume only, to read and update its item; ingest may send deferred messages back to its queue", () => {
     expect(template.Resources.AdmissionTable?.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
@@ -274,6 +274,7 @@ describe('serverless package', () => {
       'IngestRole',
       'LaunchTestRole',
       'LifecycleRole',
+      'ResumeRole',
     ]);
     for (const { statement } of onTable)
       expect([statement.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
