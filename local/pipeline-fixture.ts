@@ -18,6 +18,7 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ADMIT_ALL, type Admission } from '#shared/aws/admission.ts';
+import { perRegion } from '#shared/aws/clients.ts';
 import { queueUrlOfArn } from '#shared/aws/sqs.ts';
 import { DEFAULT_PREFIX } from '#shared/contract/types.ts';
 import {
@@ -90,6 +91,8 @@ export interface PipelineOptions {
   /** Executions wait the definition's retry intervals (by default: none), divided by `timeScale`. */
   realRetryIntervals?: boolean;
   timeScale?: number;
+  /** Wraps the resume function (the waits), as a test of what the workflow gives it needs. */
+  aroundResume?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   /** The resume function's clients and settings (its wait limit: `waitLimitSeconds`, before `timeScale`). */
   resume?: Partial<Omit<LocalResumeOptions, 'table' | 'callbacks'>>;
   /** Regions whose AMI events are forwarded to the pipeline's (its copies' Regions, as ADR 0013 deploys them). */
@@ -172,12 +175,19 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     endpoint: new URL(queue.QueueUrl as string).origin,
   });
   const timeScale = options.timeScale ?? 1;
+  const home = options.lifecycle?.region ?? EMULATOR_REGION;
+  const copiesIn =
+    options.lifecycle?.ec2In ?? perRegion((region) => new EC2Client({ region, maxAttempts: 1 }));
+  const aroundResume = options.aroundResume;
   const resume = localResumeFunction({
     table,
     callbacks: () => workflow.callbacks,
     ...options.resume,
-    ...(options.lifecycle?.ec2In && !options.resume?.ec2In && { ec2In: options.lifecycle.ec2In }),
-    ...(options.lifecycle?.region && { region: options.lifecycle.region }),
+    // The image function's EC2 (a fault proxy, say) in the pipeline's Region; the lifecycle's elsewhere.
+    ...(!options.resume?.ec2In && {
+      ec2In: (region: string) => (region === home && options.ec2) || copiesIn(region),
+    }),
+    region: home,
     waitLimitSeconds: (options.resume?.waitLimitSeconds ?? DEFAULT_IMAGE_WAIT_LIMIT_HOURS * 3600) / timeScale,
   });
   const workflow: LocalWorkflow = new LocalWorkflow({
@@ -187,7 +197,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       image: around ? (task) => around(task, () => image(task)) : image,
       lifecycle: aroundLifecycle ? (task) => aroundLifecycle(task, () => lifecycle(task)) : lifecycle,
       launchTest: aroundLaunchTest ? (task) => aroundLaunchTest(task, () => launchTest(task)) : launchTest,
-      resume,
+      resume: aroundResume ? (task) => aroundResume(task, () => resume(task)) : resume,
     },
     whileWaiting: () => amiEvents.poll(resume),
     clients: {

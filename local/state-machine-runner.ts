@@ -132,6 +132,8 @@ class TaskTokens implements TaskCallbacks {
         heartbeat: arm,
       });
     });
+    // An answer nobody awaits any more (the task timed out, the execution ended) is no error.
+    answer.catch(() => {});
     this.startPump();
     return { token, answer, close };
   }
@@ -226,6 +228,35 @@ export function scaleDurations(node: Json, scale: number): Json {
     return value;
   };
   return walk(node);
+}
+
+/**
+ * The definition as the interpreter validates it: a task's TimeoutSeconds and HeartbeatSeconds
+ * are whole seconds (at least 1), even time-scaled. The runner keeps the exact heartbeat itself
+ * (callbackTask); a task's timeout, rounded up, only comes later.
+ */
+function wholeSeconds(definition: Record<string, Json>): Record<string, Json> {
+  const states = definition.States as Record<string, Record<string, Json>>;
+  const whole = (value: Json | undefined) =>
+    typeof value === 'number' ? Math.max(1, Math.ceil(value)) : value;
+  return {
+    ...definition,
+    ...(definition.TimeoutSeconds !== undefined && {
+      TimeoutSeconds: whole(definition.TimeoutSeconds) as Json,
+    }),
+    States: Object.fromEntries(
+      Object.entries(states).map(([name, state]) => [
+        name,
+        {
+          ...state,
+          ...(state.TimeoutSeconds !== undefined && { TimeoutSeconds: whole(state.TimeoutSeconds) as Json }),
+          ...(state.HeartbeatSeconds !== undefined && {
+            HeartbeatSeconds: whole(state.HeartbeatSeconds) as Json,
+          }),
+        },
+      ]),
+    ),
+  };
 }
 
 /** The definition file with `Ref` and `Fn::GetAtt` resolved, and the Lambda ARNs it names. */
@@ -437,7 +468,7 @@ export class LocalWorkflow {
     const definition = scaleDurations(loaded.definition, bindings.timeScale ?? 1) as Record<string, Json>;
     this.realRetryIntervals = bindings.realRetryIntervals ?? false;
     this.machine = new StateMachine(
-      definition as never,
+      wholeSeconds(definition) as never,
       { validationOptions: { checkArn: false, checkPaths: true } } as never,
     );
     this.tokens = new TaskTokens(bindings.whileWaiting);

@@ -33,6 +33,7 @@ import {
   waitOutcome,
 } from '#shared/ami-events.ts';
 import { classified, PermanentError } from '#shared/errors.ts';
+import { type AvailabilityTimes, availabilityTimes } from '../image/timing.ts';
 
 /** The logger's part the function uses (Powertools' Logger in Lambda). */
 interface Log {
@@ -84,6 +85,8 @@ export interface ResumeDeps {
   /** How long a registration may wait for its images, in all (the deployment's imageWaitLimitHours). */
   waitLimitSeconds: number;
   now(): Date;
+  /** The AMI's time to available (functions/image/timing.ts), when a wait for it ends: the handler publishes it. */
+  measured?(times: AvailabilityTimes): void;
 }
 
 export interface AwaitTask {
@@ -93,6 +96,8 @@ export interface AwaitTask {
   executionArn: string;
   /** The execution's start: the wait limit counts from it. */
   startedAt: string;
+  /** The execution's source (its event's time: the AMI's time to available counts from it). */
+  source?: Record<string, unknown>;
   /** One image (the AMI, in the pipeline's Region) … */
   imageId?: string;
   /** … or its copies, each in its Region. */
@@ -104,6 +109,9 @@ interface WaitItem {
   token: string;
   images: string[];
   available: boolean;
+  /** The AMI's own wait (not its copies'): the times to measure from. */
+  eventTime?: string;
+  startedAt?: string;
 }
 
 /** Seconds a wait's item outlives the wait limit (DynamoDB's TTL removes it after that). */
@@ -137,6 +145,9 @@ export async function awaitImages(task: AwaitTask, deps: ResumeDeps) {
             key: { S: task.key },
             executionArn: { S: task.executionArn },
             expiresAt: { N: String(expiresAt) },
+            startedAt: { S: task.startedAt },
+            ...(!task.copies &&
+              typeof task.source?.eventTime === 'string' && { eventTime: { S: task.source.eventTime } }),
           },
         }),
       ),
@@ -154,6 +165,7 @@ export async function awaitImages(task: AwaitTask, deps: ResumeDeps) {
     await markAvailable(imageWaitKey(image.region, image.imageId), task.token, deps);
   if (available.length === images.length) {
     await answer(() => deps.callbacks.success(task.token, { images }));
+    if (!task.copies) measure(deps, task.startedAt, task.source?.eventTime);
     return { waiting: 0 };
   }
   return { waiting: images.length - available.length };
@@ -185,7 +197,12 @@ export async function onImageEvent(event: AmiEvent, deps: ResumeDeps) {
       }),
     }),
   );
+  if (item.images.length === 1 && item.startedAt) measure(deps, item.startedAt, item.eventTime);
   return { resumed: true };
+}
+
+function measure(deps: ResumeDeps, startedAt: string, eventTime: unknown): void {
+  deps.measured?.(availabilityTimes({ source: { eventTime }, startedAt }, deps.now()));
 }
 
 /** One DescribeImages per Region for the images of a wait, each image's outcome. */
@@ -225,9 +242,17 @@ async function markAvailable(key: string, token: string, deps: ResumeDeps): Prom
   }
 }
 
-function waitItem(item: Record<string, { S?: string; SS?: string[]; BOOL?: boolean }> | undefined) {
+function waitItem(
+  item: Record<string, { S?: string; SS?: string[]; BOOL?: boolean }> | undefined,
+): WaitItem | undefined {
   if (!item?.token?.S) return undefined;
-  return { token: item.token.S, images: item.images?.SS ?? [], available: item.available?.BOOL === true };
+  return {
+    token: item.token.S,
+    images: item.images?.SS ?? [],
+    available: item.available?.BOOL === true,
+    ...(item.startedAt?.S && { startedAt: item.startedAt.S }),
+    ...(item.eventTime?.S && { eventTime: item.eventTime.S }),
+  };
 }
 
 async function readWait(key: string, deps: ResumeDeps): Promise<WaitItem | undefined> {
