@@ -95,6 +95,11 @@ export interface PipelineOptions {
   aroundResume?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   /** The resume function's clients and settings (its wait limit: `waitLimitSeconds`, before `timeScale`). */
   resume?: Partial<Omit<LocalResumeOptions, 'table' | 'callbacks'>>;
+  /**
+   * False: EC2's AMI events never reach the resume function (all lost), so waits end only by
+   * their looks: a test that fakes what DescribeImages answers (a fault proxy) decides them.
+   */
+  amiEvents?: boolean;
   /** Regions whose AMI events are forwarded to the pipeline's (its copies' Regions, as ADR 0013 deploys them). */
   copyRegions?: readonly string[];
 }
@@ -199,7 +204,10 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       launchTest: aroundLaunchTest ? (task) => aroundLaunchTest(task, () => launchTest(task)) : launchTest,
       resume: aroundResume ? (task) => aroundResume(task, () => resume(task)) : resume,
     },
-    whileWaiting: () => amiEvents.poll(resume),
+    whileWaiting: () =>
+      options.amiEvents === false
+        ? new Promise((resolve) => setTimeout(resolve, 100))
+        : amiEvents.poll(resume),
     clients: {
       ...(options.dynamodb && { dynamodb: options.dynamodb }),
       ...(options.sns && { sns: options.sns }),

@@ -214,7 +214,11 @@ async function look(images: AwaitedImage[], deps: ResumeDeps) {
     const { Images } = await classified(`DescribeImages in ${region}`, () =>
       deps.ec2In(region).send(new DescribeImagesCommand({ ImageIds: ids, IncludeDisabled: true })),
     );
-    for (const image of Images ?? []) described.set(`${region}#${image.ImageId}`, image);
+    // An answer for one image ID is that image's.
+    const answered = Images ?? [];
+    if (ids.length === 1 && answered.length === 1 && answered[0])
+      described.set(`${region}#${ids[0]}`, answered[0]);
+    else for (const image of answered) described.set(`${region}#${image.ImageId}`, image);
   }
   return images.map((image) => {
     const found = described.get(`${image.region}#${image.imageId}`);
