@@ -84,6 +84,8 @@ export interface BurstSummary {
   idealSeconds: number;
   throttledCallsPerAmi: number;
   stateTransitionsPerAmi: number;
+  /** DescribeImages calls in the pipeline's Region per AMI (the waits look once each: ADR 0013). */
+  describeImagesPerAmi: number;
   timeScale: number;
   /** With copies only: the copies made (one per AMI and copy Region), and throttled calls by `API@region`. */
   copies?: number;
@@ -389,6 +391,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         idealSeconds: round(ideal.seconds, 1),
         throttledCallsPerAmi: round(throttled / Math.max(1, amis), 3),
         stateTransitionsPerAmi: round(transitions / Math.max(1, amis), 2),
+        describeImagesPerAmi: round((ec2Calls.DescribeImages?.calls ?? 0) / Math.max(1, amis), 2),
         timeScale,
         ...(copyTo.length > 0 && {
           copies,
