@@ -11,13 +11,15 @@ import { DEFAULT_RATE_SHARE } from '#shared/admission.ts';
 import { BASELINE_COMMIT, benchBundles } from './bundles.ts';
 import { benchBurst, LIFECYCLE_COPY_REGIONS } from './burst.ts';
 import { benchIdle } from './idle.ts';
+import { benchWait } from './wait.ts';
 
 const HELP = `Usage: npm run bench -- [options]
 
   --scenario <name>     bundles (default): bundle sizes and load times, this checkout's and a baseline commit's
                         burst: N snapshot events at once through the pipeline on the throttled emulator
                         idle: one snapshot at a time on an idle pipeline, admission control on and off
-  --events <n>          burst: how many events (default 200); idle: runs per mode (default 7)
+                        wait: on an idle pipeline, the image turning available → its record COMPLETED (AMI events)
+  --events <n>          burst: how many events (default 200); idle: runs per mode (default 7); wait: runs (default 5)
   --runs <n>            bundles: loads of each bundle per build, in fresh processes (default 9)
   --baseline <commit>   bundles: the commit built for comparison (default ${BASELINE_COMMIT}, main before lean bundles)
   --competitor <share>  burst: share of every EC2 bucket's refill another client consumes (default 0.5)
@@ -83,9 +85,11 @@ if (values.help) {
   });
 } else if (values.scenario === 'idle') {
   await benchIdle(number('events', text('events'), 7, 1, 100), Boolean(values.json));
+} else if (values.scenario === 'wait') {
+  await benchWait(number('events', text('events'), 5, 1, 100), Boolean(values.json));
 } else {
   console.error(
-    `--scenario ${String(values.scenario)} is not one of bundles, burst, idle; see npm run bench -- --help`,
+    `--scenario ${String(values.scenario)} is not one of bundles, burst, idle, wait; see npm run bench -- --help`,
   );
   process.exit(2);
 }
