@@ -23,6 +23,8 @@ export interface BurstBenchOptions {
   /** Regions every AMI is copied to (--lifecycle); none by default. */
   copyTo: string[];
   json: boolean;
+  /** --pending-seconds: emulated seconds each AMI and copy stays pending (ADR 0013). */
+  pendingSeconds?: number;
 }
 
 /** --lifecycle: the copies' Regions (the bench's pipeline is in the emulator's default Region). */
@@ -50,6 +52,7 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
       concurrency: options.concurrency,
       admission: options.admission,
       copyTo: options.copyTo,
+      ...(options.pendingSeconds && { pendingSeconds: options.pendingSeconds }),
       onStart: () => proxy.calls.clear(),
       onProgress: (p) => {
         progress(

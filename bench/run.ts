@@ -27,6 +27,7 @@ const HELP = `Usage: npm run bench -- [options]
   --time-scale <t>      burst: run t times faster than real time (default 3)
   --concurrency <n>     burst: ingest batches at once, as the event source mapping's maximum (default 5)
   --no-admission        burst: without admission control (the pipeline as it was), for comparison
+  --pending-seconds <s> burst: each AMI and copy stays pending s emulated seconds, then its event is sent (default 0)
   --lifecycle           burst: every AMI also copied to ${LIFECYCLE_COPY_REGIONS.join(' and ')} (snap2ami:copy-to)
   --json                print the summary as one JSON object on the last line of stdout
   --help                this text`;
@@ -55,6 +56,7 @@ try {
       concurrency: { type: 'string' },
       'no-admission': { type: 'boolean', default: false },
       lifecycle: { type: 'boolean', default: false },
+      'pending-seconds': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -81,6 +83,7 @@ if (values.help) {
     concurrency: number('concurrency', text('concurrency'), 5, 1, 50),
     admission: !values['no-admission'],
     copyTo: values.lifecycle ? LIFECYCLE_COPY_REGIONS : [],
+    pendingSeconds: number('pending-seconds', text('pending-seconds'), 0, 0, 86_400),
     json: Boolean(values.json),
   });
 } else if (values.scenario === 'idle') {

@@ -24,7 +24,7 @@ import {
   type Ec2Api,
 } from '#shared/admission.ts';
 import { ADMIT_ALL, AdmissionStore, reportThrottledCalls } from '#shared/aws/admission.ts';
-import { throttleControl } from './emulator-controls.ts';
+import { amiEventControl, throttleControl } from './emulator-controls.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
 import { createEventQueues, createPipeline, ingestDeps, startStateMachine } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
@@ -54,6 +54,8 @@ export interface BurstOptions {
   buckets?: Partial<Record<Ec2Api, Bucket>>;
   /** False: the pipeline without admission control, as it was before (a baseline). */
   admission?: boolean;
+  /** Emulated seconds each AMI (and each copy) stays pending before it is available and its event is sent (ADR 0013). */
+  pendingSeconds?: number;
   /** Give up after this long (wall ms); what is left counts as lost. */
   timeoutMs?: number;
   onProgress?: (progress: BurstProgress) => void;
@@ -257,6 +259,13 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
 
     // The burst: EC2's buckets start full, at the time scale, with another client taking its share.
     for (const r of regions) {
+      if (options.pendingSeconds)
+        await amiEventControl(options.endpoint).configure({
+          region: r,
+          registerSeconds: options.pendingSeconds,
+          copySeconds: options.pendingSeconds,
+          timeScale,
+        });
       await control.reset(r);
       await control.configure({
         region: r,
@@ -414,6 +423,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   } finally {
     await sfn.close();
     for (const r of regions) await control.reset(r);
+    if (options.pendingSeconds) for (const r of regions) await amiEventControl(options.endpoint).reset(r);
   }
 }
 
