@@ -5,6 +5,11 @@
  * event is lost, at the wait's heartbeat, which looks again. All on the emulator's clock and the
  * workflow's, time-scaled: five emulated minutes of heartbeat are a fraction of a wall second.
  * In Regions of their own, whose emulator settings the tests set (and reset afterwards).
+ *
+ * On the polling definition (before ADR 0013) the event, failed, slow-copy and redrive tests fail
+ * (retries 6 where the event resumes at once; error PermanentError, not ImageFailed; the
+ * execution TIMED_OUT while the copy was pending; no task waits for a token); without the
+ * heartbeat's Retry the dropped-event test fails (RegistrationFailed: States.HeartbeatTimeout).
  */
 import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
