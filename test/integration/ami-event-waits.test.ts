@@ -11,8 +11,17 @@
  * execution TIMED_OUT while the copy was pending; no task waits for a token); without the
  * heartbeat's Retry the dropped-event test fails (RegistrationFailed: States.HeartbeatTimeout).
  */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeImagesCommand, EC2Client, type Image } from '@aws-sdk/client-ec2';
+import {
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { imageWaitKey } from '#shared/ami-events.ts';
 import type { Plan } from '#shared/contract/types.ts';
 import { executionInput } from '#shared/workflow.ts';
 import {
@@ -20,6 +29,7 @@ import {
   createPipeline,
   IMAGE_FAILURE_TAG,
   type Pipeline,
+  startStateMachine,
   throttleControl,
 } from '../../local/index.ts';
 import { executionArn as arn, planFor, unique } from '../support/pipeline.ts';
@@ -160,6 +170,56 @@ describe('waits that follow EC2’s AMI events', () => {
       expect(await p.record(plan.key)).toMatchObject({ status: 'COMPLETED', attempts: '2' });
     } finally {
       await control.reset(COPY);
+    }
+  });
+
+  it('answers a waiting task through the SDK: SendTaskHeartbeat and SendTaskFailure on its token, refusals on others', async () => {
+    // Pending for an emulated hour: the wait is open until the token is answered.
+    const p = await pipelineAt(120, { registerSeconds: 3600 });
+    const sfn = await startStateMachine(`snap2ami-callbacks-${Date.now()}`, p.workflow);
+    try {
+      const client = new SFNClient({ endpoint: sfn.endpoint, maxAttempts: 1 });
+      const plan = await planFor(ec2, { 'snap2ami:name': unique('callbacks') });
+      const { executionArn } = await client.send(
+        new StartExecutionCommand({
+          stateMachineArn: sfn.stateMachineArn,
+          name: plan.key,
+          input: JSON.stringify(executionInput(plan, {}, new Date())),
+        }),
+      );
+      await expect.poll(() => p.workflow.waitingTasks, { timeout: 20_000 }).toBeGreaterThan(0);
+      const [image] = await imagesNamed(HOME, plan.request.Name);
+      const item = await new DynamoDBClient({}).send(
+        new GetItemCommand({
+          TableName: p.table,
+          Key: { pk: { S: imageWaitKey(HOME, String(image?.ImageId)) } },
+        }),
+      );
+      const taskToken = String(item.Item?.token?.S);
+      await client.send(new SendTaskHeartbeatCommand({ taskToken }));
+      await expect(
+        client.send(new SendTaskHeartbeatCommand({ taskToken: 'not-a-token' })),
+      ).rejects.toMatchObject({
+        name: 'InvalidToken',
+      });
+      await client.send(
+        new SendTaskFailureCommand({ taskToken, error: 'OperatorStopped', cause: 'by hand' }),
+      );
+      await sfn.idle();
+      expect(sfn.executions.get(String(executionArn))?.status).toBe('FAILED');
+      expect(await p.record(plan.key)).toMatchObject({
+        status: 'FAILED',
+        failedStep: 'WaitUntilAvailable',
+        error: 'OperatorStopped',
+      });
+      await expect(
+        client.send(new SendTaskSuccessCommand({ taskToken, output: '{}' })),
+      ).rejects.toMatchObject({
+        name: 'TaskTimedOut',
+      });
+    } finally {
+      await sfn.close();
+      await control.reset(HOME);
     }
   });
 });
