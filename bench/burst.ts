@@ -28,6 +28,8 @@ export interface BurstBenchOptions {
   /** Every AMI goes through a status-checks launch test (--launch-test). */
   launchTest?: boolean;
   json: boolean;
+  /** --pending-seconds: emulated seconds each AMI and copy stays pending (ADR 0013). */
+  pendingSeconds?: number;
 }
 
 /** The competitor's share may not reach 1: EC2 would then leave the pipeline nothing. */
@@ -88,6 +90,7 @@ export async function benchBurst(options: BurstBenchOptions): Promise<void> {
       admission: options.admission,
       copyTo: options.copyTo,
       launchTest: options.launchTest === true,
+      ...(options.pendingSeconds && { pendingSeconds: options.pendingSeconds }),
       onStart: () => proxy.calls.clear(),
       onProgress: (p) => {
         progress(

@@ -11,13 +11,15 @@ import { DEFAULT_RATE_SHARE } from '#shared/admission.ts';
 import { BASELINE_COMMIT, benchBundles } from './bundles.ts';
 import { benchBurst, LIFECYCLE_COPY_REGIONS, parseCompetitorSchedule } from './burst.ts';
 import { benchIdle } from './idle.ts';
+import { benchWait } from './wait.ts';
 
 const HELP = `Usage: npm run bench -- [options]
 
   --scenario <name>     bundles (default): bundle sizes and load times, this checkout's and a baseline commit's
                         burst: N snapshot events at once through the pipeline on the throttled emulator
                         idle: one snapshot at a time on an idle pipeline, admission control on and off
-  --events <n>          burst: how many events (default 200); idle: runs per mode (default 7)
+                        wait: on an idle pipeline, the image turning available → its record COMPLETED (AMI events)
+  --events <n>          burst: how many events (default 200); idle: runs per mode (default 7); wait: runs (default 5)
   --runs <n>            bundles: loads of each bundle per build, in fresh processes (default 9)
   --baseline <commit>   bundles: the commit built for comparison (default ${BASELINE_COMMIT}, main before lean bundles)
   --competitor <share>  burst: share of every EC2 bucket's refill another client consumes (default 0.5)
@@ -29,6 +31,7 @@ const HELP = `Usage: npm run bench -- [options]
   --time-scale <t>      burst: run t times faster than real time (default 1: real time; 3 for a quicker run)
   --concurrency <n>     burst: ingest batches at once, as the event source mapping's maximum (default 5)
   --no-admission        burst: without admission control (the pipeline as it was), for comparison
+  --pending-seconds <s> burst: each AMI and copy stays pending s emulated seconds, then its event is sent (default 0)
   --lifecycle           burst: every AMI also copied to ${LIFECYCLE_COPY_REGIONS.join(' and ')} (snap2ami:copy-to)
   --launch-test         burst: every AMI booted once before it is published (snap2ami:launch-test=status-checks)
   --json                print the summary as one JSON object on the last line of stdout
@@ -60,6 +63,7 @@ try {
       'no-admission': { type: 'boolean', default: false },
       lifecycle: { type: 'boolean', default: false },
       'launch-test': { type: 'boolean', default: false },
+      'pending-seconds': { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -104,13 +108,16 @@ if (values.help) {
     admission: !values['no-admission'],
     copyTo: values.lifecycle ? LIFECYCLE_COPY_REGIONS : [],
     launchTest: Boolean(values['launch-test']),
+    pendingSeconds: number('pending-seconds', text('pending-seconds'), 0, 0, 86_400),
     json: Boolean(values.json),
   });
 } else if (values.scenario === 'idle') {
   await benchIdle(number('events', text('events'), 7, 1, 100), Boolean(values.json));
+} else if (values.scenario === 'wait') {
+  await benchWait(number('events', text('events'), 5, 1, 100), Boolean(values.json));
 } else {
   console.error(
-    `--scenario ${String(values.scenario)} is not one of bundles, burst, idle; see npm run bench -- --help`,
+    `--scenario ${String(values.scenario)} is not one of bundles, burst, idle, wait; see npm run bench -- --help`,
   );
   process.exit(2);
 }

@@ -28,7 +28,7 @@ import {
 } from '#shared/admission.ts';
 import { ADMIT_ALL, AdmissionStore, reportThrottledCalls } from '#shared/aws/admission.ts';
 import { deadLetterSource } from '#shared/dead-letter.ts';
-import { instanceControl, throttleControl } from './emulator-controls.ts';
+import { amiEventControl, instanceControl, throttleControl } from './emulator-controls.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
 import { createEventQueues, createPipeline, ingestDeps, startStateMachine } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
@@ -67,6 +67,8 @@ export interface BurstOptions {
   buckets?: Partial<Record<Ec2Api, Bucket>>;
   /** False: the pipeline without admission control, as it was before (a baseline). */
   admission?: boolean;
+  /** Emulated seconds each AMI (and each copy) stays pending before it is available and its event is sent (ADR 0013). */
+  pendingSeconds?: number;
   /** Give up after this long (wall ms); what is left counts as lost. */
   timeoutMs?: number;
   onProgress?: (progress: BurstProgress) => void;
@@ -103,6 +105,8 @@ export interface BurstSummary {
   idealSeconds: number;
   throttledCallsPerAmi: number;
   stateTransitionsPerAmi: number;
+  /** DescribeImages calls in the pipeline's Region per AMI (the waits look once each: ADR 0013). */
+  describeImagesPerAmi: number;
   timeScale: number;
   /** Messages ingest handed back for a transient reason with a short delay (ChangeMessageVisibility: its ReturnedEarly metric). */
   returnedEarly: number;
@@ -112,8 +116,6 @@ export interface BurstSummary {
    * deferred messages are new messages and do not count.
    */
   longestReturnSeconds: number;
-  /** EC2 DescribeImages calls in the pipeline's Region per AMI. */
-  describeImagesPerAmi: number;
   /** With a competitor schedule: the steps. */
   competitorSchedule?: CompetitorStep[];
   /** With copies only: the copies made (one per AMI and copy Region), and throttled calls by `API@region`. */
@@ -368,6 +370,13 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     if (launchTest)
       await instances.configure({ region, statusDelaySeconds: LAUNCH_TEST_CHECK_SECONDS / timeScale });
     for (const r of regions) {
+      if (options.pendingSeconds)
+        await amiEventControl(options.endpoint).configure({
+          region: r,
+          registerSeconds: options.pendingSeconds,
+          copySeconds: options.pendingSeconds,
+          timeScale,
+        });
       await control.reset(r);
       await control.configure({
         region: r,
@@ -530,10 +539,10 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         idealSeconds: round(ideal.seconds, 1),
         throttledCallsPerAmi: round(throttled / Math.max(1, amis), 3),
         stateTransitionsPerAmi: round(transitions / Math.max(1, amis), 2),
+        describeImagesPerAmi: round((ec2Calls.DescribeImages?.calls ?? 0) / Math.max(1, amis), 2),
         timeScale,
         returnedEarly: counts.ReturnedEarly ?? 0,
         longestReturnSeconds: round(waits[0]?.seconds ?? 0, 1),
-        describeImagesPerAmi: round((ec2Calls.DescribeImages?.calls ?? 0) / Math.max(1, amis), 2),
         ...(schedule.length > 0 && { competitorSchedule: [...schedule] }),
         ...(copyTo.length > 0 && {
           copies,
@@ -560,6 +569,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     await sfn.close();
     for (const r of regions) await control.reset(r);
     if (launchTest) await instances.reset(region);
+    if (options.pendingSeconds) for (const r of regions) await amiEventControl(options.endpoint).reset(r);
   }
 }
 

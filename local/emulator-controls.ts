@@ -177,3 +177,57 @@ export function instanceControl(endpoint: string): InstanceControl {
     reset: (region) => call(`${INSTANCES_PATH}/reset`, region === undefined ? {} : { region }),
   };
 }
+
+/**
+ * The emulator-only root-snapshot tag that makes an image fail: an image registered from it (or
+ * copied from such an image) ends `failed`, its StateReason's Message and its `EC2 AMI State
+ * Change` event's ErrorMessage the tag's value.
+ */
+export const IMAGE_FAILURE_TAG = 'emulator:image-failure';
+
+export interface AmiEventSettings {
+  /** Emulated seconds a registered image stays `pending`. */
+  registerSeconds: number;
+  /** Emulated seconds a copy stays `pending`. */
+  copySeconds: number;
+  /** Emulated seconds between a state change and its `EC2 AMI State Change` event. */
+  eventDelaySeconds: number;
+  /** The share (0..1) of events never sent (EC2 sends them on a best-effort basis). */
+  dropShare: number;
+  /** Emulated seconds per wall second. */
+  timeScale: number;
+}
+
+export interface AmiEventState extends AmiEventSettings {
+  regions: Record<string, Partial<AmiEventSettings>>;
+  /** Events sent and dropped, by Region. */
+  counters: Record<string, { sent: number; dropped: number }>;
+}
+
+export interface AmiEventControl {
+  state(): Promise<AmiEventState>;
+  /** For one Region (tests use a Region of their own), or for every Region. */
+  configure(update: Partial<AmiEventSettings> & { region?: string }): Promise<AmiEventState>;
+  reset(region?: string): Promise<AmiEventState>;
+}
+
+const AMI_EVENTS_PATH = '/snap2ami-emulator/ami-events';
+
+/** The emulator's images' timing and their events: how long images take, and which events are lost. */
+export function amiEventControl(endpoint: string): AmiEventControl {
+  const call = async (path: string, body?: unknown): Promise<AmiEventState> => {
+    const response = await fetch(`${endpoint}${path}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok)
+      throw new Error(`emulator AMI event control: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as AmiEventState;
+  };
+  return {
+    state: () => call(AMI_EVENTS_PATH),
+    configure: (update) => call(AMI_EVENTS_PATH, update),
+    reset: (region) => call(`${AMI_EVENTS_PATH}/reset`, region === undefined ? {} : { region }),
+  };
+}

@@ -7,6 +7,7 @@
  * functions/, statemachine/, shared/ and cli/. One entry point for tests, the bench and the
  * local command.
  */
+export * from './ami-events.ts';
 export * from './burst.ts';
 export * from './emulator-controls.ts';
 export * from './fault-proxy.ts';

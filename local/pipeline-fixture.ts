@@ -18,12 +18,20 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ADMIT_ALL, type Admission } from '#shared/aws/admission.ts';
+import { perRegion } from '#shared/aws/clients.ts';
 import { queueUrlOfArn } from '#shared/aws/sqs.ts';
 import { DEFAULT_PREFIX } from '#shared/contract/types.ts';
-import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '#shared/settings.ts';
+import {
+  DEFAULT_IMAGE_WAIT_LIMIT_HOURS,
+  DEFAULT_UEFI_DATA_PARAMETER_PATH,
+  DEPLOYMENT_PARAMETERS,
+  imageWaitLimitSeconds,
+  type UefiDataSettings,
+} from '#shared/settings.ts';
 import { runImageTask } from '../functions/image/image.ts';
 import type { UefiDataDeps } from '../functions/image/uefi-data.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
+import { amiEventQueue, type LocalResumeOptions, localResumeFunction } from './ami-events.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
 import { receiveAll } from './sqs-event-source.ts';
 import {
@@ -83,6 +91,17 @@ export interface PipelineOptions {
   /** Executions wait the definition's retry intervals (by default: none), divided by `timeScale`. */
   realRetryIntervals?: boolean;
   timeScale?: number;
+  /** Wraps the resume function (the waits), as a test of what the workflow gives it needs. */
+  aroundResume?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
+  /** The resume function's clients and settings (its wait limit: `waitLimitSeconds`, before `timeScale`). */
+  resume?: Partial<Omit<LocalResumeOptions, 'table' | 'callbacks'>>;
+  /**
+   * False: EC2's AMI events never reach the resume function (all lost), so waits end only by
+   * their looks: a test that fakes what DescribeImages answers (a fault proxy) decides them.
+   */
+  amiEvents?: boolean;
+  /** Regions whose AMI events are forwarded to the pipeline's (its copies' Regions, as ADR 0013 deploys them). */
+  copyRegions?: readonly string[];
 }
 
 export async function createPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -153,14 +172,42 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
   const aroundLifecycle = options.aroundLifecycle;
   const launchTest = localLaunchTestFunction({ prefix: SETTINGS.prefix, ...options.launchTest });
   const aroundLaunchTest = options.aroundLaunchTest;
-  const workflow = new LocalWorkflow({
+  // EC2's AMI events, as the stack routes them: the default bus's rule, then the resume function.
+  const amiEvents = await amiEventQueue({
+    name: `snap2ami-ami-events-${suffix}`,
+    region: options.lifecycle?.region ?? EMULATOR_REGION,
+    forwardFrom: options.copyRegions ?? [],
+    endpoint: new URL(queue.QueueUrl as string).origin,
+  });
+  const timeScale = options.timeScale ?? 1;
+  const home = options.lifecycle?.region ?? EMULATOR_REGION;
+  const copiesIn =
+    options.lifecycle?.ec2In ?? perRegion((region) => new EC2Client({ region, maxAttempts: 1 }));
+  const aroundResume = options.aroundResume;
+  const resume = localResumeFunction({
+    table,
+    callbacks: () => workflow.callbacks,
+    ...options.resume,
+    // The image function's EC2 (a fault proxy, say) in the pipeline's Region; the lifecycle's elsewhere.
+    ...(!options.resume?.ec2In && {
+      ec2In: (region: string) => (region === home && options.ec2) || copiesIn(region),
+    }),
+    region: home,
+    waitLimitSeconds: (options.resume?.waitLimitSeconds ?? DEFAULT_IMAGE_WAIT_LIMIT_HOURS * 3600) / timeScale,
+  });
+  const workflow: LocalWorkflow = new LocalWorkflow({
     refs: { RecordsTable: table, NotificationsTopic: topic.TopicArn as string },
     params: { eventBusName },
     functions: {
       image: around ? (task) => around(task, () => image(task)) : image,
       lifecycle: aroundLifecycle ? (task) => aroundLifecycle(task, () => lifecycle(task)) : lifecycle,
       launchTest: aroundLaunchTest ? (task) => aroundLaunchTest(task, () => launchTest(task)) : launchTest,
+      resume: aroundResume ? (task) => aroundResume(task, () => resume(task)) : resume,
     },
+    whileWaiting: () =>
+      options.amiEvents === false
+        ? new Promise((resolve) => setTimeout(resolve, 100))
+        : amiEvents.poll(resume),
     clients: {
       ...(options.dynamodb && { dynamodb: options.dynamodb }),
       ...(options.sns && { sns: options.sns }),
@@ -291,10 +338,26 @@ export function localImageFunction(options: LocalImageOptions = {}) {
  */
 export function templateWorkflow(template: Template, refs: Record<string, string>): LocalWorkflow {
   const params = deploymentParams(template);
-  return new LocalWorkflow({
+  const table = refs.RecordsTable as string;
+  const environment = template.Resources.ResumeLambdaFunction?.Properties.Environment as
+    | { Variables?: Record<string, string> }
+    | undefined;
+  const resume = localResumeFunction({
+    table,
+    callbacks: () => workflow.callbacks,
+    waitLimitSeconds: imageWaitLimitSeconds(
+      environment?.Variables?.[DEPLOYMENT_PARAMETERS.imageWaitLimitHours.variable],
+    ),
+  });
+  // The rule and its queue, made at once: an event is lost only until they exist.
+  const amiEvents = amiEventQueue({ name: `${table}-ami-events` });
+  amiEvents.catch(() => {});
+  const workflow: LocalWorkflow = new LocalWorkflow({
     refs,
     params,
+    whileWaiting: async () => (await amiEvents).poll(resume),
     functions: {
+      resume,
       image: localImageFunction(),
       lifecycle: localLifecycleFunction({
         table: refs.RecordsTable as string,
@@ -304,6 +367,7 @@ export function templateWorkflow(template: Template, refs: Record<string, string
       launchTest: localLaunchTestFunction({ prefix: SETTINGS.prefix }),
     },
   });
+  return workflow;
 }
 
 /** The S3 bucket the local pipeline reads UefiData from (the deployed default names none; tests create it). */

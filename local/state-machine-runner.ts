@@ -4,7 +4,10 @@
  * local names, `${param:…}` (what serverless resolves at package) the deployment parameters
  * given, Lambda tasks run the real handler in-process, and the optimized DynamoDB, SNS and
  * EventBridge integrations are sent to the emulator through the SDK, their errors named as
- * Step Functions names them (`DynamoDB.ConditionalCheckFailedException`, …).
+ * Step Functions names them (`DynamoDB.ConditionalCheckFailedException`, …). A Lambda task
+ * with `.waitForTaskToken` (arn:aws:states:::lambda:invoke.waitForTaskToken) gets a task token
+ * as `$$.Task.Token` and waits until SendTaskSuccess, SendTaskFailure (`callbacks`) or its
+ * HeartbeatSeconds pass without a heartbeat (States.HeartbeatTimeout), as Step Functions does.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +52,159 @@ export interface Bindings {
    * execution timeout is divided by it (a time-scaled benchmark, with the emulator's timeScale).
    */
   timeScale?: number;
+  /**
+   * Delivers what arrives for waiting tasks (one poll of the EC2 AMI events' queue, say): called
+   * again and again while a `.waitForTaskToken` task waits, and never otherwise.
+   */
+  whileWaiting?: () => Promise<void>;
+}
+
+/** Step Functions' callback API (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat), by task token. */
+export interface TaskCallbacks {
+  success(token: string, output: unknown): Promise<void>;
+  failure(token: string, error?: string, cause?: string): Promise<void>;
+  heartbeat(token: string): Promise<void>;
+}
+
+/** The resource of a Lambda task that waits for its task token (Step Functions' callback pattern). */
+export const WAIT_FOR_TASK_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+
+/** What `$$.Task.Token` reads in a local execution: each waiting task replaces it with a token of its own. */
+const TOKEN_PLACEHOLDER = 'local-task-token';
+
+interface Waiting {
+  /** The execution the task belongs to (its Payload's executionArn): its end ends the wait. */
+  executionArn: string;
+  resolve(output: unknown): void;
+  reject(error: Error): void;
+  heartbeat(): void;
+}
+
+/**
+ * The task tokens of waiting tasks. An answer for a token whose task has ended is refused as
+ * Step Functions refuses it (TaskTimedOut), one for a token never given out as InvalidToken.
+ */
+class TaskTokens implements TaskCallbacks {
+  private readonly waiting = new Map<string, Waiting>();
+  private readonly ended = new Set<string>();
+  private pump: Promise<void> | undefined;
+  private readonly whileWaiting: (() => Promise<void>) | undefined;
+
+  constructor(whileWaiting?: () => Promise<void>) {
+    this.whileWaiting = whileWaiting;
+  }
+
+  get size(): number {
+    return this.waiting.size;
+  }
+
+  /** A new token, and the promise of its answer; HeartbeatSeconds (ms) without one fails it. */
+  open(
+    executionArn: string,
+    heartbeatMs: number | undefined,
+  ): { token: string; answer: Promise<unknown>; close(): void } {
+    const token = `${crypto.randomUUID()}${crypto.randomUUID()}`.replaceAll('-', '');
+    let timer: NodeJS.Timeout | undefined;
+    const close = () => {
+      clearTimeout(timer);
+      this.waiting.delete(token);
+      this.ended.add(token);
+    };
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const arm = () => {
+        clearTimeout(timer);
+        if (heartbeatMs !== undefined)
+          timer = setTimeout(() => {
+            close();
+            reject(stepError('States.HeartbeatTimeout', 'the task sent no heartbeat in time'));
+          }, heartbeatMs);
+      };
+      arm();
+      this.waiting.set(token, {
+        executionArn,
+        resolve: (output) => {
+          close();
+          resolve(output);
+        },
+        reject: (error) => {
+          close();
+          reject(error);
+        },
+        heartbeat: arm,
+      });
+    });
+    // An answer nobody awaits any more (the task timed out, the execution ended) is no error.
+    answer.catch(() => {});
+    this.startPump();
+    return { token, answer, close };
+  }
+
+  /** An execution ended (aborted, timed out): its waiting tasks wait no more. */
+  abandon(executionArn: string): void {
+    for (const [token, waiting] of this.waiting)
+      if (waiting.executionArn === executionArn) {
+        this.waiting.delete(token);
+        this.ended.add(token);
+        waiting.reject(stepError('States.Runtime', 'the execution ended'));
+      }
+  }
+
+  private startPump(): void {
+    if (this.pump || !this.whileWaiting) return;
+    const poll = this.whileWaiting;
+    this.pump = (async () => {
+      while (this.waiting.size > 0)
+        await poll().catch(() => new Promise((resolve) => setTimeout(resolve, 100)));
+      this.pump = undefined;
+    })();
+  }
+
+  private find(token: string): Waiting {
+    const waiting = this.waiting.get(token);
+    if (waiting) return waiting;
+    throw this.ended.has(token)
+      ? stepError('TaskTimedOut', 'Task Timed Out: the task has already ended')
+      : stepError('InvalidToken', 'Invalid token');
+  }
+
+  async success(token: string, output: unknown): Promise<void> {
+    this.find(token).resolve(output);
+  }
+
+  async failure(token: string, error = '', cause = ''): Promise<void> {
+    this.find(token).reject(stepError(error, cause));
+  }
+
+  async heartbeat(token: string): Promise<void> {
+    this.find(token).heartbeat();
+  }
+}
+
+/**
+ * A `.waitForTaskToken` Lambda task: the function (by FunctionName) gets the Payload with its
+ * task token, and the task ends with the answer sent for that token.
+ */
+function callbackTask(
+  functions: (arn: string) => Handler | undefined,
+  tokens: TaskTokens,
+  heartbeatSeconds: number | undefined,
+): Handler {
+  return async (input) => {
+    const handler = functions(String(input.FunctionName));
+    if (!handler) throw new Error(`no local handler for the function ${String(input.FunctionName)}`);
+    const payload = (input.Payload ?? {}) as Record<string, unknown>;
+    const { token, answer, close } = tokens.open(
+      String(payload.executionArn ?? ''),
+      heartbeatSeconds === undefined ? undefined : heartbeatSeconds * 1000,
+    );
+    try {
+      await lambdaTask(handler)(JSON.parse(JSON.stringify(payload).replaceAll(TOKEN_PLACEHOLDER, token)));
+    } catch (error) {
+      close();
+      throw error;
+    }
+    return answer;
+  };
 }
 
 /** The definition with its durations divided by `scale`: Retry intervals and caps, Wait seconds, timeouts. */
@@ -73,6 +229,35 @@ export function scaleDurations(node: Json, scale: number): Json {
     return value;
   };
   return walk(node);
+}
+
+/**
+ * The definition as the interpreter validates it: a task's TimeoutSeconds and HeartbeatSeconds
+ * are whole seconds (at least 1), even time-scaled. The runner keeps the exact heartbeat itself
+ * (callbackTask); a task's timeout, rounded up, only comes later.
+ */
+function wholeSeconds(definition: Record<string, Json>): Record<string, Json> {
+  const states = definition.States as Record<string, Record<string, Json>>;
+  const whole = (value: Json | undefined) =>
+    typeof value === 'number' ? Math.max(1, Math.ceil(value)) : value;
+  return {
+    ...definition,
+    ...(definition.TimeoutSeconds !== undefined && {
+      TimeoutSeconds: whole(definition.TimeoutSeconds) as Json,
+    }),
+    States: Object.fromEntries(
+      Object.entries(states).map(([name, state]) => [
+        name,
+        {
+          ...state,
+          ...(state.TimeoutSeconds !== undefined && { TimeoutSeconds: whole(state.TimeoutSeconds) as Json }),
+          ...(state.HeartbeatSeconds !== undefined && {
+            HeartbeatSeconds: whole(state.HeartbeatSeconds) as Json,
+          }),
+        },
+      ]),
+    ),
+  };
 }
 
 /** The definition file with `Ref` and `Fn::GetAtt` resolved, and the Lambda ARNs it names. */
@@ -266,6 +451,17 @@ export class LocalWorkflow {
   /** The Wait states' durations, in milliseconds, by state name. */
   private readonly waits: Record<string, number> = {};
   private readonly realRetryIntervals: boolean;
+  private readonly tokens: TaskTokens;
+
+  /** SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat for this workflow's waiting tasks. */
+  get callbacks(): TaskCallbacks {
+    return this.tokens;
+  }
+
+  /** How many tasks wait for their token now. */
+  get waitingTasks(): number {
+    return this.tokens.size;
+  }
 
   constructor(bindings: Bindings) {
     const loaded = loadDefinition(bindings.refs, bindings.params);
@@ -275,17 +471,26 @@ export class LocalWorkflow {
     const definition = scaleDurations(loaded.definition, bindings.timeScale ?? 1) as Record<string, Json>;
     this.realRetryIntervals = bindings.realRetryIntervals ?? false;
     this.machine = new StateMachine(
-      definition as never,
+      wholeSeconds(definition) as never,
       { validationOptions: { checkArn: false, checkPaths: true } } as never,
     );
+    this.tokens = new TaskTokens(bindings.whileWaiting);
+    const byArn = (arn: string) => {
+      const fn = lambdaArns.get(arn);
+      return fn ? bindings.functions[fn] : undefined;
+    };
     const states = definition.States as Record<
       string,
-      { Type: string; Resource?: string; Retry?: unknown; Seconds?: unknown }
+      { Type: string; Resource?: string; Retry?: unknown; HeartbeatSeconds?: number; Seconds?: unknown }
     >;
     for (const [name, state] of Object.entries(states)) {
       if (state.Type === 'Wait' && typeof state.Seconds === 'number') this.waits[name] = state.Seconds * 1000;
       if (state.Type !== 'Task' || !state.Resource) continue;
       if (state.Retry) this.retryStates.push(name);
+      if (state.Resource === WAIT_FOR_TASK_TOKEN) {
+        this.handlers[name] = callbackTask(byArn, this.tokens, state.HeartbeatSeconds);
+        continue;
+      }
       const fn = lambdaArns.get(state.Resource);
       const handler = fn ? bindings.functions[fn] : serviceIntegration(state.Resource, bindings.clients);
       if (!handler) throw new Error(`no local handler for the Task state ${name} (${state.Resource})`);
@@ -320,6 +525,7 @@ export class LocalWorkflow {
           waitTimeOverrides,
         },
         context: {
+          Task: { Token: TOKEN_PLACEHOLDER },
           Execution: {
             Id: executionArn,
             Name: executionArn.split(':').at(-1),
@@ -335,7 +541,7 @@ export class LocalWorkflow {
     })();
     const retries = (stateName: string) =>
       events.filter((e) => e.type === 'StateRetried' && e.state?.name === stateName).length;
-    const result = (async (): Promise<LocalExecution> => {
+    const outcome = async (): Promise<LocalExecution> => {
       try {
         const output = await execution.result;
         await drain;
@@ -359,6 +565,14 @@ export class LocalWorkflow {
           events,
           retries,
         };
+      }
+    };
+    // A waiting task of an execution that ended (aborted, timed out) waits no more.
+    const result = (async (): Promise<LocalExecution> => {
+      try {
+        return await outcome();
+      } finally {
+        this.tokens.abandon(executionArn);
       }
     })();
     return { result, abort: () => execution.abort() };

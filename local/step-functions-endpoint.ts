@@ -2,7 +2,9 @@
  * A local Step Functions endpoint for the emulator setup (docs/adr/0002-workflow.md): moto
  * cannot run Lambda tasks without Docker, so StartExecution, DescribeExecution,
  * ListExecutions and GetExecutionHistory are served here (AWS JSON 1.0, as the SDK speaks
- * it) and executions run the deployed definition on LocalWorkflow. StopExecution aborts one. SDK clients reach it
+ * it) and executions run the deployed definition on LocalWorkflow. StopExecution aborts one;
+ * SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat answer a waiting task (its task token),
+ * refused as Step Functions refuses them (TaskTimedOut, InvalidToken). SDK clients reach it
  * through the standard setting AWS_ENDPOINT_URL_SFN.
  */
 import { createServer } from 'node:http';
@@ -59,7 +61,27 @@ export async function startLocalStepFunctions(
     return execution;
   };
 
+  // The callback API: the workflow's own answer for the token, its refusal as the service's.
+  const callback = async (send: () => Promise<void>) => {
+    try {
+      await send();
+      return {};
+    } catch (error) {
+      throw new ServiceError((error as Error).name, (error as Error).message);
+    }
+  };
   const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
+    SendTaskSuccess: (body) =>
+      callback(() => workflow.callbacks.success(String(body.taskToken), JSON.parse(String(body.output)))),
+    SendTaskFailure: (body) =>
+      callback(() =>
+        workflow.callbacks.failure(
+          String(body.taskToken),
+          body.error === undefined ? undefined : String(body.error),
+          body.cause === undefined ? undefined : String(body.cause),
+        ),
+      ),
+    SendTaskHeartbeat: (body) => callback(() => workflow.callbacks.heartbeat(String(body.taskToken))),
     StartExecution(body) {
       if (body.stateMachineArn !== stateMachineArn)
         throw new ServiceError(
@@ -148,7 +170,7 @@ export async function startLocalStepFunctions(
           'UnknownOperationException',
           `${operation} is not served by the local Step Functions endpoint`,
         );
-      reply(200, handler(JSON.parse(Buffer.concat(chunks).toString() || '{}')));
+      reply(200, await handler(JSON.parse(Buffer.concat(chunks).toString() || '{}')));
     } catch (error) {
       if (error instanceof ServiceError) reply(400, { __type: error.type, message: error.message });
       else reply(500, { __type: 'InternalFailure', message: String(error) });

@@ -132,26 +132,25 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
  * - RegisterImage: the dry run and the real one;
  * - DescribeSnapshots: the check before each RegisterImage, plus a share of ingest's own
  *   lookup (one call per batch of up to ten messages, once more when a message was deferred);
- * - DescribeImages: Register's look for an earlier attempt's image of the key, WaitUntilAvailable's
- *   first look and one poll;
+ * - DescribeImages: Register's look for an earlier attempt's image of the key, and
+ *   WaitUntilAvailable's one look after storing its task token (the wait then follows EC2's
+ *   event: docs/adr/0013-ami-events.md);
  * - CreateTags: TagSnapshots.
  */
 export const CALLS_PER_AMI: Readonly<Partial<Record<Ec2Api, number>>> = {
   RegisterImage: 2,
   DescribeSnapshots: 2.2,
-  DescribeImages: 3,
+  DescribeImages: 2,
   CreateTags: 1,
 };
 
 /**
- * WaitForCopies' DescribeImages per copy, an estimate: the step looks at every copy until all
- * are available, at the state's Retry (5 s × 1.5, at most 60 s apart). A cross-Region copy takes
- * minutes on EC2 (its snapshots are copied); one available within 5 minutes is looked at 11
- * times (at 0, 5, 12.5, 24, 41, 66, 104, 161, 221, 281 and 341 s). A longer copy polls once a
- * minute more, uncharged (EC2's bucket and AIMD absorb it, as for the image's own wait). The
- * emulator's copies are available at the first look: there the charge is an overestimate.
+ * DescribeImages per copy after CopyImages' own: WaitForCopies' one look after storing its task
+ * token, and TagCopies' one look (its snapshots). The wait follows the copy's EC2 event (ADR
+ * 0013); a look at a heartbeat, when an event was lost, is uncharged (EC2's bucket and AIMD
+ * absorb it).
  */
-export const COPY_WAIT_LOOKS = 11;
+export const COPY_WAIT_LOOKS = 2;
 
 /**
  * What one registration of `plan` takes, by bucket: CALLS_PER_AMI in the pipeline's Region, and

@@ -24,7 +24,14 @@ export const PARAMETER_ITEM_PREFIX = 'ssm-parameter#';
 /** Each family's retention, as its last run left it (docs/adr/0008): `retention#<family>`. */
 export const RETENTION_ITEM_PREFIX = 'retention#';
 
-/** Whether a records table item is a registration, not a parameter's lock or a family's retention. */
+/** A waiting task's token, under the image it waits for (shared/ami-events.ts): `image-wait#<region>#<imageId>`. */
+export const IMAGE_WAIT_ITEM_PREFIX = 'image-wait#';
+
+/** Whether a records table item is a registration, not a parameter's lock, a family's retention or a wait. */
 export function isRegistrationKey(pk: string): boolean {
-  return !pk.startsWith(PARAMETER_ITEM_PREFIX) && !pk.startsWith(RETENTION_ITEM_PREFIX);
+  return (
+    !pk.startsWith(PARAMETER_ITEM_PREFIX) &&
+    !pk.startsWith(RETENTION_ITEM_PREFIX) &&
+    !pk.startsWith(IMAGE_WAIT_ITEM_PREFIX)
+  );
 }

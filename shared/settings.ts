@@ -35,6 +35,14 @@ export const MAX_PREFIX_LENGTH = 128 - Math.max(...Object.keys(KEYS).map((name) 
 /** The types launch tests may run on when the deployment names none: the contract's defaults and one size up. */
 export const DEFAULT_LAUNCH_TEST_INSTANCE_TYPES = ['t3.micro', 't3.small', 't4g.micro', 't4g.small'];
 
+/**
+ * How long a registration waits for its images when the deployment names no limit; and the
+ * most it may wait: the execution's own timeout (statemachine/register-image.asl.json,
+ * 24 hours) leaves room for the other steps.
+ */
+export const DEFAULT_IMAGE_WAIT_LIMIT_HOURS = 12;
+export const MAX_IMAGE_WAIT_LIMIT_HOURS = 20;
+
 /** The deployment parameters: the environment variable each sets, and what it accepts. */
 export const DEPLOYMENT_PARAMETERS = {
   tagPrefix: {
@@ -93,6 +101,10 @@ export const DEPLOYMENT_PARAMETERS = {
   reconcileGraceMinutes: {
     variable: 'RECONCILE_GRACE_MINUTES',
     accepted: 'a whole number of minutes from 0 to 10080 (a week); 60 by default',
+  },
+  imageWaitLimitHours: {
+    variable: 'SNAP2AMI_IMAGE_WAIT_LIMIT_HOURS',
+    accepted: `a number of hours greater than 0 and at most ${MAX_IMAGE_WAIT_LIMIT_HOURS}: how long a registration waits for its AMI and its copies to become available, in all (default ${DEFAULT_IMAGE_WAIT_LIMIT_HOURS})`,
   },
 } as const;
 
@@ -335,6 +347,17 @@ export function reconcileGraceMinutes(value: string | undefined): number {
   return Number(value);
 }
 
+/** The wait limit (imageWaitLimitHours), in seconds. */
+export function imageWaitLimitSeconds(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_IMAGE_WAIT_LIMIT_HOURS * 3600;
+  const hours = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || hours <= 0 || hours > MAX_IMAGE_WAIT_LIMIT_HOURS)
+    throw new Error(
+      `"${value}" is not a wait limit; accepted: ${DEPLOYMENT_PARAMETERS.imageWaitLimitHours.accepted}`,
+    );
+  return Math.round(hours * 3600);
+}
+
 type Env = Readonly<Record<string, string | undefined>>;
 
 const PARSERS: Record<DeploymentParameter, (value: string | undefined, env: Env) => unknown> = {
@@ -364,6 +387,7 @@ const PARSERS: Record<DeploymentParameter, (value: string | undefined, env: Env)
   launchTestInstanceProfile,
   launchTestInstanceTypes,
   reconcileGraceMinutes,
+  imageWaitLimitHours: imageWaitLimitSeconds,
 };
 
 /**

@@ -7,8 +7,8 @@
  */
 import type { BillingCheck, LaunchTest, Lifecycle, Plan, RegisterImageRequest } from './contract/types.ts';
 
-/** How long a claim holds: longer than the state machine's own timeout (2 hours). */
-export const CLAIM_LEASE_SECONDS = 3 * 3600;
+/** How long a claim holds: longer than the state machine's own timeout (24 hours: a wait for a copy may take up to imageWaitLimitHours). */
+export const CLAIM_LEASE_SECONDS = 25 * 3600;
 /** How long a record is kept (DynamoDB TTL). */
 export const RECORD_RETENTION_DAYS = 400;
 

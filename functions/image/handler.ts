@@ -13,7 +13,6 @@ import { deploymentSettings, uefiDataSettings } from '#shared/settings.ts';
 import { throttleReports } from '../throttle-reports.ts';
 import { countTaskError } from '../workflow-errors.ts';
 import { type ImageTask, runImageTask } from './image.ts';
-import { availabilityTimes } from './timing.ts';
 
 // Service name and metrics namespace: POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE.
 const logger = new Logger();
@@ -49,12 +48,7 @@ export async function imageHandler(
     throw error;
   }
   if (task.action === 'register') count(result.adopted ? 'ImagesAdopted' : 'ImagesRegistered');
-  // checkImage returns only once the image is available: how long that took, from the event and
-  // from the execution's start (timing.ts).
-  const times = task.action === 'checkImage' ? availabilityTimes(task, new Date()) : {};
-  for (const [name, ms] of Object.entries(times)) metrics.addMetric(name, MetricUnit.Milliseconds, ms);
-  if (Object.keys(times).length > 0) metrics.publishStoredMetrics();
-  logger.info({ message: `${task.action} done`, ...loggable(result), ...times });
+  logger.info({ message: `${task.action} done`, ...loggable(result) });
   return result;
 }
 

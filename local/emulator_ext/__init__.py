@@ -12,6 +12,9 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
   endpoint (/snap2ami-emulator/throttle);
 - requests: a log of the EC2 requests that named an image (/snap2ami-emulator/requests), so a
   test can tell a guard that held from a call EC2 refused;
+- ami_events: images that take time (pending, then available or failed) on an emulator clock,
+  and EC2's `EC2 AMI State Change` events on the default bus, after a delay, a share of them
+  dropped, with a control endpoint (/snap2ami-emulator/ami-events);
 - instances: RunInstances' ClientToken, status checks that take time and fail when the image
   cannot boot on the type, console output, SSM commands whose result a snapshot tag chooses,
   with a control endpoint (/snap2ami-emulator/instances);
@@ -34,13 +37,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import amis, instances, model_checks, requests, snapshots, speed, sqs_rules, sqs_scale
+from . import ami_events, amis, instances, model_checks, requests, snapshots, speed, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
 def install() -> None:
     """Patches moto's EC2 backend and responses; call before the first request."""
     amis.install()
+    ami_events.install()
     snapshots.install()
     instances.install()
     sqs_rules.install()
@@ -65,4 +69,6 @@ def application() -> Any:
         return app(environ, start_response)
 
     checked = model_checks.middleware(atomic_dynamodb, model_checks.ModelChecks())
-    return instances.middleware(requests.middleware(middleware(checked, Throttle()), requests.RequestLog()))
+    return ami_events.middleware(
+        instances.middleware(requests.middleware(middleware(checked, Throttle()), requests.RequestLog()))
+    )

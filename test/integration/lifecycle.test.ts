@@ -200,7 +200,7 @@ describe('distribution and lifecycle', () => {
       expect(first.status).toBe('FAILED');
       const step = {
         copyImages: 'CopyImages',
-        checkCopies: 'WaitForCopies',
+        checkCopies: 'TagCopies',
         share: 'ShareImages',
         protect: 'ProtectImages',
         publishParameters: 'PublishParameters',

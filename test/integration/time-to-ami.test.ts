@@ -1,7 +1,7 @@
 /**
  * The time to AMI end to end on the emulator: an event's time rides from the queue through
  * ingest (the execution's source) and the deployed definition (WaitUntilAvailable's input) to
- * the image function's check, which measures from it once the image is available (the
+ * the resume function's wait, which measures from it once the image is available (the
  * measures themselves, row by row: test/unit/image/timing.test.ts).
  */
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -23,7 +23,7 @@ import { executionsFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});
 const sqs = new SQSClient({});
-/** The checkImage tasks the workflow gave the image function, as it gave them. */
+/** The waits (WaitUntilAvailable's await tasks) the workflow gave the resume function, as it gave them. */
 const checks: Record<string, unknown>[] = [];
 let sfn: LocalStepFunctions;
 let queueUrl: string;
@@ -31,8 +31,8 @@ let dlqUrl: string;
 
 beforeAll(async () => {
   const pipeline = await createPipeline({
-    aroundImage: async (task, next) => {
-      if (task.action === 'checkImage') checks.push(task);
+    aroundResume: async (task, next) => {
+      if (task.action === 'await' && task.imageId) checks.push(task);
       return next();
     },
   });
@@ -42,7 +42,7 @@ beforeAll(async () => {
 afterAll(() => sfn.close());
 
 describe('time to AMI', () => {
-  it("measures from the event's time, carried from the queue to the image function", async () => {
+  it("measures from the event's time, carried from the queue to the wait for the image", async () => {
     const snapshotId = await createTaggedSnapshot(ec2, {
       'snap2ami:register': 'true',
       'snap2ami:name': `timing-${Date.now()}`,

@@ -29,7 +29,11 @@ let pipeline: Pipeline;
 
 beforeAll(async () => {
   proxy = await startFaultProxy(inject('awsEndpoint'));
-  pipeline = await createPipeline({ ec2: new EC2Client({ maxAttempts: 1, endpoint: proxy.endpoint }) });
+  // The waits end by their looks, which the proxy's faults decide (the emulator's events are not faked).
+  pipeline = await createPipeline({
+    ec2: new EC2Client({ maxAttempts: 1, endpoint: proxy.endpoint }),
+    amiEvents: false,
+  });
 });
 afterAll(() => proxy.close());
 
@@ -164,11 +168,8 @@ describe('workflow under faults', () => {
         message: 'The snapshot was not found',
       }),
     });
-    const execution = await expectFailed(
-      plan,
-      'PermanentError',
-      'is failed: Client.InvalidSnapshot.NotFound',
-    );
+    // The wait's look sees it failed, and fails the wait with EC2's message (ADR 0013).
+    const execution = await expectFailed(plan, 'ImageFailed', 'is failed: The snapshot was not found');
     expect(execution.retries('WaitUntilAvailable')).toBe(0);
   });
 });

@@ -32,6 +32,7 @@ import {
   localImageFunction,
   localLaunchTestFunction,
   localLifecycleFunction,
+  localResumeFunction,
   type Pipeline,
   pollOnce,
   SETTINGS,
@@ -94,10 +95,13 @@ export async function createRecoveryHarness(
     table: pipeline.table,
     prefix,
   });
-  const workflow = new LocalWorkflow({
+  // The waits end by their looks (the images are available at once here).
+  const resume = localResumeFunction({ table: pipeline.table, callbacks: () => workflow.callbacks });
+  const workflow: LocalWorkflow = new LocalWorkflow({
     refs: { RecordsTable: pipeline.table, NotificationsTopic: pipeline.topicArn },
     params: { eventBusName: pipeline.eventBusName },
     functions: {
+      resume,
       lifecycle: (task) => (options.aroundLifecycle ?? ((_, next) => next()))(task, () => lifecycle(task)),
       launchTest: localLaunchTestFunction({ prefix }),
       image: async (input) => {

@@ -18,7 +18,8 @@ describe('executionInput', () => {
       snapshotIds: plan.snapshotIds,
       rootSnapshotId: plan.snapshotIds[0],
       request: plan.request,
-      claimUntil: '2026-11-30T15:00:00.000Z',
+      // The lease: 25 hours, longer than the execution's own timeout (24 hours, ADR 0013).
+      claimUntil: '2026-12-01T13:00:00.000Z',
       expiresAt: Math.floor(NOW.getTime() / 1000) + 400 * 86400,
       source: { kind: 'test' },
       previousExecutionArn: NO_PREVIOUS_EXECUTION,

@@ -12,6 +12,7 @@ const CLIENTS: Record<string, string[]> = {
   image: ['client-dynamodb', 'client-ec2', 'client-s3', 'client-ssm'],
   ingest: ['client-dynamodb', 'client-ec2', 'client-sfn', 'client-sqs'],
   launchTest: ['client-dynamodb', 'client-ec2', 'client-ssm'],
+  resume: ['client-dynamodb', 'client-ec2', 'client-sfn'],
   lifecycle: ['client-dynamodb', 'client-ec2', 'client-ssm'],
   reconcile: ['client-dynamodb', 'client-ec2', 'client-sfn', 'client-sqs', 'client-ssm'],
 };

@@ -1,7 +1,10 @@
 /** `serverless package` works offline and yields the template and the artifacts that deploy. */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { AMI_EVENT_PATTERN } from '#shared/ami-events.ts';
 import { RECORDS_BY_STATUS_INDEX } from '#shared/records.ts';
 import { functionNames } from '../../../scripts/build.ts';
 import { iamStatements, packageService, type Template } from '../../support/package.ts';
@@ -17,6 +20,26 @@ beforeAll(async () => {
 }, 180_000);
 
 describe('serverless package', () => {
+  it("sends EC2's AMI events to the resume function, on the pattern the code and the copy Regions' forwarding rule use (ADR 0013)", () => {
+    const rules = Object.values(template.Resources).filter(
+      (r) =>
+        r.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(r.Properties.Targets).includes('ResumeLambdaFunction'),
+    );
+    expect(rules.map((r) => r.Properties.EventPattern)).toEqual([AMI_EVENT_PATTERN]);
+    const forwarding = parse(
+      readFileSync(join(import.meta.dirname, '..', '..', '..', 'deploy', 'ami-event-forwarding.yml'), 'utf8'),
+      {
+        customTags: [
+          { tag: '!Sub', resolve: (value: string) => value },
+          { tag: '!GetAtt', resolve: (v: string) => v },
+          { tag: '!Ref', resolve: (v: string) => v },
+        ],
+      },
+    ) as { Resources: { ForwardingRule: { Properties: { EventPattern: unknown } } } };
+    expect(forwarding.Resources.ForwardingRule.Properties.EventPattern).toEqual(AMI_EVENT_PATTERN);
+  });
+
   it('succeeds offline (in a network namespace with no network, where the machine allows one)', () => {
     expect(output).toContain('Service packaged');
     expect(output).not.toMatch(/credentials|ENOTFOUND|ECONNREFUSED/i);
@@ -261,7 +284,7 @@ describe('serverless package', () => {
     expect(describes).toHaveLength(1);
   });
 
-  it("gives admission control's table to ingest, image, lifecycle and launchTest only, to read and update its item; ingest may send deferred messages back to its queue", () => {
+  it("gives admission control's table to ingest, image, lifecycle, launchTest and resume only, to read and update its item; ingest may send deferred messages back to its queue", () => {
     expect(template.Resources.AdmissionTable?.Properties).toMatchObject({
       BillingMode: 'PAY_PER_REQUEST',
       KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
@@ -274,6 +297,7 @@ describe('serverless package', () => {
       'IngestRole',
       'LaunchTestRole',
       'LifecycleRole',
+      'ResumeRole',
     ]);
     for (const { statement } of onTable)
       expect([statement.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);

@@ -9,6 +9,7 @@ import {
   DEFAULT_UEFI_DATA_PARAMETER_PATH,
   deploymentBounds,
   deploymentSettings,
+  imageWaitLimitSeconds,
   launchTestSettings,
   MAX_PREFIX_LENGTH,
   parameterProblems,
@@ -331,6 +332,29 @@ describe("the reconciler's grace period (reconcileGraceMinutes)", () => {
       { parameter: 'reconcileGraceMinutes', value, problem: expect.stringContaining('from 0 to 10080') },
     ]);
   });
+});
+
+describe('the wait limit (imageWaitLimitHours)', () => {
+  it.each([
+    [undefined, 12 * 3600],
+    ['', 12 * 3600],
+    ['12', 12 * 3600],
+    ['0.5', 1800],
+    ['20', 20 * 3600],
+  ])('accepts %j as %i seconds', (value, seconds) => {
+    expect(imageWaitLimitSeconds(value)).toBe(seconds);
+    expect(parameterProblems({ SNAP2AMI_IMAGE_WAIT_LIMIT_HOURS: value })).toEqual([]);
+  });
+
+  it.each(['0', '-1', '21', '12h', 'twelve', ' 12', '1e1'])(
+    'refuses %j, saying what is accepted',
+    (value) => {
+      expect(() => imageWaitLimitSeconds(value)).toThrow(/is not a wait limit; accepted: a number of hours/);
+      expect(parameterProblems({ SNAP2AMI_IMAGE_WAIT_LIMIT_HOURS: value })).toEqual([
+        { parameter: 'imageWaitLimitHours', value, problem: expect.stringContaining('at most 20') },
+      ]);
+    },
+  );
 });
 
 describe('the package and deploy check', () => {
