@@ -18,6 +18,8 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ADMIT_ALL, type Admission } from '#shared/aws/admission.ts';
+import { once } from '#shared/aws/clients.ts';
+import { sourceReader } from '#shared/aws/source-accounts.ts';
 import { queueUrlOfArn } from '#shared/aws/sqs.ts';
 import { DEFAULT_PREFIX } from '#shared/contract/types.ts';
 import { DEFAULT_UEFI_DATA_PARAMETER_PATH, type UefiDataSettings } from '#shared/settings.ts';
@@ -63,7 +65,12 @@ export interface PipelineOptions {
    * The image function's own account (as its ARN would name it) and allowed source accounts;
    * by default the emulator's account, whose snapshots it then registers, and none.
    */
-  image?: { account?: string; allowedSourceAccounts?: string[] };
+  image?: {
+    account?: string;
+    allowedSourceAccounts?: string[];
+    organizationId?: string;
+    copyKmsKeyId?: string;
+  };
   /** Where ReadUefiData may read; by default LOCAL_UEFI_DATA_BUCKET and the deployed default path. */
   uefiData?: Partial<UefiDataSettings>;
   /** The workflow's DynamoDB and SNS integrations' clients (a fault proxy, say). */
@@ -142,6 +149,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       }),
     },
     ...(options.uefiData && { uefiData: options.uefiData }),
+    copies: { organizationId: options.image?.organizationId, copyKmsKeyId: options.image?.copyKmsKeyId },
   });
   const around = options.aroundImage;
   const lifecycle = localLifecycleFunction({
@@ -274,14 +282,22 @@ export interface LocalImageOptions {
   /** The deployment's settings, over the local ones (SETTINGS). */
   settings?: Partial<typeof SETTINGS>;
   uefiData?: Partial<UefiDataSettings>;
+  /** CopySourceSnapshots' settings: the deployment's organization and copies' KMS key (by default none). */
+  copies?: { organizationId?: string | undefined; copyKmsKeyId?: string | undefined };
 }
 
 /** The workflow's image function, in-process on the emulator, with the local settings. */
 export function localImageFunction(options: LocalImageOptions = {}) {
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
   const uefiData = localUefiData(options.uefiData);
+  const copies = once(() => ({
+    region: EMULATOR_REGION,
+    organizationId: options.copies?.organizationId,
+    copyKmsKeyId: options.copies?.copyKmsKeyId,
+    readSource: sourceReader(EMULATOR_REGION, { workflow: true }),
+  }));
   return (task: Record<string, unknown>) =>
-    runImageTask(task as never, { ec2, uefiData, ...SETTINGS, ...options.settings });
+    runImageTask(task as never, { ec2, uefiData, copies, ...SETTINGS, ...options.settings });
 }
 
 /**
