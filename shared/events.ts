@@ -56,7 +56,7 @@ export type EventOutcome =
       outcome: 'snapshots';
       kind: EventKind;
       eventId: string | undefined;
-      /** The event's `account`: ingest checks an organization member's before planning. */
+      /** The event's `account` when only the organization may vouch for it: ingest checks it before planning. */
       account?: string;
       eventTime?: string;
       groups: SnapshotGroup[];
@@ -172,6 +172,15 @@ function trustedAccount(account: string, settings: EventSettings): boolean {
   );
 }
 
+/** An account trusted only as a possible member of the organization: ingest checks it before planning. */
+function memberOnly(account: string, settings: EventSettings): boolean {
+  return (
+    settings.organizationId !== undefined &&
+    account !== settings.account &&
+    !settings.allowedSourceAccounts.includes(account)
+  );
+}
+
 function classify(event: Envelope, settings: EventSettings): EventOutcome {
   const kind = kindOf(event);
   const eventId = event.id;
@@ -209,7 +218,7 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
       outcome: 'snapshots',
       kind,
       eventId,
-      ...(event.account !== settings.account && { account: event.account }),
+      ...(memberOnly(event.account, settings) && { account: event.account }),
       ...(event.time !== undefined && { eventTime: event.time }),
       groups,
     };
@@ -228,7 +237,10 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
       if (!ref) throw malformed(`a succeeded ${kind} event has no detail.snapshot_id`);
       if (kind === 'shareSnapshot') {
         const sharer = detail.source;
-        if (sharer === undefined || sharer === settings.account || !trustedAccount(sharer, settings)) {
+        if (
+          sharer === undefined ||
+          !(settings.allowedSourceAccounts.includes(sharer) || memberOnly(sharer, settings))
+        ) {
           return skip(
             `shared by account ${sharer ?? '(unknown)'}, which is not an allowed source account`,
             ids,
