@@ -56,7 +56,8 @@ describe('the organization bus (organizationId)', () => {
 
   it('lets ingest and the image function assume the source reader role only in the organization (or, without one, the allowed accounts)', () => {
     const statement = (name: string) =>
-      (resource(name)?.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement[0];
+      (resource(name)?.Properties.PolicyDocument as { Statement: Record<string, unknown>[] } | undefined)
+        ?.Statement[0];
     expect(resource('SourceReaderOrganizationPolicy')?.Condition).toBe('HasOrganization');
     expect(statement('SourceReaderOrganizationPolicy')?.Condition).toEqual({
       StringEquals: { 'aws:ResourceOrgID': { Ref: 'OrganizationId' } },
