@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { SOURCE_READER_ROLE } from '#shared/aws/source-accounts.ts';
+import { type Snapshot, SnapshotSchema, toSnapshot } from '#shared/snapshot.ts';
 import { EMULATOR_ACCOUNT } from './moto-emulator.ts';
 
 /** The local run's member account: another account of the organization, which shares its snapshots. */
@@ -92,4 +93,28 @@ export async function sharedMemberSnapshot(
     }),
   );
   return SnapshotId;
+}
+
+/**
+ * The local run's sample from the member account (added to the default samples): opted in,
+ * shared with the pipeline's account, its launch permission back to the member. The pipeline
+ * copies it in and registers the AMI from the copy (`sourceAccount`, `copiedSnapshotIds`).
+ */
+export function memberSample(): Snapshot {
+  return toSnapshot(
+    SnapshotSchema.parse({
+      SnapshotId: 'snap-0a1b2c3d4e5f6000a',
+      Description: "Root volume of a member account's build server, shared with the central image account",
+      VolumeSize: 8,
+      State: 'completed',
+      OwnerId: MEMBER_ACCOUNT,
+      StartTime: '2026-11-20T09:00:00.000Z',
+      Tags: [
+        { Key: 'snap2ami:register', Value: 'true' },
+        { Key: 'snap2ami:name', Value: 'member-build-{date}' },
+        { Key: 'snap2ami:share-with', Value: 'source' },
+        { Key: 'example:expect', Value: 'planned' },
+      ],
+    }),
+  );
 }

@@ -305,13 +305,17 @@ export function localImageFunction(options: LocalImageOptions = {}) {
  * made from the template (`refs`) and to its parameters, its functions in-process on the
  * emulator (`snap2ami local`, the serverless-offline test).
  */
-export function templateWorkflow(template: Template, refs: Record<string, string>): LocalWorkflow {
+export function templateWorkflow(
+  template: Template,
+  refs: Record<string, string>,
+  image: LocalImageOptions = {},
+): LocalWorkflow {
   const params = deploymentParams(template);
   return new LocalWorkflow({
     refs,
     params,
     functions: {
-      image: localImageFunction(),
+      image: localImageFunction(image),
       lifecycle: localLifecycleFunction({
         table: refs.RecordsTable as string,
         prefix: SETTINGS.prefix,

@@ -43,6 +43,8 @@ describe('snap2ami local', () => {
       // The launch test (contract v3, ADR 0012): one that passes, one whose AMI has ENA off.
       'planned',
       'failed',
+      // A member account's snapshot, shared with the central account: registered from a copy (ADR 0013).
+      'planned',
     ]);
     expect(rows.every((row) => row.outcome === row.expected)).toBe(true);
     expect(rows[0]?.detail).toMatch(/^ami-[0-9a-f]+ "MyImage"$/);
@@ -89,6 +91,14 @@ describe('snap2ami local', () => {
     // A sample without lifecycle tags has its image and nothing else.
     expect(rows[0]).toMatchObject({ imageId });
     expect(rows[0]).not.toHaveProperty('copies');
+    expect(rows[0]).not.toHaveProperty('sourceAccount');
+    // The member's sample: its AMI registered from the copy, which the record names.
+    expect(rows[10]).toMatchObject({
+      sourceAccount: '111111111111',
+      copiedSnapshotIds: [expect.stringMatching(/^snap-/)],
+      detail: expect.stringMatching(/^ami-[0-9a-f]+ "member-build-2026-11-20"$/),
+    });
+    expect((rows[10]?.copiedSnapshotIds as string[])[0]).not.toBe(rows[10]?.snapshotId);
   });
 
   it("shows the lifecycle sample's copies and parameter in the table", () => {
