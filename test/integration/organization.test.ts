@@ -27,6 +27,7 @@ import {
   createSnapshotEvent as snapshotEvent,
   startStateMachine,
 } from '../../local/index.ts';
+import { snap2amiInProcess } from '../support/cli-in-process.ts';
 import { executionArn, executionsFor } from '../support/pipeline.ts';
 import { messagesIn } from '../support/sqs.ts';
 
@@ -137,6 +138,16 @@ describe('a central image account for an organization', () => {
     expect(await pipeline.record(key)).toMatchObject({
       status: 'COMPLETED',
       imageId: image?.ImageId,
+      sourceAccount: MEMBER_ACCOUNT,
+      copiedSnapshotIds: [copy?.SnapshotId],
+    });
+    // snap2ami status --json names them too.
+    const status = await snap2amiInProcess(['status', key, '--json'], {
+      SNAP2AMI_TABLE: pipeline.table,
+      AWS_ENDPOINT_URL_SFN: sfn.endpoint,
+    });
+    expect(status.status, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)[0].record).toMatchObject({
       sourceAccount: MEMBER_ACCOUNT,
       copiedSnapshotIds: [copy?.SnapshotId],
     });
