@@ -51,8 +51,8 @@ describe('snap2ami local', () => {
     expect(result.stderr).toContain(
       "created the pipeline's queues, table and topic from the packaged template",
     );
-    expect(result.stderr).toContain('sent 10 events');
-    expect(result.stderr).toContain('workflows done: 5 succeeded, 2 failed\n');
+    expect(result.stderr).toContain('sent 11 events');
+    expect(result.stderr).toContain('workflows done: 6 succeeded, 2 failed\n');
     expect(rows[4]?.detail).toContain('snap2ami:architecture="amd64"');
     expect(rows[5]?.detail).toMatch(
       /^at CheckBilling: BillingInformationMissing: Billing check: the image ami-[0-9a-f]+ has PlatformDetails "Linux\/UNIX", not Windows: .* The image was deregistered\. Create the AMI from an instance instead/,
