@@ -98,7 +98,7 @@ describe('snap2ami local', () => {
       copiedSnapshotIds: [expect.stringMatching(/^snap-/)],
       detail: expect.stringMatching(/^ami-[0-9a-f]+ "member-build-2026-11-20"$/),
     });
-    expect((rows[10]?.copiedSnapshotIds as string[])[0]).not.toBe(rows[10]?.snapshotId);
+    expect((rows[10]?.copiedSnapshotIds as string[] | undefined)?.[0]).not.toBe(rows[10]?.snapshotId);
   });
 
   it("shows the lifecycle sample's copies and parameter in the table", () => {
