@@ -6,7 +6,7 @@
  * redrive finds it by them instead of copying again. The key's claim lets one execution at a
  * time run this step, so a lookup that finds nothing is not raced by another copy of the key.
  * Copies of encrypted snapshots are encrypted with the deployment's copyKmsKeyId (or the
- * account's default EBS key). The step returns once every copy is completed (a copy in progress
+ * account's default EBS key); copies of unencrypted ones stay unencrypted. The step returns once every copy is completed (a copy in progress
  * is SnapshotCopyPending, retried by the state's Retry); the register request then names the copies.
  */
 import {
@@ -59,8 +59,9 @@ export async function copySourceSnapshots(state: CopyState, deps: CopyDeps) {
   const copies = await copiesOfKey(key, deps);
   const missing = sources.filter((id) => !copies.has(id));
   if (missing.length > 0) {
-    await checkSources(sourceAccount, missing, rootSnapshotId(request), deps);
-    for (const id of missing) copies.set(id, await copyOne(key, sourceAccount, id, deps));
+    const seen = await checkSources(sourceAccount, missing, rootSnapshotId(request), deps);
+    for (const id of missing)
+      copies.set(id, await copyOne(key, sourceAccount, id, seen.get(id)?.Encrypted === true, deps));
   }
   const pending = sources.filter((id) => copies.get(id)?.State !== 'completed');
   if (pending.length > 0)
@@ -121,7 +122,12 @@ const better = (a: Ec2Snapshot, b: Ec2Snapshot) =>
  * root as the source account sees it (opted in with `<p>register=true`: the workflow does not
  * take ingest's word for it; reading it there is also the organization check).
  */
-async function checkSources(sourceAccount: string, ids: string[], root: string | undefined, deps: CopyDeps) {
+async function checkSources(
+  sourceAccount: string,
+  ids: string[],
+  root: string | undefined,
+  deps: CopyDeps,
+): Promise<Map<string | undefined, Ec2Snapshot>> {
   const { Snapshots = [] } = await classified('DescribeSnapshots (sources)', () =>
     deps.ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ids }] })),
   );
@@ -156,10 +162,22 @@ async function checkSources(sourceAccount: string, ids: string[], root: string |
       );
   }
   if (problems.length > 0) throw new PermanentError(`CopySnapshot refused: ${problems.join('; ')}`);
+  return seen;
 }
 
-/** One CopySnapshot, tagged so that a retry finds it; ResourceLimitExceeded (the concurrent-copy quota) is transient. */
-async function copyOne(key: string, sourceAccount: string, id: string, deps: CopyDeps): Promise<Ec2Snapshot> {
+/**
+ * One CopySnapshot, tagged so that a retry finds it; an encrypted source's copy under the
+ * deployment's copyKmsKeyId when it names one (else EBS's rule: the account's default EBS key; an
+ * unencrypted source's copy stays unencrypted). ResourceLimitExceeded (the concurrent-copy quota)
+ * is transient.
+ */
+async function copyOne(
+  key: string,
+  sourceAccount: string,
+  id: string,
+  encrypted: boolean,
+  deps: CopyDeps,
+): Promise<Ec2Snapshot> {
   const { ec2, prefix, region, copyKmsKeyId } = deps;
   try {
     const { SnapshotId } = await ec2.send(
@@ -167,7 +185,7 @@ async function copyOne(key: string, sourceAccount: string, id: string, deps: Cop
         SourceRegion: region,
         SourceSnapshotId: id,
         Description: `snap2ami: copy of ${id} from ${sourceAccount} (${key})`,
-        ...(copyKmsKeyId !== undefined && { Encrypted: true, KmsKeyId: copyKmsKeyId }),
+        ...(encrypted && copyKmsKeyId !== undefined && { Encrypted: true, KmsKeyId: copyKmsKeyId }),
         TagSpecifications: [
           {
             ResourceType: 'snapshot',

@@ -14,6 +14,7 @@ import { executionInput } from '#shared/workflow.ts';
 import {
   createEventQueues,
   createPipeline,
+  createSnapshotsEvent,
   deployMemberRole,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
@@ -117,6 +118,8 @@ describe('a central image account for an organization', () => {
     expect(copies).toHaveLength(1);
     const copy = copies[0];
     expect(copy?.OwnerId).toBe(EMULATOR_ACCOUNT);
+    // An unencrypted source's copy stays unencrypted (copyKmsKeyId is for encrypted sources).
+    expect(copy?.Encrypted).toBe(false);
     expect(copy?.Tags).toEqual(
       expect.arrayContaining([
         { Key: 'snap2ami:source-account', Value: MEMBER_ACCOUNT },
@@ -153,6 +156,35 @@ describe('a central image account for an organization', () => {
     });
     // The AMI's launch permission goes back to the member (<p>share-with=source).
     expect(input.lifecycle?.shareWith).toEqual({ userIds: [MEMBER_ACCOUNT] });
+  });
+
+  it("copies a member's multi-volume set member by member, and registers the AMI from the copies", async () => {
+    const name = `org-set-${Date.now()}`;
+    const bootId = await sharedMemberSnapshot(MEMBER_ACCOUNT, {
+      'snap2ami:register': 'true',
+      'snap2ami:name': name,
+    });
+    const dataId = await sharedMemberSnapshot(
+      MEMBER_ACCOUNT,
+      { Name: 'data', 'snap2ami:device-name': '/dev/xvdb' },
+      { sizeGiB: 20 },
+    );
+    const event = JSON.stringify({ ...createSnapshotsEvent([bootId, dataId]), account: MEMBER_ACCOUNT });
+    expect(await deliver(event)).toEqual({ received: 1, failed: [] });
+    const [execution] = executionsFor(sfn, bootId);
+    expect(execution?.status, `${execution?.error}: ${execution?.cause}`).toBe('SUCCEEDED');
+    const [bootCopy] = await copiesOf(bootId);
+    const [dataCopy] = await copiesOf(dataId);
+    expect(bootCopy?.VolumeSize).toBe(8);
+    expect(dataCopy?.VolumeSize).toBe(20);
+    const image = (await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] })))
+      .Images?.[0];
+    expect(image?.BlockDeviceMappings?.flatMap((m) => m.Ebs?.SnapshotId ?? []).sort()).toEqual(
+      [bootCopy?.SnapshotId, dataCopy?.SnapshotId].sort(),
+    );
+    expect((await pipeline.record(execution?.name as string))?.copiedSnapshotIds).toEqual(
+      expect.arrayContaining([bootCopy?.SnapshotId, dataCopy?.SnapshotId]),
+    );
   });
 
   it("copies an encrypted member snapshot with the deployment's KMS key", async () => {
