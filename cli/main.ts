@@ -191,7 +191,8 @@ awsOptions(program.command('replay'))
       process.stdout.write(
         options.moveTask
           ? 'SQS is moving the messages (StartMessageMoveTask).\n'
-          : `${summary.moved} moved, ${summary.wouldMove} would move, ${summary.failed} failed, ${summary.leftInDlq} left in the DLQ.\n`,
+          : `${summary.moved} moved, ${summary.wouldMove} would move, ${summary.failed} failed, ${summary.leftInDlq} left in the DLQ` +
+              `${summary.duplicates > 0 ? `; ${summary.duplicates} ${options.dryRun ? 'copies of a listed message not counted' : 'copies of a moved message deleted'}` : ''}.\n`,
       );
     }
     if (summary.failed > 0) process.exitCode = 1;

@@ -3,6 +3,13 @@
  * after their cause is fixed. Send, then delete: a crash between the two leaves a duplicate
  * (harmless: idempotency), never a lost message. Works on any SQS (the emulator has no
  * StartMessageMoveTask); with --move-task and no filter, real SQS moves the messages itself.
+ *
+ * A dead-letter queue is at-least-once: when the answer to ingest's send is lost, ingest sends
+ * the rejection again, and a message of several rejected snapshots is dead-lettered once per
+ * snapshot, each copy with the whole body. Replay, its dry run and its counts therefore take
+ * each source message once, by its `snap2ami-source-message-id` (a message SQS dead-lettered
+ * itself after 5 receives keeps its own ID): the first copy is moved (or listed), and the others
+ * are deleted once it was moved (in a dry run, left as they are), never sent a second time.
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -15,7 +22,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
-import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
+import { DLQ_ATTRIBUTE_PREFIX, DLQ_ATTRIBUTES, deadLetterSource as sourceOf } from '#shared/dead-letter.ts';
 import { SNAPSHOT_ID_PATTERN } from '#shared/snapshot-ref.ts';
 import { CliError, queueNamedBy } from './errors.ts';
 
@@ -45,6 +52,8 @@ export interface ReplaySummary {
   wouldMove: number;
   failed: number;
   leftInDlq: number;
+  /** Copies of a source message already moved (deleted) or, in a dry run, already listed (left): not counted above. */
+  duplicates: number;
   messages: ReplayedMessage[];
 }
 
@@ -85,8 +94,17 @@ export async function replay(
   await queueNamedBy(sqs, options.queueUrl, '--queue-url');
   if (options.moveTask) return moveTask(sqs, options);
 
-  const summary: ReplaySummary = { moved: 0, wouldMove: 0, failed: 0, leftInDlq: 0, messages: [] };
+  const summary: ReplaySummary = {
+    moved: 0,
+    wouldMove: 0,
+    failed: 0,
+    leftInDlq: 0,
+    duplicates: 0,
+    messages: [],
+  };
   const seen = new Set<string>();
+  /** Source messages moved (or, in a dry run, listed) in this run: a later copy of one is a duplicate. */
+  const done = new Set<string>();
   /** Received but not moved: made visible again at the end. */
   const held: Message[] = [];
   const limit = options.max ?? Number.POSITIVE_INFINITY;
@@ -98,6 +116,12 @@ export async function replay(
       if (fresh.length === 0) break;
       for (const message of fresh) {
         seen.add(message.MessageId as string);
+        if (done.has(sourceOf(message))) {
+          summary.duplicates += 1;
+          if (options.dryRun) held.push(message);
+          else await dropDuplicate(sqs, message, options.dlqUrl, held);
+          continue;
+        }
         if (selected >= limit || !selects(message, options)) {
           held.push(message);
           continue;
@@ -113,6 +137,7 @@ export async function replay(
         summary.messages.push(entry);
         if (options.dryRun) {
           summary.wouldMove += 1;
+          done.add(sourceOf(message));
           held.push(message);
           continue;
         }
@@ -120,6 +145,7 @@ export async function replay(
           await moveOne(sqs, message, options);
           entry.action = 'moved';
           summary.moved += 1;
+          done.add(sourceOf(message));
         } catch (error) {
           entry.action = 'failed';
           entry.error = String((error as Error).message ?? error);
@@ -131,6 +157,16 @@ export async function replay(
       }
     }
   } finally {
+    // A copy held before its twin was moved (another snapshot of the same message, which the
+    // filters did not select) went back to the queue with it: deleted too.
+    if (!options.dryRun) {
+      const twins = held.filter((m) => done.has(sourceOf(m)));
+      held.splice(0, held.length, ...held.filter((m) => !done.has(sourceOf(m))));
+      for (const twin of twins) {
+        summary.duplicates += 1;
+        await dropDuplicate(sqs, twin, options.dlqUrl, held);
+      }
+    }
     // What was looked at but not moved becomes visible again at once.
     for (const message of held) {
       await sqs
@@ -191,6 +227,24 @@ async function moveOne(sqs: SQSClient, message: Message, options: ReplayOptions)
   }
 }
 
+/**
+ * A copy of a source message that was just moved: deleted, not sent. When the delete fails it
+ * stays in the DLQ (held, visible again at the end); a later replay would send it again, which
+ * the pipeline's idempotency absorbs.
+ */
+async function dropDuplicate(
+  sqs: SQSClient,
+  message: Message,
+  dlqUrl: string,
+  held: Message[],
+): Promise<void> {
+  try {
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: message.ReceiptHandle }));
+  } catch {
+    held.push(message);
+  }
+}
+
 /** StartMessageMoveTask moves every message: it cannot honour a filter, a limit or a dry run. */
 function checkMoveTask(options: ReplayOptions): void {
   if (options.dryRun || options.snapshotIds?.length || options.reason || options.max !== undefined) {
@@ -212,5 +266,5 @@ async function moveTask(sqs: SQSClient, options: ReplayOptions): Promise<ReplayS
       ...(options.rate ? { MaxNumberOfMessagesPerSecond: options.rate } : {}),
     }),
   );
-  return { moved: 0, wouldMove: 0, failed: 0, leftInDlq: 0, messages: [] };
+  return { moved: 0, wouldMove: 0, failed: 0, leftInDlq: 0, duplicates: 0, messages: [] };
 }

@@ -8,28 +8,33 @@
  * workflow's Retry intervals and admission control's clock all run `timeScale` times faster,
  * so every duration it reports is wall time at that scale. With `copyTo`, every AMI is also
  * copied to those Regions (the lifecycle steps run, and admission control budgets their calls
- * per API and Region).
+ * per API and Region). With `launchTest`, every AMI is booted once before it is published
+ * (`snap2ami:launch-test=status-checks`, docs/adr/0012-launch-test.md): its instance's status
+ * checks take LAUNCH_TEST_CHECK_SECONDS (at the time scale), and the summary counts the
+ * throttled RunInstances calls and the test instances left running at the end.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type Message, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   apiOf,
   type Bucket,
   type BucketKey,
   bucketKey,
   budgetBuckets,
-  DOCUMENTED_BUCKETS,
+  demand,
   type Ec2Api,
 } from '#shared/admission.ts';
 import { ADMIT_ALL, AdmissionStore, reportThrottledCalls } from '#shared/aws/admission.ts';
-import { throttleControl } from './emulator-controls.ts';
+import { deadLetterSource } from '#shared/dead-letter.ts';
+import { instanceControl, throttleControl } from './emulator-controls.ts';
 import { EMULATOR_REGION } from './moto-emulator.ts';
 import { createEventQueues, createPipeline, ingestDeps, startStateMachine } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, createSnapshotsEvent } from './sample-events.ts';
 import { createTaggedSnapshot } from './sample-snapshots.ts';
 import { pollUntilIdle, queueDepth, receiveAll } from './sqs-event-source.ts';
+import { launchTestNetwork } from './workflow-functions.ts';
 
 export interface BurstOptions {
   /** The emulator's own endpoint (its throttle control). */
@@ -37,6 +42,12 @@ export interface BurstOptions {
   events: number;
   /** Share (0..1) of every bucket's refill another client of the account consumes (the emulator's competitorShare). */
   competitor: number;
+  /**
+   * A competitor that changes during the burst: from each step's `seconds` (since the burst
+   * began, wall seconds of the run) on, it takes `share`. Overrides `competitor` when given;
+   * before its first step the competitor takes `competitor`.
+   */
+  competitorSchedule?: readonly CompetitorStep[];
   /** The pipeline's budget, a share of EC2's documented buckets (the deployment's ec2RateShare). */
   share?: number;
   /** Everything runs this many times faster than real time. */
@@ -47,6 +58,8 @@ export interface BurstOptions {
   concurrency?: number;
   /** Regions every AMI is copied to (`snap2ami:copy-to`); none by default. */
   copyTo?: string[];
+  /** Every AMI goes through a status-checks launch test (`snap2ami:launch-test=status-checks`). */
+  launchTest?: boolean;
   /**
    * Buckets instead of EC2's documented ones, by API: the emulator's in every Region of the run,
    * and admission control's budget (as the deployment's ec2BucketOverrides says them).
@@ -71,6 +84,12 @@ export interface BurstProgress {
   running: number;
 }
 
+/** From `seconds` into the burst on, another client takes `share` of every refill. */
+export interface CompetitorStep {
+  seconds: number;
+  share: number;
+}
+
 /** The bench's JSON line (issue 11), in this order. */
 export interface BurstSummary {
   scenario: 'burst';
@@ -85,10 +104,43 @@ export interface BurstSummary {
   throttledCallsPerAmi: number;
   stateTransitionsPerAmi: number;
   timeScale: number;
+  /** Messages ingest handed back for a transient reason with a short delay (ChangeMessageVisibility: its ReturnedEarly metric). */
+  returnedEarly: number;
+  /**
+   * The longest a message took to come back to ingest after a receive that did not finish it
+   * (handed back early, or left to wait out the queue's visibility timeout), in wall seconds;
+   * deferred messages are new messages and do not count.
+   */
+  longestReturnSeconds: number;
+  /** EC2 DescribeImages calls in the pipeline's Region per AMI. */
+  describeImagesPerAmi: number;
+  /** With a competitor schedule: the steps. */
+  competitorSchedule?: CompetitorStep[];
   /** With copies only: the copies made (one per AMI and copy Region), and throttled calls by `API@region`. */
   copies?: number;
   throttled?: Record<string, number>;
+  /** With launch tests only (ADR 0012). */
+  launchTest?: LaunchTestSummary;
 }
+
+/** What a burst's launch tests did: every AMI booted once before anything published it. */
+export interface LaunchTestSummary {
+  /** RunInstances calls EC2 throttled (its request bucket, and its resource bucket of instances). */
+  runInstancesThrottled: number;
+  /** Instances launched (one per test and attempt, at most). */
+  instances: number;
+  /** Test instances not terminated when the burst is over: every test terminates its own. */
+  instancesLeftRunning: number;
+  /** The records' outcomes. */
+  passed: number;
+  failed: number;
+}
+
+/**
+ * How long an instance's status checks take before they pass, in real seconds: about two
+ * minutes on EC2 (ADR 0012); the emulator's delay is this over the time scale.
+ */
+export const LAUNCH_TEST_CHECK_SECONDS = 120;
 
 export interface BurstResult {
   summary: BurstSummary;
@@ -102,25 +154,12 @@ export interface BurstResult {
   started: number;
   /** What FAILED registrations failed with: `<step>: <error>` → how many. */
   failures: Record<string, number>;
+  /** Every return of a message to ingest (see BurstSummary.longestReturnSeconds), longest first. */
+  returns: MessageReturn[];
+  /** What ingest warned about (a message handed back, a call that failed): its log message → how often. */
+  warnings: Record<string, number>;
   /** The slowest API's lower bound, and the refill per second the bound assumes for it. */
   bottleneck: { api: BucketKey; calls: number; refillPerSecond: number };
-}
-
-/**
- * The EC2 calls one registration needs at least (happy path), by bucket: without copies, and per
- * copy Region (CopyImages' look at the AMI, the copy, WaitForCopies' one look and its tags).
- * Ingest's lookups come on top: one per batch of ten.
- */
-function neededPerAmi(copyTo: readonly string[]): Record<BucketKey, number> {
-  const needed: Record<BucketKey, number> = {
-    RegisterImage: 2,
-    DescribeSnapshots: 2,
-    DescribeImages: copyTo.length > 0 ? 2 : 1,
-    CreateTags: 1,
-  };
-  for (const region of copyTo)
-    for (const api of ['CopyImage', 'DescribeImages', 'CreateTags'] as const) needed[`${api}@${region}`] = 1;
-  return needed;
 }
 
 /** A small deterministic generator (mulberry32): the same mix and order for a given size. */
@@ -150,27 +189,90 @@ interface ImageSet {
   twin: boolean;
 }
 
+/** The competitor's share at `seconds` into the burst: the last step begun, else `initial`. */
+export function competitorAt(schedule: readonly CompetitorStep[], initial: number, seconds: number): number {
+  let share = initial;
+  for (const step of schedule) if (step.seconds <= seconds) share = step.share;
+  return share;
+}
+
 /**
- * The lower bound on the burst's duration that the budget allows: for each API, the calls it
- * needs beyond its full bucket over the refill left for the pipeline (its share, or what
- * another client leaves, whichever is less), at the run's time scale; the slowest API's.
+ * How long (wall seconds) until `tokens` have been added at `perSecond(share)` tokens a second,
+ * where another client takes the schedule's share from each step on; Infinity when never.
  */
-export function idealSeconds(
-  amis: number,
-  events: number,
-  share: number,
+function secondsToRefill(
+  tokens: number,
+  perSecond: (competitor: number) => number,
   competitor: number,
-  timeScale: number,
-  copyTo: readonly string[] = [],
-  buckets: Partial<Record<Ec2Api, Bucket>> = {},
-): { seconds: number; api: BucketKey; calls: number; refillPerSecond: number } {
+  schedule: readonly CompetitorStep[],
+): number {
+  if (tokens <= 0) return 0;
+  const changes = [...new Set(schedule.map((step) => step.seconds).filter((s) => s > 0))].sort(
+    (a, b) => a - b,
+  );
+  let left = tokens;
+  let from = 0;
+  for (const to of [...changes, Number.POSITIVE_INFINITY]) {
+    const rate = perSecond(competitorAt(schedule, competitor, from));
+    if (rate > 0 && left <= rate * (to - from)) return from + left / rate;
+    left -= rate * (to - from);
+    from = to;
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+export interface IdealOptions {
+  amis: number;
+  share: number;
+  competitor: number;
+  competitorSchedule?: readonly CompetitorStep[];
+  timeScale: number;
+  copyTo?: readonly string[];
+  buckets?: Partial<Record<Ec2Api, Bucket>>;
+  /** Every AMI launch-tested once (--launch-test): the test's demand too. */
+  launchTest?: boolean;
+}
+
+/**
+ * The lower bound on the burst's duration that the pipeline's own budget allows, as admission
+ * control computes it: each registration takes its demand (shared/admission.ts: demand(), with
+ * the run's copies and launch tests) from buckets of `share` × EC2's size, refilled at the pipeline's share of EC2's
+ * refill or what another client leaves, whichever is less (at each moment of a competitor's
+ * schedule), at the run's time scale. For each bucket, the calls beyond its full bucket over that
+ * refill; the slowest bucket's. EC2's own bucket is larger than the pipeline's: a bound computed
+ * from it (as before) could not be reached with admission control on.
+ */
+export function idealSeconds(options: IdealOptions): {
+  seconds: number;
+  api: BucketKey;
+  calls: number;
+  refillPerSecond: number;
+} {
+  const copyTo = options.copyTo ?? [];
+  const budget = budgetBuckets(options.share, options.buckets);
+  const perAmi = demand({
+    ...(copyTo.length > 0 && { lifecycle: { copyTo: copyTo.map((region) => ({ region })) } }),
+    // The bench's tests are status checks (snap2ami:launch-test=status-checks): no SSM command.
+    ...(options.launchTest && {
+      launchTest: { mode: 'status-checks' as const, instanceType: 't3.micro', timeoutMinutes: 15 },
+    }),
+  });
   let worst = { seconds: 0, api: 'RegisterImage' as BucketKey, calls: 0, refillPerSecond: 0 };
-  for (const [api, perAmi] of Object.entries(neededPerAmi(copyTo))) {
-    const calls = perAmi * amis + (api === 'DescribeSnapshots' ? Math.ceil(events / 10) : 0);
-    const { size, refill } = buckets[apiOf(api)] ?? DOCUMENTED_BUCKETS[apiOf(api)];
-    const refillPerSecond = refill * Math.min(share, 1 - competitor) * timeScale;
-    const seconds = Math.max(0, calls - size) / refillPerSecond;
-    if (seconds >= worst.seconds) worst = { seconds, api, calls, refillPerSecond };
+  for (const [key, n] of Object.entries(perAmi)) {
+    const calls = n * options.amis;
+    const { size, refill } = budget[apiOf(key)];
+    // budget's refill is share × EC2's: what the pipeline may take while the competitor leaves it.
+    const ec2Refill = refill / options.share;
+    const perSecond = (competitor: number) =>
+      ec2Refill * Math.min(options.share, 1 - competitor) * options.timeScale;
+    const seconds = secondsToRefill(
+      calls - size,
+      perSecond,
+      options.competitor,
+      options.competitorSchedule ?? [],
+    );
+    if (seconds >= worst.seconds)
+      worst = { seconds, api: key, calls, refillPerSecond: perSecond(options.competitor) };
   }
   return worst;
 }
@@ -191,9 +293,16 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
   const workflowEc2In = (r: string) => workflowEc2.get(r) ?? new EC2Client({ region: r, maxAttempts: 1 });
   // Queue URLs name the emulator; calls go where AWS_ENDPOINT_URL says (a counting proxy, say).
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const returns = watchReturns(sqs);
+  const launchTest = options.launchTest === true;
+  const instances = instanceControl(options.endpoint);
   const pipeline = await createPipeline({
     ec2: workflowEc2In(region),
     lifecycle: { region, ec2In: workflowEc2In },
+    // The launch test's EC2 calls report throttling as the image function's do; its network is made before the burst.
+    ...(launchTest && {
+      launchTest: { ec2: workflowEc2In(region), settings: await launchTestNetwork(ec2) },
+    }),
     realRetryIntervals: true,
     timeScale,
   });
@@ -234,6 +343,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         'snap2ami:register': 'true',
         'snap2ami:name': set.name,
         ...(copyTo.length > 0 && { 'snap2ami:copy-to': copyTo.join(',') }),
+        ...(launchTest && { 'snap2ami:launch-test': 'status-checks' }),
       });
       set.snapshotIds.push(root);
       if (set.multiVolume)
@@ -254,13 +364,16 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
     }
 
     // The burst: EC2's buckets start full, at the time scale, with another client taking its share.
+    const schedule = options.competitorSchedule ?? [];
+    if (launchTest)
+      await instances.configure({ region, statusDelaySeconds: LAUNCH_TEST_CHECK_SECONDS / timeScale });
     for (const r of regions) {
       await control.reset(r);
       await control.configure({
         region: r,
         enabled: true,
         timeScale,
-        competitorShare: options.competitor,
+        competitorShare: competitorAt(schedule, options.competitor, 0),
         ...(options.buckets && { buckets: options.buckets }),
       });
     }
@@ -272,15 +385,35 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         }),
       );
     const counts: Record<string, number> = {};
-    const deps = ingestDeps(
-      { ec2: new EC2Client({ region }), sfn: new SFNClient({ endpoint: sfn.endpoint }), sqs },
-      sfn.stateMachineArn,
-      dlqUrl,
-      counts,
-      options.admission === false ? ADMIT_ALL : admission,
-    );
+    const warnings: Record<string, number> = {};
+    const warn = (entry: unknown) => {
+      const message = String((entry as { message?: unknown }).message ?? entry);
+      warnings[message] = (warnings[message] ?? 0) + 1;
+    };
+    const deps = {
+      ...ingestDeps(
+        { ec2: new EC2Client({ region }), sfn: new SFNClient({ endpoint: sfn.endpoint }), sqs },
+        sfn.stateMachineArn,
+        dlqUrl,
+        counts,
+        options.admission === false ? ADMIT_ALL : admission,
+      ),
+      log: { info: () => {}, warn, error: warn },
+    };
     options.onStart?.();
+    returns.watch(queueUrl);
     const burstStart = Date.now();
+    // The competitor's later steps, each at its time into the burst, in every Region of the run.
+    const steps = schedule
+      .filter((step) => step.seconds > 0)
+      .map((step) =>
+        setTimeout(() => {
+          for (const r of regions)
+            control.configure({ region: r, competitorShare: step.share }).catch((error: unknown) => {
+              process.stderr.write(`could not change the competitor's share: ${String(error)}\n`);
+            });
+        }, step.seconds * 1000),
+      );
     const executions = () => [...sfn.executions.values()];
     const progress = (): BurstProgress => {
       const all = executions();
@@ -304,6 +437,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       await sfn.idle();
     } finally {
       if (ticker) clearInterval(ticker);
+      for (const step of steps) clearTimeout(step);
     }
     const seconds = (Date.now() - burstStart) / 1000;
     options.onProgress?.(progress());
@@ -347,7 +481,8 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       const reason = `${String(record?.failedStep ?? e.status)}: ${String(record?.error ?? e.error)}`;
       failures[reason] = (failures[reason] ?? 0) + 1;
     }
-    const deadBodies = (await receiveAll(sqs, dlqUrl, { visibilityTimeout: 300 })).map((m) => m.Body ?? '');
+    const deadLetters = await receiveAll(sqs, dlqUrl, { visibilityTimeout: 300, attributes: true });
+    const deadBodies = deadLetters.map((m) => m.Body ?? '');
     // A set counts as an AMI when its registration succeeded and the image is there; as failed
     // when a registration of it ended otherwise and none succeeded; as lost when neither, and
     // no message of it is in the dead-letter queue.
@@ -366,15 +501,20 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
           0),
       0,
     );
-    const ideal = idealSeconds(
-      sets.length,
-      options.events,
+    const ideal = idealSeconds({
+      amis: sets.length,
       share,
-      options.competitor,
+      competitor: options.competitor,
+      competitorSchedule: schedule,
       timeScale,
       copyTo,
-      options.buckets,
-    );
+      ...(options.buckets && { buckets: options.buckets }),
+      launchTest,
+    });
+    const waits = returns.all();
+    const launchTests = launchTest
+      ? await launchTestSummary(ec2, ec2Calls, pipeline, executions().map(keyOf))
+      : undefined;
     const round = (value: number, digits: number) => Number(value.toFixed(digits));
     return {
       summary: {
@@ -383,13 +523,18 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
         amis,
         failed,
         duplicates,
-        deadLettered: deadBodies.length,
+        // Each source message once (a DLQ is at-least-once: shared/dead-letter.ts).
+        deadLettered: new Set(deadLetters.map(deadLetterSource)).size,
         lost: lost + (await queueDepth(sqs, queueUrl)),
         seconds: round(seconds, 1),
         idealSeconds: round(ideal.seconds, 1),
         throttledCallsPerAmi: round(throttled / Math.max(1, amis), 3),
         stateTransitionsPerAmi: round(transitions / Math.max(1, amis), 2),
         timeScale,
+        returnedEarly: counts.ReturnedEarly ?? 0,
+        longestReturnSeconds: round(waits[0]?.seconds ?? 0, 1),
+        describeImagesPerAmi: round((ec2Calls.DescribeImages?.calls ?? 0) / Math.max(1, amis), 2),
+        ...(schedule.length > 0 && { competitorSchedule: [...schedule] }),
         ...(copyTo.length > 0 && {
           copies,
           throttled: Object.fromEntries(
@@ -399,6 +544,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
             ]),
           ),
         }),
+        ...(launchTests && { launchTest: launchTests }),
       },
       expected: sets.length,
       mix: { single, multiVolume, duplicate },
@@ -406,12 +552,103 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
       deferred: counts.Deferred ?? 0,
       started: counts.Started ?? 0,
       failures,
+      returns: waits,
+      warnings,
       bottleneck: { api: ideal.api, calls: ideal.calls, refillPerSecond: ideal.refillPerSecond },
     };
   } finally {
     await sfn.close();
     for (const r of regions) await control.reset(r);
+    if (launchTest) await instances.reset(region);
   }
+}
+
+/** A message received again: how long after its previous receive, and which receive it was. */
+export interface MessageReturn {
+  messageId: string;
+  seconds: number;
+  receiveCount: number;
+}
+
+/**
+ * Watches one queue's receives through the SQS client (a middleware): each message received
+ * again, how long after its previous receive. A message ingest finished is deleted and never
+ * comes back; one it handed back comes back after its ChangeMessageVisibility delay, or after
+ * the queue's visibility timeout when nothing shortened it (a message whose batch failed as a
+ * whole, whose delete failed, …). A deferred message is sent as a new message: not a return.
+ */
+function watchReturns(sqs: SQSClient): { watch(queueUrl: string): void; all(): MessageReturn[] } {
+  let watched: string | undefined;
+  const lastReceived = new Map<string, number>();
+  const returns: MessageReturn[] = [];
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      const input = args.input as { QueueUrl?: string };
+      if (
+        context.commandName === 'ReceiveMessageCommand' &&
+        watched !== undefined &&
+        input.QueueUrl === watched
+      ) {
+        const now = Date.now();
+        for (const message of (result.output as { Messages?: Message[] }).Messages ?? []) {
+          const id = message.MessageId ?? '';
+          const previous = lastReceived.get(id);
+          if (previous !== undefined)
+            returns.push({
+              messageId: id,
+              seconds: (now - previous) / 1000,
+              receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? 0),
+            });
+          lastReceived.set(id, now);
+        }
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'snap2amiBurstReturns' },
+  );
+  return {
+    watch: (queueUrl) => {
+      watched = queueUrl;
+    },
+    all: () => [...returns].sort((a, b) => b.seconds - a.seconds),
+  };
+}
+
+const keyOf = (e: { input: string }) => (JSON.parse(e.input) as { key: string }).key;
+
+/** The burst's launch tests: throttled RunInstances (the emulator's counters), the instances, the records' outcomes. */
+async function launchTestSummary(
+  ec2: EC2Client,
+  calls: Record<string, { calls: number; throttled: number }>,
+  pipeline: { record(key: string): Promise<Record<string, unknown> | undefined> },
+  keys: readonly string[],
+): Promise<LaunchTestSummary> {
+  const runInstancesThrottled =
+    (calls.RunInstances?.throttled ?? 0) + (calls['RunInstances.instances']?.throttled ?? 0);
+  const described = [];
+  for (let token: string | undefined, first = true; first || token; first = false) {
+    const page = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [{ Name: 'tag:snap2ami:launch-test', Values: ['true'] }],
+        ...(token && { NextToken: token }),
+      }),
+    );
+    described.push(...(page.Reservations ?? []).flatMap((r) => r.Instances ?? []));
+    token = page.NextToken;
+  }
+  const instancesLeftRunning = described.filter(
+    (i) => !['shutting-down', 'terminated'].includes(i.State?.Name ?? ''),
+  ).length;
+  let passed = 0;
+  let failed = 0;
+  for (const key of new Set(keys)) {
+    const json = (await pipeline.record(key))?.launchTest;
+    const result = typeof json === 'string' ? (JSON.parse(json) as { result?: string }).result : undefined;
+    if (result === 'passed') passed += 1;
+    else if (result === 'failed') failed += 1;
+  }
+  return { runInstancesThrottled, instances: described.length, instancesLeftRunning, passed, failed };
 }
 
 /** How many images of the account in the client's Region carry each set's name. */

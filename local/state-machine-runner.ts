@@ -39,8 +39,9 @@ export interface Bindings {
   /** For tests of what a timeout leaves behind: the definition's TimeoutSeconds, shortened. */
   executionTimeoutSeconds?: number;
   /**
-   * Executions wait the definition's own retry intervals (by default retries come at once, to
-   * keep tests fast); a run may still ask otherwise (RunOptions).
+   * Executions wait the definition's own retry intervals and Wait states (by default retries
+   * come at once and a Wait pauses a second at most, to keep tests fast); a run may still ask
+   * otherwise (RunOptions).
    */
   realRetryIntervals?: boolean;
   /**
@@ -262,6 +263,8 @@ export class LocalWorkflow {
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, Handler> = {};
   private readonly retryStates: string[] = [];
+  /** The Wait states' durations, in milliseconds, by state name. */
+  private readonly waits: Record<string, number> = {};
   private readonly realRetryIntervals: boolean;
 
   constructor(bindings: Bindings) {
@@ -275,8 +278,12 @@ export class LocalWorkflow {
       definition as never,
       { validationOptions: { checkArn: false, checkPaths: true } } as never,
     );
-    const states = definition.States as Record<string, { Type: string; Resource?: string; Retry?: unknown }>;
+    const states = definition.States as Record<
+      string,
+      { Type: string; Resource?: string; Retry?: unknown; Seconds?: unknown }
+    >;
     for (const [name, state] of Object.entries(states)) {
+      if (state.Type === 'Wait' && typeof state.Seconds === 'number') this.waits[name] = state.Seconds * 1000;
       if (state.Type !== 'Task' || !state.Resource) continue;
       if (state.Retry) this.retryStates.push(name);
       const fn = lambdaArns.get(state.Resource);
@@ -297,14 +304,21 @@ export class LocalWorkflow {
     executionArn: string,
     options: RunOptions = {},
   ): { result: Promise<LocalExecution>; abort(): void } {
-    const retryIntervalOverrides =
-      (options.realRetryIntervals ?? this.realRetryIntervals)
-        ? {}
-        : Object.fromEntries(this.retryStates.map((name) => [name, 0]));
+    const real = options.realRetryIntervals ?? this.realRetryIntervals;
+    const retryIntervalOverrides = real ? {} : Object.fromEntries(this.retryStates.map((name) => [name, 0]));
+    const waitTimeOverrides = real
+      ? {}
+      : Object.fromEntries(
+          Object.entries(this.waits).map(([name, ms]) => [name, Math.min(ms, FAST_WAIT_MS)]),
+        );
     const execution = this.machine.run(
       input as never,
       {
-        overrides: { taskResourceLocalHandlers: this.handlers as never, retryIntervalOverrides },
+        overrides: {
+          taskResourceLocalHandlers: this.handlers as never,
+          retryIntervalOverrides,
+          waitTimeOverrides,
+        },
         context: {
           Execution: {
             Id: executionArn,
@@ -351,8 +365,18 @@ export class LocalWorkflow {
   }
 }
 
+/**
+ * A Wait state's longest pause when retries come at once: long enough that a loop around a Wait
+ * (the launch test's looks at its instance) does not spin on the emulator, short enough that
+ * the local run and the tests do not sit out real EC2's pace (the emulator's instances can boot at once).
+ */
+const FAST_WAIT_MS = 1000;
+
 export interface RunOptions {
-  /** Wait the definition's own retry intervals (by default retries come at once, to keep tests fast). */
+  /**
+   * Wait the definition's own retry intervals and Wait states (by default retries come at once
+   * and a Wait pauses a second at most, to keep tests fast).
+   */
   realRetryIntervals?: boolean;
 }
 

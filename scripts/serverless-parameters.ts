@@ -30,7 +30,8 @@
  * - `${snap2ami:ssmParameterPath}`: the same for the path the lifecycle function writes under;
  * - `${snap2ami:launchTest.<name>}`: the launch-test role's values (ADR 0012): `subnetIds`,
  *   `instanceTypes` (parsed as the functions parse them; `none` when there are none),
- *   `roleName` (the instance profile's role, by the convention that it has the profile's name),
+ *   `roleName` (the instance profile's role: `launchTestInstanceRoleName`, else the profile's
+ *   name, as the console names the role it creates with a profile; launchTestRoleName()),
  *   `requestTagCondition` (the new instance and volumes tagged `<prefix>launch-test=true`, with
  *   the launch test's tag keys only), `resourceTagCondition` (the instance is tagged so),
  *   `imageTagCondition` (one of the pipeline's images, given `<prefix>launch-test` only).
@@ -119,6 +120,31 @@ export function retentionTagCondition(prefix: string): Record<string, Record<str
   };
 }
 
+/** No role: iam:PassRole then matches none (no profile, or a refused role name). */
+const NO_LAUNCH_TEST_ROLE = 'snap2ami-no-launch-test-instance-profile';
+const ROLE_PATH_AND_NAME = /^(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/((?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64})$/;
+export const LAUNCH_TEST_ROLE_ACCEPTED =
+  "the IAM role of the launch-test instance profile: a role name (1 to 64 letters, digits, + = , . @ _ -), with its path if it has one (path/name), or a role ARN of this account (arn:<partition>:iam::<account>:role/<path/name>); or none (the default: the role has the instance profile's name, as the IAM console creates them)";
+
+/**
+ * The role that launch-test instances run with, as iam:PassRole's resource (`role/<path/name>`):
+ * the deployment's launchTestInstanceRoleName, else the instance profile's name (the console
+ * creates a role and its profile under one name). An instance profile names no role that a
+ * template could read at package time, so a role named otherwise must be given.
+ */
+export function launchTestRoleName(role: string, profile: string): string {
+  const given = role.trim();
+  if (given !== '') {
+    const fromArn = ROLE_ARN.exec(given)?.[1];
+    if (fromArn !== undefined) return fromArn;
+    if (ROLE_PATH_AND_NAME.test(given)) return given;
+    throw new Error(`"${given}" is not a role name or role ARN; accepted: ${LAUNCH_TEST_ROLE_ACCEPTED}.`);
+  }
+  const name = profile.trim().split('/').at(-1) ?? '';
+  return name === '' ? NO_LAUNCH_TEST_ROLE : name;
+}
+
 /** The launch-test role's values (ADR 0012), from the parameters; `none` where a list would be empty (no resource matches). */
 export function launchTestValue(name: string, param: (name: string) => string): unknown {
   const prefix = param('tagPrefix');
@@ -136,12 +162,13 @@ export function launchTestValue(name: string, param: (name: string) => string): 
       return safe(() => launchTestSubnetIds(param('launchTestSubnetIds')));
     case 'instanceTypes':
       return safe(() => launchTestInstanceTypes(param('launchTestInstanceTypes')));
-    case 'roleName': {
-      const profile = param('launchTestInstanceProfile').trim();
-      return profile === ''
-        ? 'snap2ami-no-launch-test-instance-profile'
-        : (profile.split('/').at(-1) ?? profile);
-    }
+    case 'roleName':
+      try {
+        return launchTestRoleName(param('launchTestInstanceRoleName'), param('launchTestInstanceProfile'));
+      } catch {
+        // Refused, naming the parameter, when package or deploy initializes.
+        return NO_LAUNCH_TEST_ROLE;
+      }
     case 'requestTagCondition':
       return {
         StringEquals: { [`aws:RequestTag/${prefix}launch-test`]: 'true' },
@@ -241,6 +268,7 @@ export default class Snap2amiParameters {
                   'launchTestSubnetIds',
                   'launchTestInstanceTypes',
                   'launchTestInstanceProfile',
+                  'launchTestInstanceRoleName',
                 ];
                 const values = Object.fromEntries(
                   await Promise.all(names.map(async (n) => [n, await param(n)])),
@@ -287,6 +315,15 @@ export default class Snap2amiParameters {
           errors.push(
             `Parameter ${parameter}=${JSON.stringify(String(value ?? ''))} is refused: ${problem}.`,
           );
+        // The launch-test role's name reaches IAM only (iam:PassRole), no function.
+        const role = String(values.launchTestInstanceRoleName ?? '');
+        try {
+          launchTestRoleName(role, '');
+        } catch (error) {
+          errors.push(
+            `Parameter launchTestInstanceRoleName=${JSON.stringify(role)} is refused: ${(error as Error).message}`,
+          );
+        }
         if (errors.length > 0) throw new serverless.classes.Error(errors.join('\n'));
       },
     };

@@ -15,8 +15,9 @@
  * per real one: the budget's refill rate is `f` × the configured rate. When EC2 throttles a
  * call anyway (another client of the account took more than its share), the image function
  * reports it and `f` is cut multiplicatively; `f` then recovers additively over time back to
- * 1 (AIMD, bounded by `floor` and 1). Turns are given in virtual time, so a cut postpones every
- * outstanding turn too, not only the next ones. Each throttled call also takes one call's tokens
+ * 1, gently at first and faster once no cut came for a while (AIMD, bounded by `floor` and 1).
+ * Turns are given in virtual time, so a cut postpones every outstanding turn too, not only the
+ * next ones. Each throttled call also takes one call's tokens
  * from the bucket: its retry will need them.
  *
  * EC2 throttles per account and Region, each API with a bucket of its own; the workflow's
@@ -25,10 +26,16 @@
  * its plan (demand()). State, reservations and refunds are maps over the keys in use: a plan
  * without lifecycle uses the four keys it always did, and costs exactly what it did.
  */
-import type { Lifecycle } from './contract/types.ts';
+import type { LaunchTest, Lifecycle } from './contract/types.ts';
 import * as z from './zod.ts';
 
-/** The EC2 APIs the workflow calls, each with a request token bucket of its own (per Region). */
+/**
+ * SSM's Run Command calls of an `ssm:` launch test: not EC2's, budgeted the same way (a bucket
+ * per API, account and Region), with assumed buckets (DOCUMENTED_BUCKETS).
+ */
+export const SSM_APIS = ['SendCommand', 'ListCommands', 'GetCommandInvocation'] as const;
+
+/** The EC2 APIs the workflow calls, each with a request token bucket of its own (per Region), and SSM's (SSM_APIS). */
 export const EC2_APIS = [
   'RegisterImage',
   'DescribeSnapshots',
@@ -46,6 +53,7 @@ export const EC2_APIS = [
   'DescribeInstances',
   'TerminateInstances',
   'GetConsoleOutput',
+  ...SSM_APIS,
   'CopySnapshot',
   'CopySnapshot.copies',
 ] as const;
@@ -113,6 +121,12 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
   DescribeInstances: { size: 100, refill: 20 },
   TerminateInstances: { size: 100, refill: 5 },
   GetConsoleOutput: { size: 100, refill: 20 },
+  // SSM's Run Command (ADR 0009, "the launch test's calls"): neither EC2's page nor SSM's
+  // documentation gives these rates; assumed as EC2's mutating (SendCommand) and
+  // non-mutating (the looks) buckets.
+  SendCommand: { size: 50, refill: 5 },
+  ListCommands: { size: 100, refill: 20 },
+  GetCommandInvocation: { size: 100, refill: 20 },
   // CopySourceSnapshots (ADR 0013): CopySnapshot has no row of its own among the buckets this
   // project transcribed (local/emulator_ext/throttle.py), so it is a mutating action's (50, 5).
   // `CopySnapshot.copies` stands for the Service Quotas quota "Concurrent snapshot copies per
@@ -169,8 +183,8 @@ export const COPY_WAIT_LOOKS = 11;
  *   AMI the parameter names now, which it never replaces with an older one);
  * - CheckBilling, with a `billingCheck`: DescribeImages once (the image's PlatformDetails). Its
  *   DeregisterImage or CreateTags, when the billing is missing, is the rare case, uncharged;
- * - LaunchTest, with a `launchTest`: see below (SSM's SendCommand and GetCommandInvocation are
- *   not EC2's and not budgeted here).
+ * - LaunchTest, with a `launchTest`: see below; an `ssm:` test also ListCommands (a command an
+ *   earlier try sent), SendCommand once and LAUNCH_TEST_COMMAND_LOOKS GetCommandInvocation.
  */
 /**
  * A launch test's looks at its instance (DescribeInstanceStatus), an estimate: status checks take
@@ -178,6 +192,12 @@ export const COPY_WAIT_LOOKS = 11;
  * command a few looks more. A longer test looks more, uncharged (as WaitForCopies).
  */
 export const LAUNCH_TEST_LOOKS = 14;
+
+/**
+ * An `ssm:` test's looks at its command (GetCommandInvocation), an estimate: a smoke test of a
+ * minute, looked at every 15 s. A longer command looks more, uncharged.
+ */
+export const LAUNCH_TEST_COMMAND_LOOKS = 5;
 
 /**
  * CopySourceSnapshots' looks per snapshot, an estimate: its look for copies of the key and its
@@ -189,7 +209,7 @@ export const COPY_SNAPSHOT_LOOKS = 10;
 export function demand(plan: {
   lifecycle?: Lifecycle | undefined;
   billingCheck?: unknown;
-  launchTest?: unknown;
+  launchTest?: LaunchTest | undefined;
   sourceAccount?: string | undefined;
   snapshotIds?: readonly string[];
 }): Demand {
@@ -220,6 +240,11 @@ export function demand(plan: {
     add('TerminateInstances', 1);
     add('CreateTags', 1);
     add('GetConsoleOutput', 1);
+    if (plan.launchTest.mode === 'ssm') {
+      add('ListCommands', 1);
+      add('SendCommand', 1);
+      add('GetCommandInvocation', LAUNCH_TEST_COMMAND_LOOKS);
+    }
   }
   const lifecycle = plan.lifecycle;
   if (!lifecycle) return calls;
@@ -263,9 +288,21 @@ export const DEFAULT_RATE_SHARE = 0.5;
  * - a throttled call cuts `f` to `decrease` × `f` (not below `floor`), at most once per
  *   `cooldownMs` per API: the calls already under way when EC2 throttled one meet the same
  *   empty bucket, and are one signal, not many;
- * - `f` then grows by `recoveryPerSecond` each second, back to 1 (the configured budget).
+ * - `f` then grows by `recoveryPerSecond` each second, gently, while another client is likely
+ *   still there (throttling again soon would cut it again); after `probeAfterMs` without a cut
+ *   the other client has likely left, and `f` grows by `probePerSecond` each second, back to 1
+ *   (the configured budget) within a minute or so rather than the 8 minutes the gentle slope
+ *   alone took from the floor (issue 21: a competitor that takes 0.9 of EC2's refill for two
+ *   minutes of a burst, then leaves).
  */
-export const AIMD = { decrease: 0.7, floor: 0.05, recoveryPerSecond: 0.002, cooldownMs: 5_000 } as const;
+export const AIMD = {
+  decrease: 0.7,
+  floor: 0.05,
+  recoveryPerSecond: 0.002,
+  probeAfterMs: 30_000,
+  probePerSecond: 0.02,
+  cooldownMs: 5_000,
+} as const;
 
 /** A reservation counts as due this long (virtual ms) before its time: clocks of two Lambdas differ a little. */
 export const DUE_TOLERANCE_MS = 250;
@@ -297,33 +334,77 @@ export interface Clock {
 /** A clock that was never cut: virtual time is real time. */
 export const STEADY_CLOCK: Clock = { v0: 0, t0: 0, f0: 1, cut: 0 };
 
-const K = AIMD.recoveryPerSecond / 1000;
+/** A stretch of the clock's rate: from `from` ms after t0, `f` growing by `slope` per ms (0: steady). */
+interface Stretch {
+  from: number;
+  f: number;
+  slope: number;
+}
 
-/** How long (ms after t0) `f` takes to grow back to 1. */
-const recoveryMs = (clock: Clock) => (clock.f0 >= 1 ? 0 : (1 - clock.f0) / K);
+/**
+ * The clock's rate after t0, as stretches: the gentle recovery until `probeAfterMs`, then the
+ * faster one, each only until `f` reaches 1, then steady at 1 for ever.
+ */
+function stretches(clock: Clock): Stretch[] {
+  const out: Stretch[] = [];
+  let from = 0;
+  let f = Math.min(1, clock.f0);
+  for (const [perSecond, until] of [
+    [AIMD.recoveryPerSecond, AIMD.probeAfterMs],
+    [AIMD.probePerSecond, Number.POSITIVE_INFINITY],
+  ] as const) {
+    if (f >= 1) break;
+    const slope = perSecond / 1000;
+    const length = Math.min(until - from, (1 - f) / slope);
+    out.push({ from, f, slope });
+    from += length;
+    f = Math.min(1, f + slope * length);
+  }
+  out.push({ from, f: 1, slope: 0 });
+  return out;
+}
+
+/** Where stretch `i` ends (ms after t0). */
+const endOf = (all: readonly Stretch[], i: number) => all[i + 1]?.from ?? Number.POSITIVE_INFINITY;
 
 /** The clock's rate at real time `t`. */
 export function rateAt(clock: Clock, t: number): number {
-  return Math.min(1, clock.f0 + K * Math.max(0, t - clock.t0));
+  const d = Math.max(0, t - clock.t0);
+  const all = stretches(clock);
+  const i = all.findIndex((_, index) => d < endOf(all, index));
+  const { from, f, slope } = all[i] as Stretch;
+  return Math.min(1, f + slope * (d - from));
 }
 
 /** Virtual time at real time `t` (before t0, a clock of another Lambda a little behind: v0). */
 export function virtualAt(clock: Clock, t: number): number {
   const d = Math.max(0, t - clock.t0);
-  const d1 = recoveryMs(clock);
-  if (d <= d1) return clock.v0 + clock.f0 * d + (K * d * d) / 2;
-  return clock.v0 + clock.f0 * d1 + (K * d1 * d1) / 2 + (d - d1);
+  const all = stretches(clock);
+  let v = clock.v0;
+  for (const [i, { from, f, slope }] of all.entries()) {
+    const length = Math.min(d, endOf(all, i)) - from;
+    if (length <= 0) break;
+    v += f * length + (slope * length * length) / 2;
+  }
+  return v;
 }
 
 /** The real time at which the clock reads `v` (t0 for any time it read before). */
 export function realTimeOf(clock: Clock, v: number): number {
   if (v <= clock.v0) return clock.t0;
-  const d1 = recoveryMs(clock);
-  const v1 = clock.v0 + clock.f0 * d1 + (K * d1 * d1) / 2;
-  if (v >= v1) return clock.t0 + d1 + (v - v1);
-  // K·d²/2 + f0·d − (v − v0) = 0
-  const d = (-clock.f0 + Math.sqrt(clock.f0 * clock.f0 + 2 * K * (v - clock.v0))) / K;
-  return clock.t0 + d;
+  const all = stretches(clock);
+  let left = v - clock.v0;
+  for (const [i, { from, f, slope }] of all.entries()) {
+    const length = endOf(all, i) - from;
+    const gained = slope === 0 ? f * length : f * length + (slope * length * length) / 2;
+    if (left <= gained) {
+      // slope·x²/2 + f·x − left = 0
+      const x = slope === 0 ? left / f : (-f + Math.sqrt(f * f + 2 * slope * left)) / slope;
+      return clock.t0 + from + x;
+    }
+    left -= gained;
+  }
+  return Number.POSITIVE_INFINITY;
 }
 
 /** The clock after a throttled call at real time `t`; undefined within the cooldown of the last cut. */

@@ -117,3 +117,19 @@ export function sqsMessageBytes(message: DeadLetterMessage): number {
     utf8Bytes(message.MessageBody),
   );
 }
+
+/**
+ * The source message a dead-letter message stands for. A DLQ is at-least-once: ingest sends a
+ * rejection again when the answer to its send is lost, and dead-letters a message of several
+ * rejected snapshots once per snapshot (each with the whole body); all carry the source's ID
+ * (`snap2ami-source-message-id`). A message SQS dead-lettered itself (after its receives) keeps
+ * its own ID. Replay and every count of dead letters take each source once.
+ */
+export function deadLetterSource(message: {
+  MessageId?: string | undefined;
+  MessageAttributes?: Record<string, { StringValue?: string | undefined }> | undefined;
+}): string {
+  return (
+    message.MessageAttributes?.[DLQ_ATTRIBUTES.sourceMessageId]?.StringValue || (message.MessageId ?? '')
+  );
+}

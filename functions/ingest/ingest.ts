@@ -1,7 +1,8 @@
 /**
  * Ingest: one SQS batch of snapshot events → Step Functions executions, one per plan, named
  * by the idempotency key. Rejected messages go to the dead-letter queue at once with their
- * reasons; transient failures come back as batch item failures; nothing is dropped.
+ * reasons (a message that also has plans, once they are started or deferred, so that its return
+ * never sends them twice); transient failures come back as batch item failures; nothing is dropped.
  * A registration starts only when admission control has EC2 request tokens for it
  * (docs/adr/0009-admission-control.md); otherwise its message goes back to the queue as a new
  * message, delayed until its tokens are there, so that waiting never counts as a receive.
@@ -30,7 +31,7 @@ import { startAttempt } from '#shared/aws/executions.ts';
 import { describeSnapshots, referencedSnapshotIds } from '#shared/aws/snapshots.ts';
 import { isAccessDenied, type SourceReader, withSourceTags } from '#shared/aws/source-accounts.ts';
 import { planGroups, type SnapshotGroup } from '#shared/contract/plan.ts';
-import type { ContractError, Plan, PlannerSettings } from '#shared/contract/types.ts';
+import type { ContractError, Plan, PlannerSettings, Rejected } from '#shared/contract/types.ts';
 import { DLQ_ATTRIBUTES, deadLetterMessage } from '#shared/dead-letter.ts';
 import { parseMessageBody } from '#shared/events.ts';
 import type { Snapshot } from '#shared/snapshot.ts';
@@ -61,12 +62,13 @@ export interface IngestDeps {
 
 type Disposition = { ok: true; duplicate?: boolean } | { ok: false; error: unknown };
 
-/** A message's plans waiting for admission, with the ticket it came back with, if any. */
+/** A message's plans waiting for admission, with the ticket it came back with, if any, and its rejections still to send. */
 interface Admissible {
   record: SQSRecord;
   plans: Plan[];
   eventTime: string | undefined;
   ticket: Ticket | undefined;
+  rejected: readonly Rejected[];
 }
 
 /** A message going back to the queue to wait: how long, and its turn. */
@@ -99,11 +101,10 @@ async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<
     const account = outcome.outcome === 'snapshots' ? outcome.account : undefined;
     const member = await memberCheck(account, members, deps);
     if (member !== true) {
-      const result =
-        member === false
-          ? await reject(record, 'untrusted', [{ message: notMember(account, deps) }], [], deps)
-          : ({ ok: false, error: member.error } as const);
-      if (!result.ok) failures.push(record.messageId);
+      const sent =
+        member === false &&
+        (await reject(record, 'untrusted', [{ message: notMember(account, deps) }], [], deps, undefined));
+      if (!sent) failures.push(record.messageId);
       continue;
     }
     if (outcome.outcome === 'skipped') {
@@ -115,8 +116,8 @@ async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<
         reason: outcome.reason,
       });
     } else if (outcome.outcome === 'rejected') {
-      const result = await reject(record, outcome.category, [{ message: outcome.reason }], [], deps);
-      if (!result.ok) failures.push(record.messageId);
+      const sent = await reject(record, outcome.category, [{ message: outcome.reason }], [], deps, undefined);
+      if (!sent) failures.push(record.messageId);
     } else {
       pending.push({ record, groups: outcome.groups, eventTime: outcome.eventTime });
     }
@@ -145,12 +146,6 @@ async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<
   for (const item of pending) {
     const ticket = ticketOf(item.record);
     const report = stillToDo(planGroups(item.groups, known, planning), ticket);
-    // One message may hold several plans (a CreateTags record of several snapshots): it comes
-    // back if any of them could not be started or rejected, not only the last one.
-    let result: Disposition = { ok: true };
-    const keep = (next: Disposition) => {
-      if (result.ok) result = next;
-    };
     for (const skipped of report.skipped) {
       deps.count('Skipped');
       deps.log.info({
@@ -160,23 +155,48 @@ async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<
         reason: skipped.reason,
       });
     }
-    for (const rejected of report.rejected) {
-      keep(await reject(item.record, 'rejected', rejected.errors, rejected.snapshotIds, deps));
-    }
     if (report.plans.length > 0 && !report.returning) deps.count('Planned', report.plans.length);
-    // The message's plans start together when admission control has the tokens for all of
-    // them; a message coming back anyway (a rejection could not reach the DLQ) waits for none.
-    if (!result.ok) failures.push(item.record.messageId);
-    else if (report.plans.length > 0)
+    // The message's plans start together when admission control has the tokens for all of them.
+    if (report.plans.length > 0)
       admissible.push({
         record: item.record,
         plans: report.plans,
         eventTime: item.eventTime,
         ticket,
+        rejected: report.rejected,
       });
+    else if (!(await rejectAll(item.record, report.rejected, ticket, deps)))
+      failures.push(item.record.messageId);
   }
-  failures.push(...(await admitAndStart(admissible, deps)));
+  const unsettled = await admitAndStart(admissible, deps);
+  failures.push(...unsettled);
+  // A message's rejections go to the dead-letter queue once its plans are settled (started, or
+  // deferred with a ticket that carries only the plans): a message that must come back (admission
+  // failed, a start failed, its deferral could not be sent) has sent none yet, so its return, which
+  // does everything again, does not dead-letter them a second time. One whose rejection cannot
+  // be sent comes back whole (a DLQ outage, rare): its started plans are then duplicates, their
+  // tokens given back, and a deferred one is deferred again (its later copy a duplicate).
+  for (const item of admissible)
+    if (
+      !unsettled.includes(item.record.messageId) &&
+      !(await rejectAll(item.record, item.rejected, item.ticket, deps))
+    )
+      failures.push(item.record.messageId);
   return failures;
+}
+
+/** Sends each rejection of the message to the dead-letter queue; whether all got there. */
+async function rejectAll(
+  record: SQSRecord,
+  rejected: readonly Rejected[],
+  ticket: Ticket | undefined,
+  deps: IngestDeps,
+): Promise<boolean> {
+  let ok = true;
+  for (const rejection of rejected)
+    if (!(await reject(record, 'rejected', rejection.errors, rejection.snapshotIds, deps, ticket)))
+      ok = false;
+  return ok;
 }
 
 /** The first early return's longest wait (seconds); each next return of a message waits four times longer. */
@@ -245,9 +265,9 @@ const ticketOf = (record: SQSRecord) =>
 
 /**
  * What is left to do of a message that comes back from waiting: the plans its ticket names, and
- * nothing else. Its rejections went to the dead-letter queue and its skips were counted when it
- * first arrived (it was deferred only after they had), so they are neither sent nor counted
- * again, and `Planned` counts a plan once. A message without such a ticket does it all.
+ * nothing else. Its rejections are the first receipt's to send (right after the deferral, or
+ * again when that receipt comes back whole) and its skips were counted then, so they are neither
+ * sent nor counted again, and `Planned` counts a plan once. A message without such a ticket does it all.
  */
 function stillToDo(report: ReturnType<typeof planGroups>, ticket: Ticket | undefined) {
   if (ticket?.keys === undefined) return { ...report, returning: false };
@@ -519,26 +539,32 @@ async function start(
   }
 }
 
+/**
+ * One rejection to the dead-letter queue, counted (Rejected) once it is there; whether it got
+ * there. Its source is the message as it first arrived: a deferred message is sent back as a new
+ * one, and its ticket names the first.
+ */
 async function reject(
   record: SQSRecord,
   category: string,
   errors: ContractError[],
   snapshotIds: string[],
   deps: IngestDeps,
-): Promise<Disposition> {
-  deps.count('Rejected');
+  ticket: Ticket | undefined,
+): Promise<boolean> {
   const message = deadLetterMessage({
     body: record.body,
     category,
     errors,
     snapshotIds,
-    sourceMessageId: record.messageId,
+    sourceMessageId: ticket?.firstMessageId ?? record.messageId,
     rejectedAt: deps.now?.() ?? new Date(),
   });
   const reason = message.MessageAttributes[DLQ_ATTRIBUTES.reason]?.StringValue;
   try {
     const QueueUrl = await deps.deadLetterQueueUrl();
     await deps.sqs.send(new SendMessageCommand({ QueueUrl, ...message }));
+    deps.count('Rejected');
     deps.log.warn({
       message: 'rejected to the dead-letter queue',
       messageId: record.messageId,
@@ -546,13 +572,13 @@ async function reject(
       snapshotIds,
       reason,
     });
-    return { ok: true };
+    return true;
   } catch (error) {
     deps.log.error({
       message: 'could not move a rejected message to the dead-letter queue; it will come back',
       messageId: record.messageId,
       error: String(error),
     });
-    return { ok: false, error };
+    return false;
   }
 }

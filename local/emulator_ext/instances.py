@@ -7,12 +7,21 @@ Where moto 5.2.5 differs from what the launch test rests on:
   must exist (InvalidAMIID.NotFound; moto launched from any id), and its block devices are the
   base of the instance's, each overridden by the request's mapping of the same device (moto used
   the request's mappings alone, or a made-up volume).
+- RunInstances refuses an image whose ENA support is off on a type that requires ENA (every
+  Nitro type: t3, t4g, m5, …), as EC2 does, with EC2's error: `InvalidParameterCombination`,
+  "Enhanced networking with the Elastic Network Adapter (ENA) is required for the 't3.micro'
+  instance type. Ensure that you are using an AMI that is enabled for ENA." (moto launched it).
+  EC2 refuses at the launch, it does not boot such an image and fail its checks: the error as
+  users meet it, e.g. github.com/vantage-sh/ec2instances.info/issues/409 (t3.micro),
+  hashicorp/terraform#19763 (t3.large), rancher/os#2160 (c5.large); the EC2 user guide
+  ("Enhanced networking with ENA") has every Nitro type use ENA.
 - Status checks take time: DescribeInstanceStatus answers `initializing` for both checks until
   the instance has run for the control's `statusDelaySeconds`, then `ok` (moto: `ok` at once).
   The instance reachability check ends `impaired` (details: reachability `failed`) when the
-  image could not boot on the instance type: its ENA support is off on a type that requires ENA
-  (every Nitro type), its boot mode is not one the type supports, its architecture is not the
-  type's, or its root snapshot carries the emulator-only tag `emulator:boot=fail` (BOOT_TAG).
+  image could not boot on the instance type: its boot mode is not one the type supports, its
+  architecture is not the type's, or its root snapshot carries the emulator-only tag
+  `emulator:boot=fail` (BOOT_TAG: an image whose OS does not come up, a broken fstab, a
+  missing driver).
 - GetConsoleOutput: a boot log; for such an instance, a failed boot naming the cause.
 - SSM SendCommand runs only on a running instance whose checks passed (else InvalidInstanceId,
   as an instance without a reachable SSM agent). Its invocation is `InProgress` for the
@@ -34,6 +43,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from moto.core.responses import ActionResult
+from moto.ec2.exceptions import InvalidParameterCombination
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 from moto.ec2.models.instances import Instance, InstanceBackend
 from moto.ec2.responses.general import General
@@ -100,13 +110,21 @@ def _root_snapshot_tags(backend: Any, image: Any) -> dict[str, str]:
     return {}
 
 
+def ena_refusal(image: Any, instance_type: str) -> str | None:
+    """EC2's refusal of an image without ENA support on a type that requires ENA, or None."""
+    info = INSTANCE_TYPES.get(instance_type) or {}
+    if (info.get("NetworkInfo") or {}).get("EnaSupport") == "required" and not getattr(image, "ena_support", None):
+        return (
+            f"Enhanced networking with the Elastic Network Adapter (ENA) is required for the "
+            f"'{instance_type}' instance type. Ensure that you are using an AMI that is enabled for ENA."
+        )
+    return None
+
+
 def boot_failure(backend: Any, image: Any, instance_type: str) -> str | None:
     """Why this image cannot boot on this type, or None. The first cause found, in a fixed order."""
     info = INSTANCE_TYPES.get(instance_type)
     if info is not None:
-        ena = (info.get("NetworkInfo") or {}).get("EnaSupport")
-        if ena == "required" and not getattr(image, "ena_support", None):
-            return f"ENA support is off on the image and {instance_type} requires ENA"
         modes = info.get("SupportedBootModes") or []
         mode = getattr(image, "boot_mode", None)
         if mode and mode != "uefi-preferred" and modes and mode not in modes:
@@ -159,6 +177,9 @@ def run_instances(
         if token and key in _tokens and _tokens[key] in self.reservations:
             return self.reservations[_tokens[key]]
         image = _image(self, image_id) if image_id else None
+        refusal = ena_refusal(image, kwargs.get("instance_type") or "") if image is not None else None
+        if refusal:
+            raise InvalidParameterCombination(refusal)
         if image is not None:
             kwargs["block_device_mappings"] = _merged_mappings(image, kwargs.get("block_device_mappings"))
         reservation = _original_run_instances(self, image_id, count, user_data, security_group_names, **kwargs)

@@ -11,7 +11,10 @@ EC2's documented sizes and refill rates, and two emulator-only parameters:
   so the caller sees refill × (1 − F).
 
 They are set at run time through the control endpoint (CONTROL_PATH), for every Region or for
-one Region (tests use a Region of their own so that they change nothing for the others).
+one Region (tests use a Region of their own so that they change nothing for the others). A
+change of bucket sizes, or switching the throttle on or off, starts the buckets concerned full;
+a change of rate alone (timeScale, competitorShare) keeps their tokens, so that a competitor can
+start or stop mid-burst (the bench's --competitor-schedule).
 """
 
 from __future__ import annotations
@@ -173,15 +176,27 @@ class Throttle:
     def configure(self, body: dict[str, Any]) -> None:
         region = body.get("region")
         with self.lock:
+            concerned = [k for k in self.tokens if region is None or k[1] == region]
+            # A change of rate alone (timeScale, competitorShare: another client that starts or
+            # stops a job during a burst) keeps every bucket's tokens: those it gathered so far at
+            # the old rate, and from now on the new one.
+            if not {"enabled", "buckets"} & body.keys():
+                now = self.clock()
+                for key in concerned:
+                    tokens, last = self.tokens[key]
+                    size, rate = self.limits(key[1], key[2])
+                    self.tokens[key] = (min(size, tokens + (now - last) * rate), now)
             target = self.settings if region is None else self.regions.setdefault(region, {})
             for key in ("enabled", "timeScale", "competitorShare"):
                 if key in body:
                     target[key] = body[key]
             if "buckets" in body:
                 target.setdefault("buckets", {}).update(body["buckets"])
-            # A bucket of a changed size starts full at its new size.
-            for key in [k for k in self.tokens if region is None or k[1] == region]:
-                del self.tokens[key]
+            # A bucket of a changed size starts full at its new size; so does every bucket when
+            # the throttle is switched on or off.
+            if {"enabled", "buckets"} & body.keys():
+                for key in concerned:
+                    del self.tokens[key]
 
     def state(self) -> dict[str, Any]:
         with self.lock:

@@ -103,8 +103,17 @@ export interface AdmissionStoreOptions {
 }
 
 const KEY: Record<string, AttributeValue> = { pk: { S: 'ec2' } };
-/** Conditional writes lost to another writer, before ingest gives up on the batch (it then comes back). */
-const WRITE_ATTEMPTS = 8;
+/**
+ * Conditional writes lost to another writer, before ingest gives up on the batch (it then comes
+ * back), and the pause before each next try: exponential backoff with full jitter, from up to
+ * 50 ms to at most 1 s (about 12 s in all at worst, well within ingest's timeout). Five batches
+ * writing the item back to back on the emulator, 300 admissions each way (issue 21): 8 tries with
+ * pauses of up to 20 ms × the try lost all of them 5 to 14 times; 16 with this backoff, none of 500.
+ * A batch that gave up came back after the queue's 360 s visibility timeout: the stalled tail
+ * of the real-time bench (docs/adr/0009-admission-control.md).
+ */
+export const WRITE_ATTEMPTS = 16;
+const writePauseMs = (attempt: number, random: () => number) => random() * Math.min(1000, 25 * 2 ** attempt);
 
 /**
  * The item's attributes: `version`, a counter every write of `buckets` bumps and is conditional
@@ -243,7 +252,7 @@ export class AdmissionStore implements Admission {
         return changed.result;
       } catch (error) {
         if (!isConditionFailure(error) || attempt >= WRITE_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, writePauseMs(attempt, Math.random)));
       }
     }
   }

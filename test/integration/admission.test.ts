@@ -277,6 +277,48 @@ describe('admission control in ingest', () => {
     expect(await queueDepth(sqs, t.dlqUrl)).toBe(1);
   });
 
+  it('dead-letters a rejected snapshot once when its message must come back: the rejection waits until the message’s plans are settled', async () => {
+    const t = await setup();
+    const [good = ''] = await t.snapshots(1);
+    const typo = await createTaggedSnapshot(new EC2Client({}), {
+      'snap2ami:register': 'true',
+      'snap2ami:nmae': 'misspelt',
+    });
+    // Step Functions fails the first StartExecution: the message must come back.
+    const flaky = new SFNClient({ endpoint: sfn.endpoint, maxAttempts: 1 });
+    let failures = 1;
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'StartExecutionCommand' && failures-- > 0)
+          throw Object.assign(new Error('injected: Step Functions unavailable'), {
+            name: 'ServiceUnavailable',
+          });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const deps = { ...t.deps, sfn: flaky, random: () => 0 };
+    await t.send([
+      registerSnapshotsEvent({
+        snapshotIds: [good, typo],
+        multiVolume: false,
+        account: EMULATOR_ACCOUNT,
+        region: EMULATOR_REGION,
+        origin: 'test',
+        id: crypto.randomUUID(),
+        time: new Date(),
+      }),
+    ]);
+    expect((await pollOnce(sqs, t.queueUrl, deps)).failed).toHaveLength(1);
+    // Back within a second (ChangeMessageVisibility), then started; its rejection sent once.
+    await pollUntilIdle(sqs, t.queueUrl, deps, {
+      idle: () => t.counts.Started === 1 && [...sfn.executions.values()].every((e) => e.status !== 'RUNNING'),
+      deadline: Date.now() + 30_000,
+    });
+    expect(t.counts).toMatchObject({ Started: 1, Rejected: 1, ReturnedEarly: 1 });
+    expect(await queueDepth(sqs, t.dlqUrl)).toBe(1);
+  });
+
   it('gives back the tokens of a duplicate: an EBS and an AWS Backup event for one snapshot take one registration’s', async () => {
     const t = await setup({});
     const [id = ''] = await t.snapshots(1);

@@ -33,7 +33,7 @@ import {
   createSnapshotEvent as snapshotEvent,
   startStateMachine,
 } from '../../local/index.ts';
-import { snap2amiAsync } from '../support/cli.ts';
+import { snap2amiInProcess as snap2amiAsync } from '../support/cli-in-process.ts';
 import { executionsFor } from '../support/pipeline.ts';
 import { createRecoveryHarness } from '../support/recovery.ts';
 

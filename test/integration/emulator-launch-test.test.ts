@@ -2,7 +2,8 @@
  * The emulator launches instances as the launch test needs EC2 to (docs/adr/0006): RunInstances
  * keeps its ClientToken and starts from the image's block devices; status checks stay
  * `initializing` for a configurable time, then pass, or fail the instance reachability check when
- * the image cannot boot on the type; a failed instance's console shows the failed boot; an SSM
+ * the image cannot boot on the type; an image with ENA off on a type that requires ENA is refused
+ * at RunInstances, as EC2 refuses it; a failed instance's console shows the failed boot; an SSM
  * command ends with the status the emulator-only tag chooses. Real SDK calls, in a Region of its
  * own whose delays it sets (and resets afterwards).
  */
@@ -152,8 +153,21 @@ describe('status checks', () => {
     });
   });
 
+  it("refuse an image with ENA off on a type that requires ENA at RunInstances, with EC2's error, launching nothing", async () => {
+    const imageId = await image({ EnaSupport: false });
+    expect(await failure(launch(imageId, { InstanceType: 't3.micro' }))).toEqual({
+      name: 'InvalidParameterCombination',
+      status: 400,
+      message:
+        "Enhanced networking with the Elastic Network Adapter (ENA) is required for the 't3.micro' instance type. Ensure that you are using an AMI that is enabled for ENA.",
+    });
+    const { Reservations = [] } = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: 'image-id', Values: [imageId] }] }),
+    );
+    expect(Reservations.flatMap((r) => r.Instances ?? [])).toEqual([]);
+  });
+
   it.each([
-    ['ENA off on a type that requires ENA', { EnaSupport: false }, {}, 't3.micro'],
     [
       'a boot mode the type does not support',
       { Architecture: 'arm64', BootMode: 'legacy-bios' },
@@ -235,7 +249,7 @@ describe('SSM commands', () => {
   });
 
   it('are refused on an instance that did not boot (no SSM agent answers): InvalidInstanceId', async () => {
-    const instanceId = await launch(await image({ EnaSupport: false }));
+    const instanceId = await launch(await image({}, { [BOOT_TAG]: 'fail' }));
     await settled(instanceId);
     expect((await failure(run(instanceId))).name).toBe('InvalidInstanceId');
   });

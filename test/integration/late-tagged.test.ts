@@ -8,7 +8,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { CreateQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSnapshotEvent, createTagsEvent, pollOnce, startFaultProxy } from '../../local/index.ts';
-import { snap2amiAsync } from '../support/cli.ts';
+import { snap2amiInProcess as snap2amiAsync } from '../support/cli-in-process.ts';
 import { executionsFor } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';
 import { messagesIn } from '../support/sqs.ts';

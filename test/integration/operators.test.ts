@@ -18,7 +18,7 @@ import {
   unauthorized,
 } from '../../local/index.ts';
 import { createTable, tableProperties } from '../../local/stack-resources.ts';
-import { snap2amiAsync } from '../support/cli.ts';
+import { snap2amiInProcess as snap2amiAsync } from '../support/cli-in-process.ts';
 import { planFor } from '../support/pipeline.ts';
 
 const ec2 = new EC2Client({});

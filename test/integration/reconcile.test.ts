@@ -14,7 +14,7 @@ import type { Plan } from '#shared/contract/types.ts';
 import { executionInput } from '#shared/workflow.ts';
 import { CURSOR_KEY, type ReconcileReport, reconcile } from '../../functions/reconcile/reconcile.ts';
 import { describeImagesBody, type FaultProxy, startFaultProxy } from '../../local/index.ts';
-import { snap2amiAsync } from '../support/cli.ts';
+import { snap2amiInProcess as snap2amiAsync } from '../support/cli-in-process.ts';
 import { executionArn } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';
 import { messagesIn } from '../support/sqs.ts';

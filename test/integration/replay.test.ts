@@ -1,4 +1,4 @@
-/** `snap2ami replay` against the emulator's SQS, run as a user runs it. */
+/** `snap2ami replay` against the emulator's SQS, run in-process (the command a user runs, without a process of its own). */
 import {
   CreateQueueCommand,
   ReceiveMessageCommand,
@@ -8,7 +8,7 @@ import {
 import { describe, expect, inject, it } from 'vitest';
 import { DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
 import { startFaultProxy } from '../../local/index.ts';
-import { snap2ami, snap2amiAsync } from '../support/cli.ts';
+import { snap2amiInProcess } from '../support/cli-in-process.ts';
 import { messagesIn } from '../support/sqs.ts';
 
 const sqs = new SQSClient({});
@@ -22,7 +22,7 @@ async function queues() {
   return { queueUrl, dlqUrl };
 }
 
-async function reject(dlqUrl: string, body: string, snapshotIds: string, reason: string) {
+async function reject(dlqUrl: string, body: string, snapshotIds: string, reason: string, source?: string) {
   const s = (StringValue: string) => ({ DataType: 'String', StringValue });
   await sqs.send(
     new SendMessageCommand({
@@ -32,6 +32,7 @@ async function reject(dlqUrl: string, body: string, snapshotIds: string, reason:
         [DLQ_ATTRIBUTES.reason]: s(reason),
         [DLQ_ATTRIBUTES.category]: s('rejected'),
         ...(snapshotIds ? { [DLQ_ATTRIBUTES.snapshotIds]: s(snapshotIds) } : {}),
+        ...(source ? { [DLQ_ATTRIBUTES.sourceMessageId]: s(source) } : {}),
       },
     }),
   );
@@ -49,14 +50,21 @@ describe('snap2ami replay', () => {
       'snap2ami:architecture="amd64" is not accepted',
     );
     await reject(dlqUrl, '{"b":2}', 'snap-0000000000000000b', 'snapshot is owned by account 210987654321');
-    const result = snap2ami(['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl, '--dry-run']);
+    const result = await snap2amiInProcess([
+      'replay',
+      '--dlq-url',
+      dlqUrl,
+      '--queue-url',
+      queueUrl,
+      '--dry-run',
+    ]);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('would move');
     expect(result.stdout).toContain('snap2ami:architecture="amd64"');
     expect(result.stdout).toContain('0 moved, 2 would move, 0 failed, 2 left in the DLQ.');
     expect(await depth(queueUrl)).toBe(0);
     // Released at once: a real run right after sees both.
-    const moved = snap2ami(['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl, '--json']);
+    const moved = await snap2amiInProcess(['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl, '--json']);
     expect(JSON.parse(moved.stdout).moved).toBe(2);
   });
 
@@ -66,7 +74,7 @@ describe('snap2ami replay', () => {
     await reject(dlqUrl, '{"n":2}', 'snap-0000000000000000a', 'tag error');
     await reject(dlqUrl, '{"n":3}', 'snap-0000000000000000b', 'owner');
     await reject(dlqUrl, '{"n":4}', 'snap-0000000000000000c', 'TAG ERROR again');
-    const bySnapshot = snap2ami([
+    const bySnapshot = await snap2amiInProcess([
       'replay',
       '--dlq-url',
       dlqUrl,
@@ -79,7 +87,7 @@ describe('snap2ami replay', () => {
       '--json',
     ]);
     expect(JSON.parse(bySnapshot.stdout)).toMatchObject({ moved: 1, failed: 0 });
-    const byReason = snap2ami([
+    const byReason = await snap2amiInProcess([
       'replay',
       '--dlq-url',
       dlqUrl,
@@ -136,7 +144,7 @@ describe('snap2ami replay', () => {
       ['with --max 5', ['--max', '5']],
     ])('--snapshot-id A moves A only, %s; B stays in the DLQ', async (_, max) => {
       const { queueUrl, dlqUrl, urls } = await dlqOfAAndB();
-      const result = snap2ami(['replay', ...urls, '--snapshot-id', A, ...max, '--json']);
+      const result = await snap2amiInProcess(['replay', ...urls, '--snapshot-id', A, ...max, '--json']);
       expect(result.status, result.stderr).toBe(0);
       expect(JSON.parse(result.stdout)).toMatchObject({ moved: 1, failed: 0, leftInDlq: 1 });
       expect(await bodiesIn(queueUrl)).toEqual([`{"about":"${A}"}`]);
@@ -145,7 +153,7 @@ describe('snap2ami replay', () => {
 
     it('--dry-run --snapshot-id A lists A only and moves nothing', async () => {
       const { queueUrl, dlqUrl, urls } = await dlqOfAAndB();
-      const result = snap2ami(['replay', ...urls, '--snapshot-id', A, '--dry-run', '--json']);
+      const result = await snap2amiInProcess(['replay', ...urls, '--snapshot-id', A, '--dry-run', '--json']);
       const summary = JSON.parse(result.stdout);
       expect(summary).toMatchObject({ moved: 0, wouldMove: 1, leftInDlq: 2 });
       expect(summary.messages.map((m: { snapshotIds: string }) => m.snapshotIds)).toEqual([A]);
@@ -158,16 +166,22 @@ describe('snap2ami replay', () => {
       await reject(dlqUrl, '{"n":1}', '', 'malformed');
       await reject(dlqUrl, '{"snapshot":"snap-0123456789abcdef0"}', '', 'no attribute: ID from the body');
       const urls = ['--dlq-url', dlqUrl, '--queue-url', queueUrl];
-      const short = snap2ami(['replay', ...urls, '--snapshot-id', 'snap-01234567', '--json']);
+      const short = await snap2amiInProcess(['replay', ...urls, '--snapshot-id', 'snap-01234567', '--json']);
       expect(JSON.parse(short.stdout)).toMatchObject({ moved: 0 });
-      const long = snap2ami(['replay', ...urls, '--snapshot-id', 'snap-0123456789abcdef0', '--json']);
+      const long = await snap2amiInProcess([
+        'replay',
+        ...urls,
+        '--snapshot-id',
+        'snap-0123456789abcdef0',
+        '--json',
+      ]);
       expect(JSON.parse(long.stdout)).toMatchObject({ moved: 1 });
     });
 
     it.each([['--snapshot-id', A], ['--reason', 'tag'], ['--max', '1'], ['--dry-run']])(
       'refuses --move-task with %s, as a usage error, before touching a queue',
-      (...filter) => {
-        const result = snap2ami([
+      async (...filter) => {
+        const result = await snap2amiInProcess([
           'replay',
           '--dlq-url',
           'http://127.0.0.1:9/123456789012/none',
@@ -195,10 +209,13 @@ describe('snap2ami replay', () => {
         body: '{"__type":"InternalError","message":"injected fault"}',
       });
       const via = (url: string) => url.replace(moto, proxy.endpoint);
-      const result = await snap2amiAsync(['replay', '--dlq-url', via(dlqUrl), '--queue-url', via(queueUrl)], {
-        AWS_ENDPOINT_URL: proxy.endpoint,
-        AWS_MAX_ATTEMPTS: '1',
-      });
+      const result = await snap2amiInProcess(
+        ['replay', '--dlq-url', via(dlqUrl), '--queue-url', via(queueUrl)],
+        {
+          AWS_ENDPOINT_URL: proxy.endpoint,
+          AWS_MAX_ATTEMPTS: '1',
+        },
+      );
       expect(result.status, `${result.stdout}\n${result.stderr}\n${JSON.stringify([...proxy.calls])}`).toBe(
         1,
       );
@@ -211,9 +228,64 @@ describe('snap2ami replay', () => {
     expect(await depth(dlqUrl)).toBe(1);
   });
 
-  it('says clearly when a queue does not exist', () => {
+  describe('a dead-letter queue is at-least-once: each source message counts and moves once', () => {
+    /** The bodies in the queue now (received and left in flight). */
+    const bodiesIn = async (url: string) => {
+      const bodies: string[] = [];
+      for (;;) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+        );
+        if (Messages.length === 0) return bodies.sort();
+        bodies.push(...Messages.map((m) => m.Body ?? ''));
+      }
+    };
+
+    it('a rejection sent twice (its first answer lost) is listed, moved and counted once; the copy is deleted', async () => {
+      const { queueUrl, dlqUrl } = await queues();
+      await reject(dlqUrl, '{"n":1}', 'snap-0000000000000000a', 'tag error', 'source-1');
+      await reject(dlqUrl, '{"n":1}', 'snap-0000000000000000a', 'tag error', 'source-1');
+      await reject(dlqUrl, '{"n":2}', 'snap-0000000000000000b', 'owner', 'source-2');
+      // Dead-lettered by SQS itself after 5 receives: no attribute, its own ID.
+      await reject(dlqUrl, '{"n":3}', '', 'x');
+      const args = ['replay', '--dlq-url', dlqUrl, '--queue-url', queueUrl];
+      const dry = await snap2amiInProcess([...args, '--dry-run']);
+      expect(dry.status, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain(
+        '0 moved, 3 would move, 0 failed, 4 left in the DLQ; 1 copies of a listed message not counted.',
+      );
+      const moved = await snap2amiInProcess([...args, '--json']);
+      expect(moved.status, moved.stderr).toBe(0);
+      expect(JSON.parse(moved.stdout)).toMatchObject({ moved: 3, duplicates: 1, leftInDlq: 0 });
+      expect(await bodiesIn(queueUrl)).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+      expect(await depth(dlqUrl)).toBe(0);
+    });
+
+    it('one message of two rejected snapshots: replaying it for one snapshot sends it once and deletes the other’s copy', async () => {
+      const { queueUrl, dlqUrl } = await queues();
+      const body = '{"snapshots":["snap-0000000000000000a","snap-0000000000000000b"]}';
+      await reject(dlqUrl, body, 'snap-0000000000000000b', 'tag error on b', 'source-ab');
+      await reject(dlqUrl, body, 'snap-0000000000000000a', 'tag error on a', 'source-ab');
+      const moved = await snap2amiInProcess([
+        'replay',
+        '--dlq-url',
+        dlqUrl,
+        '--queue-url',
+        queueUrl,
+        '--snapshot-id',
+        'snap-0000000000000000a',
+        '--json',
+      ]);
+      expect(moved.status, moved.stderr).toBe(0);
+      expect(JSON.parse(moved.stdout)).toMatchObject({ moved: 1, duplicates: 1, leftInDlq: 0 });
+      expect(await bodiesIn(queueUrl)).toEqual([body]);
+      expect(await depth(dlqUrl)).toBe(0);
+    });
+  });
+
+  it('says clearly when a queue does not exist', async () => {
     const moto = inject('awsEndpoint');
-    const result = snap2ami([
+    const result = await snap2amiInProcess([
       'replay',
       '--dlq-url',
       `${moto}/123456789012/no-such-queue`,

@@ -15,7 +15,7 @@ import { RETENTION_ITEM_PREFIX } from '#shared/records.ts';
 import { executionInput } from '#shared/workflow.ts';
 import { type ReconcileReport, reconcile } from '../../functions/reconcile/reconcile.ts';
 import { type FaultProxy, startFaultProxy, unauthorized } from '../../local/index.ts';
-import { snap2amiAsync } from '../support/cli.ts';
+import { snap2amiInProcess as snap2amiAsync } from '../support/cli-in-process.ts';
 import { familyImage, unique } from '../support/pipeline.ts';
 import { createRecoveryHarness, type RecoveryHarness } from '../support/recovery.ts';
 

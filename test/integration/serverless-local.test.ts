@@ -141,12 +141,14 @@ describe('serverless invoke local', () => {
 });
 
 describe('serverless offline start', () => {
-  // A short visibility timeout (the template's is 360 s), for two reasons. A message a handler
-  // reports as failed returns after it. And the emulator keeps serving a long poll whose client
-  // has gone (an offline stopped by the previous test), which may still take the next message:
-  // it returns after it too. Not less than 10 s: the plugin fills a batch with 5 s long polls,
+  // A short visibility timeout (the template's is 360 s): a message a handler reports as failed
+  // returns after it. Not less than 10 s: the plugin fills a batch with 5 s long polls,
   // and a shorter timeout would put the same message in one batch twice.
   let visibilityTimeout: string | undefined;
+  // One offline for both tests, its Step Functions calls through a proxy that fails only when
+  // told to, without the SDK's retries (the first test injects nothing).
+  let proxy: Awaited<ReturnType<typeof startFaultProxy>>;
+  let offline: Awaited<ReturnType<typeof startOffline>>;
   beforeAll(async () => {
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['VisibilityTimeout'] }),
@@ -155,8 +157,12 @@ describe('serverless offline start', () => {
     await sqs.send(
       new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { VisibilityTimeout: '10' } }),
     );
-  });
+    proxy = await startFaultProxy(sfn.endpoint);
+    offline = await startOffline({ AWS_ENDPOINT_URL_SFN: proxy.endpoint, AWS_MAX_ATTEMPTS: '1' });
+  }, 120_000);
   afterAll(async () => {
+    await offline?.stop();
+    await proxy?.close();
     await sqs.send(
       new SetQueueAttributesCommand({
         QueueUrl: queueUrl,
@@ -166,34 +172,23 @@ describe('serverless offline start', () => {
   });
 
   it('polls the emulator queue and runs ingest: the event registers one AMI and leaves the queue', async () => {
-    const offline = await startOffline({ AWS_ENDPOINT_URL_SFN: sfn.endpoint });
-    try {
-      await registerThroughQueue(offline, 'offline');
-      expect(offline.output()).toContain('execution started');
-    } finally {
-      await offline.stop();
-    }
+    await registerThroughQueue(offline, 'offline');
+    expect(offline.output()).toContain('execution started');
   });
 
   it('keeps a message the handler reports as a batch item failure, so it comes back and registers once', async () => {
     // StartExecution fails once with a 500, without the SDK's retries: ingest reports the
     // message as a batch item failure. Lambda (and the patched serverless-offline-sqs) leave
     // it on the queue; it returns after the visibility timeout and registers.
-    const proxy = await startFaultProxy(sfn.endpoint);
+    const before = proxy.calls.get('AWSStepFunctions.StartExecution') ?? 0;
     proxy.inject({
       action: 'AWSStepFunctions.StartExecution',
       times: 1,
       status: 500,
       body: JSON.stringify({ __type: 'ServiceUnavailable', message: 'injected' }),
     });
-    const offline = await startOffline({ AWS_ENDPOINT_URL_SFN: proxy.endpoint, AWS_MAX_ATTEMPTS: '1' });
-    try {
-      await registerThroughQueue(offline, 'offline-retry');
-      expect(proxy.calls.get('AWSStepFunctions.StartExecution')).toBe(2);
-      expect(offline.output()).toContain('StartExecution failed; the message will come back');
-    } finally {
-      await offline.stop();
-      await proxy.close();
-    }
+    await registerThroughQueue(offline, 'offline-retry');
+    expect(proxy.calls.get('AWSStepFunctions.StartExecution')).toBe(before + 2);
+    expect(offline.output()).toContain('StartExecution failed; the message will come back');
   });
 });

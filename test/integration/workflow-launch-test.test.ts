@@ -1,8 +1,9 @@
 /**
  * The launch test (tag contract v3, docs/adr/0012-launch-test.md), the deployed definition on
  * the emulator: a passing test publishes (parameter, share, copy) and tags the AMI passed; a
- * failing one (ENA off on t3.micro, a failed SSM command) fails the registration at LaunchTest,
- * keeps the AMI tagged failed, publishes nothing and leaves no instance running; a lost answer
+ * failing one (ENA off on t3.micro, which EC2 refuses to launch; a failed SSM command) fails the
+ * registration at LaunchTest, keeps the AMI tagged failed, publishes nothing and leaves no
+ * instance running; the notification and the event carry the outcome (null without a test); a lost answer
  * at each LaunchTest state, then a redrive, leaves at most one instance per attempt and none
  * running; a stopped execution's instance is terminated by the reconciler's sweep.
  */
@@ -102,16 +103,42 @@ describe('a passing launch test', () => {
 
     const record = await pipeline.record(plan.key);
     expect(record?.status).toBe('COMPLETED');
-    expect(JSON.parse(String(record?.launchTest))).toMatchObject({
+    const outcome = JSON.parse(String(record?.launchTest));
+    expect(outcome).toEqual({
       instanceId: instance.InstanceId,
       instanceType: 't3.micro',
       result: 'passed',
+      reason: 'status checks passed',
+      seconds: expect.any(Number),
+    });
+
+    // The notification and the event carry the outcome the record holds.
+    const notice = (await pipeline.notifications()).find((n) => n.message.key === plan.key);
+    expect(notice?.message).toMatchObject({ outcome: 'REGISTERED', imageId, launchTest: outcome });
+    const event = (await pipeline.events()).find((e) => e.detail.key === plan.key);
+    expect(event).toMatchObject({
+      'detail-type': 'AMI Registered',
+      detail: { imageId, launchTest: outcome },
     });
   });
 });
 
+describe('without a launch test', () => {
+  it('the notification and the event still go out, their launchTest null', async () => {
+    const plan = await planFor(ec2, { 'snap2ami:name': unique('lt-none') });
+    expect(plan.launchTest).toBeUndefined();
+    const execution = await run(pipeline, plan);
+    expect(execution.status, `${execution.error}: ${execution.cause}`).toBe('SUCCEEDED');
+    const notice = (await pipeline.notifications()).find((n) => n.message.key === plan.key);
+    expect(notice?.message).toMatchObject({ outcome: 'REGISTERED', launchTest: null });
+    const event = (await pipeline.events()).find((e) => e.detail.key === plan.key);
+    expect(event).toMatchObject({ 'detail-type': 'AMI Registered', detail: { launchTest: null } });
+    expect(await pipeline.record(plan.key)).not.toHaveProperty('launchTest');
+  });
+});
+
 describe('a failing launch test', () => {
-  it('ENA off on t3.micro: fails at LaunchTest naming the instance reachability check and the console, keeps the AMI tagged failed, publishes nothing, leaves no instance running', async () => {
+  it("ENA off on t3.micro: EC2 refuses the launch; fails at LaunchTest naming EC2's error, keeps the AMI tagged failed, publishes nothing, launches no instance; the notification and the event carry the outcome", async () => {
     const name = unique('lt-ena');
     const plan = await planFor(ec2, {
       ...publishing(name),
@@ -122,13 +149,18 @@ describe('a failing launch test', () => {
     expect(execution.status).toBe('FAILED');
     const record = await pipeline.record(plan.key);
     expect(record).toMatchObject({ status: 'FAILED', failedStep: 'LaunchTest', error: 'LaunchTestFailed' });
-    expect(String(record?.cause)).toMatch(/^instance reachability check failed \(impaired\); console: …/);
-    expect(String(record?.cause)).toContain('Kernel panic');
+    expect(String(record?.cause)).toBe(
+      "RunInstances refused t3.micro: InvalidParameterCombination: Enhanced networking with the Elastic Network Adapter (ENA) is required for the 't3.micro' instance type. Ensure that you are using an AMI that is enabled for ENA.",
+    );
     const imageId = String(record?.imageId);
     expect(await imageTags(imageId)).toMatchObject({ [`${PREFIX}launch-test`]: 'failed' });
-    expect(JSON.parse(String(record?.launchTest))).toMatchObject({
-      result: 'failed',
+    const outcome = JSON.parse(String(record?.launchTest));
+    expect(outcome).toEqual({
+      instanceId: '',
       instanceType: 't3.micro',
+      result: 'failed',
+      reason: record?.cause,
+      seconds: expect.any(Number),
     });
 
     expect(await parameterValue(`/lt/${name}`)).toBeUndefined();
@@ -138,12 +170,20 @@ describe('a failing launch test', () => {
     expect(permissions.LaunchPermissions ?? []).toEqual([]);
     expect(await imagesNamed(name, 'us-west-2')).toEqual([]);
     expect(await imageTags(imageId)).not.toHaveProperty(`${PREFIX}launch-test`, 'passed');
-    const instances = await instancesOf(plan.key);
-    expect(instances).toHaveLength(1);
-    expect(running(instances)).toEqual([]);
+    expect(await instancesOf(plan.key)).toEqual([]);
 
     const notice = (await pipeline.notifications()).find((n) => n.message.key === plan.key);
-    expect(notice?.message).toMatchObject({ outcome: 'FAILED', failedStep: 'LaunchTest', imageId });
+    expect(notice?.message).toMatchObject({
+      outcome: 'FAILED',
+      failedStep: 'LaunchTest',
+      imageId,
+      launchTest: outcome,
+    });
+    const event = (await pipeline.events()).find((e) => e.detail.key === plan.key);
+    expect(event).toMatchObject({
+      'detail-type': 'AMI Registration Failed',
+      detail: { failedStep: 'LaunchTest', launchTest: outcome },
+    });
   });
 
   it('a failed SSM command: the error names the document, its status and the end of its output', async () => {

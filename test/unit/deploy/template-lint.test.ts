@@ -28,7 +28,7 @@ const FAULTY: Record<Tool, string> = { 'cfn-lint': 'cfn-lint-fault.json', checko
 beforeAll(async () => {
   if (!existsSync(join(TOOLS, 'checkov')) || !existsSync(join(TOOLS, 'cfn-lint')))
     throw new Error(
-      'cfn-lint and checkov are not installed in .venv-lint: run scripts/bootstrap --lint (npm test does)',
+      'cfn-lint and checkov are not installed in .venv-lint: run scripts/bootstrap --dev (npm test does)',
     );
   template = join((await packageService()).root, TEMPLATE_PATH);
   const dir = mkdtempSync(join(tmpdir(), 'snap2ami-lint-'));
