@@ -70,7 +70,7 @@ export interface RegistrationRecord {
   distribution?: DistributionOutcome;
   /** The launch test's outcome (ADR 0012), when the plan had one and it ended. */
   launchTest?: LaunchTestOutcome;
-  /** Another account's snapshots (ADR 0013): that account, and the copies the AMI is registered from. */
+  /** Another account's snapshots (ADR 0014): that account, and the copies the AMI is registered from. */
   sourceAccount?: string;
   copiedSnapshotIds?: string[];
 }

@@ -70,7 +70,7 @@ interface Row extends Partial<DistributionOutcome> {
   deregisteredByReconciler?: boolean;
   /** The launch test's outcome, when the sample asked for one (docs/adr/0012-launch-test.md). */
   launchTest?: LaunchTestOutcome;
-  /** Another account's snapshot: that account, and the copies the AMI was registered from (ADR 0013). */
+  /** Another account's snapshot: that account, and the copies the AMI was registered from (ADR 0014). */
   sourceAccount?: string;
   copiedSnapshotIds?: string[];
 }
@@ -362,7 +362,7 @@ function rowFor(
       detail: `${record.imageId} "${record.imageName}"`,
       ...(record.pk && { key: record.pk }),
       ...(record.imageId && { imageId: record.imageId }),
-      // Another account's snapshot: registered from its copies (ADR 0013).
+      // Another account's snapshot: registered from its copies (ADR 0014).
       ...(record.sourceAccount && { sourceAccount: record.sourceAccount }),
       ...(record.copiedSnapshotIds && { copiedSnapshotIds: record.copiedSnapshotIds.split(',') }),
       ...distributionOutcome(record.distribution),

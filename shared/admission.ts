@@ -127,7 +127,7 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
   SendCommand: { size: 50, refill: 5 },
   ListCommands: { size: 100, refill: 20 },
   GetCommandInvocation: { size: 100, refill: 20 },
-  // CopySourceSnapshots (ADR 0013): CopySnapshot has no row of its own among the buckets this
+  // CopySourceSnapshots (ADR 0014): CopySnapshot has no row of its own among the buckets this
   // project transcribed (local/emulator_ext/throttle.py), so it is a mutating action's (50, 5).
   // `CopySnapshot.copies` stands for the Service Quotas quota "Concurrent snapshot copies per
   // destination Region" (20 by default): a copy holds one of them until it completes, assumed
@@ -221,7 +221,7 @@ export function demand(plan: {
   };
   if (plan.billingCheck !== undefined) add('DescribeImages', 1);
   if (plan.sourceAccount !== undefined) {
-    // CopySourceSnapshots (ADR 0013): one CopySnapshot per snapshot, each holding one of the
+    // CopySourceSnapshots (ADR 0014): one CopySnapshot per snapshot, each holding one of the
     // Region's concurrent copies until it completes, and its looks.
     const snapshots = Math.max(1, plan.snapshotIds?.length ?? 1);
     add('CopySnapshot', snapshots);

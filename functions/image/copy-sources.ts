@@ -1,7 +1,7 @@
 /**
  * CopySourceSnapshots: another account's snapshots, copied into the pipeline's account before
  * the dry run, so that the AMI is registered from snapshots the pipeline owns
- * (docs/adr/0013-copy-then-register.md). Idempotent per key: each copy carries `<p>key` and
+ * (docs/adr/0014-copy-then-register.md). Idempotent per key: each copy carries `<p>key` and
  * `<p>source-snapshot` from its creation (CopySnapshot's TagSpecifications), and a retry or a
  * redrive finds it by them instead of copying again. The key's claim lets one execution at a
  * time run this step, so a lookup that finds nothing is not raced by another copy of the key.

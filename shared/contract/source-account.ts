@@ -2,7 +2,7 @@
  * Snapshots of another account (an allowed source account, or a member of the deployment's
  * organization): the pipeline does not register them as they are. EC2 documents RegisterImage
  * for snapshots the caller owns, and a shared snapshot's path as a copy the recipient owns
- * (docs/adr/0013-copy-then-register.md): the workflow's CopySourceSnapshots step copies each
+ * (docs/adr/0014-copy-then-register.md): the workflow's CopySourceSnapshots step copies each
  * one into the pipeline's account and registers the copies. The planner says which account the
  * snapshots came from (`plan.sourceAccount`), and resolves `<p>share-with=source` to it.
  */

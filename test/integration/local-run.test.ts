@@ -68,7 +68,7 @@ describe('snap2ami local', () => {
       // The launch test (contract v3, ADR 0012): one that passes, one whose AMI has ENA off (EC2 refuses to launch it).
       'planned',
       'failed',
-      // A member account's snapshot, shared with the central account: registered from a copy (ADR 0013).
+      // A member account's snapshot, shared with the central account: registered from a copy (ADR 0014).
       'planned',
     ]);
     expect(rows.every((row) => row.outcome === row.expected)).toBe(true);

@@ -1,7 +1,7 @@
 /**
  * A central image account for an organization (docs/organizations.md), on the emulator with two
  * accounts (local/emulator_ext/accounts.py): a member's snapshot, shared with the pipeline's
- * account, is copied in and the AMI registered from the copy (docs/adr/0013-copy-then-register.md);
+ * account, is copied in and the AMI registered from the copy (docs/adr/0014-copy-then-register.md);
  * an account outside the organization is refused in ingest.
  */
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';

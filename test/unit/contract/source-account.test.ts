@@ -1,5 +1,5 @@
 /**
- * Another account's snapshots (ADR 0013): the plan names the account (the workflow copies them
+ * Another account's snapshots (ADR 0014): the plan names the account (the workflow copies them
  * in), `<p>share-with=source` is launch permission for it; and an event of another account is
  * trusted only as far as the deployment says (allowedSourceAccounts, or with an organization,
  * for ingest to check; ADR 0004).

@@ -1,5 +1,5 @@
 /**
- * CopySourceSnapshots (functions/image/copy-sources.ts, ADR 0013) over retries, lost answers,
+ * CopySourceSnapshots (functions/image/copy-sources.ts, ADR 0014) over retries, lost answers,
  * copies that take a while, redrives, and two keys' executions at once (a set and one of its
  * snapshots alone, both from the same member snapshot), every awaited EC2 call resolved in an
  * order fast-check's scheduler chooses. EC2 is a model: DescribeSnapshots with the key's tag or
