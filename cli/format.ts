@@ -170,6 +170,11 @@ export function formatStatus(found: Status[]): string {
         `key        ${record.key}`,
         `status     ${record.status}${record.attempts > 1 ? ` (after ${record.attempts} executions)` : ''}`,
         `snapshots  ${record.snapshotIds.join(', ')}`,
+        ...(record.sourceAccount
+          ? [
+              `copies     ${(record.copiedSnapshotIds ?? []).join(', ') || '-'} (from account ${record.sourceAccount})`,
+            ]
+          : []),
         `name       ${record.imageName ?? '-'}`,
         `image      ${imageLine}`,
         `execution  ${record.executionArn ?? '-'}${execution?.status ? ` (${execution.status})` : ''}`,

@@ -16,6 +16,7 @@ import { DEFAULT_RECONCILE_GRACE_MINUTES, DEPLOYMENT_PARAMETERS } from '#shared/
 import type { LocalResult } from '../local/main-job.ts';
 import { DEFAULT_SAMPLES } from '../local/paths.ts';
 import packageJson from '../package.json' with { type: 'json' };
+import { deployMemberCommands, organizationalUnits } from './deploy-member.ts';
 import { CliError, explainAwsError, isAwsError } from './errors.ts';
 import { formatStatus } from './format.ts';
 import {
@@ -386,6 +387,37 @@ awsOptions(program.command('status'))
       return;
     }
     process.stdout.write(formatStatus(found));
+  });
+
+program
+  .command('deploy-member')
+  .description(
+    "Print the AWS CLI commands that deploy the member accounts' template (deploy/member-account.yml) to an " +
+      "organization's OUs with a StackSet (service-managed, automatic deployment): run them from the management " +
+      'account or a delegated administrator (docs/organizations.md).',
+  )
+  .requiredOption('--print', 'print the commands (the only mode: nothing is run)')
+  .requiredOption('--pipeline-account <id>', "the central image account, the pipeline's", accountId)
+  .requiredOption(
+    '--ous <ids>',
+    'organizational unit IDs (ou-…) or the root (r-…), separated by commas',
+    organizationalUnits,
+  )
+  .option('--region <name>', "the pipeline's Region (default: AWS_REGION, else us-east-1)", region)
+  .option('--stage <name>', "the pipeline stack's stage", 'dev')
+  .option('--stack-set-name <name>', "the StackSet's name", 'snap2ami-member')
+  .option('--delegated-admin', 'run as a delegated administrator of StackSets (--call-as DELEGATED_ADMIN)')
+  .action((options) => {
+    process.stdout.write(
+      deployMemberCommands({
+        pipelineAccount: options.pipelineAccount,
+        region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        stage: options.stage,
+        ous: options.ous,
+        stackSetName: options.stackSetName,
+        delegatedAdmin: options.delegatedAdmin === true,
+      }),
+    );
   });
 
 // The profile a command's --profile names is the one in use, for the SDK (which also has it in

@@ -70,6 +70,9 @@ export interface RegistrationRecord {
   distribution?: DistributionOutcome;
   /** The launch test's outcome (ADR 0012), when the plan had one and it ended. */
   launchTest?: LaunchTestOutcome;
+  /** Another account's snapshots (ADR 0014): that account, and the copies the AMI is registered from. */
+  sourceAccount?: string;
+  copiedSnapshotIds?: string[];
 }
 
 type Item = Record<string, { S?: string; N?: string; SS?: string[]; BOOL?: boolean }>;
@@ -91,6 +94,8 @@ function toRecord(item: Item): RegistrationRecord {
     ...(item.notificationError?.S && { notificationError: item.notificationError.S }),
     attempts: Number(item.attempts?.N ?? 0),
     ...(item.startedAt?.S && { startedAt: item.startedAt.S }),
+    ...(item.sourceAccount?.S && { sourceAccount: item.sourceAccount.S }),
+    ...(item.copiedSnapshotIds?.SS?.length && { copiedSnapshotIds: [...item.copiedSnapshotIds.SS].sort() }),
     ...outcome(item.distribution?.S),
     ...launchTestOf(item.launchTest?.S),
   };

@@ -12,6 +12,7 @@ export * from './burst.ts';
 export * from './emulator-controls.ts';
 export * from './fault-proxy.ts';
 export * from './main-job.ts';
+export * from './member-account.ts';
 export * from './moto-emulator.ts';
 export * from './paths.ts';
 export * from './pipeline-fixture.ts';

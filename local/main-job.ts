@@ -17,6 +17,7 @@ import { DEFAULT_RATE_SHARE } from '#shared/admission.ts';
 import { deployedAdmission } from '#shared/aws/admission.ts';
 import { dynamoDbClient } from '#shared/aws/dynamodb.ts';
 import { ec2Client, ec2ClientIn } from '#shared/aws/ec2.ts';
+import { sourceReader } from '#shared/aws/source-accounts.ts';
 import { ssmClientIn } from '#shared/aws/ssm.ts';
 import { DLQ_ATTRIBUTES } from '#shared/dead-letter.ts';
 import { type DistributionOutcome, distributionOutcome } from '#shared/distribution.ts';
@@ -28,7 +29,15 @@ import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { emptyReport } from '../functions/reconcile/reconcile.ts';
 import { retentionPass } from '../functions/reconcile/retention-pass.ts';
 import { instanceControl, START_TIME_TAG } from './emulator-controls.ts';
+import {
+  deployMemberRole,
+  LOCAL_ORGANIZATION_ID,
+  MEMBER_ACCOUNT,
+  memberSample,
+  sharedMemberSnapshot,
+} from './member-account.ts';
 import { awsEnvironment, EMULATOR_REGION, startEmulator } from './moto-emulator.ts';
+import { DEFAULT_SAMPLES } from './paths.ts';
 import { ingestDeps, SETTINGS, startStateMachine, templateWorkflow } from './pipeline-fixture.ts';
 import { backupJobEvent, createSnapshotEvent, snsWrapped } from './sample-events.ts';
 import { pollUntilIdle, pollUntilStopped, receiveAll } from './sqs-event-source.ts';
@@ -61,6 +70,9 @@ interface Row extends Partial<DistributionOutcome> {
   deregisteredByReconciler?: boolean;
   /** The launch test's outcome, when the sample asked for one (docs/adr/0012-launch-test.md). */
   launchTest?: LaunchTestOutcome;
+  /** Another account's snapshot: that account, and the copies the AMI was registered from (ADR 0014). */
+  sourceAccount?: string;
+  copiedSnapshotIds?: string[];
 }
 
 /** The pipeline on the emulator, as the template deploys it. */
@@ -82,7 +94,9 @@ export async function runLocal(
   progress: (line: string) => void,
   show: (result: LocalResult) => void = () => {},
 ): Promise<LocalResult> {
-  const samples = parseDescribeSnapshots(JSON.parse(await readFile(options.snapshots, 'utf8')));
+  const given = parseDescribeSnapshots(JSON.parse(await readFile(options.snapshots, 'utf8')));
+  // The default samples gain one of a member account of the local organization (docs/organizations.md).
+  const samples = options.snapshots === DEFAULT_SAMPLES ? [...given, memberSample()] : given;
   // Packaging and the emulator's start take seconds each: side by side.
   progress('starting the local AWS emulator (moto) …');
   const [packaged, started] = await Promise.allSettled([packagedTemplate(progress), startEmulator()]);
@@ -125,7 +139,9 @@ export async function runLocal(
 /** The queues, tables and topic from the template; the workflow on a local Step Functions endpoint. */
 async function startHarness(template: Template): Promise<Harness> {
   const { refs } = await createResources(template);
-  const sfn = await startStateMachine(stateMachineName(template), templateWorkflow(template, refs));
+  // The local run is a central image account for the local organization: a member's snapshots are copied in.
+  const workflow = templateWorkflow(template, refs, { copies: { organizationId: LOCAL_ORGANIZATION_ID } });
+  const sfn = await startStateMachine(stateMachineName(template), workflow);
   const { stateMachineArn } = sfn;
   process.env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
   return {
@@ -147,7 +163,13 @@ async function sendSamples(samples: Snapshot[], queueUrl: string, progress: (lin
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: queueUrl,
-        MessageBody: eventFor(ids.get(sample.snapshotId) as string, index),
+        MessageBody:
+          sample.ownerId === MEMBER_ACCOUNT
+            ? JSON.stringify({
+                ...createSnapshotEvent(ids.get(sample.snapshotId) as string),
+                account: MEMBER_ACCOUNT,
+              })
+            : eventFor(ids.get(sample.snapshotId) as string, index),
       }),
     );
   progress(
@@ -205,7 +227,12 @@ function deployedIngestDeps(
   });
   const clients = { ec2: ec2Client(), sfn: new SFNClient({}), sqs };
   const deps = ingestDeps(clients, harness.stateMachineArn, harness.dlqUrl, {}, admission);
-  return { ...deps, log: log as IngestDeps['log'] };
+  return {
+    ...deps,
+    settings: { ...deps.settings, organizationId: LOCAL_ORGANIZATION_ID },
+    readSource: sourceReader(EMULATOR_REGION),
+    log: log as IngestDeps['log'],
+  };
 }
 
 /** How the executions ended, every end that happened: `4 succeeded, 1 failed`. */
@@ -335,6 +362,9 @@ function rowFor(
       detail: `${record.imageId} "${record.imageName}"`,
       ...(record.pk && { key: record.pk }),
       ...(record.imageId && { imageId: record.imageId }),
+      // Another account's snapshot: registered from its copies (ADR 0014).
+      ...(record.sourceAccount && { sourceAccount: record.sourceAccount }),
+      ...(record.copiedSnapshotIds && { copiedSnapshotIds: record.copiedSnapshotIds.split(',') }),
       ...distributionOutcome(record.distribution),
     };
   if (record)
@@ -441,6 +471,16 @@ async function createSamples(ec2: EC2Client, samples: Snapshot[]): Promise<Map<s
     });
     // The sample's own StartTime, not the emulator's "now" (names with {datetime}, a family's order).
     if (sample.startTime) tags.push({ Key: START_TIME_TAG, Value: sample.startTime.toISOString() });
+    if (sample.ownerId === MEMBER_ACCOUNT) {
+      // The member's snapshot, in its own account, shared with the pipeline's; its reader role there.
+      await deployMemberRole(MEMBER_ACCOUNT);
+      const tagMap = Object.fromEntries(tags.map(({ Key, Value }) => [Key, Value]));
+      ids.set(
+        sample.snapshotId,
+        await sharedMemberSnapshot(MEMBER_ACCOUNT, tagMap, { sizeGiB: sample.volumeSize ?? 8 }),
+      );
+      continue;
+    }
     const created = await ec2.send(
       new CreateSnapshotCommand({
         VolumeId: volume.VolumeId,

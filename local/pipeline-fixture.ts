@@ -18,7 +18,8 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ADMIT_ALL, type Admission } from '#shared/aws/admission.ts';
-import { perRegion } from '#shared/aws/clients.ts';
+import { once, perRegion } from '#shared/aws/clients.ts';
+import { sourceReader } from '#shared/aws/source-accounts.ts';
 import { queueUrlOfArn } from '#shared/aws/sqs.ts';
 import { DEFAULT_PREFIX } from '#shared/contract/types.ts';
 import {
@@ -71,7 +72,12 @@ export interface PipelineOptions {
    * The image function's own account (as its ARN would name it) and allowed source accounts;
    * by default the emulator's account, whose snapshots it then registers, and none.
    */
-  image?: { account?: string; allowedSourceAccounts?: string[] };
+  image?: {
+    account?: string;
+    allowedSourceAccounts?: string[];
+    organizationId?: string;
+    copyKmsKeyId?: string;
+  };
   /** Where ReadUefiData may read; by default LOCAL_UEFI_DATA_BUCKET and the deployed default path. */
   uefiData?: Partial<UefiDataSettings>;
   /** The workflow's DynamoDB and SNS integrations' clients (a fault proxy, say). */
@@ -161,6 +167,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
       }),
     },
     ...(options.uefiData && { uefiData: options.uefiData }),
+    copies: { organizationId: options.image?.organizationId, copyKmsKeyId: options.image?.copyKmsKeyId },
   });
   const around = options.aroundImage;
   const lifecycle = localLifecycleFunction({
@@ -321,14 +328,22 @@ export interface LocalImageOptions {
   /** The deployment's settings, over the local ones (SETTINGS). */
   settings?: Partial<typeof SETTINGS>;
   uefiData?: Partial<UefiDataSettings>;
+  /** CopySourceSnapshots' settings: the deployment's organization and copies' KMS key (by default none). */
+  copies?: { organizationId?: string | undefined; copyKmsKeyId?: string | undefined };
 }
 
 /** The workflow's image function, in-process on the emulator, with the local settings. */
 export function localImageFunction(options: LocalImageOptions = {}) {
   const ec2 = options.ec2 ?? new EC2Client({ maxAttempts: 1 });
   const uefiData = localUefiData(options.uefiData);
+  const copies = once(() => ({
+    region: EMULATOR_REGION,
+    organizationId: options.copies?.organizationId,
+    copyKmsKeyId: options.copies?.copyKmsKeyId,
+    readSource: sourceReader(EMULATOR_REGION, { workflow: true }),
+  }));
   return (task: Record<string, unknown>) =>
-    runImageTask(task as never, { ec2, uefiData, ...SETTINGS, ...options.settings });
+    runImageTask(task as never, { ec2, uefiData, copies, ...SETTINGS, ...options.settings });
 }
 
 /**
@@ -336,7 +351,11 @@ export function localImageFunction(options: LocalImageOptions = {}) {
  * made from the template (`refs`) and to its parameters, its functions in-process on the
  * emulator (`snap2ami local`, the serverless-offline test).
  */
-export function templateWorkflow(template: Template, refs: Record<string, string>): LocalWorkflow {
+export function templateWorkflow(
+  template: Template,
+  refs: Record<string, string>,
+  image: LocalImageOptions = {},
+): LocalWorkflow {
   const params = deploymentParams(template);
   const table = refs.RecordsTable as string;
   const environment = template.Resources.ResumeLambdaFunction?.Properties.Environment as
@@ -358,7 +377,7 @@ export function templateWorkflow(template: Template, refs: Record<string, string
     whileWaiting: async () => (await amiEvents).poll(resume),
     functions: {
       resume,
-      image: localImageFunction(),
+      image: localImageFunction(image),
       lifecycle: localLifecycleFunction({
         table: refs.RecordsTable as string,
         prefix: SETTINGS.prefix,

@@ -54,6 +54,8 @@ export const EC2_APIS = [
   'TerminateInstances',
   'GetConsoleOutput',
   ...SSM_APIS,
+  'CopySnapshot',
+  'CopySnapshot.copies',
 ] as const;
 export type Ec2Api = (typeof EC2_APIS)[number];
 
@@ -125,6 +127,13 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
   SendCommand: { size: 50, refill: 5 },
   ListCommands: { size: 100, refill: 20 },
   GetCommandInvocation: { size: 100, refill: 20 },
+  // CopySourceSnapshots (ADR 0014): CopySnapshot has no row of its own among the buckets this
+  // project transcribed (local/emulator_ext/throttle.py), so it is a mutating action's (50, 5).
+  // `CopySnapshot.copies` stands for the Service Quotas quota "Concurrent snapshot copies per
+  // destination Region" (20 by default): a copy holds one of them until it completes, assumed
+  // within 10 minutes, so 20 copies per 600 s at most. Both are assumptions: ADR 0009, addendum.
+  CopySnapshot: { size: 50, refill: 5 },
+  'CopySnapshot.copies': { size: 20, refill: 20 / 600 },
 };
 
 /**
@@ -189,10 +198,19 @@ export const LAUNCH_TEST_LOOKS = 14;
  */
 export const LAUNCH_TEST_COMMAND_LOOKS = 5;
 
+/**
+ * CopySourceSnapshots' looks per snapshot, an estimate: its look for copies of the key and its
+ * look at the sources, then the state's retries until every copy is completed (10 s × 1.5: a
+ * copy completed within 5 minutes is looked at about 8 times). Charged as DescribeSnapshots.
+ */
+export const COPY_SNAPSHOT_LOOKS = 10;
+
 export function demand(plan: {
   lifecycle?: Lifecycle | undefined;
   billingCheck?: unknown;
   launchTest?: LaunchTest | undefined;
+  sourceAccount?: string | undefined;
+  snapshotIds?: readonly string[];
 }): Demand {
   const calls: Demand = { ...(CALLS_PER_AMI as Demand) };
   // Calls in the pipeline's Region go without a Region (`home`, implicit); a copy's carry its own.
@@ -201,6 +219,14 @@ export function demand(plan: {
     calls[key] = (calls[key] ?? 0) + n;
   };
   if (plan.billingCheck !== undefined) add('DescribeImages', 1);
+  if (plan.sourceAccount !== undefined) {
+    // CopySourceSnapshots (ADR 0014): one CopySnapshot per snapshot, each holding one of the
+    // Region's concurrent copies until it completes, and its looks.
+    const snapshots = Math.max(1, plan.snapshotIds?.length ?? 1);
+    add('CopySnapshot', snapshots);
+    add('CopySnapshot.copies', snapshots);
+    add('DescribeSnapshots', COPY_SNAPSHOT_LOOKS);
+  }
   if (plan.launchTest !== undefined) {
     // LaunchTest (ADR 0012): DescribeImages (the AMI's mappings), RunInstances (one instance),
     // the looks, then DescribeInstances and TerminateInstances, CreateTags on the AMI;

@@ -27,6 +27,14 @@ export class ImageNotAvailableYet extends Error {
 }
 
 /**
+ * A snapshot copy CopySourceSnapshots made (or found) is not completed yet: the workflow waits
+ * (by retrying) until every copy is, before registering from them.
+ */
+export class SnapshotCopyPending extends Error {
+  override readonly name = 'SnapshotCopyPending';
+}
+
+/**
  * The billing check (tag contract v2) found the image without the expected billing
  * information and deregistered it: permanent, and the workflow records the failure without
  * the image, which no longer exists.
@@ -45,6 +53,7 @@ export const TYPED_ERRORS = [
   'PermanentError',
   'ImageNotAvailableYet',
   'BillingInformationMissing',
+  'SnapshotCopyPending',
 ] as const;
 
 const THROTTLING =

@@ -34,6 +34,12 @@ export interface EventSettings {
   region: string;
   /** Accounts whose events and snapshots are accepted besides the pipeline's own. */
   allowedSourceAccounts: readonly string[];
+  /**
+   * With an organization (docs/organizations.md), an event of another account may come from a
+   * member: it passes here, and ingest accepts it only if that account's reader role can be
+   * assumed, which the stack allows in the organization's accounts alone (ADR 0004).
+   */
+  organizationId?: string | undefined;
   /** The tag prefix: a CreateTags record counts only when it sets `<prefix>register`. */
   prefix: string;
 }
@@ -50,6 +56,8 @@ export type EventOutcome =
       outcome: 'snapshots';
       kind: EventKind;
       eventId: string | undefined;
+      /** The event's `account` when only the organization may vouch for it: ingest checks it before planning. */
+      account?: string;
       eventTime?: string;
       groups: SnapshotGroup[];
     }
@@ -155,16 +163,34 @@ export function parseEvent(document: unknown, settings: EventSettings): EventOut
   }
 }
 
+/** The pipeline's account, an allowed source account, or (with an organization) any other, checked by ingest. */
+function trustedAccount(account: string, settings: EventSettings): boolean {
+  return (
+    account === settings.account ||
+    settings.allowedSourceAccounts.includes(account) ||
+    settings.organizationId !== undefined
+  );
+}
+
+/** An account trusted only as a possible member of the organization: ingest checks it before planning. */
+function memberOnly(account: string, settings: EventSettings): boolean {
+  return (
+    settings.organizationId !== undefined &&
+    account !== settings.account &&
+    !settings.allowedSourceAccounts.includes(account)
+  );
+}
+
 function classify(event: Envelope, settings: EventSettings): EventOutcome {
   const kind = kindOf(event);
   const eventId = event.id;
-  if (event.account !== settings.account && !settings.allowedSourceAccounts.includes(event.account)) {
+  if (!trustedAccount(event.account, settings)) {
     return {
       outcome: 'rejected',
       category: 'untrusted',
       kind,
       eventId,
-      reason: `the event comes from account ${event.account}, which is neither this pipeline's account (${settings.account}) nor an allowed source account`,
+      reason: `the event comes from account ${event.account}, which is neither this pipeline's account (${settings.account}) nor an allowed source account${settings.organizationId ? '' : ' (and the deployment names no organizationId)'}`,
     };
   }
   const skip = (reason: string, snapshotIds: string[] = []): EventOutcome => ({
@@ -192,6 +218,7 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
       outcome: 'snapshots',
       kind,
       eventId,
+      ...(memberOnly(event.account, settings) && { account: event.account }),
       ...(event.time !== undefined && { eventTime: event.time }),
       groups,
     };
@@ -210,7 +237,10 @@ function classify(event: Envelope, settings: EventSettings): EventOutcome {
       if (!ref) throw malformed(`a succeeded ${kind} event has no detail.snapshot_id`);
       if (kind === 'shareSnapshot') {
         const sharer = detail.source;
-        if (sharer === undefined || !settings.allowedSourceAccounts.includes(sharer)) {
+        if (
+          sharer === undefined ||
+          !(settings.allowedSourceAccounts.includes(sharer) || memberOnly(sharer, settings))
+        ) {
           return skip(
             `shared by account ${sharer ?? '(unknown)'}, which is not an allowed source account`,
             ids,

@@ -16,11 +16,15 @@ import {
 
 export type { DeploymentBounds, LaunchTestSettings, UefiDataSettings };
 
-import { instanceType, isBucketName, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
+import { instanceType, isBucketName, kmsKey, MAX_SSM_NAME_LENGTH } from './contract/values.ts';
 
 export interface DeploymentSettings {
   prefix: string;
   allowedSourceAccounts: string[];
+  /** The organization whose member accounts may send events to the pipeline's bus (docs/organizations.md), or none. */
+  organizationId: string | undefined;
+  /** The KMS key the copies of other accounts' encrypted snapshots are encrypted with, or none (EBS's default key). */
+  copyKmsKeyId: string | undefined;
   /** The share of EC2's request token buckets the pipeline may use (docs/adr/0009-admission-control.md). */
   ec2RateShare: number;
   /** The account's own buckets where AWS raised them, by API, instead of the documented ones. */
@@ -52,6 +56,16 @@ export const DEPLOYMENT_PARAMETERS = {
   allowedSourceAccounts: {
     variable: 'SNAP2AMI_ALLOWED_SOURCE_ACCOUNTS',
     accepted: 'AWS account IDs (12 digits) separated by commas, or none (the default)',
+  },
+  organizationId: {
+    variable: 'SNAP2AMI_ORGANIZATION_ID',
+    accepted:
+      'an AWS Organizations organization ID (o- and 10 to 32 lowercase letters or digits) whose member accounts may send snapshot events to the pipeline; or none (the default: no organization bus)',
+  },
+  copyKmsKeyId: {
+    variable: 'SNAP2AMI_COPY_KMS_KEY_ID',
+    accepted:
+      "a KMS key ARN (arn:aws:kms:<region>:<account>:key/<key-id>), key ID or alias/<name> in the pipeline's account and Region, that copies of other accounts' encrypted snapshots are encrypted with; or none (the default: the account's default EBS key)",
   },
   ec2RateShare: {
     variable: 'SNAP2AMI_EC2_RATE_SHARE',
@@ -123,6 +137,8 @@ export function deploymentSettings(env: Readonly<Record<string, string | undefin
   return {
     prefix: tagPrefix(env[DEPLOYMENT_PARAMETERS.tagPrefix.variable]),
     allowedSourceAccounts: splitAccounts(env[DEPLOYMENT_PARAMETERS.allowedSourceAccounts.variable]),
+    organizationId: organizationId(env[DEPLOYMENT_PARAMETERS.organizationId.variable]),
+    copyKmsKeyId: copyKmsKeyId(env[DEPLOYMENT_PARAMETERS.copyKmsKeyId.variable]),
     ec2RateShare: rateShare(env[DEPLOYMENT_PARAMETERS.ec2RateShare.variable]),
     ec2BucketOverrides: bucketOverrides(env[DEPLOYMENT_PARAMETERS.ec2BucketOverrides.variable]),
     bounds: deploymentBounds(env),
@@ -333,6 +349,24 @@ export function splitAccounts(list: string | undefined): string[] {
   return accounts;
 }
 
+/** The organization ID, or undefined for none; throws on anything else. */
+export function organizationId(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^o-[a-z0-9]{10,32}$/.test(value))
+    throw new Error(
+      `"${value}" is not an organization ID; accepted: ${DEPLOYMENT_PARAMETERS.organizationId.accepted}`,
+    );
+  return value;
+}
+
+/** The copies' KMS key, or undefined for none; throws on anything else. */
+export function copyKmsKeyId(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (kmsKey.parse(value) === undefined)
+    throw new Error(`"${value}" is not a KMS key; accepted: ${DEPLOYMENT_PARAMETERS.copyKmsKeyId.accepted}`);
+  return value;
+}
+
 /**
  * The reconciler's grace period (only its function has the variable: unset is the default).
  * At most a week: a longer one would leave a snapshot whose event was lost without its AMI
@@ -363,6 +397,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 const PARSERS: Record<DeploymentParameter, (value: string | undefined, env: Env) => unknown> = {
   tagPrefix,
   allowedSourceAccounts: splitAccounts,
+  organizationId,
+  copyKmsKeyId,
   ec2RateShare: rateShare,
   ec2BucketOverrides: bucketOverrides,
   uefiDataBucket,

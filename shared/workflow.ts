@@ -29,6 +29,8 @@ export interface ExecutionInput {
   uefiDataSource?: string;
   /** v2: what CheckBilling expects in the image's PlatformDetails once it is available, and what it does without. */
   billingCheck?: BillingCheck;
+  /** The account the snapshots came from, only when it is not the pipeline's: CopySourceSnapshots copies them in. */
+  sourceAccount?: string;
   /** The plan's distribution and lifecycle (tag contract v2), only when it has one. */
   lifecycle?: Lifecycle;
   /** v3: the launch test (LaunchTest, after CheckBilling), only when the plan asks for one. */
@@ -55,6 +57,7 @@ export function executionInput(
     source,
     previousExecutionArn,
     ...(plan.uefiDataSource !== undefined && { uefiDataSource: plan.uefiDataSource }),
+    ...(plan.sourceAccount !== undefined && { sourceAccount: plan.sourceAccount }),
     ...(plan.billingCheck !== undefined && { billingCheck: plan.billingCheck }),
     ...(plan.lifecycle && { lifecycle: plan.lifecycle }),
     ...(plan.launchTest && { launchTest: plan.launchTest }),

@@ -5,8 +5,10 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { once } from '#shared/aws/clients.ts';
 import { workflowEc2Client } from '#shared/aws/ec2.ts';
 import { workflowS3Client } from '#shared/aws/s3.ts';
+import { sourceReader } from '#shared/aws/source-accounts.ts';
 import { workflowSsmClientIn } from '#shared/aws/ssm.ts';
 import { tracer } from '#shared/aws/tracer.ts';
 import { deploymentSettings, uefiDataSettings } from '#shared/settings.ts';
@@ -18,7 +20,15 @@ import { type ImageTask, runImageTask } from './image.ts';
 const logger = new Logger();
 const metrics = new Metrics();
 const ec2 = workflowEc2Client();
-const { prefix, allowedSourceAccounts } = deploymentSettings(process.env);
+const { prefix, allowedSourceAccounts, organizationId, copyKmsKeyId } = deploymentSettings(process.env);
+const region = process.env.AWS_REGION ?? '';
+// CopySourceSnapshots' reader of other accounts' snapshots, made on first use.
+const copies = once(() => ({
+  region,
+  organizationId,
+  copyKmsKeyId,
+  readSource: sourceReader(region, { workflow: true }),
+}));
 // The UefiData clients are made on first use: only plans with <p>uefi-data need them.
 const uefiData = {
   get s3() {
@@ -42,7 +52,7 @@ export async function imageHandler(
   const account = context.invokedFunctionArn?.split(':')[4] ?? '';
   let result: Record<string, unknown>;
   try {
-    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account, uefiData });
+    result = await runImageTask(task, { ec2, prefix, allowedSourceAccounts, account, uefiData, copies });
   } catch (error) {
     countTaskError(metrics, error);
     throw error;

@@ -25,10 +25,13 @@ import {
 } from '#shared/errors.ts';
 import { idempotencyKey } from '#shared/idempotency.ts';
 import { checkBilling, type WorkflowImage } from './billing.ts';
+import { type CopyDeps, type CopyState, copySourceSnapshots } from './copy-sources.ts';
 import { requestSnapshotIds, rootSnapshotId, type SourceSettings, sourceProblems } from './sources.ts';
 import { readUefiData, type UefiDataDeps } from './uefi-data.ts';
 
 export type ImageTask =
+  /** Another account's snapshots copied in (copy-sources.ts): the state back with the copies. */
+  | { action: 'copySourceSnapshots'; state: CopyState }
   | { action: 'uefiData'; source: string; request: RegisterImageRequest }
   | { action: 'dryRun'; request: RegisterImageRequest }
   | { action: 'register'; key: string; request: RegisterImageRequest }
@@ -40,10 +43,23 @@ export type ImageTask =
 export interface ImageDeps extends SourceSettings {
   ec2: EC2Client;
   uefiData: UefiDataDeps;
+  /** What CopySourceSnapshots needs besides these: made on first use (only other accounts' snapshots need it). */
+  copies?: () => Omit<CopyDeps, 'ec2' | 'prefix' | 'account' | 'allowedSourceAccounts'>;
 }
 
 export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Record<string, unknown>> {
   switch (task.action) {
+    case 'copySourceSnapshots': {
+      if (deps.copies === undefined) throw new PermanentError('this function cannot copy snapshots');
+      const { ec2, prefix, account, allowedSourceAccounts } = deps;
+      return copySourceSnapshots(task.state, {
+        ec2,
+        prefix,
+        account,
+        allowedSourceAccounts,
+        ...deps.copies(),
+      });
+    }
     case 'uefiData':
       // The whole request back, UefiData set: the state machine puts it in place of its own.
       return { ...(await readUefiData(task.source, task.request, deps.uefiData)) };

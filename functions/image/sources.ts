@@ -57,7 +57,9 @@ export function sourceProblems(
       );
     if (id === root) {
       const optIn = new TagReader(snapshot, prefix).get('register');
-      if (optIn !== true)
+      // A copy CopySourceSnapshots made of another account's snapshot, whose opt-in it checked there.
+      const copied = owner === account && snapshot.tags.has(`${prefix}source-snapshot`);
+      if (optIn !== true && !copied)
         problems.push(
           `the root snapshot ${id} is not opted in: ${optIn === false ? `${prefix}register is false` : `it has no ${prefix}register=true tag`}`,
         );

@@ -10,6 +10,7 @@ import { deployedAdmission } from '#shared/aws/admission.ts';
 import { dynamoDbClient } from '#shared/aws/dynamodb.ts';
 import { ec2Client } from '#shared/aws/ec2.ts';
 import { sfnClient } from '#shared/aws/sfn.ts';
+import { sourceReader } from '#shared/aws/source-accounts.ts';
 import { queueUrlOf, queueUrlOfArn, sqsClient } from '#shared/aws/sqs.ts';
 import { tracer } from '#shared/aws/tracer.ts';
 import { deploymentSettings, requiredSetting } from '#shared/settings.ts';
@@ -29,6 +30,9 @@ const admission = deployedAdmission(
   deployment,
 );
 
+/** Other accounts' snapshots, read there (their tags; with an organization, the membership check: ADR 0004). */
+const readSource = sourceReader(process.env.AWS_REGION ?? '');
+
 export async function ingestHandler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   // The partition, Region and account come from the function's own ARN: nothing to configure.
   // Local runners give no ARN (`serverless invoke local`): there the queue's ARN on the records says it.
@@ -44,6 +48,7 @@ export async function ingestHandler(event: SQSEvent, context: Context): Promise<
     queueUrl: queueUrlOfArn,
     admission,
     settings: { account, region, ...deployment },
+    readSource,
     log: logger,
     count: (metric, n = 1) => metrics.addMetric(metric, MetricUnit.Count, n),
   });

@@ -29,6 +29,7 @@ import {
 import type { Admission, AdmissionDecision } from '#shared/aws/admission.ts';
 import { startAttempt } from '#shared/aws/executions.ts';
 import { describeSnapshots, referencedSnapshotIds } from '#shared/aws/snapshots.ts';
+import { isAccessDenied, type SourceReader, withSourceTags } from '#shared/aws/source-accounts.ts';
 import { planGroups, type SnapshotGroup } from '#shared/contract/plan.ts';
 import type { ContractError, Plan, PlannerSettings, Rejected } from '#shared/contract/types.ts';
 import { DLQ_ATTRIBUTES, deadLetterMessage } from '#shared/dead-letter.ts';
@@ -46,7 +47,9 @@ export interface IngestDeps {
   queueUrl(queueArn: string): Promise<string>;
   /** Admission control: whether a registration may start now, or when. */
   admission: Admission;
-  settings: PlannerSettings;
+  settings: PlannerSettings & { organizationId?: string | undefined };
+  /** Reads other accounts' snapshots there (their tags; ADR 0004): without it, only the pipeline's view. */
+  readSource?: SourceReader;
   log: Pick<Console, 'info' | 'warn' | 'error'>;
   count(
     metric: 'Planned' | 'Started' | 'Duplicate' | 'Skipped' | 'Rejected' | 'Deferred' | 'ReturnedEarly',
@@ -91,9 +94,19 @@ export async function ingest(records: readonly SQSRecord[], deps: IngestDeps): P
 async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<string[]> {
   const failures: string[] = [];
   let pending: { record: SQSRecord; groups: SnapshotGroup[]; eventTime: string | undefined }[] = [];
+  const members = new Map<string, Promise<boolean>>();
 
   for (const record of records) {
     const outcome = parseMessageBody(record.body, deps.settings);
+    const account = outcome.outcome === 'snapshots' ? outcome.account : undefined;
+    const member = await memberCheck(account, members, deps);
+    if (member !== true) {
+      const sent =
+        member === false &&
+        (await reject(record, 'untrusted', [{ message: notMember(account, deps) }], [], deps, undefined));
+      if (!sent) failures.push(record.messageId);
+      continue;
+    }
     if (outcome.outcome === 'skipped') {
       deps.count('Skipped');
       deps.log.info({
@@ -117,11 +130,13 @@ async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<
   pending = pending.filter((item) => !early.some((deferral) => deferral.record === item.record));
 
   let known: Map<string, Snapshot>;
+  let planning = deps.settings;
   try {
     known = await lookUp(
       pending.flatMap((item) => item.groups.flatMap((group) => group.snapshotIds)),
       deps,
     );
+    planning = await withSources(known, deps);
   } catch (error) {
     deps.log.warn({ message: 'DescribeSnapshots failed; the batch will come back', error: String(error) });
     return [...failures, ...pending.map((item) => item.record.messageId)];
@@ -130,7 +145,7 @@ async function handle(records: readonly SQSRecord[], deps: IngestDeps): Promise<
   const admissible: Admissible[] = [];
   for (const item of pending) {
     const ticket = ticketOf(item.record);
-    const report = stillToDo(planGroups(item.groups, known, deps.settings), ticket);
+    const report = stillToDo(planGroups(item.groups, known, planning), ticket);
     for (const skipped of report.skipped) {
       deps.count('Skipped');
       deps.log.info({
@@ -432,6 +447,54 @@ async function lookUp(snapshotIds: string[], deps: IngestDeps): Promise<Map<stri
   if (referenced.size > 0)
     for (const [id, snapshot] of await describeSnapshots(deps.ec2, referenced)) known.set(id, snapshot);
   return known;
+}
+
+/**
+ * Whether an event of another account may be planned: the pipeline's own, an allowed source
+ * account's, or, with an organization, one whose reader role can be assumed (true); one whose
+ * role cannot (false: a rejection); any other failure is returned (the message comes back).
+ */
+async function memberCheck(
+  account: string | undefined,
+  checked: Map<string, Promise<boolean>>,
+  deps: IngestDeps,
+): Promise<boolean | { error: unknown }> {
+  const { settings, readSource } = deps;
+  if (
+    account === undefined ||
+    account === settings.account ||
+    settings.allowedSourceAccounts.includes(account)
+  )
+    return true;
+  if (readSource === undefined) return false;
+  let check = checked.get(account);
+  if (check === undefined) {
+    check = readSource(account, []).then(
+      () => true,
+      (error: unknown) => {
+        if (isAccessDenied(error)) return false;
+        throw error;
+      },
+    );
+    checked.set(account, check);
+  }
+  return check.catch((error: unknown) => ({ error }));
+}
+
+function notMember(account: string | undefined, deps: IngestDeps): string {
+  return `the event comes from account ${account}, which is not this pipeline's account nor an allowed source account, and whose snap2ami source reader role cannot be assumed: it is not an account of organization ${deps.settings.organizationId} with deploy/member-account.yml deployed`;
+}
+
+/**
+ * Other accounts' snapshots with their tags read there, and the planner's settings with the
+ * accounts read that way trusted as sources (with an organization; ADR 0004).
+ */
+async function withSources(known: Map<string, Snapshot>, deps: IngestDeps): Promise<IngestDeps['settings']> {
+  if (deps.readSource === undefined) return deps.settings;
+  const readable = await withSourceTags(known, deps.settings.account, deps.readSource);
+  if (deps.settings.organizationId === undefined) return deps.settings;
+  const allowed = new Set([...deps.settings.allowedSourceAccounts, ...readable]);
+  return { ...deps.settings, allowedSourceAccounts: [...allowed] };
 }
 
 /**

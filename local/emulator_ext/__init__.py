@@ -6,6 +6,9 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
 - amis: unique AMI names, RegisterImage's request kept, PlatformDetails chosen by a snapshot
   tag, image deprecation, deregistration protection, DeleteAssociatedSnapshots,
   DescribeImageReferences, CopyImage idempotency and tags;
+- accounts: two accounts (moto's multi-account support) and what crosses between them:
+  snapshots shared with the caller (listed without their tags, copied), AssumeRole only of a
+  role that exists and trusts the caller;
 - snapshots: a snapshot's StartTime set by the emulator-only tag `emulator:start-time` (a local
   run's samples keep their own times);
 - throttle: EC2's request token buckets (HTTP 503 RequestLimitExceeded), with a control
@@ -37,7 +40,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import ami_events, amis, instances, model_checks, requests, snapshots, speed, sqs_rules, sqs_scale
+from . import accounts, ami_events, amis, instances, model_checks, requests, snapshots, speed, sqs_rules, sqs_scale
 from .throttle import Throttle, middleware
 
 
@@ -46,6 +49,7 @@ def install() -> None:
     amis.install()
     ami_events.install()
     snapshots.install()
+    accounts.install()
     instances.install()
     sqs_rules.install()
     sqs_scale.install()

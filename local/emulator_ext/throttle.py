@@ -76,7 +76,15 @@ UNCATEGORIZED = {
 }
 # RunInstances' resource bucket ("resource rate limiting"): one token per instance launched.
 UNCATEGORIZED["RunInstances.instances"] = (1000.0, 2.0)
-RESOURCE_BUCKETS = {"RunInstances": "RunInstances.instances"}
+# CopySnapshot's "Concurrent snapshot copies per destination Region" quota (20 by default), as a
+# bucket: one token per copy, back as copies complete (assumed within 10 minutes; ADR 0009).
+UNCATEGORIZED["CopySnapshot.copies"] = (20.0, 20.0 / 600.0)
+RESOURCE_BUCKETS = {"RunInstances": "RunInstances.instances", "CopySnapshot": "CopySnapshot.copies"}
+COPY_QUOTA_BODY = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>ResourceLimitExceeded</Code>'
+    "<Message>You have reached the limit of concurrent snapshot copies in this Region.</Message></Error>"
+    "</Errors><RequestID>{request_id}</RequestID></Response>"
+)
 RESOURCE_BODY = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestResourceCountExceeded</Code>'
     "<Message>Request resource count exceeded. Account {account} launched more instances than its resource "
@@ -292,7 +300,8 @@ def middleware(app: Any, throttle: Throttle) -> Any:
             throttle.take(account, region, RESOURCE_BUCKETS[action])
             for _ in range(int((params.get("MaxCount") or ["1"])[0]))
         ):
-            data = RESOURCE_BODY.format(account=account, request_id=uuid.uuid4()).encode()
+            body = COPY_QUOTA_BODY if action == "CopySnapshot" else RESOURCE_BODY
+            data = body.format(account=account, request_id=uuid.uuid4()).encode()
         else:
             return app(environ, start_response)
         start_response(

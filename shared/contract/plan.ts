@@ -19,6 +19,7 @@ import { lifecycleNotes, readLifecycle } from './lifecycle.ts';
 import { BlockDevices, checkSources, deviceMappings, memberMappings, rootMapping } from './mappings.ts';
 import { DEFAULT_NAME_TEMPLATE, renderName } from './name-template.ts';
 import { TagReader } from './reader.ts';
+import { resolveShareWithSource, shareWithSourceNotes, sourceAccountOf } from './source-account.ts';
 import type {
   BlockDeviceMapping,
   ContractError,
@@ -159,6 +160,9 @@ function buildPlan(
 
   const uefiDataSource = image.uefiData;
   const check = billingCheck(image);
+  const sourceAccount = sourceAccountOf(root.snapshot, settings);
+  notes.push(...shareWithSourceNotes(lifecycle, sourceAccount, root.tagKey('share-with')));
+  resolveShareWithSource(lifecycle, sourceAccount);
   notes.push(
     ...alreadyRegisteredNotes(root),
     ...billingCheckNotes(root, check),
@@ -173,6 +177,7 @@ function buildPlan(
       request,
       notes,
       ...(uefiDataSource !== undefined && { uefiDataSource }),
+      ...(sourceAccount !== undefined && { sourceAccount }),
       ...(lifecycle && { lifecycle }),
       ...(check && { billingCheck: check }),
       ...(launchTest && { launchTest }),

@@ -108,6 +108,11 @@ export interface Plan {
    * reads `UefiData` from there right before the dry run; `request` has no `UefiData`.
    */
   uefiDataSource?: string;
+  /**
+   * The account that owns the snapshots, when it is not the pipeline's own: the workflow copies
+   * them in before registering (CopySourceSnapshots; shared/contract/source-account.ts).
+   */
+  sourceAccount?: string;
   /** v2: only when the root uses a distribution or lifecycle tag. */
   lifecycle?: Lifecycle;
   /** v2: only for `<p>platform` windows, rhel or sles. */

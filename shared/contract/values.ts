@@ -124,22 +124,38 @@ export interface ShareWith {
   userIds?: string[];
   organizationArns?: string[];
   organizationalUnitArns?: string[];
+  /**
+   * `source`: the account the snapshot came from (its owner, when another account's snapshot
+   * was copied in). The planner resolves it into `userIds` (shared/contract/source-account.ts):
+   * never in a plan.
+   */
+  source?: true;
 }
+
+/** The `<p>share-with` entry that names the account the snapshot came from. */
+export const SHARE_WITH_SOURCE = 'source';
 
 export const shareWith: ValueRule<ShareWith> = {
   accepted:
-    'comma-separated 12-digit account IDs, organization ARNs (arn:aws:organizations::<account>:organization/o-…) and OU ARNs (arn:aws:organizations::<account>:ou/o-…/ou-…)',
+    'comma-separated 12-digit account IDs, organization ARNs (arn:aws:organizations::<account>:organization/o-…), OU ARNs (arn:aws:organizations::<account>:ou/o-…/ou-…) and source (the account the snapshot came from)',
   parse(text) {
     if (shareWithProblem(text) !== undefined) return undefined;
-    const lists: Required<ShareWith> = { userIds: [], organizationArns: [], organizationalUnitArns: [] };
+    const lists = {
+      userIds: [] as string[],
+      organizationArns: [] as string[],
+      organizationalUnitArns: [] as string[],
+    };
+    let source = false;
     for (const entry of entries(text)) {
-      if (ACCOUNT_ID.test(entry)) lists.userIds.push(entry);
+      if (entry === SHARE_WITH_SOURCE) source = true;
+      else if (ACCOUNT_ID.test(entry)) lists.userIds.push(entry);
       else if (ORGANIZATION_ARN.test(entry)) lists.organizationArns.push(entry);
       else lists.organizationalUnitArns.push(entry);
     }
     const result: ShareWith = {};
     for (const kind of ['userIds', 'organizationArns', 'organizationalUnitArns'] as const)
       if (lists[kind].length > 0) result[kind] = lists[kind];
+    if (source) result.source = true;
     return result;
   },
   why: shareWithProblem,
@@ -147,7 +163,11 @@ export const shareWith: ValueRule<ShareWith> = {
 
 function shareWithProblem(text: string): string | undefined {
   const bad = entries(text).find(
-    (entry) => !ACCOUNT_ID.test(entry) && !ORGANIZATION_ARN.test(entry) && !OU_ARN.test(entry),
+    (entry) =>
+      entry !== SHARE_WITH_SOURCE &&
+      !ACCOUNT_ID.test(entry) &&
+      !ORGANIZATION_ARN.test(entry) &&
+      !OU_ARN.test(entry),
   );
   return bad === undefined ? undefined : `"${bad}" is none of these`;
 }

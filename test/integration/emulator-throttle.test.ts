@@ -6,6 +6,7 @@
  */
 import {
   CopyImageCommand,
+  CopySnapshotCommand,
   CreateTagsCommand,
   DeregisterImageCommand,
   DescribeImageReferencesCommand,
@@ -127,6 +128,10 @@ describe('EC2 request throttling', () => {
         ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ['i-0'] }] })),
       TerminateInstances: () => ec2.send(new TerminateInstancesCommand({ InstanceIds: ['i-0'] })),
       GetConsoleOutput: () => ec2.send(new GetConsoleOutputCommand({ InstanceId: 'i-0' })),
+      // CopySourceSnapshots' (ADR 0014). CopySnapshot takes one of the concurrent copies too.
+      CopySnapshot: () =>
+        ec2.send(new CopySnapshotCommand({ SourceSnapshotId: 'snap-0', SourceRegion: region })),
+      'CopySnapshot.copies': async () => undefined,
     };
     for (const call of Object.values(calls)) await outcome(call());
     const counters = (await control.state()).counters[region];

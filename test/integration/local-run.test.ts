@@ -68,14 +68,16 @@ describe('snap2ami local', () => {
       // The launch test (contract v3, ADR 0012): one that passes, one whose AMI has ENA off (EC2 refuses to launch it).
       'planned',
       'failed',
+      // A member account's snapshot, shared with the central account: registered from a copy (ADR 0014).
+      'planned',
     ]);
     expect(rows.every((row) => row.outcome === row.expected)).toBe(true);
     expect(rows[0]?.detail).toMatch(/^ami-[0-9a-f]+ "MyImage"$/);
     expect(result.stderr).toContain(
       "created the pipeline's queues, table and topic from the packaged template",
     );
-    expect(result.stderr).toContain('sent 10 events');
-    expect(result.stderr).toContain('workflows done: 5 succeeded, 2 failed\n');
+    expect(result.stderr).toContain('sent 11 events');
+    expect(result.stderr).toContain('workflows done: 6 succeeded, 2 failed\n');
     expect(rows[4]?.detail).toContain('snap2ami:architecture="amd64"');
     expect(rows[5]?.detail).toMatch(
       /^at CheckBilling: BillingInformationMissing: Billing check: the image ami-[0-9a-f]+ has PlatformDetails "Linux\/UNIX", not Windows: .* The image was deregistered\. Create the AMI from an instance instead/,
@@ -114,6 +116,14 @@ describe('snap2ami local', () => {
     // A sample without lifecycle tags has its image and nothing else.
     expect(rows[0]).toMatchObject({ imageId });
     expect(rows[0]).not.toHaveProperty('copies');
+    expect(rows[0]).not.toHaveProperty('sourceAccount');
+    // The member's sample: its AMI registered from the copy, which the record names.
+    expect(rows[10]).toMatchObject({
+      sourceAccount: '111111111111',
+      copiedSnapshotIds: [expect.stringMatching(/^snap-/)],
+      detail: expect.stringMatching(/^ami-[0-9a-f]+ "member-build-2026-11-20"$/),
+    });
+    expect((rows[10]?.copiedSnapshotIds as string[] | undefined)?.[0]).not.toBe(rows[10]?.snapshotId);
   });
 
   it('two samples of one family with retain=1 and the same StartTime: one AMI stays, the greater key’s, named by its own time', () => {

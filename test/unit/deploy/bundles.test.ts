@@ -7,10 +7,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundledFiles, functionNames, literalSchemaKeys } from '../../../scripts/build.ts';
 
-/** The clients each function calls (DynamoDB in image and lifecycle: throttle reports to admission control). */
+/**
+ * The clients each function calls (DynamoDB in image and lifecycle: throttle reports to admission
+ * control; STS in image and ingest: other accounts' snapshots, read through their source reader role).
+ */
 const CLIENTS: Record<string, string[]> = {
-  image: ['client-dynamodb', 'client-ec2', 'client-s3', 'client-ssm'],
-  ingest: ['client-dynamodb', 'client-ec2', 'client-sfn', 'client-sqs'],
+  image: ['client-dynamodb', 'client-ec2', 'client-s3', 'client-ssm', 'client-sts'],
+  ingest: ['client-dynamodb', 'client-ec2', 'client-sfn', 'client-sqs', 'client-sts'],
   launchTest: ['client-dynamodb', 'client-ec2', 'client-ssm'],
   resume: ['client-dynamodb', 'client-ec2', 'client-sfn'],
   lifecycle: ['client-dynamodb', 'client-ec2', 'client-ssm'],

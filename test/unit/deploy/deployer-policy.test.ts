@@ -66,6 +66,8 @@ const ARN = {
   topic: `arn:aws:sns:${AT}:snap2ami-prod-notifications`,
   table: `arn:aws:dynamodb:${AT}:table/snap2ami-prod-records`,
   rule: `arn:aws:events:${AT}:rule/snap2ami-prod-EbsSnapshotRule-AbCdEfGh1234`,
+  organizationBus: `arn:aws:events:${AT}:event-bus/snap2ami-prod-organization`,
+  organizationRule: `arn:aws:events:${AT}:rule/snap2ami-prod-organization/snap2ami-prod-OrganizationSnapshotRule-AbCdEfGh1234`,
   functionLogs: `arn:aws:logs:${AT}:log-group:/aws/lambda/snap2ami-prod-ingest`,
   machineLogs: `arn:aws:logs:${AT}:log-group:/aws/vendedlogs/states/snap2ami-prod-register-image`,
   alarm: `arn:aws:cloudwatch:${AT}:alarm:snap2ami-prod-dead-letter-queue-not-empty`,
@@ -240,6 +242,20 @@ const NEEDS: Record<string, Need[]> = {
     'events:RemoveTargets',
     'events:DeleteRule',
   ]),
+  // The organization's bus, its policy and its rule (resources/organization.yml, with organizationId only).
+  'AWS::Events::EventBus': each(ARN.organizationBus, [
+    'events:CreateEventBus',
+    'events:DescribeEventBus',
+    'events:TagResource',
+    'events:ListTagsForResource',
+    'events:DeleteEventBus',
+  ]),
+  'AWS::Events::EventBusPolicy': [
+    // PutPermission and RemovePermission have no resource-level permissions (IAM: "*" only).
+    ...each('*', ['events:PutPermission', 'events:RemovePermission']),
+    ...each(ARN.organizationBus, ['events:DescribeEventBus']),
+    ...each(ARN.organizationRule, ['events:PutRule', 'events:PutTargets', 'events:DeleteRule']),
+  ],
   'AWS::CloudWatch::Alarm': each(ARN.alarm, [
     'cloudwatch:PutMetricAlarm',
     'cloudwatch:DescribeAlarms',

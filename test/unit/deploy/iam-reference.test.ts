@@ -58,6 +58,8 @@ describe('IAM service reference', () => {
   it('matches every ARN against IAM but those of resources the packaged parameters leave out', () => {
     expect(template.filter((located) => located.resourcesUnchecked).map((located) => located.where)).toEqual([
       'ImageUefiDataBucketPolicy PolicyDocument Statement[0]',
+      // Only with organizationId (none by default).
+      'SourceReaderOrganizationPolicy PolicyDocument Statement[0]',
     ]);
   });
 });

@@ -132,7 +132,7 @@ describe('alarms', () => {
     expect(errorsOf.sort()).toEqual(counting.sort());
     const [expression] = properties.Metrics as { Expression: string }[];
     expect(expression?.Expression).toBe(
-      'FILL(image, 0) + FILL(lifecycle, 0) + FILL(launchTest, 0) + FILL(resume, 0) - FILL(retryable, 0) - FILL(throttled, 0) - FILL(permanent, 0) - FILL(pending, 0) - FILL(billing, 0)',
+      'FILL(image, 0) + FILL(lifecycle, 0) + FILL(launchTest, 0) + FILL(resume, 0) - FILL(retryable, 0) - FILL(throttled, 0) - FILL(permanent, 0) - FILL(pending, 0) - FILL(billing, 0) - FILL(copying, 0)',
     );
     // Every typed error is taken away, whichever the list holds (shared/errors.ts).
     const subtracted = alarmMetrics(properties)

@@ -20,6 +20,8 @@ type Tool = 'cfn-lint' | 'checkov';
 const runs = {} as Record<Tool, LintRun>;
 /** The packaged template's path. */
 let template: string;
+/** The member accounts' template (StackSets: docs/organizations.md), linted in the same runs. */
+const MEMBER_TEMPLATE = join(PROJECT_ROOT, 'deploy', 'member-account.yml');
 /** The name of each linter's copy of the template with a fault it must find. */
 const FAULTY: Record<Tool, string> = { 'cfn-lint': 'cfn-lint-fault.json', checkov: 'checkov-fault.json' };
 
@@ -54,9 +56,9 @@ beforeAll(async () => {
   // Each linter once, over both of its templates (checkov's start-up is most of its time), the
   // two at the same time.
   [runs['cfn-lint'], runs.checkov] = await Promise.all([
-    lint('cfn-lint', ['--format', 'json', template, cfnFault]),
+    lint('cfn-lint', ['--format', 'json', template, cfnFault, MEMBER_TEMPLATE]),
     lint('checkov', [
-      ...['-f', template, '-f', checkovFault],
+      ...['-f', template, '-f', checkovFault, '-f', MEMBER_TEMPLATE],
       ...['--framework', 'cloudformation', '-o', 'json', '--compact', '--skip-download'],
     ]),
   ]);
@@ -144,6 +146,10 @@ describe('cfn-lint', () => {
     expect(cfnLintFindings(basename(template))).toEqual([]);
   });
 
+  it("finds nothing in the member accounts' template (deploy/member-account.yml)", () => {
+    expect(cfnLintFindings(basename(MEMBER_TEMPLATE))).toEqual([]);
+  });
+
   it('does find a fault: a reference to a resource that does not exist', () => {
     expect(runs['cfn-lint'].status).not.toBe(0);
     const findings = cfnLintFindings(FAULTY['cfn-lint']);
@@ -162,6 +168,13 @@ describe('checkov', () => {
         skipped.check_result.suppress_comment?.length ?? 0,
         `${skipped.check_id} ${skipped.resource}`,
       ).toBeGreaterThan(40);
+  });
+
+  it("fails nothing in the member accounts' template (deploy/member-account.yml), and skips nothing", () => {
+    const report = checkovReport(basename(MEMBER_TEMPLATE));
+    expect(report.failed).toEqual([]);
+    expect(report.skipped).toEqual([]);
+    expect(report.passed.length).toBeGreaterThan(10);
   });
 
   it('does find a fault: the deployment bucket without its public access block', () => {

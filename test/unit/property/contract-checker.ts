@@ -477,8 +477,13 @@ export function satisfiesContract(plan: Plan, context: PlanContext): string[] {
     'lifecycle',
     'uefiDataSource',
     'billingCheck',
+    'sourceAccount',
   ];
   for (const key of Object.keys(plan)) if (!planFields.includes(key)) fail(`the plan has a field ${key}`);
+  // Another account's snapshots are copied in before registration (ADR 0014): the plan names it.
+  const owner = context.root.ownerId;
+  const source = owner !== undefined && owner !== context.settings.account ? owner : undefined;
+  if (plan.sourceAccount !== source) fail(`sourceAccount ${plan.sourceAccount}, the root's owner ${owner}`);
   return out;
 }
 
