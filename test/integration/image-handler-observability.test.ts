@@ -2,13 +2,15 @@
  * What the image Lambda tells an operator, beyond its counts (image-handler.test.ts): EC2
  * throttling as it meets it (Ec2Throttled, the alarm's metric) and, when an image is available,
  * how long that took from the snapshot's event and from the execution's start (TimeToAvailable,
- * ExecutionTimeToAvailable: the dashboard's p50/p95). On the emulator, whose EC2 throttles as
+ * ExecutionTimeToAvailable: the dashboard's p50/p95), which the resume function publishes when it
+ * ends the workflow's wait. On the emulator, whose EC2 throttles as
  * EC2 does, in a Region of this file's own so that its empty bucket slows no other test.
  */
-import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, EC2Client, waitUntilImageAvailable } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { throttleControl } from '../../local/index.ts';
+import { createTable, recordsTableProperties, throttleControl } from '../../local/index.ts';
 import { capture } from '../support/lambda.ts';
 import { planFor } from '../support/pipeline.ts';
 
@@ -53,34 +55,44 @@ describe('image handler observability', () => {
     expect(missing.metrics).not.toHaveProperty('Ec2Throttled');
   });
 
-  it('publishes the time to available, from the event and from the execution start, in milliseconds', async () => {
+  it('publishes the time to available once its wait ends (the resume function), from the event and from the execution start, in milliseconds', async () => {
+    // The resume function ends the workflow's wait for the image (ADR 0013) and measures then.
+    const dynamo = new DynamoDBClient({ region: REGION });
+    process.env.RECORDS_TABLE_NAME = await createTable(
+      dynamo,
+      await recordsTableProperties(),
+      `snap2ami-records-timing-${Date.now()}`,
+    );
+    const { resumeHandler } = await import('../../functions/resume/handler.ts');
     const plan = await planFor(ec2, { 'snap2ami:name': `timing-${Date.now()}` });
     const registered = await invoke({ action: 'register', key: plan.key, request: plan.request });
     expect(registered.error).toBeUndefined();
+    const imageId = registered.result?.imageId as string;
+    await waitUntilImageAvailable({ client: ec2, maxWaitTime: 60 }, { ImageIds: [imageId] });
     const now = Date.now();
-    const checked = await invoke({
-      action: 'checkImage',
-      imageId: registered.result?.imageId,
-      source: { messageId: 'm-1', eventTime: new Date(now - 600_000).toISOString() },
-      startedAt: new Date(now - 60_000).toISOString(),
-    });
-    expect(checked.error).toBeUndefined();
+    const waited = await capture(() =>
+      resumeHandler({
+        action: 'await',
+        token: `token-${imageId}`,
+        key: plan.key,
+        executionArn: `arn:aws:states:${REGION}:123456789012:execution:register:${plan.key}`,
+        imageId,
+        source: { messageId: 'm-1', eventTime: new Date(now - 600_000).toISOString() },
+        startedAt: new Date(now - 60_000).toISOString(),
+      }),
+    );
+    expect(waited.error).toBeUndefined();
     const after = Date.now();
-    expect(checked.result).toEqual({ imageId: registered.result?.imageId, state: 'available' });
-    const { TimeToAvailable, ExecutionTimeToAvailable, ...others } = checked.metrics;
+    const { TimeToAvailable, ExecutionTimeToAvailable, ...others } = waited.metrics;
     expect(others).toEqual({});
-    expect(checked.units).toEqual({
+    expect(waited.units).toEqual({
       TimeToAvailable: 'Milliseconds',
       ExecutionTimeToAvailable: 'Milliseconds',
     });
-    // Measured from the times given, up to when the check returned: no bound on how long it took.
+    // Measured from the times given, up to when the wait ended: no bound on how long it took.
     expect(TimeToAvailable).toBeGreaterThanOrEqual(600_000);
     expect(TimeToAvailable).toBeLessThanOrEqual(600_000 + (after - now));
     expect(ExecutionTimeToAvailable).toBeGreaterThanOrEqual(60_000);
     expect(ExecutionTimeToAvailable).toBeLessThanOrEqual(60_000 + (after - now));
-
-    // Without a source or a start time (a task started by hand): the check, and no timing.
-    const bare = await invoke({ action: 'checkImage', imageId: registered.result?.imageId });
-    expect(bare.metrics).toEqual({});
   });
 });
