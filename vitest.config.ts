@@ -9,6 +9,9 @@ export default defineConfig({
   test: {
     // Files run side by side, in worker processes: more of them than this machine's two cores,
     // since most wait on a subprocess (the emulator, a packaging, a linter, a CLI) much of the time.
+    // Unit and integration files share the workers, so that one project's waits (a packaging,
+    // the linters) are the other's CPU: dist/, which some unit tests build again, is built under
+    // the packaging lock, which serverless-local holds while serverless-offline runs it.
     maxWorkers: 3,
     projects: [
       {
@@ -35,9 +38,6 @@ export default defineConfig({
           setupFiles: ['test/setup/aws-env.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // After the unit tests, not beside them: some unit tests build dist/ again, which
-          // serverless-offline (test/integration/serverless-local) runs.
-          sequence: { groupOrder: 1 },
         },
       },
     ],

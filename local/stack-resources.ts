@@ -23,26 +23,35 @@ const TEMPLATE = join(PROJECT_ROOT, '.serverless', 'cloudformation-template-upda
 const SOURCES = ['serverless.yml', 'statemachine/register-image.asl.json'];
 
 /**
- * Runs `fn` while holding the packaging lock, so that two processes (a test and a local
- * run, say) never build dist/ and .serverless/ at the same time. A lock older than five
- * minutes is taken to be left by a crash.
+ * Runs `fn` (and waits for it, when it returns a promise) while holding the packaging lock, so
+ * that two processes (a test and a local run, say) never build dist/ and .serverless/ at the
+ * same time.
  */
-export async function withPackageLock<T>(fn: () => T): Promise<T> {
+export async function withPackageLock<T>(fn: () => T | Promise<T>): Promise<T> {
+  const release = await acquirePackageLock();
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Takes the packaging lock (a folder in the project, across processes) and returns what
+ * releases it: for a holder whose work spans more than a call, such as serverless-offline
+ * running the functions from dist/. A lock older than five minutes is taken to be left by a crash.
+ */
+export async function acquirePackageLock(): Promise<() => void> {
   const lock = join(PROJECT_ROOT, '.serverless.lock');
   for (;;) {
     try {
       mkdirSync(lock);
-      break;
+      return () => rmSync(lock, { recursive: true, force: true });
     } catch {
       if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000)
         rmSync(lock, { recursive: true, force: true });
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-  }
-  try {
-    return fn();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
   }
 }
 

@@ -169,9 +169,14 @@ describe('retention', () => {
       },
     });
     const old = await familyImage(ec2, name, '2025-06-01T00:00:00Z', undefined, { table: p.table });
+    // Each plan with a snapshot time of its own: two snapshots made in the same second would be
+    // ordered by their keys, and the first could then be the family's newest.
     const first = await register(
       p,
-      await planFor(ec2, { 'snap2ami:name': `${name}-a`, 'snap2ami:family': name, 'snap2ami:retain': '1' }),
+      at(
+        await planFor(ec2, { 'snap2ami:name': `${name}-a`, 'snap2ami:family': name, 'snap2ami:retain': '1' }),
+        '2026-03-01T00:00:00Z',
+      ),
     );
     expect(first.execution.retries('ApplyRetention')).toBeGreaterThan(0);
     const record = await p.record((first.execution.output as { key: string }).key);
@@ -185,7 +190,10 @@ describe('retention', () => {
     failing = false;
     const second = await register(
       p,
-      await planFor(ec2, { 'snap2ami:name': `${name}-b`, 'snap2ami:family': name, 'snap2ami:retain': '1' }),
+      at(
+        await planFor(ec2, { 'snap2ami:name': `${name}-b`, 'snap2ami:family': name, 'snap2ami:retain': '1' }),
+        '2026-03-02T00:00:00Z',
+      ),
     );
     expect((await family(HOME, name)).map((image) => image.ImageId)).toEqual([second.imageId]);
   });

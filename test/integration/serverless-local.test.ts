@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  acquirePackageLock,
   createResources,
   createSnapshotEvent,
   createTaggedSnapshot,
@@ -29,7 +30,6 @@ import {
   startLocalStepFunctions,
   stateMachineName,
   templateWorkflow,
-  withPackageLock,
 } from '../../local/index.ts';
 import { buildFunctions } from '../../scripts/build.ts';
 import { jsonFiles } from '../support/cli.ts';
@@ -40,10 +40,14 @@ const ec2 = new EC2Client({});
 const sqs = new SQSClient({});
 let sfn: LocalStepFunctions;
 let queueUrl: string;
+let releasePackageLock: (() => void) | undefined;
 
 beforeAll(async () => {
   const template = await packagedTemplate(() => {});
-  await withPackageLock(() => buildFunctions());
+  // serverless-offline and invoke local run the functions from dist/: this file holds the
+  // packaging lock while they may, so that a packaging test never builds dist/ under them.
+  releasePackageLock = await acquirePackageLock();
+  await buildFunctions();
   const resources = await createResources(template);
   queueUrl = resources.refs.SnapshotEventsQueue as string;
   const workflow = templateWorkflow(template, resources.refs);
@@ -52,7 +56,10 @@ beforeAll(async () => {
     workflow,
   );
 }, 180_000);
-afterAll(() => sfn.close());
+afterAll(async () => {
+  await sfn?.close();
+  releasePackageLock?.();
+});
 
 /** Runs `serverless <args>` (osls) in the project; `stop()` ends it and its children. */
 function serverless(args: string[], env: Record<string, string>) {
