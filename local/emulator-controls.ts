@@ -75,25 +75,39 @@ export interface ThrottleControl {
 
 const PATH = '/snap2ami-emulator/throttle';
 
-export function throttleControl(endpoint: string): ThrottleControl {
-  const call = async (path: string, body?: unknown): Promise<ThrottleState> => {
-    const response = await fetch(`${endpoint}${path}`, {
+/** The three calls of an emulator control endpoint (`path`): its state, a change, a reset. */
+interface Control<State, Update> {
+  state(): Promise<State>;
+  configure(update: Update): Promise<State>;
+  reset(region?: string): Promise<State>;
+}
+
+/** A client of the emulator control endpoint at `path`: GET its state, POST a change or `reset`. */
+function control<State, Update>(endpoint: string, path: string, name: string): Control<State, Update> {
+  const call = async (at: string, body?: unknown): Promise<State> => {
+    const response = await fetch(`${endpoint}${at}`, {
       method: body === undefined ? 'GET' : 'POST',
       headers: { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!response.ok)
-      throw new Error(`emulator throttle control: HTTP ${response.status} ${await response.text()}`);
-    return (await response.json()) as ThrottleState;
+      throw new Error(`emulator ${name} control: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as State;
   };
-  const control: ThrottleControl = {
-    state: () => call(PATH),
-    configure: (update) => call(PATH, update),
-    reset: (region) => call(`${PATH}/reset`, region === undefined ? {} : { region }),
+  return {
+    state: () => call(path),
+    configure: (update) => call(path, update),
+    reset: (region) => call(`${path}/reset`, region === undefined ? {} : { region }),
+  };
+}
+
+export function throttleControl(endpoint: string): ThrottleControl {
+  const calls = control<ThrottleState, ThrottleUpdate>(endpoint, PATH, 'throttle');
+  return {
+    ...calls,
     counter: async (region, api) =>
-      (await control.state()).counters[region]?.[api] ?? { calls: 0, throttled: 0, size: 0, refill: 0 },
+      (await calls.state()).counters[region]?.[api] ?? { calls: 0, throttled: 0, size: 0, refill: 0 },
   };
-  return control;
 }
 
 /** An EC2 request the emulator received that named images (`ImageId`, `ImageId.N`, `SourceImageId`) or snapshots. */
@@ -161,21 +175,7 @@ const INSTANCES_PATH = '/snap2ami-emulator/instances';
 
 /** The emulator's instance timing: how long status checks and SSM commands take. */
 export function instanceControl(endpoint: string): InstanceControl {
-  const call = async (path: string, body?: unknown): Promise<InstanceState> => {
-    const response = await fetch(`${endpoint}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok)
-      throw new Error(`emulator instance control: HTTP ${response.status} ${await response.text()}`);
-    return (await response.json()) as InstanceState;
-  };
-  return {
-    state: () => call(INSTANCES_PATH),
-    configure: (update) => call(INSTANCES_PATH, update),
-    reset: (region) => call(`${INSTANCES_PATH}/reset`, region === undefined ? {} : { region }),
-  };
+  return control(endpoint, INSTANCES_PATH, 'instance');
 }
 
 /**
@@ -215,19 +215,5 @@ const AMI_EVENTS_PATH = '/snap2ami-emulator/ami-events';
 
 /** The emulator's images' timing and their events: how long images take, and which events are lost. */
 export function amiEventControl(endpoint: string): AmiEventControl {
-  const call = async (path: string, body?: unknown): Promise<AmiEventState> => {
-    const response = await fetch(`${endpoint}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    if (!response.ok)
-      throw new Error(`emulator AMI event control: HTTP ${response.status} ${await response.text()}`);
-    return (await response.json()) as AmiEventState;
-  };
-  return {
-    state: () => call(AMI_EVENTS_PATH),
-    configure: (update) => call(AMI_EVENTS_PATH, update),
-    reset: (region) => call(`${AMI_EVENTS_PATH}/reset`, region === undefined ? {} : { region }),
-  };
+  return control(endpoint, AMI_EVENTS_PATH, 'AMI event');
 }
