@@ -241,22 +241,6 @@ def install() -> None:
 
 def middleware(app: Any) -> Any:
     """Serves the control endpoint; passes every other request on."""
-    from .throttle import _json, _read_body
+    from .throttle import settings_middleware
 
-    def controlled_app(environ: dict[str, Any], start_response: Any) -> Any:
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith(CONTROL_PATH):
-            return app(environ, start_response)
-        method = environ.get("REQUEST_METHOD", "GET")
-        try:
-            if path == CONTROL_PATH + "/reset" and method == "POST":
-                SETTINGS.reset(json.loads(_read_body(environ) or b"{}").get("region"))
-            elif path == CONTROL_PATH and method == "POST":
-                SETTINGS.configure(json.loads(_read_body(environ) or b"{}"))
-            elif not (path == CONTROL_PATH and method == "GET"):
-                return _json(start_response, "404 Not Found", {"error": f"no {method} {path}"})
-        except (ValueError, TypeError, AttributeError) as error:
-            return _json(start_response, "400 Bad Request", {"error": str(error)})
-        return _json(start_response, "200 OK", SETTINGS.state())
-
-    return controlled_app
+    return settings_middleware(app, CONTROL_PATH, SETTINGS)

@@ -260,6 +260,29 @@ def _json(start_response: Any, status: str, payload: Any) -> list[bytes]:
     return [data]
 
 
+def settings_middleware(app: Any, path: str, settings: Any) -> Any:
+    """Serves an emulator control endpoint at `path` for `settings` (its state(), configure(),
+    reset(region)): GET its state, POST a change, POST `path`/reset; passes every other request on."""
+
+    def controlled_app(environ: dict[str, Any], start_response: Any) -> Any:
+        at = environ.get("PATH_INFO", "")
+        if not at.startswith(path):
+            return app(environ, start_response)
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            if at == path + "/reset" and method == "POST":
+                settings.reset(json.loads(_read_body(environ) or b"{}").get("region"))
+            elif at == path and method == "POST":
+                settings.configure(json.loads(_read_body(environ) or b"{}"))
+            elif not (at == path and method == "GET"):
+                return _json(start_response, "404 Not Found", {"error": f"no {method} {at}"})
+        except (ValueError, TypeError, AttributeError) as error:
+            return _json(start_response, "400 Bad Request", {"error": str(error)})
+        return _json(start_response, "200 OK", settings.state())
+
+    return controlled_app
+
+
 def middleware(app: Any, throttle: Throttle) -> Any:
     """Serves the control endpoint, and answers EC2 requests whose bucket is empty with 503."""
     import uuid
