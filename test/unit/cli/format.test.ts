@@ -1,7 +1,8 @@
 /** What `snap2ami status` prints of a record, and the one way a failure's cause is read (cli/format.ts). */
 import { describe, expect, it } from 'vitest';
 import { distributionOutcome } from '#shared/distribution.ts';
-import { causeMessage, distributionLines, failureDetail, formatStatus } from '../../../cli/format.ts';
+import { causeMessage, distributionLines, failureDetail } from '#shared/outcome-text.ts';
+import { formatStatus } from '../../../cli/format.ts';
 import type { RegistrationRecord } from '../../../cli/records.ts';
 
 const KEY = `v1-${'0'.repeat(32)}`;
