@@ -6,17 +6,8 @@
  * record (every 10 ms) and prints the difference. Real time, real retry intervals.
  */
 import { DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { describeSnapshots } from '#shared/aws/snapshots.ts';
-import { planGroups } from '#shared/contract/plan.ts';
 import { executionInput } from '#shared/workflow.ts';
-import {
-  amiEventControl,
-  awsEnvironment,
-  createPipeline,
-  createTaggedSnapshot,
-  SETTINGS,
-  startEmulator,
-} from '../local/index.ts';
+import { amiEventControl, awsEnvironment, createPipeline, planFor, startEmulator } from '../local/index.ts';
 import { median, table } from './format.ts';
 
 /** Seconds each image stays pending: long enough that the wait has stored its token and looked. */
@@ -32,13 +23,7 @@ export async function benchWait(runs: number, json: boolean): Promise<void> {
     const latencies: number[] = [];
     for (let i = 0; i < runs; i++) {
       const name = `wait-${Date.now()}-${i}`;
-      const root = await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', 'snap2ami:name': name });
-      const plan = planGroups(
-        [{ snapshotIds: [root], multiVolume: false }],
-        await describeSnapshots(ec2, [root]),
-        SETTINGS,
-      ).plans[0];
-      if (!plan) throw new Error('no plan');
+      const plan = await planFor(ec2, { 'snap2ami:name': name });
       const execution = pipeline.workflow.run(
         executionInput(plan, {}, new Date()),
         `arn:aws:states:us-east-1:123456789012:execution:snap2ami-wait:${plan.key}`,

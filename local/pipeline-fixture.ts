@@ -19,9 +19,11 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { ADMIT_ALL, type Admission } from '#shared/aws/admission.ts';
 import { once, perRegion } from '#shared/aws/clients.ts';
+import { describeSnapshots } from '#shared/aws/snapshots.ts';
 import { sourceReader } from '#shared/aws/source-accounts.ts';
 import { queueUrlOfArn } from '#shared/aws/sqs.ts';
-import { DEFAULT_PREFIX } from '#shared/contract/types.ts';
+import { planGroups } from '#shared/contract/plan.ts';
+import { DEFAULT_PREFIX, type Plan } from '#shared/contract/types.ts';
 import {
   DEFAULT_IMAGE_WAIT_LIMIT_HOURS,
   DEFAULT_UEFI_DATA_PARAMETER_PATH,
@@ -34,6 +36,7 @@ import type { UefiDataDeps } from '../functions/image/uefi-data.ts';
 import type { IngestDeps } from '../functions/ingest/ingest.ts';
 import { amiEventQueue, type LocalResumeOptions, localResumeFunction } from './ami-events.ts';
 import { EMULATOR_ACCOUNT, EMULATOR_REGION } from './moto-emulator.ts';
+import { createTaggedSnapshot } from './sample-snapshots.ts';
 import { receiveAll } from './sqs-event-source.ts';
 import {
   createTable,
@@ -321,6 +324,18 @@ export const SETTINGS = {
   prefix: DEFAULT_PREFIX,
   allowedSourceAccounts: [] as string[],
 };
+
+/** A real opted-in snapshot on the emulator with the given tags, planned as ingest plans it. */
+export async function planFor(ec2: EC2Client, tags: Record<string, string>): Promise<Plan> {
+  const root = await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', ...tags });
+  const plan = planGroups(
+    [{ snapshotIds: [root], multiVolume: false }],
+    await describeSnapshots(ec2, [root]),
+    SETTINGS,
+  ).plans[0];
+  if (!plan) throw new Error('no plan');
+  return plan;
+}
 
 export interface LocalImageOptions {
   /** EC2 (by default one attempt per call, on the emulator, as deployed). */

@@ -38,6 +38,8 @@ from typing import Any
 
 from moto.ec2.models.amis import AmiBackend
 
+from .region_settings import RegionSettings
+
 CONTROL_PATH = "/snap2ami-emulator/ami-events"
 FAILURE_TAG = "emulator:image-failure"
 DETAIL_TYPE = "EC2 AMI State Change"
@@ -50,41 +52,26 @@ DEFAULTS: dict[str, float] = {
 }
 
 
-class Settings:
+class Settings(RegionSettings):
     """The timings and the share of events dropped, global or per Region; and what was sent."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
+    defaults = DEFAULTS
 
     def reset(self, region: str | None = None) -> None:
+        super().reset(region)
         with self.lock:
             if region is None:
-                self.values: dict[str, float] = dict(DEFAULTS)
-                self.regions: dict[str, dict[str, float]] = {}
                 self.counters: dict[str, dict[str, int]] = {}
             else:
-                self.regions.pop(region, None)
                 self.counters.pop(region, None)
 
-    def configure(self, update: dict[str, Any]) -> None:
-        region = update.get("region")
-        values = {k: float(update[k]) for k in DEFAULTS if k in update}
+    def check(self, values: dict[str, float]) -> None:
         if any(v < 0 for v in values.values()):
             raise ValueError("values must not be negative")
         if values.get("dropShare", 0) > 1:
             raise ValueError("dropShare is a share, from 0 to 1")
         if "timeScale" in values and values["timeScale"] <= 0:
             raise ValueError("timeScale must be greater than 0")
-        with self.lock:
-            if region is None:
-                self.values.update(values)
-            else:
-                self.regions.setdefault(region, {}).update(values)
-
-    def get(self, region: str, name: str) -> float:
-        with self.lock:
-            return self.regions.get(region, {}).get(name, self.values[name])
 
     def wall(self, region: str, name: str) -> float:
         """A duration setting in wall seconds (emulated seconds over the time scale)."""
@@ -96,12 +83,10 @@ class Settings:
             counters[what] += 1
 
     def state(self) -> dict[str, Any]:
+        state = super().state()
         with self.lock:
-            return {
-                **self.values,
-                "regions": {r: dict(v) for r, v in self.regions.items()},
-                "counters": {r: dict(c) for r, c in self.counters.items()},
-            }
+            state["counters"] = {r: dict(c) for r, c in self.counters.items()}
+        return state
 
 
 SETTINGS = Settings()

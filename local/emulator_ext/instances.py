@@ -49,6 +49,8 @@ from moto.ec2.responses.general import General
 from moto.ec2.responses.instances import InstanceResponse
 from moto.ec2.utils import Base64EncodedString
 
+from .region_settings import RegionSettings
+
 CONTROL_PATH = "/snap2ami-emulator/instances"
 BOOT_TAG = "emulator:boot"
 COMMAND_TAG = "emulator:ssm-command"
@@ -56,39 +58,14 @@ FINAL_COMMAND_STATUSES = ("Success", "Failed", "TimedOut", "Cancelled")
 DEFAULTS: dict[str, float] = {"statusDelaySeconds": 2.0, "commandDelaySeconds": 1.0}
 
 
-class Settings:
+class Settings(RegionSettings):
     """The delays, global or per Region (tests use a Region of their own)."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
+    defaults = DEFAULTS
 
-    def reset(self, region: str | None = None) -> None:
-        with self.lock:
-            if region is None:
-                self.values: dict[str, float] = dict(DEFAULTS)
-                self.regions: dict[str, dict[str, float]] = {}
-            else:
-                self.regions.pop(region, None)
-
-    def configure(self, update: dict[str, Any]) -> None:
-        region = update.get("region")
-        values = {k: float(update[k]) for k in DEFAULTS if k in update}
+    def check(self, values: dict[str, float]) -> None:
         if any(v < 0 for v in values.values()):
             raise ValueError("delays must not be negative")
-        with self.lock:
-            if region is None:
-                self.values.update(values)
-            else:
-                self.regions.setdefault(region, {}).update(values)
-
-    def get(self, region: str, name: str) -> float:
-        with self.lock:
-            return self.regions.get(region, {}).get(name, self.values[name])
-
-    def state(self) -> dict[str, Any]:
-        with self.lock:
-            return {**self.values, "regions": {r: dict(v) for r, v in self.regions.items()}}
 
 
 SETTINGS = Settings()

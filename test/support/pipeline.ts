@@ -2,8 +2,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSnapshotsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { describeSnapshots } from '#shared/aws/snapshots.ts';
-import { planGroups } from '#shared/contract/plan.ts';
 import type { Plan } from '#shared/contract/types.ts';
 import { pipelineId } from '#shared/distribution.ts';
 import { emptyReport } from '../../functions/reconcile/reconcile.ts';
@@ -17,17 +15,8 @@ import {
   SETTINGS,
 } from '../../local/index.ts';
 
-/** A real opted-in snapshot on the emulator with the given tags, planned as ingest plans it. */
-export async function planFor(ec2: EC2Client, tags: Record<string, string>): Promise<Plan> {
-  const root = await createTaggedSnapshot(ec2, { 'snap2ami:register': 'true', ...tags });
-  const plan = planGroups(
-    [{ snapshotIds: [root], multiVolume: false }],
-    await describeSnapshots(ec2, [root]),
-    SETTINGS,
-  ).plans[0];
-  if (!plan) throw new Error('no plan');
-  return plan;
-}
+/** A real opted-in snapshot on the emulator, planned as ingest plans it (local/pipeline-fixture.ts). */
+export { planFor } from '../../local/index.ts';
 
 /** The local workflow's executions for a snapshot (its ID is in their input). */
 export const executionsFor = (sfn: LocalStepFunctions, snapshotId: string) =>
