@@ -12,9 +12,19 @@
  * (dist/<name>/index.js.map, four times its size) for reading stack traces, and is not
  * deployed: serverless.yml leaves `*.map` out of the artifacts (docs/operations.md, "Reading a stack trace").
  */
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { type BuildOptions, build, type Plugin } from 'esbuild';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BuildOptions, build, type Metafile, type Plugin, version } from 'esbuild';
 import { PROJECT_ROOT } from '../local/paths.ts';
 
 /**
@@ -75,34 +85,95 @@ const BUNDLE_OPTIONS = {
 
 const handlerOf = (name: string) => join(PROJECT_ROOT, 'functions', name, 'handler.ts');
 
-export async function buildFunctions(names = functionNames()): Promise<Record<string, number>> {
-  const sizes: Record<string, number> = {};
-  for (const name of names) {
-    const outfile = join(PROJECT_ROOT, 'dist', name, 'index.js');
-    await build({ ...BUNDLE_OPTIONS, entryPoints: [handlerOf(name)], outfile });
-    writeFileSync(join(PROJECT_ROOT, 'dist', name, 'package.json'), '{"type":"module"}\n');
-    sizes[name] = statSync(outfile).size;
+/** Where the last build's record is kept: outside dist/, so that nothing packages it. */
+const BUILD_RECORD = join(PROJECT_ROOT, 'node_modules', '.cache', 'snap2ami-build.json');
+
+interface BuildRecord {
+  /** This script, esbuild's version and the checkout: a change to any builds again. */
+  fingerprint: string;
+  names: string[];
+  /** Every file the last build read (esbuild's metafile): its mtime and size. */
+  inputs: Record<string, string>;
+  metafile: Metafile;
+}
+
+const stamp = (path: string) => {
+  const { mtimeMs, size } = statSync(join(PROJECT_ROOT, path), { throwIfNoEntry: false }) ?? {};
+  return `${mtimeMs}:${size}`;
+};
+
+function fingerprint(): string {
+  return createHash('sha256')
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(version)
+    .update(PROJECT_ROOT)
+    .digest('hex');
+}
+
+/** The last build's record, if its bundles are still those of every file it read (a make-like check). */
+export function currentBuild(names: string[]): BuildRecord | undefined {
+  let record: BuildRecord;
+  try {
+    record = JSON.parse(readFileSync(BUILD_RECORD, 'utf8')) as BuildRecord;
+  } catch {
+    return undefined;
   }
-  return sizes;
+  if (record.fingerprint !== fingerprint() || record.names.join() !== names.join()) return undefined;
+  for (const name of names)
+    for (const file of ['index.js', 'index.js.map', 'package.json'])
+      if (!existsSync(join(PROJECT_ROOT, 'dist', name, file))) return undefined;
+  for (const [path, was] of Object.entries(record.inputs)) if (stamp(path) !== was) return undefined;
+  return record;
 }
 
 /**
- * The files each function's bundle holds code of, with the bytes of each, bundled as the build
- * does but in memory, without source maps, and in one esbuild run (the packages are parsed once
- * for all).
+ * Bundles the functions into dist/<name>/index.js, all in one esbuild run (the packages they
+ * share are parsed once), unless the last build's bundles are current: none of the files it
+ * read has changed since (packaging, serverless-offline, the bench and the tests build again and
+ * again, and a build is seconds of CPU). Returns each bundle's size, and the build's metafile.
  */
-export async function bundledFiles(names = functionNames()): Promise<Record<string, Record<string, number>>> {
+export async function buildFunctions(names = functionNames()): Promise<Record<string, number>> {
+  await buildRecord(names);
+  return Object.fromEntries(
+    names.map((name) => [name, statSync(join(PROJECT_ROOT, 'dist', name, 'index.js')).size]),
+  );
+}
+
+async function buildRecord(names: string[]): Promise<BuildRecord> {
+  const current = currentBuild(names);
+  if (current) return current;
   const { metafile } = await build({
     ...BUNDLE_OPTIONS,
-    entryPoints: Object.fromEntries(names.map((name) => [name, handlerOf(name)])),
+    absWorkingDir: PROJECT_ROOT,
+    entryPoints: Object.fromEntries(names.map((name) => [`${name}/index`, handlerOf(name)])),
     outdir: join(PROJECT_ROOT, 'dist'),
-    sourcemap: false,
-    write: false,
     metafile: true,
   });
+  for (const name of names)
+    writeFileSync(join(PROJECT_ROOT, 'dist', name, 'package.json'), '{"type":"module"}\n');
+  const record: BuildRecord = {
+    fingerprint: fingerprint(),
+    names,
+    inputs: Object.fromEntries(Object.keys(metafile.inputs).map((path) => [path, stamp(path)])),
+    metafile,
+  };
+  mkdirSync(dirname(BUILD_RECORD), { recursive: true });
+  // Written whole, then renamed: a build that reads it meanwhile sees the old record or the new.
+  const temporary = `${BUILD_RECORD}.${process.pid}`;
+  writeFileSync(temporary, JSON.stringify(record));
+  renameSync(temporary, BUILD_RECORD);
+  return record;
+}
+
+/**
+ * The files each function's bundle holds code of, with the bytes of each (the build's metafile;
+ * a source map does not change what is bundled).
+ */
+export async function bundledFiles(names = functionNames()): Promise<Record<string, Record<string, number>>> {
+  const { metafile } = await buildRecord(names);
   const files: Record<string, Record<string, number>> = {};
   for (const [out, { entryPoint, inputs }] of Object.entries(metafile.outputs)) {
-    const name = names.find((n) => out.endsWith(`dist/${n}.js`));
+    const name = names.find((n) => out === `dist/${n}/index.js`);
     if (!entryPoint || !name) continue;
     files[name] = Object.fromEntries(
       Object.entries(inputs).flatMap(([path, { bytesInOutput }]) =>

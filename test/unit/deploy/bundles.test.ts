@@ -4,8 +4,17 @@
  * and zod/mini, not full zod. A module that creates a client, imported for something else,
  * would bring its package back into every bundle that imports it.
  */
+import { statSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundledFiles, functionNames, literalSchemaKeys } from '../../../scripts/build.ts';
+import { PROJECT_ROOT, withPackageLock } from '../../../local/index.ts';
+import {
+  buildFunctions,
+  bundledFiles,
+  currentBuild,
+  functionNames,
+  literalSchemaKeys,
+} from '../../../scripts/build.ts';
 
 /**
  * The clients each function calls (DynamoDB in image and lifecycle: throttle reports to admission
@@ -49,6 +58,27 @@ describe('the bundles', () => {
       expect(schemas[0]?.[1], name).toBeLessThan(64 * 1024);
     }
   });
+});
+
+describe('the build', () => {
+  it('is current until a file it read changes: then it bundles again', async () => {
+    await withPackageLock(async () => {
+      await buildFunctions();
+      const names = functionNames();
+      expect(currentBuild(names)).toBeDefined();
+      // A file that only one function reads: the build reads it, and its change is seen.
+      const source = join(PROJECT_ROOT, 'functions', 'resume', 'resume.ts');
+      const { atime, mtime } = statSync(source);
+      try {
+        utimesSync(source, atime, new Date(mtime.getTime() + 1000));
+        expect(currentBuild(names)).toBeUndefined();
+        await buildFunctions();
+        expect(currentBuild(names)).toBeDefined();
+      } finally {
+        utimesSync(source, atime, mtime);
+      }
+    });
+  }, 120_000);
 });
 
 describe('literalSchemaKeys', () => {
