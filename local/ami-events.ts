@@ -8,10 +8,17 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import {
+  DeleteRuleCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SQSClient,
@@ -56,7 +63,18 @@ export function localResumeFunction(options: LocalResumeOptions) {
  * The pipeline's AMI events: a queue that the rule on the default bus of `region` fills with
  * EC2's AMI events (the deployed pattern), and in each of `forwardFrom` a rule that forwards
  * them to that bus. Returns one poll: up to ten events, each handed to `resume`, then deleted.
+ * The rules and the queue stay until `closeAmiEventQueues()` (a test file's end): every rule on a
+ * default bus gets every AMI event of its Region, and a queue nobody reads grows.
  */
+const OPEN = new Set<() => Promise<void>>();
+
+/** Removes every AMI-event rule and queue that amiEventQueue made in this process. */
+export async function closeAmiEventQueues(): Promise<void> {
+  const closing = [...OPEN];
+  OPEN.clear();
+  await Promise.allSettled(closing.map((close) => close()));
+}
+
 export async function amiEventQueue(options: {
   name: string;
   region?: string;
@@ -73,12 +91,17 @@ export async function amiEventQueue(options: {
   const queueArn = (
     await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
   ).Attributes?.QueueArn;
+  const rules: (() => Promise<unknown>)[] = [];
   const rule = async (inRegion: string, target: { Id: string; Arn: string | undefined }) => {
     const events = new EventBridgeClient({ region: inRegion });
     await events.send(
       new PutRuleCommand({ Name: options.name, EventPattern: JSON.stringify(AMI_EVENT_PATTERN) }),
     );
     await events.send(new PutTargetsCommand({ Rule: options.name, Targets: [target] }));
+    rules.push(async () => {
+      await events.send(new RemoveTargetsCommand({ Rule: options.name, Ids: [target.Id] }));
+      await events.send(new DeleteRuleCommand({ Name: options.name }));
+    });
   };
   await rule(region, { Id: 'resume', Arn: queueArn });
   for (const from of options.forwardFrom ?? [])
@@ -87,6 +110,10 @@ export async function amiEventQueue(options: {
         Id: 'forward',
         Arn: `arn:aws:events:${region}:${EMULATOR_ACCOUNT}:event-bus/default`,
       });
+  OPEN.add(async () => {
+    for (const remove of rules) await remove();
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+  });
   return {
     queueUrl,
     async poll(resume) {

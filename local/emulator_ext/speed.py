@@ -17,6 +17,11 @@ and reconcile tests ran, these four took about half of the emulator's CPU:
   which parses its eight default JSONPath expressions again, building a yacc parser each time
   (about 10 ms an event and target: three quarters of a RegisterImage's time once a pipeline's
   AMI-event rule exists). A parsed expression is kept here, by its text.
+- moto lists a response class's methods (inspect.getmembers) on every request, to tell whether
+  it has the action asked for: listed once per class here.
+- SQS: a queue's attributes count its messages three times (waiting, delayed, in flight), each
+  a pass over every message; moto asks for them on every SendMessage (for one flag) and per name
+  in GetQueueAttributes. Here one pass gives all three, once per attributes asked.
 - werkzeug logs every request to the emulator's stderr, which nobody reads: requests are no
   longer logged (errors still are).
 """
@@ -24,15 +29,19 @@ and reconcile tests ran, these four took about half of the emulator's CPU:
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cache
 from typing import Any
 
 import jsonpath_ng.ext
+import moto.core.responses
 
 from moto import backends
+from moto.core.utils import unix_time_millis
 from moto.ec2.models.core import TaggedEC2Resource
 from moto.ec2.utils import EC2_PREFIX_TO_RESOURCE, get_prefix
 from moto.sns.models import Subscription
+from moto.sqs.models import Queue
 
 
 def get_tags(self: Any) -> list[dict[str, str]]:
@@ -47,12 +56,59 @@ def get_tags(self: Any) -> list[dict[str, str]]:
     ]
 
 
+_counting = threading.local()
+_COUNTS = {
+    "approximate_number_of_messages": 0,
+    "approximate_number_of_messages_delayed": 1,
+    "approximate_number_of_messages_not_visible": 2,
+}
+
+
+def _counts(queue: Any) -> tuple[int, int, int]:
+    """Waiting (visible, not delayed), delayed, and in flight (not visible): moto's three counts, in one pass."""
+    now = unix_time_millis()
+    waiting = delayed = in_flight = 0
+    for message in queue._messages:
+        is_visible = now > message.visible_at
+        is_delayed = now < message.delayed_until
+        waiting += is_visible and not is_delayed
+        delayed += is_delayed
+        in_flight += not is_visible
+    return waiting, delayed, in_flight
+
+
+def _install_queue_counts() -> None:
+    attributes = Queue.attributes.fget  # type: ignore[attr-defined]
+
+    def counted_attributes(self: Any) -> dict[str, Any]:
+        _counting.queue, _counting.counts = self, _counts(self)
+        try:
+            return attributes(self)
+        finally:
+            _counting.queue = _counting.counts = None
+
+    def count(name: str, original: Any) -> property:
+        def get(self: Any) -> int:
+            if getattr(_counting, "queue", None) is self:
+                return _counting.counts[_COUNTS[name]]
+            return original.fget(self)
+
+        return property(get)
+
+    for name in _COUNTS:
+        setattr(Queue, name, count(name, getattr(Queue, name)))
+    Queue.attributes = property(counted_attributes)  # type: ignore[method-assign,assignment]
+
+
 def install() -> None:
     TaggedEC2Resource.get_tags = get_tags  # type: ignore[method-assign]
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
     signing_key = cache(Subscription.private_key.__wrapped__)  # type: ignore[attr-defined]
     Subscription.private_key = lambda self: signing_key(None)  # type: ignore[method-assign]
+    methods = cache(moto.core.responses.method_names_from_class)
+    moto.core.responses.method_names_from_class = methods  # type: ignore[assignment]
+    _install_queue_counts()
     # moto imports jsonpath_ng.ext.parse at each call: the module's attribute is what it gets.
     jsonpath_ng.ext.parse = cache(jsonpath_ng.ext.parse)  # type: ignore[assignment]
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -2,7 +2,8 @@
  * Points every SDK client in the test worker at the worker's own emulator (test/setup/emulator.ts),
  * through the standard settings; `inject('awsEndpoint')` answers that emulator too.
  */
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
+import { closeAmiEventQueues } from '../../local/ami-events.ts';
 import { awsEnvironment } from '../../local/moto-emulator.ts';
 
 const endpoints = inject('awsEndpoints');
@@ -16,3 +17,7 @@ if (worker?.providedContext) worker.providedContext.awsEndpoint = endpoint;
 if (inject('awsEndpoint') !== endpoint)
   throw new Error("test/setup/aws-env.ts: inject('awsEndpoint') does not answer this worker's emulator");
 Object.assign(process.env, awsEnvironment(endpoint));
+
+// A file's AMI-event rules go with it: each rule on the emulator's default buses gets every AMI
+// event of the worker's later files, and its queue, read by nobody, grows.
+afterAll(() => closeAmiEventQueues());
