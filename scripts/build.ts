@@ -85,11 +85,11 @@ const BUNDLE_OPTIONS = {
 
 const handlerOf = (name: string) => join(PROJECT_ROOT, 'functions', name, 'handler.ts');
 
-/** Where the last build's record is kept: outside dist/, so that nothing packages it. */
-const BUILD_RECORD = join(PROJECT_ROOT, 'node_modules', '.cache', 'snap2ami-build.json');
+/** Where the last build's record is kept: in dist/, beside the bundles (a function packages only its own folder). */
+const BUILD_RECORD = join(PROJECT_ROOT, 'dist', 'build-record.json');
 
 interface BuildRecord {
-  /** This script, esbuild's version and the checkout: a change to any builds again. */
+  /** This script and esbuild's version: a change to either builds again. */
   fingerprint: string;
   names: string[];
   /** Every file the last build read (esbuild's metafile): its mtime and size. */
@@ -106,7 +106,6 @@ function fingerprint(): string {
   return createHash('sha256')
     .update(readFileSync(fileURLToPath(import.meta.url)))
     .update(version)
-    .update(PROJECT_ROOT)
     .digest('hex');
 }
 
