@@ -107,7 +107,7 @@ export async function createRecoveryHarness(
       image: async (input) => {
         const task = input as ImageTask;
         const name = 'request' in task ? task.request.Name : undefined;
-        if (task.action === 'dryRun' && name !== undefined) {
+        if (task.action === 'register' && name !== undefined) {
           await held.get(name);
           if (failing.has(name))
             throw new PermanentError(`RegisterImage dry run: refused for the test (${name})`);
