@@ -33,6 +33,8 @@ export type ImageTask =
   /** Another account's snapshots copied in (copy-sources.ts): the state back with the copies. */
   | { action: 'copySourceSnapshots'; state: CopyState }
   | { action: 'uefiData'; source: string; request: RegisterImageRequest }
+  /** An execution started before DryRun became part of Register (it still has the state). */
+  | { action: 'dryRun'; request: RegisterImageRequest }
   /**
    * attempts: the claim's count (Claim's `attempts`, a DynamoDB number as text). On the first, a
    * set of one snapshot registers without looking for an earlier attempt's image; without it, it looks.
@@ -66,6 +68,9 @@ export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Re
     case 'uefiData':
       // The whole request back, UefiData set: the state machine puts it in place of its own.
       return { ...(await readUefiData(task.source, task.request, deps.uefiData)) };
+    case 'dryRun':
+      await dryRun(task.request, deps);
+      return { dryRun: 'passed' };
     case 'register':
       return register(task.key, task.request, deps, task.attempts);
     case 'checkImage':
