@@ -90,7 +90,7 @@ export interface PipelineOptions {
   aroundImage?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   /** The lifecycle function's clients and settings (by default on the emulator, any parameter path). */
   lifecycle?: Partial<Omit<LocalLifecycleOptions, 'table' | 'prefix'>>;
-  /** Wraps the lifecycle function, as a test of a fault in one of its steps needs. */
+  /** Wraps the lifecycle function, and each step distribute runs, as a test of a fault in one of its steps needs. */
   aroundLifecycle?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
   /** The launch-test function's clients and settings (by default on the emulator, in its launch-test network). */
   launchTest?: Partial<LocalLaunchTestOptions>;
@@ -178,8 +178,8 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     prefix: SETTINGS.prefix,
     parameterPath: '/',
     ...options.lifecycle,
+    ...(options.aroundLifecycle && { around: options.aroundLifecycle }),
   });
-  const aroundLifecycle = options.aroundLifecycle;
   const launchTest = localLaunchTestFunction({ prefix: SETTINGS.prefix, ...options.launchTest });
   const aroundLaunchTest = options.aroundLaunchTest;
   // EC2's AMI events, as the stack routes them: the default bus's rule, then the resume function.
@@ -210,7 +210,7 @@ export async function createPipeline(options: PipelineOptions = {}): Promise<Pip
     params: { eventBusName },
     functions: {
       image: around ? (task) => around(task, () => image(task)) : image,
-      lifecycle: aroundLifecycle ? (task) => aroundLifecycle(task, () => lifecycle(task)) : lifecycle,
+      lifecycle,
       launchTest: aroundLaunchTest ? (task) => aroundLaunchTest(task, () => launchTest(task)) : launchTest,
       resume: aroundResume ? (task) => aroundResume(task, () => resume(task)) : resume,
     },

@@ -33,6 +33,8 @@ export interface LocalLifecycleOptions {
   now?: () => Date;
   /** The pipeline's own Region, where its AMIs are (by default the emulator's). */
   region?: string;
+  /** Wraps each task, and each step distribute runs (a test's faults by action: `share`, `retain`, …). */
+  around?: (task: Record<string, unknown>, next: () => Promise<unknown>) => Promise<unknown>;
 }
 
 export function localLifecycleFunction(options: LocalLifecycleOptions) {
@@ -46,7 +48,10 @@ export function localLifecycleFunction(options: LocalLifecycleOptions) {
     parameterPath: options.parameterPath,
     now: options.now ?? (() => new Date()),
   };
-  return (task: Record<string, unknown>) => runLifecycleTask(task as never, deps);
+  const around = options.around ?? ((_, next) => next());
+  const run = (task: Record<string, unknown>): Promise<unknown> =>
+    around(task, () => runLifecycleTask(task as never, deps, run as never));
+  return run;
 }
 
 export interface LocalLaunchTestOptions {

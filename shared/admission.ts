@@ -138,20 +138,27 @@ export const DOCUMENTED_BUCKETS: Readonly<Record<Ec2Api, Bucket>> = {
 
 /**
  * The calls every registration makes in the pipeline's Region, by API, taken when it is admitted:
- * - RegisterImage: the dry run and the real one;
- * - DescribeSnapshots: the check before each RegisterImage, plus a share of ingest's own
- *   lookup (one call per batch of up to ten messages, once more when a message was deferred);
- * - DescribeImages: Register's look for an earlier attempt's image of the key, and
- *   WaitUntilAvailable's one look after storing its task token (the wait then follows EC2's
- *   event: docs/adr/0013-ami-events.md);
+ * - RegisterImage: Register's dry run and the real one;
+ * - DescribeSnapshots: Register's check before them, plus a share of ingest's own lookup (one
+ *   call per batch of up to ten messages, once more when a message was deferred);
+ * - DescribeImages: WaitUntilAvailable's one look after storing its task token (the wait then
+ *   follows EC2's event: docs/adr/0013-ami-events.md). Register's look for an earlier image is
+ *   a set's only (demand() adds it, SET_LOOKS): a first attempt of one snapshot makes none, and
+ *   a later attempt's (a redrive) is the rare case, uncharged;
  * - CreateTags: TagSnapshots.
  */
 export const CALLS_PER_AMI: Readonly<Partial<Record<Ec2Api, number>>> = {
   RegisterImage: 2,
-  DescribeSnapshots: 2.2,
-  DescribeImages: 2,
+  DescribeSnapshots: 1.2,
+  DescribeImages: 1,
   CreateTags: 1,
 };
+
+/**
+ * DescribeImages that Register makes for a set of several snapshots: one look for an earlier
+ * image of the key and an AMI of its root alone (functions/image/image.ts, earlierImage).
+ */
+export const SET_LOOKS = 1;
 
 /**
  * DescribeImages per copy after CopyImages' own: WaitForCopies' one look after storing its task
@@ -218,6 +225,7 @@ export function demand(plan: {
     const key = region === undefined ? api : bucketKey(api, region, '');
     calls[key] = (calls[key] ?? 0) + n;
   };
+  if ((plan.snapshotIds?.length ?? 1) > 1) add('DescribeImages', SET_LOOKS);
   if (plan.billingCheck !== undefined) add('DescribeImages', 1);
   if (plan.sourceAccount !== undefined) {
     // CopySourceSnapshots (ADR 0014): one CopySnapshot per snapshot, each holding one of the

@@ -1,10 +1,10 @@
 /**
- * The workflow's EC2 steps, one small function each: read UefiData (uefi-data.ts), dry run,
- * register (adopting an earlier attempt's image of the key, found by its `<p>key` tag), check
- * that the image is available, check its billing (billing.ts), tag the source snapshots.
- * Before every RegisterImage, dry or not, the request's snapshots are looked up again and
- * checked (sources.ts): the workflow does not trust its input. Errors are typed
- * (shared/errors.ts) so the state machine retries only transient ones.
+ * The workflow's EC2 steps, one small function each: read UefiData (uefi-data.ts), register
+ * (a dry run first, then RegisterImage, adopting an earlier attempt's image of the key, found by
+ * its `<p>key` tag), check that the image is available, check its billing (billing.ts), tag the
+ * source snapshots. Before RegisterImage the request's snapshots are looked up again and checked
+ * (sources.ts): the workflow does not trust its input. Errors are typed (shared/errors.ts) so the
+ * state machine retries only transient ones.
  */
 import {
   CreateTagsCommand,
@@ -33,8 +33,13 @@ export type ImageTask =
   /** Another account's snapshots copied in (copy-sources.ts): the state back with the copies. */
   | { action: 'copySourceSnapshots'; state: CopyState }
   | { action: 'uefiData'; source: string; request: RegisterImageRequest }
+  /** An execution started before DryRun became part of Register (it still has the state). */
   | { action: 'dryRun'; request: RegisterImageRequest }
-  | { action: 'register'; key: string; request: RegisterImageRequest }
+  /**
+   * attempts: the claim's count (Claim's `attempts`, a DynamoDB number as text). On the first, a
+   * set of one snapshot registers without looking for an earlier attempt's image; without it, it looks.
+   */
+  | { action: 'register'; key: string; request: RegisterImageRequest; attempts?: string | number }
   /** source and startedAt: for the time-to-available metrics only (timing.ts). */
   | { action: 'checkImage'; imageId: string; source?: Record<string, unknown>; startedAt?: string }
   | { action: 'checkBilling'; image: WorkflowImage; billingCheck: BillingCheck }
@@ -64,9 +69,10 @@ export async function runImageTask(task: ImageTask, deps: ImageDeps): Promise<Re
       // The whole request back, UefiData set: the state machine puts it in place of its own.
       return { ...(await readUefiData(task.source, task.request, deps.uefiData)) };
     case 'dryRun':
-      return dryRun(task.request, deps);
+      await dryRun(task.request, deps);
+      return { dryRun: 'passed' };
     case 'register':
-      return register(task.key, task.request, deps);
+      return register(task.key, task.request, deps, task.attempts);
     case 'checkImage':
       return checkImage(task.imageId, deps);
     case 'checkBilling':
@@ -85,20 +91,31 @@ async function checkSources(request: RegisterImageRequest, deps: ImageDeps, what
   if (problems.length > 0) throw new PermanentError(`${what} refused: ${problems.join('; ')}`);
 }
 
+/**
+ * The dry run's errors say "RegisterImage dry run" first: the state machine names such a failure
+ * DryRun (RegisterFailedAt?). The name in use is not the dry run's failure: a retry after a lost
+ * answer meets its own image's name, and RegisterImage adopts it.
+ */
 async function dryRun(request: RegisterImageRequest, deps: ImageDeps) {
   await checkSources(request, deps, 'RegisterImage dry run');
   try {
     await deps.ec2.send(new RegisterImageCommand(registerImageInput(request, true)));
   } catch (error) {
-    if ((error as Error).name === 'DryRunOperation') return { dryRun: 'passed' };
+    const name = (error as Error).name;
+    if (name === 'DryRunOperation' || name === 'InvalidAMIName.Duplicate') return;
     throw classify(error, 'RegisterImage dry run');
   }
   throw new PermanentError('RegisterImage dry run: EC2 answered without DryRunOperation');
 }
 
-async function register(key: string, request: RegisterImageRequest, deps: ImageDeps) {
-  await checkSources(request, deps, 'RegisterImage');
-  const earlier = await earlierImage(key, request, deps);
+async function register(
+  key: string,
+  request: RegisterImageRequest,
+  deps: ImageDeps,
+  attempts: string | number | undefined,
+) {
+  await dryRun(request, deps);
+  const earlier = await earlierImage(key, request, deps, attempts);
   if (earlier) return earlier;
   try {
     const result = await deps.ec2.send(new RegisterImageCommand(registerImageInput(request)));
@@ -115,11 +132,23 @@ async function register(key: string, request: RegisterImageRequest, deps: ImageD
  * its name (a redrive after `<p>name` changed adopts it: one AMI per key), is adopted. An AMI of
  * the root snapshot alone (the root's own key: the reconciler, or a request, registered the root
  * without the rest of this set) is refused, naming it. One DescribeImages for both.
+ *
+ * Only a later attempt (a redrive, a new event after a failure: Claim counted more than one)
+ * can meet an image of the key under another name: within one attempt a retry registers under
+ * the same name, and RegisterImage's unique name (InvalidAMIName.Duplicate, adoptByName) adopts
+ * the first try's image. So the first attempt of a request whose root is its only key looks for
+ * nothing. Without a count (an execution started before Claim returned it) it looks.
  */
-async function earlierImage(key: string, request: RegisterImageRequest, deps: ImageDeps) {
+async function earlierImage(
+  key: string,
+  request: RegisterImageRequest,
+  deps: ImageDeps,
+  attempts: string | number | undefined,
+) {
   const root = rootSnapshotId(request);
   const lone = root && idempotencyKey(deps.account, await deps.ec2.config.region(), [root]);
   const keys = lone && lone !== key ? [key, lone] : [key];
+  if (keys.length === 1 && Number(attempts) === 1) return undefined;
   const images = await classified('DescribeImages (by key)', () => imagesByKey(deps.ec2, deps.prefix, keys));
   const ours = adoptable(images.filter((image) => keyOf(image, deps.prefix) === key));
   if (ours?.ImageId) return { imageId: ours.ImageId, adopted: true };

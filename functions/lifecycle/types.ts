@@ -26,7 +26,9 @@ export type LifecycleTask =
   | (Common & { action: 'share'; copies: Copy[] })
   | (Common & { action: 'protect'; copies: Copy[] })
   | (Common & { action: 'publishParameters'; copies: Copy[]; request: RegisterImageRequest })
-  | (Common & { action: 'retain'; copies: Copy[] });
+  | (Common & { action: 'retain'; copies: Copy[] })
+  /** checkCopies, share, protect, publishParameters and retain in one invocation (distribute.ts). */
+  | (Common & { action: 'distribute'; copies: Copy[]; request: RegisterImageRequest });
 
 export interface LifecycleDeps {
   /** The workflow's EC2 client in a Region (one attempt per call). */

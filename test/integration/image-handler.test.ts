@@ -49,7 +49,7 @@ describe('image handler metrics', () => {
     const refused = await invoke({ action: 'register', key: plan.key, request: plan.request }, elsewhere);
     expect(refused.error?.name).toBe('PermanentError');
     expect(refused.error?.message).toBe(
-      `RegisterImage refused: snapshot ${plan.snapshotIds[0]} is owned by account 123456789012, which is neither this account (210987654321) nor an allowed source account`,
+      `RegisterImage dry run refused: snapshot ${plan.snapshotIds[0]} is owned by account 123456789012, which is neither this account (210987654321) nor an allowed source account`,
     );
     expect(refused.metrics).toEqual({ PermanentError: 1 });
     const images = await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'name', Values: [name] }] }));

@@ -256,7 +256,11 @@ describe('distribution and lifecycle', () => {
         'snap2ami:ssm-parameter': parameterName,
         'snap2ami:family': name,
       });
-      const distributionWrite = { action: 'DynamoDB.UpdateItem', bodyIncludes: 'SET distribution' };
+      // RecordDistribution's one write: the status, the image and the distribution.
+      const distributionWrite = {
+        action: 'DynamoDB.UpdateItem',
+        bodyIncludes: 'distribution = :distribution',
+      };
       proxy.inject({
         ...distributionWrite,
         forward: true,

@@ -48,9 +48,10 @@ beforeAll(async () => {
     image: { organizationId: LOCAL_ORGANIZATION_ID, copyKmsKeyId: COPY_KEY },
     aroundImage: async (task, next) => {
       const name = (task.request as { Name?: string } | undefined)?.Name;
-      if (task.action === 'dryRun' && name !== undefined && name === failDryRunOf) {
+      // Register's dry run fails: its messages start "RegisterImage dry run" (the step is DryRun).
+      if (task.action === 'register' && name !== undefined && name === failDryRunOf) {
         failDryRunOf = undefined;
-        throw new PermanentError('injected: the dry run fails once');
+        throw new PermanentError('RegisterImage dry run: injected: the dry run fails once');
       }
       return next();
     },

@@ -232,8 +232,9 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
 
   it('a lost RegisterImage answer, then a stale DescribeImages: looks again, adopts, one AMI', async () => {
     const { plan, snapshotId, name } = await registration();
-    // The image is registered, but the answer never arrives; the retry's look by key is stale
-    // (nothing yet), so it meets the emulator's own InvalidAMIName.Duplicate, and adopts by name.
+    // The image is registered, but the answer never arrives; the retry meets the emulator's own
+    // InvalidAMIName.Duplicate, and its look by name is stale (nothing yet): it looks again (a
+    // retry), and adopts by name. (A first attempt of one snapshot makes no look by key.)
     proxy.inject({
       action: 'RegisterImage',
       dryRun: false,
@@ -242,7 +243,7 @@ describe('recovery: crashes, lost answers and ended executions adopt the AMI alr
       status: 500,
       body: ec2Error('InternalError', 'An internal error has occurred.'),
     });
-    proxy.inject({ action: 'DescribeImages', skip: 1, times: 1, status: 200, body: noImagesBody() });
+    proxy.inject({ action: 'DescribeImages', times: 1, status: 200, body: noImagesBody() });
     await deliver(snapshotId);
     const images = await imagesNamed(name);
     expect(images).toHaveLength(1);

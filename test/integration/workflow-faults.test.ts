@@ -3,6 +3,7 @@
  * success; permanent errors fail the registration at once, with a FAILED record and a
  * failure notification, and no retry storm.
  */
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateTagsCommand,
   DescribeImagesCommand,
@@ -94,7 +95,9 @@ describe('workflow under faults', () => {
     const plan = await planFor(name);
     proxy.inject(unauthorized('RegisterImage', { dryRun: true }));
     const execution = await expectFailed(plan, 'PermanentError', 'UnauthorizedOperation');
-    expect(execution.retries('DryRun')).toBe(0);
+    // The dry run is Register's first call; its failure still names the step DryRun.
+    expect(execution.retries('Register')).toBe(0);
+    expect(await pipeline.record(plan.key)).toMatchObject({ failedStep: 'DryRun' });
     expect(await imagesNamed(name)).toEqual([]);
   });
 
@@ -159,8 +162,7 @@ describe('workflow under faults', () => {
     const plan = await planFor(name);
     proxy.inject({
       action: 'DescribeImages',
-      // Register's look for an earlier image of the key goes through; the wait's look fails.
-      skip: 1,
+      // Register makes no look on a first attempt of one snapshot: the wait's look fails.
       times: 1,
       status: 200,
       body: describeImagesBody('ami-0123456789abcdef0', 'failed', {
@@ -171,5 +173,39 @@ describe('workflow under faults', () => {
     // The wait's look sees it failed, and fails the wait with EC2's message (ADR 0013).
     const execution = await expectFailed(plan, 'ImageFailed', 'is failed: The snapshot was not found');
     expect(execution.retries('WaitUntilAvailable')).toBe(0);
+  });
+});
+
+describe('DescribeImages per registration', () => {
+  const describeImages = () => proxy.calls.get('EC2.DescribeImages') ?? 0;
+
+  it('a first attempt of one snapshot makes one (the wait’s look); a later attempt looks for an earlier image too', async () => {
+    const plan = await planFor(`wf-describe-count-${Date.now()}`);
+    const before = describeImages();
+    const first = await pipeline.workflow.run(executionInput(plan, {}, new Date()), arn(plan.key));
+    expect(first.status, first.cause).toBe('SUCCEEDED');
+    expect(describeImages() - before).toBe(1);
+
+    // The record made FAILED, as after a step past Register failed: the next attempt (attempts 2)
+    // looks for the first one's image by its key, and adopts it.
+    const [image] = await imagesNamed(plan.request.Name);
+    await new DynamoDBClient({}).send(
+      new UpdateItemCommand({
+        TableName: pipeline.table,
+        Key: { pk: { S: plan.key } },
+        UpdateExpression: 'SET #status = :failed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': { S: 'FAILED' } },
+      }),
+    );
+    const again = describeImages();
+    const second = await pipeline.workflow.run(
+      executionInput(plan, {}, new Date()),
+      arn(`${plan.key}-second`),
+    );
+    expect(second.status, second.cause).toBe('SUCCEEDED');
+    expect(second.output).toMatchObject({ imageId: image?.ImageId });
+    expect(await pipeline.record(plan.key)).toMatchObject({ adopted: true, attempts: '2' });
+    expect(describeImages() - again).toBe(2);
   });
 });

@@ -94,6 +94,7 @@ export async function createRecoveryHarness(
     ...options.lifecycle,
     table: pipeline.table,
     prefix,
+    ...(options.aroundLifecycle && { around: options.aroundLifecycle }),
   });
   // The waits end by their looks (the images are available at once here).
   const resume = localResumeFunction({ table: pipeline.table, callbacks: () => workflow.callbacks });
@@ -102,12 +103,12 @@ export async function createRecoveryHarness(
     params: { eventBusName: pipeline.eventBusName },
     functions: {
       resume,
-      lifecycle: (task) => (options.aroundLifecycle ?? ((_, next) => next()))(task, () => lifecycle(task)),
+      lifecycle,
       launchTest: localLaunchTestFunction({ prefix }),
       image: async (input) => {
         const task = input as ImageTask;
         const name = 'request' in task ? task.request.Name : undefined;
-        if (task.action === 'dryRun' && name !== undefined) {
+        if (task.action === 'register' && name !== undefined) {
           await held.get(name);
           if (failing.has(name))
             throw new PermanentError(`RegisterImage dry run: refused for the test (${name})`);

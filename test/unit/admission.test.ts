@@ -31,6 +31,7 @@ import {
   rateAt,
   realTimeOf,
   refundAmounts,
+  SET_LOOKS,
   STEADY_CLOCK,
   sumDemands,
   ticketText,
@@ -55,12 +56,21 @@ describe('the budget', () => {
     });
   });
 
-  it('charges a registration its dry run and real RegisterImage, the checks before them, the look by key, the wait’s one look and the tags', () => {
+  it('charges a registration its dry run and real RegisterImage, the check before them, the wait’s one look and the tags', () => {
     expect(CALLS_PER_AMI).toEqual({
       RegisterImage: 2,
-      DescribeSnapshots: 2.2,
-      DescribeImages: 2,
+      DescribeSnapshots: 1.2,
+      DescribeImages: 1,
       CreateTags: 1,
+    });
+  });
+
+  it('charges a set of several snapshots Register’s look for an earlier image (and an AMI of its root alone)', () => {
+    const { DescribeImages = 0 } = CALLS_PER_AMI;
+    expect(demand({ snapshotIds: ['snap-1'] })).toEqual(CALLS_PER_AMI);
+    expect(demand({ snapshotIds: ['snap-1', 'snap-2'] })).toEqual({
+      ...CALLS_PER_AMI,
+      DescribeImages: DescribeImages + SET_LOOKS,
     });
   });
 });
@@ -90,7 +100,7 @@ describe('what a registration takes', () => {
     expect(demand({ lifecycle: copies })).toEqual({
       ...CALLS_PER_AMI,
       // CopyImages looks at the AMI once, at home.
-      DescribeImages: 3,
+      DescribeImages: 2,
       'CopyImage@us-west-2': 1,
       'DescribeImages@us-west-2': 1 + COPY_WAIT_LOOKS,
       'CreateTags@us-west-2': 1,
@@ -121,9 +131,9 @@ describe('what a registration takes', () => {
         'DeregisterImage',
       ])
         expect(all[`${api}${key}`]).toBe(1);
-    // 2 (the look by key, the image's wait) + CopyImages' look + ProtectImages' CreationDate +
+    // 1 (the image's wait) + CopyImages' look + ProtectImages' CreationDate +
     // the parameter's AMI + retention's family.
-    expect(all.DescribeImages).toBe(6);
+    expect(all.DescribeImages).toBe(5);
     expect(all['DescribeImages@us-west-2']).toBe(COPY_WAIT_LOOKS + 3);
     // A family's AMI is tagged <p>pipeline at CopyImages (one look, one CreateTags), with or without copies.
     const family = demand({ lifecycle: { family: 'web' } });
@@ -138,7 +148,7 @@ describe('what a registration takes', () => {
   it('adds up the plans of a message, key by key', () => {
     expect(sumDemands([demand({}), demand({ lifecycle: copies })])).toMatchObject({
       RegisterImage: 4,
-      DescribeImages: 5,
+      DescribeImages: 3,
       'CopyImage@us-west-2': 1,
     });
   });
