@@ -19,6 +19,8 @@ export interface Fault {
   body: string;
   /** Answer only after this long: an operation still in progress. */
   delayMs?: number;
+  /** After the delay, the emulator's own answer rather than status and body: a slow call, not a wrong one. */
+  slowOnly?: boolean;
   /** Let this many matching requests through first (the claim, say, before the write that should fail). */
   skip?: number;
   /** Send the request on to the emulator first, then answer with the fault: the call happened, its answer was lost. */
@@ -120,8 +122,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       fault.times -= 1;
       if (fault.forward) await (await forward()).arrayBuffer();
       if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-      response.writeHead(fault.status, { 'content-type': 'text/xml' }).end(fault.body);
-      return;
+      if (!fault.slowOnly) {
+        response.writeHead(fault.status, { 'content-type': 'text/xml' }).end(fault.body);
+        return;
+      }
     }
     const upstream = await forward();
     const headers = Object.fromEntries(

@@ -7,7 +7,6 @@ import type { Plan } from '#shared/contract/types.ts';
 import { executionInput } from '#shared/workflow.ts';
 import {
   createPipeline,
-  describeImagesBody,
   EMULATOR_ACCOUNT,
   EMULATOR_REGION,
   type FaultProxy,
@@ -135,16 +134,16 @@ describe('operators: status and redrive', () => {
     const name = `ops-status-${Date.now()}`;
     const plan = await planFor(ec2, { 'snap2ami:name': name });
     const snapshotId = plan.snapshotIds[0] as string;
-    // The workflow's first look at the image takes 6 s and finds it pending: meanwhile the
-    // registration is in progress. The retry (at once: the local workflow skips retry waits)
-    // finds it available.
+    // The workflow's first look at the image (its wait's, after storing the task token) takes
+    // 6 s: meanwhile the registration is in progress. Then it finds the image available.
     const before = proxy.calls.get('EC2.DescribeImages') ?? 0;
     proxy.inject({
       action: 'DescribeImages',
       times: 1,
       delayMs: 6_000,
+      slowOnly: true,
       status: 200,
-      body: describeImagesBody('ami-0123456789abcdef0', 'pending'),
+      body: '',
     });
     await start(plan);
     await vi.waitFor(() => expect(proxy.calls.get('EC2.DescribeImages') ?? 0).toBeGreaterThan(before), {
