@@ -235,7 +235,11 @@ describe('faults', () => {
 
       lose = false;
       const second = await run(faulty, plan, '-2');
-      expect(second.status, `${second.error}: ${second.cause}`).toBe('SUCCEEDED');
+      const secondRecord = await faulty.record(plan.key);
+      expect(
+        second.status,
+        `${secondRecord?.failedStep}: ${secondRecord?.error}: ${secondRecord?.cause}`,
+      ).toBe('SUCCEEDED');
       const { imageId } = second.output as { imageId: string };
       expect(await imagesNamed(name)).toHaveLength(1);
       expect(await faulty.record(plan.key)).toMatchObject({ status: 'COMPLETED', adopted: true, imageId });
