@@ -153,7 +153,8 @@ describe('snap2ami local', () => {
       key: string;
       imageId: string;
       detail: string;
-      deregistered: { imageId: string }[];
+      /** The AMI IDs this registration's retention deregistered. */
+      deregistered: string[];
       deregisteredByReconciler?: boolean;
     }[];
     expect(rows.map((row) => row.detail.match(/"(.*)"/)?.[1])).toEqual([
@@ -163,11 +164,11 @@ describe('snap2ami local', () => {
     // Whichever run removed the other's AMI (the other registration, or the reconciler's pass
     // afterwards, when both ran at once), exactly one stays: the greater key's.
     const gone = new Set([
-      ...rows.flatMap((row) => row.deregistered.map(({ imageId }) => imageId)),
+      ...rows.flatMap((row) => row.deregistered),
       ...rows.filter((row) => row.deregisteredByReconciler).map((row) => row.imageId),
     ]);
     const stays = rows.filter((row) => !gone.has(row.imageId));
-    expect(stays).toHaveLength(1);
+    expect(stays, result.stdout).toHaveLength(1);
     expect(stays[0]?.key).toBe([...rows.map((row) => row.key)].sort().at(-1));
   });
 
