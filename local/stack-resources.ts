@@ -38,10 +38,9 @@ export async function withPackageLock<T>(fn: () => T | Promise<T>): Promise<T> {
 
 /**
  * Takes the packaging lock (a folder in the project, across processes) and returns what
- * releases it: for a holder whose work spans more than a call, such as serverless-offline
- * running the functions from dist/. A lock older than five minutes is taken to be left by a crash.
+ * releases it. A lock older than five minutes is taken to be left by a crash.
  */
-export async function acquirePackageLock(): Promise<() => void> {
+async function acquirePackageLock(): Promise<() => void> {
   const lock = join(PROJECT_ROOT, '.serverless.lock');
   for (;;) {
     try {

@@ -88,7 +88,7 @@ const handlerOf = (name: string) => join(PROJECT_ROOT, 'functions', name, 'handl
 /** Where the last build's record is kept: in dist/, beside the bundles (a function packages only its own folder). */
 const BUILD_RECORD = join(PROJECT_ROOT, 'dist', 'build-record.json');
 
-interface BuildRecord {
+export interface BuildRecord {
   /** This script and esbuild's version: a change to either builds again. */
   fingerprint: string;
   names: string[];
@@ -117,12 +117,16 @@ export function currentBuild(names: string[]): BuildRecord | undefined {
   } catch {
     return undefined;
   }
-  if (record.fingerprint !== fingerprint() || record.names.join() !== names.join()) return undefined;
+  return isCurrent(record, names) ? record : undefined;
+}
+
+/** The record is of this script, of these functions, with their bundles there, and no file it read has changed. */
+export function isCurrent(record: BuildRecord, names: string[]): boolean {
+  if (record.fingerprint !== fingerprint() || record.names.join() !== names.join()) return false;
   for (const name of names)
     for (const file of ['index.js', 'index.js.map', 'package.json'])
-      if (!existsSync(join(PROJECT_ROOT, 'dist', name, file))) return undefined;
-  for (const [path, was] of Object.entries(record.inputs)) if (stamp(path) !== was) return undefined;
-  return record;
+      if (!existsSync(join(PROJECT_ROOT, 'dist', name, file))) return false;
+  return Object.entries(record.inputs).every(([path, was]) => stamp(path) === was);
 }
 
 /**

@@ -16,7 +16,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
-  acquirePackageLock,
   createResources,
   createSnapshotEvent,
   createTaggedSnapshot,
@@ -30,6 +29,7 @@ import {
   startLocalStepFunctions,
   stateMachineName,
   templateWorkflow,
+  withPackageLock,
 } from '../../local/index.ts';
 import { buildFunctions } from '../../scripts/build.ts';
 import { jsonFiles } from '../support/cli.ts';
@@ -40,14 +40,14 @@ const ec2 = new EC2Client({});
 const sqs = new SQSClient({});
 let sfn: LocalStepFunctions;
 let queueUrl: string;
-let releasePackageLock: (() => void) | undefined;
 
 beforeAll(async () => {
   const template = await packagedTemplate(() => {});
-  // serverless-offline and invoke local run the functions from dist/: this file holds the
-  // packaging lock while they may, so that a packaging test never builds dist/ under them.
-  releasePackageLock = await acquirePackageLock();
-  await buildFunctions();
+  // serverless-offline and invoke local run the functions from dist/: built here, under the
+  // packaging lock, if not current. Later builds in this run find dist/ current and write
+  // nothing (scripts/build.ts), so the lock is not held while offline runs: holding it kept
+  // every other file that reads the packaged template waiting.
+  await withPackageLock(() => buildFunctions());
   const resources = await createResources(template);
   queueUrl = resources.refs.SnapshotEventsQueue as string;
   const workflow = templateWorkflow(template, resources.refs);
@@ -58,7 +58,6 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => {
   await sfn?.close();
-  releasePackageLock?.();
 });
 
 /** Runs `serverless <args>` (osls) in the project; `stop()` ends it and its children. */
