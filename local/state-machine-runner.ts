@@ -57,6 +57,8 @@ export interface Bindings {
    * again and again while a `.waitForTaskToken` task waits, and never otherwise.
    */
   whileWaiting?: () => Promise<void>;
+  /** Check the definition first (ASL schema and paths), throwing on a fault; see machine(). */
+  check?: boolean;
 }
 
 /** Step Functions' callback API (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat), by task token. */
@@ -444,6 +446,19 @@ export interface LocalExecution {
   retries(stateName: string): number;
 }
 
+/**
+ * The interpreter's state machine. With `check`, it first checks the definition against the
+ * ASL's schema and its paths (asl-validator), throwing on a fault: the same check that
+ * `serverless package` makes (serverless-step-functions), and test/unit/workflow-definition.test.ts.
+ * Not by default: ajv compiles the schema anew each time, most of a test file's setup CPU.
+ */
+function machine(definition: Record<string, Json>, skipCheck: boolean): StateMachine {
+  return new StateMachine(
+    definition as never,
+    { validationOptions: { checkArn: false, checkPaths: true, noValidate: skipCheck } } as never,
+  );
+}
+
 export class LocalWorkflow {
   private readonly machine: StateMachine;
   private readonly handlers: Record<string, Handler> = {};
@@ -463,6 +478,11 @@ export class LocalWorkflow {
     return this.tokens.size;
   }
 
+  /** Checks a definition as `check` does (ASL schema and paths), throwing on a fault. */
+  static checkDefinition(definition: Record<string, Json>): void {
+    machine(definition, false);
+  }
+
   constructor(bindings: Bindings) {
     const loaded = loadDefinition(bindings.refs, bindings.params);
     const lambdaArns = loaded.lambdaArns;
@@ -470,10 +490,7 @@ export class LocalWorkflow {
       loaded.definition.TimeoutSeconds = bindings.executionTimeoutSeconds;
     const definition = scaleDurations(loaded.definition, bindings.timeScale ?? 1) as Record<string, Json>;
     this.realRetryIntervals = bindings.realRetryIntervals ?? false;
-    this.machine = new StateMachine(
-      wholeSeconds(definition) as never,
-      { validationOptions: { checkArn: false, checkPaths: true } } as never,
-    );
+    this.machine = machine(wholeSeconds(definition), !bindings.check);
     this.tokens = new TaskTokens(bindings.whileWaiting);
     const byArn = (arn: string) => {
       const fn = lambdaArns.get(arn);
