@@ -1,8 +1,8 @@
 /**
  * vitest globalSetup for the integration tests (both projects): one emulator per worker, stopped
- * afterwards. Each
- * worker runs its test files one after another on its own emulator (test/setup/aws-env.ts), so
- * that files run side by side without sharing EC2's token buckets, queues or request logs.
+ * afterwards. Each worker runs its test files one after another on its own emulator
+ * (test/setup/aws-env.ts), so that files run side by side without sharing EC2's token buckets,
+ * queues or request logs.
  */
 import type { TestProject } from 'vitest/node';
 import { type Emulator, startEmulator } from '../../local/index.ts';
