@@ -16,14 +16,14 @@ const HANDLER_FILES = [
 
 export default defineConfig({
   test: {
-    // Files run side by side, in worker processes: more of them than this machine's two cores,
-    // since most wait on a subprocess (the emulator, a packaging, a linter, a CLI) much of the time.
-    // Unit and integration files share the workers, so that one project's waits (a packaging,
-    // the linters) are the other's CPU: dist/, which some unit tests build again, is built under
-    // the packaging lock, which serverless-local holds while serverless-offline runs it.
-    maxWorkers: 3,
-    // Worker threads, not processes: an isolated file (each integration file) gets a fresh
-    // thread rather than a fresh Node process: 12% less CPU for the integration project.
+    // Files run side by side, in worker threads: more of them than this machine's two cores,
+    // since many wait on a subprocess (the emulator, a packaging, a linter, a CLI) or on a
+    // real-time timeout much of the time (4 workers: 118 s against 124 s with 3). The projects
+    // share the workers, one's waits the other's CPU. dist/ is built once, under the packaging
+    // lock, and found current afterwards (scripts/build.ts).
+    maxWorkers: 4,
+    // Worker threads, not processes: 12% less CPU for the integration project when its files
+    // were isolated (each in a fresh thread rather than a fresh Node process).
     pool: 'threads',
     projects: [
       {
@@ -34,8 +34,7 @@ export default defineConfig({
           globalSetup: ['test/setup/package.ts'],
           // A worker's unit files share its modules (the SDK clients, zod, commander are loaded once
           // per worker, not once per file): 30% less CPU for the unit project. Unit files keep no
-          // state in modules that another file would read; the integration files do (clients
-          // bound to an environment), so they stay isolated (docs/adr/0010-test-speed.md).
+          // state in modules that another file would read (docs/adr/0010-test-speed.md).
           isolate: false,
           // Some unit tests run a process (a bundle, a CLI): with files side by side, a few seconds.
           testTimeout: 30_000,
