@@ -40,7 +40,11 @@ export type ImageTask =
    * set of one snapshot registers without looking for an earlier attempt's image; without it, it looks.
    */
   | { action: 'register'; key: string; request: RegisterImageRequest; attempts?: string | number }
-  /** source and startedAt: for the time-to-available metrics only (timing.ts). */
+  /**
+   * An execution started before the wait followed EC2's events (ADR 0013) polls with it: an
+   * execution keeps the definition it started with, redriven too. source and startedAt: for
+   * the time-to-available metrics only (timing.ts).
+   */
   | { action: 'checkImage'; imageId: string; source?: Record<string, unknown>; startedAt?: string }
   | { action: 'checkBilling'; image: WorkflowImage; billingCheck: BillingCheck }
   | { action: 'tagSnapshots'; imageId: string; snapshotIds: string[] };
