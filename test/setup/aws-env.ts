@@ -2,8 +2,9 @@
  * Points every SDK client in the test worker at the worker's own emulator (test/setup/emulator.ts),
  * through the standard settings; `inject('awsEndpoint')` answers that emulator too.
  */
-import { afterAll, inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { closeAmiEventQueues } from '../../local/ami-events.ts';
+import { amiEventControl, throttleControl } from '../../local/emulator-controls.ts';
 import { awsEnvironment } from '../../local/moto-emulator.ts';
 
 const endpoints = inject('awsEndpoints');
@@ -21,3 +22,10 @@ Object.assign(process.env, awsEnvironment(endpoint));
 // A file's AMI-event rules go with it: each rule on the emulator's default buses gets every AMI
 // event of the worker's later files, and its queue, read by nobody, grows.
 afterAll(() => closeAmiEventQueues());
+
+// Each file starts from the emulator's defaults: full token buckets (a burst in the worker's
+// file before may have emptied RegisterImage's), no throttling or AMI-event settings left over.
+beforeAll(async () => {
+  await throttleControl(endpoint).reset();
+  await amiEventControl(endpoint).reset();
+});
