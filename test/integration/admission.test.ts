@@ -91,6 +91,22 @@ afterAll(() => sfn.close());
 /** A budget whose RegisterImage bucket holds two registrations and refills one every half second. */
 const SMALL: Partial<Record<Ec2Api, Bucket>> = { RegisterImage: { size: 4, refill: 4 } };
 
+/** One `snap2ami register` request for these snapshots (single-volume), as the CLI sends it. */
+const registerRequest = (snapshotIds: string[]) =>
+  registerSnapshotsEvent({
+    snapshotIds,
+    multiVolume: false,
+    account: EMULATOR_ACCOUNT,
+    region: EMULATOR_REGION,
+    origin: 'test',
+    id: crypto.randomUUID(),
+    time: new Date(),
+  });
+
+/** A snapshot opted in whose name tag is misspelt: its plan is rejected. */
+const misspeltSnapshot = () =>
+  createTaggedSnapshot(new EC2Client({}), { 'snap2ami:register': 'true', 'snap2ami:nmae': 'misspelt' });
+
 /** A fresh admission table, a clock the test moves, and ingest's dependencies using them; EC2 lookups counted. */
 async function setup(overrides = SMALL) {
   const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
@@ -243,25 +259,12 @@ describe('admission control in ingest', () => {
   it('sends a deferred message back with only what is still to do: its rejected snapshot is dead-lettered and counted once', async () => {
     const t = await setup();
     const ids = await t.snapshots(3);
-    const typo = await createTaggedSnapshot(new EC2Client({}), {
-      'snap2ami:register': 'true',
-      'snap2ami:nmae': 'misspelt',
-    });
+    const typo = await misspeltSnapshot();
     // Two registrations take the whole bucket; then one request names a good snapshot and a bad one.
     await t.send([createSnapshotEvent(ids[0] ?? ''), createSnapshotEvent(ids[1] ?? '')]);
     await pollOnce(sqs, t.queueUrl, t.deps);
     const good = ids[2] ?? '';
-    await t.send([
-      registerSnapshotsEvent({
-        snapshotIds: [good, typo],
-        multiVolume: false,
-        account: EMULATOR_ACCOUNT,
-        region: EMULATOR_REGION,
-        origin: 'test',
-        id: crypto.randomUUID(),
-        time: new Date(),
-      }),
-    ]);
+    await t.send([registerRequest([good, typo])]);
     await pollOnce(sqs, t.queueUrl, t.deps);
     expect(t.counts).toMatchObject({ Planned: 3, Started: 2, Rejected: 1, Deferred: 1 });
     // It comes back (and back again while its turn has not come), then starts.
@@ -280,10 +283,7 @@ describe('admission control in ingest', () => {
   it('dead-letters a rejected snapshot once when its message must come back: the rejection waits until the message’s plans are settled', async () => {
     const t = await setup();
     const [good = ''] = await t.snapshots(1);
-    const typo = await createTaggedSnapshot(new EC2Client({}), {
-      'snap2ami:register': 'true',
-      'snap2ami:nmae': 'misspelt',
-    });
+    const typo = await misspeltSnapshot();
     // Step Functions fails the first StartExecution: the message must come back.
     const flaky = new SFNClient({ endpoint: sfn.endpoint, maxAttempts: 1 });
     let failures = 1;
@@ -298,17 +298,7 @@ describe('admission control in ingest', () => {
       { step: 'initialize' },
     );
     const deps = { ...t.deps, sfn: flaky, random: () => 0 };
-    await t.send([
-      registerSnapshotsEvent({
-        snapshotIds: [good, typo],
-        multiVolume: false,
-        account: EMULATOR_ACCOUNT,
-        region: EMULATOR_REGION,
-        origin: 'test',
-        id: crypto.randomUUID(),
-        time: new Date(),
-      }),
-    ]);
+    await t.send([registerRequest([good, typo])]);
     expect((await pollOnce(sqs, t.queueUrl, deps)).failed).toHaveLength(1);
     // Back within a second (ChangeMessageVisibility), then started; its rejection sent once.
     await pollUntilIdle(sqs, t.queueUrl, deps, {

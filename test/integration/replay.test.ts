@@ -19,7 +19,9 @@ async function queues() {
     .QueueUrl as string;
   const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `replay-dlq-${suffix}` })))
     .QueueUrl as string;
-  return { queueUrl, dlqUrl };
+  /** The options that name both queues, as replay takes them. */
+  const urls = ['--dlq-url', dlqUrl, '--queue-url', queueUrl];
+  return { queueUrl, dlqUrl, urls };
 }
 
 async function reject(dlqUrl: string, body: string, snapshotIds: string, reason: string, source?: string) {
@@ -42,7 +44,7 @@ const depth = (url: string) => messagesIn(sqs, url);
 
 describe('snap2ami replay', () => {
   it('--dry-run lists each message with its reason and moves nothing', async () => {
-    const { queueUrl, dlqUrl } = await queues();
+    const { queueUrl, dlqUrl, urls } = await queues();
     await reject(
       dlqUrl,
       '{"a":1}',
@@ -50,14 +52,7 @@ describe('snap2ami replay', () => {
       'snap2ami:architecture="amd64" is not accepted',
     );
     await reject(dlqUrl, '{"b":2}', 'snap-0000000000000000b', 'snapshot is owned by account 210987654321');
-    const result = await snap2amiInProcess([
-      'replay',
-      '--dlq-url',
-      dlqUrl,
-      '--queue-url',
-      queueUrl,
-      '--dry-run',
-    ]);
+    const result = await snap2amiInProcess(['replay', ...urls, '--dry-run']);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('would move');
     expect(result.stdout).toContain('snap2ami:architecture="amd64"');
@@ -69,17 +64,14 @@ describe('snap2ami replay', () => {
   });
 
   it('moves only what the filters and --max select; the rest stays with its reason', async () => {
-    const { queueUrl, dlqUrl } = await queues();
+    const { queueUrl, dlqUrl, urls } = await queues();
     await reject(dlqUrl, '{"n":1}', 'snap-0000000000000000a', 'tag error');
     await reject(dlqUrl, '{"n":2}', 'snap-0000000000000000a', 'tag error');
     await reject(dlqUrl, '{"n":3}', 'snap-0000000000000000b', 'owner');
     await reject(dlqUrl, '{"n":4}', 'snap-0000000000000000c', 'TAG ERROR again');
     const bySnapshot = await snap2amiInProcess([
       'replay',
-      '--dlq-url',
-      dlqUrl,
-      '--queue-url',
-      queueUrl,
+      ...urls,
       '--snapshot-id',
       'snap-0000000000000000a',
       '--max',
@@ -87,16 +79,7 @@ describe('snap2ami replay', () => {
       '--json',
     ]);
     expect(JSON.parse(bySnapshot.stdout)).toMatchObject({ moved: 1, failed: 0 });
-    const byReason = await snap2amiInProcess([
-      'replay',
-      '--dlq-url',
-      dlqUrl,
-      '--queue-url',
-      queueUrl,
-      '--reason',
-      'tag error',
-      '--json',
-    ]);
+    const byReason = await snap2amiInProcess(['replay', ...urls, '--reason', 'tag error', '--json']);
     expect(JSON.parse(byReason.stdout)).toMatchObject({ moved: 2, failed: 0, leftInDlq: 1 });
     expect(await depth(queueUrl)).toBe(3);
     const left = await sqs.send(
@@ -133,10 +116,10 @@ describe('snap2ami replay', () => {
         .map((m) => m.Body)
         .sort();
     async function dlqOfAAndB() {
-      const { queueUrl, dlqUrl } = await queues();
+      const { queueUrl, dlqUrl, urls } = await queues();
       await reject(dlqUrl, `{"about":"${A}"}`, A, 'tag error');
       await reject(dlqUrl, `{"about":"${B}"}`, B, 'tag error');
-      return { queueUrl, dlqUrl, urls: ['--dlq-url', dlqUrl, '--queue-url', queueUrl] };
+      return { queueUrl, dlqUrl, urls };
     }
 
     it.each([
@@ -262,16 +245,13 @@ describe('snap2ami replay', () => {
     });
 
     it('one message of two rejected snapshots: replaying it for one snapshot sends it once and deletes the other’s copy', async () => {
-      const { queueUrl, dlqUrl } = await queues();
+      const { queueUrl, dlqUrl, urls } = await queues();
       const body = '{"snapshots":["snap-0000000000000000a","snap-0000000000000000b"]}';
       await reject(dlqUrl, body, 'snap-0000000000000000b', 'tag error on b', 'source-ab');
       await reject(dlqUrl, body, 'snap-0000000000000000a', 'tag error on a', 'source-ab');
       const moved = await snap2amiInProcess([
         'replay',
-        '--dlq-url',
-        dlqUrl,
-        '--queue-url',
-        queueUrl,
+        ...urls,
         '--snapshot-id',
         'snap-0000000000000000a',
         '--json',

@@ -2,15 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { snap2amiInProcess } from '../../support/cli-in-process.ts';
 
+/** `snap2ami deploy-member --print --pipeline-account 123456789012 --ous <ous> …rest`. */
+const printFor = (ous: string, rest: string[] = [], env: Record<string, string> = {}) =>
+  snap2amiInProcess(
+    ['deploy-member', '--print', '--pipeline-account', '123456789012', '--ous', ous, ...rest],
+    env,
+  );
+
 describe('snap2ami deploy-member --print', () => {
   it("prints a service-managed StackSet with automatic deployment, naming the pipeline's account and organization bus, and its stacks in the OUs", async () => {
-    const result = await snap2amiInProcess([
-      'deploy-member',
-      '--print',
-      '--pipeline-account',
-      '123456789012',
-      '--ous',
-      'ou-ab12-cdefgh34,ou-ab12-ijklmn56',
+    const result = await printFor('ou-ab12-cdefgh34,ou-ab12-ijklmn56', [
       '--region',
       'eu-west-1',
       '--stage',
@@ -32,18 +33,7 @@ describe('snap2ami deploy-member --print', () => {
   });
 
   it('calls as a delegated administrator when asked', async () => {
-    const result = await snap2amiInProcess(
-      [
-        'deploy-member',
-        '--print',
-        '--pipeline-account',
-        '123456789012',
-        '--ous',
-        'r-ab12',
-        '--delegated-admin',
-      ],
-      { AWS_REGION: 'us-east-2' },
-    );
+    const result = await printFor('r-ab12', ['--delegated-admin'], { AWS_REGION: 'us-east-2' });
     expect(result.status).toBe(0);
     expect(result.stdout.match(/--call-as DELEGATED_ADMIN/g)).toHaveLength(3);
     expect(result.stdout).toContain(
@@ -52,14 +42,7 @@ describe('snap2ami deploy-member --print', () => {
   });
 
   it('refuses an OU that is not an OU or root ID, saying what it accepts', async () => {
-    const result = await snap2amiInProcess([
-      'deploy-member',
-      '--print',
-      '--pipeline-account',
-      '123456789012',
-      '--ous',
-      'engineering',
-    ]);
+    const result = await printFor('engineering');
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('"engineering" is not an OU ID (ou-…) or a root ID (r-…)');
   });
