@@ -94,7 +94,8 @@ export interface BuildRecord {
   names: string[];
   /** Every file the last build read (esbuild's metafile): its mtime and size. */
   inputs: Record<string, string>;
-  metafile: Metafile;
+  /** Each function's bundle: the files it holds code of, with the bytes of each. */
+  bundled: Record<string, Record<string, number>>;
 }
 
 const stamp = (path: string) => {
@@ -133,7 +134,7 @@ export function isCurrent(record: BuildRecord, names: string[]): boolean {
  * Bundles the functions into dist/<name>/index.js, all in one esbuild run (the packages they
  * share are parsed once), unless the last build's bundles are current: none of the files it
  * read has changed since (packaging, serverless-offline, the bench and the tests build again and
- * again, and a build is seconds of CPU). Returns each bundle's size, and the build's metafile.
+ * again, and a build is seconds of CPU). Returns each bundle's size.
  */
 export async function buildFunctions(names = functionNames()): Promise<Record<string, number>> {
   await buildRecord(names);
@@ -158,7 +159,7 @@ async function buildRecord(names: string[]): Promise<BuildRecord> {
     fingerprint: fingerprint(),
     names,
     inputs: Object.fromEntries(Object.keys(metafile.inputs).map((path) => [path, stamp(path)])),
-    metafile,
+    bundled: bundledBy(metafile, names),
   };
   mkdirSync(dirname(BUILD_RECORD), { recursive: true });
   // Written whole, then renamed: a build that reads it meanwhile sees the old record or the new.
@@ -173,7 +174,10 @@ async function buildRecord(names: string[]): Promise<BuildRecord> {
  * a source map does not change what is bundled).
  */
 export async function bundledFiles(names = functionNames()): Promise<Record<string, Record<string, number>>> {
-  const { metafile } = await buildRecord(names);
+  return (await buildRecord(names)).bundled;
+}
+
+function bundledBy(metafile: Metafile, names: string[]): Record<string, Record<string, number>> {
   const files: Record<string, Record<string, number>> = {};
   for (const [out, { entryPoint, inputs }] of Object.entries(metafile.outputs)) {
     const name = names.find((n) => out === `dist/${n}/index.js`);
