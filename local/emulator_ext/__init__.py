@@ -27,6 +27,7 @@ adds it here, so that every test meets it (docs/adr/0006-emulator-fidelity.md):
   botocore's model of the service (required members, lengths, ranges, enums, patterns) and the
   documented limits the model lacks, refused as AWS refuses it;
 - sqs_scale: ReceiveMessage without counting the whole queue per message (a burst's backlog);
+- service_data: botocore's data files read once per process, not once per reader;
 - speed: the same answers, faster: a resource's tags read from its own entry, not by a scan
   of the Region's tags; moto's services listed once; one SNS signing key; no request log;
 - atomic DynamoDB: requests served one at a time (docs/adr/0001-local-aws.md).
@@ -40,8 +41,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import accounts, ami_events, amis, instances, model_checks, requests, snapshots, speed, sqs_rules, sqs_scale
-from .throttle import Throttle, middleware
+from . import service_data
+
+# Before moto is imported: moto.ec2 reads botocore's models as its modules load.
+service_data.install()
+
+from . import accounts, ami_events, amis, instances, model_checks, requests, snapshots, speed, sqs_rules, sqs_scale  # noqa: E402
+from .throttle import Throttle, middleware  # noqa: E402
 
 
 def install() -> None:
