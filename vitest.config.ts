@@ -1,9 +1,15 @@
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { LongestFirst } from './test/setup/sequencer.ts';
 
 // The processes the tests start (workers, CLIs, the packaging) keep what Node compiled between
 // runs, as bin/snap2ami does for its own.
 process.env.NODE_COMPILE_CACHE ??= join(import.meta.dirname, 'node_modules', '.cache', 'node-compile');
+// Tracing is off outside Lambda (shared/aws/tracer.ts), yet the X-Ray SDK that comes with the
+// Tracer follows every promise of a process with an async hook (its automatic mode) unless told
+// it is in manual mode, as bin/snap2ami tells it: 10 s of a run's CPU. The tests of tracing start
+// processes with an environment of their own, as Lambda's.
+process.env.AWS_XRAY_MANUAL_MODE ??= '1';
 
 /** Integration files that load a handler with an environment of their own (the `handlers` project). */
 const HANDLER_FILES = [
@@ -25,6 +31,8 @@ export default defineConfig({
     // Worker threads, not processes: 12% less CPU for the integration project when its files
     // were isolated (each in a fresh thread rather than a fresh Node process).
     pool: 'threads',
+    // The longest files first, on a fresh clone too (test/setup/sequencer.ts).
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,
