@@ -33,6 +33,11 @@ export default defineConfig({
     pool: 'threads',
     // The longest files first, on a fresh clone too (test/setup/sequencer.ts).
     sequence: { sequencer: LongestFirst },
+    // Test files and the code they reach are loaded by Node itself, which strips the types as
+    // it does for bin/snap2ami (no tests mock modules), not transformed by Vite first: a fresh
+    // clone, with no transforms cached yet, ran 19 s longer than a second run; now 2 s
+    // (docs/adr/0010-test-speed.md).
+    experimental: { viteModuleRunner: false, nodeLoader: false },
     projects: [
       {
         extends: true,
