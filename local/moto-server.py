@@ -18,8 +18,8 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Python keeps the modules it compiles (in .venv, the project's own), even where the environment
-# asks it not to (PYTHONDONTWRITEBYTECODE): moto compiled anew at each start cost 2 s of CPU, and
-# a test run starts 13 emulators (docs/adr/0010-test-speed.md).
+# asks it not to (PYTHONDONTWRITEBYTECODE): moto compiled anew at each start cost 1.5 s of CPU, and
+# a test run starts 13 emulators (docs/adr/0006-emulator-fidelity.md).
 sys.dont_write_bytecode = False
 
 host, port = sys.argv[1], int(sys.argv[2])
