@@ -11,7 +11,7 @@
  * one round and new first in the next, so that a busy machine slows both alike.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../local/index.ts';
@@ -141,6 +141,64 @@ export function sizeByPackage(bundle: string): Map<string, number> {
 
 const kib = (bytes: number) => Math.round(bytes / 1024);
 
+/** One build of a function: its bundle's size and its median load. */
+export interface Measured {
+  bytes: number;
+  loadMs: number;
+}
+
+/**
+ * The table's rows, a header first: each function's sizes, loads and goals, old next to new. A
+ * function the baseline lacks (added since) has no old figures and no load goal: "new" when its
+ * size goal, if any, is met.
+ */
+export function bundleRows(
+  functions: { name: string; old?: Measured; new: Measured }[],
+): (string | number)[][] {
+  const header = [
+    'function',
+    'old KiB',
+    'new KiB',
+    'goal KiB',
+    'old load ms',
+    'new load ms',
+    'new/old',
+    'goal',
+    'goals',
+  ];
+  return [
+    header,
+    ...functions.map(({ name, old, new: now }) => {
+      const goal = SIZE_GOALS_KIB[name];
+      const sizeMet = goal === undefined || kib(now.bytes) <= goal;
+      const sizeGoal = goal === undefined ? '-' : `<= ${goal}`;
+      if (!old)
+        return [
+          name,
+          '-',
+          kib(now.bytes),
+          sizeGoal,
+          '-',
+          now.loadMs.toFixed(0),
+          '-',
+          '-',
+          sizeMet ? 'new' : 'MISSED',
+        ];
+      return [
+        name,
+        kib(old.bytes),
+        kib(now.bytes),
+        sizeGoal,
+        old.loadMs.toFixed(0),
+        now.loadMs.toFixed(0),
+        `${((100 * now.loadMs) / old.loadMs).toFixed(0)}%`,
+        `<= ${100 * LOAD_GOAL}%`,
+        sizeMet && now.loadMs <= LOAD_GOAL * old.loadMs ? 'met' : 'MISSED',
+      ];
+    }),
+  ];
+}
+
 export async function benchBundles(options: { runs: number; baseline: string }): Promise<void> {
   const envs = environments(await packagedTemplate((line) => console.error(line)));
   console.error(`building this checkout and ${options.baseline} …`);
@@ -149,44 +207,31 @@ export async function benchBundles(options: { runs: number; baseline: string }):
   try {
     const builds = { old: join(baseline, 'dist'), new: join(PROJECT_ROOT, 'dist') };
     const file = (build: keyof typeof builds, name: string) => join(builds[build], name, 'index.js');
+    // A function added since the baseline (launchTest, resume) has no old bundle to compare with.
+    const inBaseline = new Set(names.filter((name) => existsSync(file('old', name))));
+    const buildsOf = (name: string, round: number) =>
+      (round % 2 ? (['new', 'old'] as const) : (['old', 'new'] as const)).filter(
+        (build) => build === 'new' || inBaseline.has(name),
+      );
     const times: Record<string, { old: number[]; new: number[] }> = {};
     for (const name of names) times[name] = { old: [], new: [] };
     console.error(`loading each bundle ${options.runs} times per build …`);
     for (let round = 0; round < options.runs; round++)
       for (const name of names)
-        for (const build of round % 2 ? (['new', 'old'] as const) : (['old', 'new'] as const))
+        for (const build of buildsOf(name, round))
           times[name]?.[build].push(loadTime(file(build, name), envs[name] ?? {}));
 
-    const rows: (string | number)[][] = [
-      [
-        'function',
-        'old KiB',
-        'new KiB',
-        'goal KiB',
-        'old load ms',
-        'new load ms',
-        'new/old',
-        'goal',
-        'goals',
-      ],
-    ];
-    for (const name of names) {
-      const [oldSize, newSize] = [statSync(file('old', name)).size, statSync(file('new', name)).size];
-      const [oldLoad, newLoad] = [median(times[name]?.old ?? []), median(times[name]?.new ?? [])];
-      const goal = SIZE_GOALS_KIB[name];
-      const met = (goal === undefined || kib(newSize) <= goal) && newLoad <= LOAD_GOAL * oldLoad;
-      rows.push([
+    const measured = (build: keyof typeof builds, name: string) => ({
+      bytes: statSync(file(build, name)).size,
+      loadMs: median(times[name]?.[build] ?? []),
+    });
+    const rows = bundleRows(
+      names.map((name) => ({
         name,
-        kib(oldSize),
-        kib(newSize),
-        goal === undefined ? '-' : `<= ${goal}`,
-        oldLoad.toFixed(0),
-        newLoad.toFixed(0),
-        `${((100 * newLoad) / oldLoad).toFixed(0)}%`,
-        `<= ${100 * LOAD_GOAL}%`,
-        met ? 'met' : 'MISSED',
-      ]);
-    }
+        old: inBaseline.has(name) ? measured('old', name) : undefined,
+        new: measured('new', name),
+      })),
+    );
     const load = loadavg()
       .map((n) => n.toFixed(1))
       .join(' ');
@@ -198,7 +243,7 @@ export async function benchBundles(options: { runs: number; baseline: string }):
 
     // KiB by package, old -> new, for every package of at least 16 KiB in some bundle.
     const sizes = names.map((name) => ({
-      old: sizeByPackage(file('old', name)),
+      old: inBaseline.has(name) ? sizeByPackage(file('old', name)) : new Map<string, number>(),
       new: sizeByPackage(file('new', name)),
     }));
     const biggest = new Map<string, number>();
