@@ -6,7 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 
-export interface Fault {
+/** Which requests a fault meets, and how many of them. */
+interface FaultMatch {
   /** The EC2 Action (RegisterImage) or the API as counted (`SQS.DeleteMessage`). */
   action: string;
   /** Only requests with (true) or without (false) DryRun=true; both when absent. */
@@ -15,17 +16,27 @@ export interface Fault {
   bodyIncludes?: string;
   /** How many matching requests get the fault. */
   times: number;
+  /** Let this many matching requests through first (the claim, say, before the write that should fail). */
+  skip?: number;
+}
+
+/** An answer of the proxy's own instead of the emulator's. */
+export interface AnsweredFault extends FaultMatch {
   status: number;
   body: string;
   /** Answer only after this long: an operation still in progress. */
   delayMs?: number;
-  /** After the delay, the emulator's own answer rather than status and body: a slow call, not a wrong one. */
-  slowOnly?: boolean;
-  /** Let this many matching requests through first (the claim, say, before the write that should fail). */
-  skip?: number;
   /** Send the request on to the emulator first, then answer with the fault: the call happened, its answer was lost. */
   forward?: boolean;
 }
+
+/** A slow call, not a wrong one: the emulator's own answer, after the delay. */
+export interface SlowFault extends FaultMatch {
+  slowOnly: true;
+  delayMs: number;
+}
+
+export type Fault = AnsweredFault | SlowFault;
 
 export function ec2Error(code: string, message = code): string {
   return `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>fault-injected</RequestID></Response>`;
@@ -37,7 +48,7 @@ export function dynamoDbError(type: string, message = type): string {
 }
 
 /** EC2 refusing an action for want of permission: a permanent fault, never retried. */
-export function unauthorized(action: string, extra: Partial<Fault> = {}): Fault {
+export function unauthorized(action: string, extra: Partial<AnsweredFault> = {}): Fault {
   return {
     action,
     times: 1,
@@ -120,9 +131,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     if (fault && (fault.skip ?? 0) > 0) fault.skip = (fault.skip ?? 0) - 1;
     else if (fault) {
       fault.times -= 1;
-      if (fault.forward) await (await forward()).arrayBuffer();
+      if (!('slowOnly' in fault) && fault.forward) await (await forward()).arrayBuffer();
       if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
-      if (!fault.slowOnly) {
+      if (!('slowOnly' in fault)) {
         response.writeHead(fault.status, { 'content-type': 'text/xml' }).end(fault.body);
         return;
       }

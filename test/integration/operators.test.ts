@@ -142,8 +142,6 @@ describe('operators: status and redrive', () => {
       times: 1,
       delayMs: 6_000,
       slowOnly: true,
-      status: 200,
-      body: '',
     });
     await start(plan);
     await vi.waitFor(() => expect(proxy.calls.get('EC2.DescribeImages') ?? 0).toBeGreaterThan(before), {
