@@ -22,7 +22,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, type Metafile, type Plugin, version } from 'esbuild';
 import { PROJECT_ROOT } from '../local/paths.ts';
@@ -98,10 +98,29 @@ export interface BuildRecord {
   bundled: Record<string, Record<string, number>>;
 }
 
+/** What a build's record keeps of a file it read (a path from the project's root): its mtime and size. */
 const stamp = (path: string) => {
-  const { mtimeMs, size } = statSync(join(PROJECT_ROOT, path), { throwIfNoEntry: false }) ?? {};
+  const { mtimeMs, size } = statSync(resolve(PROJECT_ROOT, path), { throwIfNoEntry: false }) ?? {};
   return `${mtimeMs}:${size}`;
 };
+
+/** A stamp that no file has: the next check finds the build stale. */
+export const CHANGED_DURING_BUILD = 'changed during the build';
+
+/**
+ * The stamps of the files a build read, taken when it ended. A file changed since the build
+ * began (saved while esbuild ran) may be in the bundle as it was before: it is stamped so that
+ * the next check builds again, rather than take the old bundle for current. (File times lag
+ * the clock by a few milliseconds at most, hence the margin.)
+ */
+export function inputStamps(paths: string[], builtFrom: number): Record<string, string> {
+  return Object.fromEntries(
+    paths.map((path) => {
+      const mtimeMs = statSync(resolve(PROJECT_ROOT, path), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+      return [path, mtimeMs >= builtFrom - 10 ? CHANGED_DURING_BUILD : stamp(path)];
+    }),
+  );
+}
 
 function fingerprint(): string {
   return createHash('sha256')
@@ -146,6 +165,7 @@ export async function buildFunctions(names = functionNames()): Promise<Record<st
 async function buildRecord(names: string[]): Promise<BuildRecord> {
   const current = currentBuild(names);
   if (current) return current;
+  const builtFrom = Date.now();
   const { metafile } = await build({
     ...BUNDLE_OPTIONS,
     absWorkingDir: PROJECT_ROOT,
@@ -158,7 +178,7 @@ async function buildRecord(names: string[]): Promise<BuildRecord> {
   const record: BuildRecord = {
     fingerprint: fingerprint(),
     names,
-    inputs: Object.fromEntries(Object.keys(metafile.inputs).map((path) => [path, stamp(path)])),
+    inputs: inputStamps(Object.keys(metafile.inputs), builtFrom),
     bundled: bundledBy(metafile, names),
   };
   mkdirSync(dirname(BUILD_RECORD), { recursive: true });

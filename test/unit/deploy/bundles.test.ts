@@ -4,12 +4,17 @@
  * and zod/mini, not full zod. A module that creates a client, imported for something else,
  * would bring its package back into every bundle that imports it.
  */
+import { mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildFunctions,
   bundledFiles,
+  CHANGED_DURING_BUILD,
   currentBuild,
   functionNames,
+  inputStamps,
   isCurrent,
   literalSchemaKeys,
 } from '../../../scripts/build.ts';
@@ -74,6 +79,19 @@ describe('the build', () => {
     expect(isCurrent(record as NonNullable<typeof record>, names)).toBe(true);
     expect(isCurrent(record as NonNullable<typeof record>, [...names, 'other'])).toBe(false);
   }, 120_000);
+
+  it('stamps a file changed after the build began as changed, so that the next check builds again', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'snap2ami-build-'));
+    const [before, during] = [join(dir, 'before.ts'), join(dir, 'during.ts')];
+    writeFileSync(before, 'export const a = 1;\n');
+    writeFileSync(during, 'export const b = 1;\n');
+    const builtFrom = Date.now();
+    utimesSync(before, new Date(builtFrom - 60_000), new Date(builtFrom - 60_000));
+    utimesSync(during, new Date(builtFrom + 500), new Date(builtFrom + 500));
+    const stamps = inputStamps([before, during], builtFrom);
+    expect(stamps[before]).toBe(`${statSync(before).mtimeMs}:${statSync(before).size}`);
+    expect(stamps[during]).toBe(CHANGED_DURING_BUILD);
+  });
 });
 
 describe('literalSchemaKeys', () => {
