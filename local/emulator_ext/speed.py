@@ -22,7 +22,7 @@ and reconcile tests ran, these four took about half of the emulator's CPU:
 - SQS: a queue's attributes count its messages three times (waiting, delayed, in flight), each
   a pass over every message; moto asks for them on every SendMessage (for one flag) and per name
   in GetQueueAttributes. Here one pass gives all three, once per attributes asked.
-- DynamoDB: an update expression's tree is walked by six processors, and moto's walk rebuilt the
+- DynamoDB: an update expression's tree is walked by ten processors, and moto's walk rebuilt the
   list of node kinds to process (a dict and a tuple) at every node: a third of an UpdateItem's
   time, which the workflow's record writes spend at every step. Here each walk builds it once;
   the nodes visited, in the same order, and what is done to them are the same.

@@ -4,8 +4,8 @@
  * end. A fresh clone has no cache, and vitest falls back on file sizes, which start some of the
  * longest files (small ones that wait on a process or a queue) late: 8 s more for the whole run
  * (docs/adr/0010-test-speed.md). Here the files below, the longest on a 2-core machine, slowest
- * first, go first in their project when vitest knows no durations. A name that goes stale costs
- * order, never a test.
+ * first, go first in their project when vitest knows the duration of no file at all (once it
+ * knows some, its own order holds). A name that goes stale costs order, never a test.
  */
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
@@ -33,7 +33,7 @@ const LONGEST = [
 export class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    if (files.every((spec) => this.ctx.cache.getTestSpecificationResult(spec))) return sorted;
+    if (files.some((spec) => this.ctx.cache.getTestSpecificationResult(spec))) return sorted;
     const rank = (spec: TestSpecification) => {
       const index = LONGEST.findIndex((name) => spec.moduleId.endsWith(name));
       return index === -1 ? LONGEST.length : index;
