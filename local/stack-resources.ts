@@ -47,7 +47,9 @@ async function acquirePackageLock(): Promise<() => void> {
       mkdirSync(lock);
       return () => rmSync(lock, { recursive: true, force: true });
     } catch {
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000)
+      // The holder may release it at any moment, between two looks too: gone is not an error.
+      const heldSince = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+      if (heldSince !== undefined && Date.now() - heldSince > 300_000)
         rmSync(lock, { recursive: true, force: true });
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
