@@ -99,10 +99,8 @@ export interface BuildRecord {
 }
 
 /** What a build's record keeps of a file it read (a path from the project's root): its mtime and size. */
-const stamp = (path: string) => {
-  const { mtimeMs, size } = statSync(resolve(PROJECT_ROOT, path), { throwIfNoEntry: false }) ?? {};
-  return `${mtimeMs}:${size}`;
-};
+const stat = (path: string) => statSync(resolve(PROJECT_ROOT, path), { throwIfNoEntry: false });
+const stamp = (path: string, file = stat(path)) => `${file?.mtimeMs}:${file?.size}`;
 
 /** A stamp that no file has: the next check finds the build stale. */
 export const CHANGED_DURING_BUILD = 'changed during the build';
@@ -116,8 +114,8 @@ export const CHANGED_DURING_BUILD = 'changed during the build';
 export function inputStamps(paths: string[], builtFrom: number): Record<string, string> {
   return Object.fromEntries(
     paths.map((path) => {
-      const mtimeMs = statSync(resolve(PROJECT_ROOT, path), { throwIfNoEntry: false })?.mtimeMs ?? 0;
-      return [path, mtimeMs >= builtFrom - 10 ? CHANGED_DURING_BUILD : stamp(path)];
+      const file = stat(path);
+      return [path, (file?.mtimeMs ?? 0) >= builtFrom - 10 ? CHANGED_DURING_BUILD : stamp(path, file)];
     }),
   );
 }
